@@ -1,0 +1,111 @@
+-- sx.seccomp: build seccomp filters from Lua.
+--
+--   local seccomp = require "sx.seccomp"
+--   local f = seccomp.allow_list({ "read", "write", "exit_group" })
+--   print(f, f:eval("ptrace"))    --> sx.filter<x86_64 3 syscalls, 9 BPF insns>  kill_process 7
+--
+-- Constructors return a filter, or nil and an error whose `code` is one of
+-- unsupported_arch, bad_action, unknown_syscall, duplicate_rule, bad_rule, too_big.
+
+local core = require "sx.core"
+local action = require "sx.action"
+local builder = require "sx.builder"
+local error_ = require "sx.error"
+local filter = require "sx.filter"
+
+local io, type, ipairs, tostring = io, type, ipairs, tostring
+
+local M = {}
+
+M.errno = action.errno
+M.trace = action.trace
+M.load = filter.load
+M.to_rules = filter.to_rules
+M.is_filter = filter.is
+M.builder = builder.new
+
+-- action(a): the canonical form of an action ("allow", errno(EPERM), ...), or nil, err.
+function M.action(a)
+  local v, msg = action.value(a)
+  if not v then return nil, error_.new("bad_action", msg, { action = a }) end
+  return action.canonical(v)
+end
+
+function M.supported()
+  local f = io.open("/proc/self/status")
+  if not f then return false end
+  local status = f:read("a")
+  f:close()
+  return status:find("\nSeccomp:") ~= nil
+end
+
+function M.arch()
+  return core.host_arch() or "unsupported"
+end
+
+function M.arches()
+  return core.arches()
+end
+
+-- syscall_number(name [, arch]) -> the kernel's number (x32 numbers carry 0x40000000),
+-- or nil, err (unknown_syscall, with a suggestion when a name is close).
+function M.syscall_number(name, arch)
+  if type(name) ~= "string" then error_.raise("syscall_number takes a name") end
+  return filter.syscall_number(name, arch or M.arch())
+end
+
+-- syscall_name(nr [, arch]) -> name, or "unknown" for numbers outside the table.
+function M.syscall_name(nr, arch)
+  return core.syscall_name(nr, arch or M.arch()) or "unknown"
+end
+
+-- Every syscall name the tables know, sorted.
+function M.syscall_names()
+  return core.syscall_names()
+end
+
+local function names_to_rules(names, act, fname)
+  if type(names) ~= "table" then
+    error_.raise(("%s takes a list of syscall names, got %s"):format(fname, type(names)))
+  end
+  local rules, seen = {}, {}
+  for i, name in ipairs(names) do
+    if not seen[name] then   -- a list is a set: a name twice is harmless here
+      seen[name] = true
+      rules[#rules + 1] = { action = act, syscall = name }
+    end
+  end
+  return rules
+end
+
+local LIST_OPTIONS = { default = true, arch = true, arches = true, bad_arch = true }
+local DENY_OPTIONS = { default = true, deny_action = true, arch = true, arches = true,
+                       bad_arch = true }
+local RULES_OPTIONS = { arch = true, arches = true, bad_arch = true }
+
+-- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
+function M.allow_list(names, opts)
+  opts = error_.check_options(opts, LIST_OPTIONS, "allow_list")
+  return filter.compile(names_to_rules(names, "allow", "allow_list"),
+                        opts.default or "kill_process", opts)
+end
+
+-- deny_list(names [, opts]): opts.deny_action (default errno(EPERM)) for these,
+-- opts.default (default "allow") for the rest.
+function M.deny_list(names, opts)
+  opts = error_.check_options(opts, DENY_OPTIONS, "deny_list")
+  local deny = opts.deny_action == nil and action.errno("EPERM") or opts.deny_action
+  return filter.compile(names_to_rules(names, deny, "deny_list"), opts.default or "allow", opts)
+end
+
+-- from_rules(rules, default [, opts]): rules as {action, "name"} or
+-- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
+function M.from_rules(rules, default, opts)
+  opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
+  if default == nil then
+    return nil, error_.new("bad_action", "from_rules needs a default action")
+  end
+  return filter.compile(rules, default, opts)
+end
+
+return M

@@ -1,0 +1,458 @@
+/*
+** compiler.c: rules to classic BPF.
+**
+** The program checks seccomp_data.arch first, then, per audit arch, searches the syscall
+** number with a balanced binary tree over ranges of numbers that share an outcome. An
+** outcome is either a constant action (one RET) or, for a syscall with argument
+** conditions, a chain that loads argument words: only that syscall's branch ever loads
+** them, so every other number keeps a path the kernel's constant-action cache accepts.
+**
+** Code is built as a DAG of instructions, hash-consed so identical tails are shared, and
+** emitted backwards so every jump target is placed before its jump; a conditional jump
+** whose target ends up more than 255 instructions away goes through an inserted JA
+** (or a copy of the RET it aims at).
+*/
+#include <linux/filter.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+enum { OFF_NR = 0, OFF_ARCH = 4, OFF_ARGS = 16 };
+
+/* ---- the instruction DAG ------------------------------------------------- */
+
+struct node {
+  uint16_t code;
+  uint32_t k;
+  int jt, jf;              /* jump targets; for loads and ALU, jt is the next node */
+};
+
+struct gen {
+  struct node *nodes;
+  size_t n, cap;
+  int *slots;              /* hash table of node ids, -1 when empty */
+  size_t nslots;
+  int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
+  /* emission */
+  int *pos;                /* position of each node counted from the program's end */
+  struct sx_insn *out;     /* instructions in reverse order */
+  size_t count, outcap;
+};
+
+static size_t node_hash(uint16_t code, uint32_t k, int jt, int jf) {
+  uint64_t h = code;
+  h = h * 0x9e3779b97f4a7c15u ^ k;
+  h = h * 0x9e3779b97f4a7c15u ^ (uint32_t)jt;
+  h = h * 0x9e3779b97f4a7c15u ^ (uint32_t)jf;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static int grow_slots(struct gen *g) {
+  size_t nslots = g->nslots ? g->nslots * 2 : 1024;
+  int *slots = malloc(nslots * sizeof *slots);
+  if (!slots) return 0;
+  for (size_t i = 0; i < nslots; i++) slots[i] = -1;
+  for (size_t id = 0; id < g->n; id++) {
+    const struct node *nd = &g->nodes[id];
+    size_t s = node_hash(nd->code, nd->k, nd->jt, nd->jf) & (nslots - 1);
+    while (slots[s] >= 0) s = (s + 1) & (nslots - 1);
+    slots[s] = (int)id;
+  }
+  free(g->slots);
+  g->slots = slots;
+  g->nslots = nslots;
+  return 1;
+}
+
+/* The one node with these fields, made on first use. */
+static int node(struct gen *g, uint16_t code, uint32_t k, int jt, int jf) {
+  size_t s;
+  if (g->failed) return 0;
+  if (g->n * 2 >= g->nslots && !grow_slots(g)) { g->failed = SX_E_NOMEM; return 0; }
+  s = node_hash(code, k, jt, jf) & (g->nslots - 1);
+  for (; g->slots[s] >= 0; s = (s + 1) & (g->nslots - 1)) {
+    const struct node *nd = &g->nodes[g->slots[s]];
+    if (nd->code == code && nd->k == k && nd->jt == jt && nd->jf == jf) return g->slots[s];
+  }
+  /* Every node is reachable and emitted at least once, so more nodes than the kernel
+  ** takes instructions can never fit; stopping here also bounds emit()'s recursion. */
+  if (g->n >= SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 256;
+    struct node *nodes = realloc(g->nodes, cap * sizeof *nodes);
+    if (!nodes) { g->failed = SX_E_NOMEM; return 0; }
+    g->nodes = nodes;
+    g->cap = cap;
+  }
+  g->nodes[g->n] = (struct node){ code, k, jt, jf };
+  g->slots[s] = (int)g->n;
+  return (int)g->n++;
+}
+
+static int ret(struct gen *g, uint32_t action) {
+  return node(g, BPF_RET | BPF_K, action, -1, -1);
+}
+
+static int load(struct gen *g, uint32_t offset, int next) {
+  return node(g, BPF_LD | BPF_W | BPF_ABS, offset, next, -1);
+}
+
+static int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
+  return jt == jf ? jt : node(g, BPF_JMP | op | BPF_K, k, jt, jf);
+}
+
+/* ---- argument conditions --------------------------------------------------- */
+
+struct words { uint32_t lo, hi; };
+
+static struct words arg_offsets(unsigned index, int big_endian) {
+  uint32_t base = OFF_ARGS + 8 * index;
+  return big_endian ? (struct words){ base + 4, base } : (struct words){ base, base + 4 };
+}
+
+/* (word & mask) == value on one 32-bit word. */
+static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f) {
+  if (value & ~mask) return f;
+  if (mask == 0) return t;
+  if (value == 0) return load(g, off, jump(g, BPF_JSET, mask, f, t));
+  if (mask == 0xffffffffu) return load(g, off, jump(g, BPF_JEQ, value, t, f));
+  return load(g, off, node(g, BPF_ALU | BPF_AND | BPF_K, mask, jump(g, BPF_JEQ, value, t, f), -1));
+}
+
+/* Low word of an ordering test: A > value (strict) or A >= value. */
+static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, int t, int f) {
+  if (strict && value == 0xffffffffu) return f;
+  if (!strict && value == 0) return t;
+  return load(g, off, jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f));
+}
+
+/* High word decides unless equal: above, equal -> lo_node, below. */
+static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int lo_node, int below) {
+  if (value == 0) return load(g, off, jump(g, BPF_JGT, 0, above, lo_node));
+  if (value == 0xffffffffu) return load(g, off, jump(g, BPF_JEQ, value, lo_node, below));
+  return load(g, off, jump(g, BPF_JGT, value, above, jump(g, BPF_JEQ, value, lo_node, below)));
+}
+
+static int condition(struct gen *g, const struct sx_cond *c, int big_endian, int t, int f) {
+  struct words off = arg_offsets(c->index, big_endian);
+  uint32_t vlo = (uint32_t)c->value, vhi = (uint32_t)(c->value >> 32);
+  switch (c->op) {
+    case SX_OP_EQ:
+      return masked_word(g, off.hi, 0xffffffffu, vhi,
+                         masked_word(g, off.lo, 0xffffffffu, vlo, t, f), f);
+    case SX_OP_NE:
+      return masked_word(g, off.hi, 0xffffffffu, vhi,
+                         masked_word(g, off.lo, 0xffffffffu, vlo, f, t), t);
+    case SX_OP_MASKED_EQ:
+      return masked_word(g, off.hi, (uint32_t)(c->mask >> 32), vhi,
+                         masked_word(g, off.lo, (uint32_t)c->mask, vlo, t, f), f);
+    case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, t, f), f);
+    case SX_OP_GE: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 0, vlo, t, f), f);
+    case SX_OP_LT: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 0, vlo, f, t), t);
+    case SX_OP_LE: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 1, vlo, f, t), t);
+    default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
+  }
+}
+
+/* ---- outcomes and ranges -------------------------------------------------- */
+
+/* What one syscall number gets: a constant action, or the conditional rules of its key
+** (entries k[0..nk) of the resolved rules, unconditional ones skipped) then `action`. */
+struct outcome {
+  uint32_t action;
+  const struct sx_keyed *k;
+  size_t nk;               /* 0: constant */
+};
+
+struct range {
+  uint32_t start;
+  struct outcome o;
+};
+
+static int rules_equal(const struct sx_rule *a, const struct sx_rule *b) {
+  if (a->action != b->action || a->ncond != b->ncond) return 0;
+  for (unsigned c = 0; c < a->ncond; c++)
+    if (!sx_cond_equal(&a->conds[c], &b->conds[c])) return 0;
+  return 1;
+}
+
+static int outcome_equal(const struct sx_policy *p, const struct outcome *a,
+                         const struct outcome *b) {
+  size_t i = 0, j = 0;
+  if (a->action != b->action || (a->nk == 0) != (b->nk == 0)) return 0;
+  for (;;) {
+    while (i < a->nk && p->rules[a->k[i].rule].ncond == 0) i++;
+    while (j < b->nk && p->rules[b->k[j].rule].ncond == 0) j++;
+    if (i == a->nk || j == b->nk) return i == a->nk && j == b->nk;
+    if (!rules_equal(&p->rules[a->k[i].rule], &p->rules[b->k[j].rule])) return 0;
+    i++, j++;
+  }
+}
+
+struct ranges {
+  struct range *r;
+  size_t n, cap;
+};
+
+static int add_range(struct ranges *rs, const struct sx_policy *p, uint32_t start,
+                     struct outcome o) {
+  if (rs->n > 0 && outcome_equal(p, &rs->r[rs->n - 1].o, &o)) return 1;
+  if (rs->n == rs->cap) {
+    size_t cap = rs->cap ? rs->cap * 2 : 64;
+    struct range *r = realloc(rs->r, cap * sizeof *r);
+    if (!r) return 0;
+    rs->r = r;
+    rs->cap = cap;
+  }
+  rs->r[rs->n++] = (struct range){ start, o };
+  return 1;
+}
+
+static struct outcome key_outcome(const struct sx_policy *p, const struct sx_keyed *k, size_t nk) {
+  struct outcome o = { p->default_action, k, 0 };
+  for (size_t i = 0; i < nk; i++) {
+    const struct sx_rule *r = &p->rules[k[i].rule];
+    if (r->ncond == 0) o.action = r->action;
+    else o.nk = nk;
+  }
+  return o;
+}
+
+/* The numbers [lo, hi] that one architecture of an audit-arch group owns. */
+struct region {
+  uint64_t lo, hi;
+  const struct sx_keyed *k;
+  size_t nk;
+};
+
+static int region_ranges(struct ranges *rs, const struct sx_policy *p, const struct region *rg,
+                         uint64_t *cursor) {
+  struct outcome constant = { p->default_action, NULL, 0 };
+  struct outcome bad = { p->bad_arch_action, NULL, 0 };
+  if (rg->lo > *cursor && !add_range(rs, p, (uint32_t)*cursor, bad)) return 0;
+  *cursor = rg->lo;
+  for (size_t i = 0; i < rg->nk; ) {
+    size_t j = i;
+    while (j < rg->nk && rg->k[j].key == rg->k[i].key) j++;
+    if (rg->k[i].key > *cursor && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
+    if (!add_range(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i))) return 0;
+    *cursor = (uint64_t)rg->k[i].key + 1;
+    i = j;
+  }
+  if (*cursor <= rg->hi && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
+  *cursor = rg->hi + 1;
+  return 1;
+}
+
+/* ---- code for one audit arch ----------------------------------------------- */
+
+static int outcome_code(struct gen *g, const struct sx_policy *p, const struct outcome *o,
+                        int big_endian) {
+  int next = ret(g, o->action);
+  for (size_t i = o->nk; i-- > 0; ) {
+    const struct sx_rule *r = &p->rules[o->k[i].rule];
+    int pass = ret(g, r->action);
+    if (r->ncond == 0) continue;
+    for (unsigned c = r->ncond; c-- > 0; )
+      pass = condition(g, &r->conds[c], big_endian, pass, next);
+    next = pass;
+  }
+  return next;
+}
+
+/* Balanced search over ranges [lo, hi]: the A register holds the syscall number. */
+static int search_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
+                       size_t lo, size_t hi, int big_endian) {
+  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, big_endian);
+  size_t mid = lo + (hi - lo + 1) / 2;
+  int right = search_tree(g, p, rs, mid, hi, big_endian);
+  int left = search_tree(g, p, rs, lo, mid - 1, big_endian);
+  return jump(g, BPF_JGE, rs->r[mid].start, right, left);
+}
+
+struct group {
+  uint32_t audit;
+  int big_endian;
+  struct region regions[2];        /* x86_64 and x32 share an audit arch */
+  size_t nregions;
+  struct sx_keyed *owned[2];
+};
+
+static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk) {
+  struct region rg = { 0, 0xffffffffu, k, nk };
+  if (arch == SX_ARCH_X86_64) rg.hi = SX_X32_SYSCALL_BIT - 1;
+  if (arch == SX_ARCH_X32) rg.lo = SX_X32_SYSCALL_BIT;
+  /* keep regions in number order */
+  if (gr->nregions == 1 && gr->regions[0].lo > rg.lo) {
+    gr->regions[1] = gr->regions[0];
+    gr->owned[1] = gr->owned[0];
+    gr->regions[0] = rg;
+    gr->owned[0] = k;
+  } else {
+    gr->regions[gr->nregions] = rg;
+    gr->owned[gr->nregions] = k;
+  }
+  gr->nregions++;
+}
+
+static int group_code(struct gen *g, const struct sx_policy *p, const struct group *gr,
+                      struct sx_error *err) {
+  struct ranges rs = { NULL, 0, 0 };
+  uint64_t cursor = 0;
+  struct outcome bad = { p->bad_arch_action, NULL, 0 };
+  int entry = 0, ok = 1;
+  for (size_t i = 0; i < gr->nregions && ok; i++) ok = region_ranges(&rs, p, &gr->regions[i], &cursor);
+  if (ok && cursor <= 0xffffffffu) ok = add_range(&rs, p, (uint32_t)cursor, bad);
+  if (!ok) {
+    free(rs.r);
+    sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
+    return -1;
+  }
+  entry = load(g, OFF_NR, search_tree(g, p, &rs, 0, rs.n - 1, gr->big_endian));
+  free(rs.r);
+  return entry;
+}
+
+/* ---- emission --------------------------------------------------------------- */
+
+static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+  if (g->count == g->outcap) {
+    size_t cap = g->outcap * 2;
+    struct sx_insn *out = realloc(g->out, cap * sizeof *out);
+    if (!out) { g->failed = SX_E_NOMEM; return 0; }
+    g->out = out;
+    g->outcap = cap;
+  }
+  g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
+  return (int)g->count++;
+}
+
+/* Re-aim at node `id` (placed at `at`) from close by: a copy of a RET, or a JA to it. */
+static int near_target(struct gen *g, int id, int at) {
+  const struct node *nd = &g->nodes[id];
+  if (BPF_CLASS(nd->code) == BPF_RET) return put(g, nd->code, nd->k, 0, 0);
+  return put(g, BPF_JMP | BPF_JA, (uint32_t)((int)g->count - at - 1), 0, 0);
+}
+
+static int emit(struct gen *g, int id) {
+  const struct node *nd = &g->nodes[id];
+  int t, f;
+  if (g->failed || g->pos[id] >= 0) return g->pos[id];
+  switch (BPF_CLASS(nd->code)) {
+    case BPF_RET:
+      return g->pos[id] = put(g, nd->code, nd->k, 0, 0);
+    case BPF_JMP:
+      t = emit(g, nd->jt);
+      f = emit(g, nd->jf);
+      if (g->failed) return 0;
+      for (;;) {
+        if ((int)g->count - f - 1 > 255) f = near_target(g, nd->jf, f);
+        else if ((int)g->count - t - 1 > 255) t = near_target(g, nd->jt, t);
+        else break;
+      }
+      return g->pos[id] = put(g, nd->code, nd->k, (uint8_t)((int)g->count - t - 1),
+                              (uint8_t)((int)g->count - f - 1));
+    default:                        /* loads and ALU fall through to their next node */
+      t = emit(g, nd->jt);
+      if (g->failed) return 0;
+      if (t != (int)g->count - 1) near_target(g, nd->jt, t);
+      return g->pos[id] = put(g, nd->code, nd->k, 0, 0);
+  }
+}
+
+static int emit_program(struct gen *g, int root, struct sx_program *out, struct sx_error *err) {
+  g->pos = malloc(g->n * sizeof *g->pos);
+  g->outcap = g->n + 16;
+  g->out = malloc(g->outcap * sizeof *g->out);
+  if (!g->pos || !g->out) g->failed = SX_E_NOMEM;
+  else {
+    for (size_t i = 0; i < g->n; i++) g->pos[i] = -1;
+    emit(g, root);
+  }
+  if (!g->failed && g->count > SX_MAX_INSNS) g->failed = SX_E_TOO_BIG;
+  if (g->failed) {
+    if (g->failed == SX_E_TOO_BIG)
+      sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs %zu BPF instructions; the kernel "
+                   "takes at most %d", g->count, SX_MAX_INSNS);
+    else
+      sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
+    return g->failed;
+  }
+  out->insns = malloc(g->count * sizeof *out->insns);
+  if (!out->insns) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  out->len = g->count;
+  for (size_t i = 0; i < g->count; i++) out->insns[i] = g->out[g->count - 1 - i];
+  return SX_OK;
+}
+
+/* ---- the whole program ------------------------------------------------------ */
+
+static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
+  size_t n = 0;
+  for (size_t i = 0; i < p->narches; i++) {
+    uint32_t audit = sx_arch_audit(p->arches[i]);
+    size_t gi = 0;
+    while (gi < n && groups[gi].audit != audit) gi++;
+    if (gi == n) {
+      memset(&groups[n], 0, sizeof groups[n]);
+      groups[n].audit = audit;
+      groups[n].big_endian = sx_arch_big_endian(p->arches[i]);
+      n++;
+    }
+  }
+  return n;
+}
+
+static int build(struct gen *g, const struct sx_policy *p, struct group *groups, size_t ngroups,
+                 int *root, struct sx_error *err) {
+  int st, next;
+  for (size_t i = 0; i < p->narches; i++) {
+    struct sx_keyed *k;
+    size_t nk, gi = 0;
+    if ((st = sx_resolve_rules(p, p->arches[i], &k, &nk, err))) return st;
+    while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
+    add_region(&groups[gi], p->arches[i], k, nk);
+  }
+  next = ret(g, p->bad_arch_action);
+  for (size_t gi = ngroups; gi-- > 0; ) {
+    int entry = group_code(g, p, &groups[gi], err);
+    if (entry < 0) return SX_E_NOMEM;
+    next = jump(g, BPF_JEQ, groups[gi].audit, entry, next);
+  }
+  *root = load(g, OFF_ARCH, next);
+  if (g->failed == SX_E_TOO_BIG)
+    return sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs more than %d BPF "
+                        "instructions, the kernel's limit", SX_MAX_INSNS), SX_E_TOO_BIG;
+  if (g->failed) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  return SX_OK;
+}
+
+int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_error *err) {
+  struct gen g;
+  struct group groups[SX_ARCH_COUNT];
+  size_t ngroups;
+  int st, root = 0;
+  memset(&g, 0, sizeof g);
+  out->insns = NULL;
+  out->len = 0;
+  if (err) sx_set_error(err, SX_OK, -1, "%s", "");
+  if ((st = sx_validate_policy(p, err))) return st;
+  ngroups = collect_groups(p, groups);
+  st = build(&g, p, groups, ngroups, &root, err);
+  if (st == SX_OK) st = emit_program(&g, root, out, err);
+  for (size_t gi = 0; gi < ngroups; gi++)
+    for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
+  free(g.nodes);
+  free(g.slots);
+  free(g.pos);
+  free(g.out);
+  return st;
+}
+
+void sx_program_free(struct sx_program *prog) {
+  if (!prog) return;
+  free(prog->insns);
+  prog->insns = NULL;
+  prog->len = 0;
+}

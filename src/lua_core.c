@@ -1,0 +1,301 @@
+/*
+** lua_core.c: the sx.core Lua module, a thin translation of sx.h.
+**
+** Programs cross as strings of 8-byte instructions (the layout seccomp(2) takes).
+** Rules arrive already normalised by lua/sx/seccomp.lua: {action = u32, syscall =
+** name|number, conds = {{index, op, mask, value}...}}. Scratch C memory lives in a
+** userdata, so nothing leaks when a Lua error unwinds.
+*/
+#include <lauxlib.h>
+#include <lua.h>
+#include <string.h>
+
+#include "sx.h"
+
+#define LUAMOD_EXPORT __attribute__((visibility("default")))
+
+LUAMOD_EXPORT int luaopen_sx_core(lua_State *L);
+
+static const struct sx_insn *check_program(lua_State *L, int idx, size_t *len) {
+  size_t bytes;
+  const char *s = luaL_checklstring(L, idx, &bytes);
+  luaL_argcheck(L, bytes % sizeof(struct sx_insn) == 0, idx,
+                "BPF program length is not a multiple of 8 bytes");
+  *len = bytes / sizeof(struct sx_insn);
+  return (const struct sx_insn *)(const void *)s;
+}
+
+static int check_arch(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  int arch = sx_arch_from_name(name);
+  if (arch < 0) luaL_argerror(L, idx, lua_pushfstring(L, "unknown architecture '%s'", name));
+  return arch;
+}
+
+static int l_arches(lua_State *L) {
+  lua_createtable(L, SX_ARCH_COUNT, 0);
+  for (int a = 0; a < SX_ARCH_COUNT; a++) {
+    lua_pushstring(L, sx_arch_name(a));
+    lua_rawseti(L, -2, a + 1);
+  }
+  return 1;
+}
+
+static int l_host_arch(lua_State *L) {
+  int arch = sx_arch_host();
+  if (arch < 0) lua_pushnil(L); else lua_pushstring(L, sx_arch_name(arch));
+  return 1;
+}
+
+static int l_audit(lua_State *L) {
+  lua_pushinteger(L, sx_arch_audit(check_arch(L, 1)));
+  return 1;
+}
+
+static int l_big_endian(lua_State *L) {
+  lua_pushboolean(L, sx_arch_big_endian(check_arch(L, 1)));
+  return 1;
+}
+
+static int l_syscall_number(lua_State *L) {
+  long nr = sx_syscall_number(luaL_checkstring(L, 1), check_arch(L, 2));
+  if (nr == SX_NO_SYSCALL) lua_pushnil(L); else lua_pushinteger(L, nr);
+  return 1;
+}
+
+static int l_syscall_name(lua_State *L) {
+  lua_Integer nr = luaL_checkinteger(L, 1);
+  const char *name = sx_syscall_name((long)nr, check_arch(L, 2));
+  if (name) lua_pushstring(L, name); else lua_pushnil(L);
+  return 1;
+}
+
+static int l_syscall_known(lua_State *L) {
+  lua_pushboolean(L, sx_syscall_known(luaL_checkstring(L, 1)));
+  return 1;
+}
+
+static int l_syscall_suggest(lua_State *L) {
+  const char *near = sx_syscall_suggest(luaL_checkstring(L, 1));
+  if (near) lua_pushstring(L, near); else lua_pushnil(L);
+  return 1;
+}
+
+static int l_syscall_names(lua_State *L) {
+  size_t n = sx_syscall_count();
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, sx_syscall_at(i));
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static int l_errno_number(lua_State *L) {
+  int e = sx_errno_from_name(luaL_checkstring(L, 1));
+  if (e < 0) lua_pushnil(L); else lua_pushinteger(L, e);
+  return 1;
+}
+
+static int l_errno_name(lua_State *L) {
+  const char *name = sx_errno_name((int)luaL_checkinteger(L, 1));
+  if (name) lua_pushstring(L, name); else lua_pushnil(L);
+  return 1;
+}
+
+static int l_action_string(lua_State *L) {
+  char buf[48];
+  lua_Integer action = luaL_checkinteger(L, 1);
+  sx_action_format((uint32_t)action, buf, sizeof buf);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+static int l_action_valid(lua_State *L) {
+  lua_Integer action = luaL_checkinteger(L, 1);
+  lua_pushboolean(L, action >= 0 && action <= 0xffffffff && sx_action_valid((uint32_t)action));
+  return 1;
+}
+
+static uint32_t field_u32(lua_State *L, int t, const char *key) {
+  lua_Integer v;
+  lua_getfield(L, t, key);
+  v = luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  return (uint32_t)v;
+}
+
+static lua_Integer field_integer(lua_State *L, int t, const char *key, lua_Integer def) {
+  lua_Integer v;
+  lua_getfield(L, t, key);
+  v = lua_isnoneornil(L, -1) ? def : luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void read_cond(lua_State *L, struct sx_cond *c) {
+  const char *op;
+  int t = lua_gettop(L);
+  c->index = (unsigned)field_integer(L, t, "index", -1);
+  c->mask = (uint64_t)field_integer(L, t, "mask", 0);
+  c->value = (uint64_t)field_integer(L, t, "value", 0);
+  lua_getfield(L, t, "op");
+  op = luaL_checkstring(L, -1);
+  c->op = sx_op_from_name(op);
+  lua_pop(L, 1);
+}
+
+/* Read rule `i` (on the stack top) into r, its conditions into conds. */
+static void read_rule(lua_State *L, struct sx_rule *r, struct sx_cond *conds) {
+  int t = lua_gettop(L);
+  r->action = field_u32(L, t, "action");
+  lua_getfield(L, t, "syscall");
+  if (lua_type(L, -1) == LUA_TSTRING) { r->syscall = lua_tostring(L, -1); r->number = -1; }
+  else { r->syscall = NULL; r->number = (long)luaL_checkinteger(L, -1); }
+  lua_pop(L, 1);  /* the string stays alive: the rule table holds it */
+  lua_getfield(L, t, "conds");
+  r->ncond = 0;
+  r->conds = conds;
+  if (lua_istable(L, -1)) {
+    lua_Integer n = luaL_len(L, -1);
+    r->ncond = n > SX_MAX_CONDS ? SX_MAX_CONDS + 1 : (unsigned)n;
+    for (lua_Integer c = 1; c <= n && c <= SX_MAX_CONDS; c++) {
+      lua_geti(L, -1, c);
+      read_cond(L, &conds[c - 1]);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* compile(rules, default, bad_arch, arches) -> bpf | nil, code, message, rule index */
+static int l_compile(lua_State *L) {
+  struct sx_policy p;
+  struct sx_program prog;
+  struct sx_error err;
+  struct sx_rule *rules;
+  struct sx_cond *conds;
+  int *arches, st;
+  lua_Integer nrules, narches;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  nrules = luaL_len(L, 1);
+  narches = luaL_len(L, 4);
+  luaL_argcheck(L, narches <= SX_ARCH_COUNT, 4, "too many architectures");
+  /* one scratch block, collected by Lua even if a check below raises */
+  rules = lua_newuserdatauv(L, (size_t)nrules * (sizeof *rules + (SX_MAX_CONDS + 1) * sizeof *conds)
+                            + SX_ARCH_COUNT * sizeof *arches + 1, 0);
+  conds = (struct sx_cond *)(void *)(rules + nrules);
+  arches = (int *)(void *)(conds + (size_t)nrules * (SX_MAX_CONDS + 1));
+  for (lua_Integer i = 1; i <= nrules; i++) {
+    lua_geti(L, 1, i);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    read_rule(L, &rules[i - 1], conds + (size_t)(i - 1) * (SX_MAX_CONDS + 1));
+    lua_pop(L, 1);
+  }
+  for (lua_Integer i = 1; i <= narches; i++) {
+    lua_geti(L, 4, i);
+    arches[i - 1] = check_arch(L, -1);
+    lua_pop(L, 1);
+  }
+  p = (struct sx_policy){ rules, (size_t)nrules, (uint32_t)luaL_checkinteger(L, 2),
+                          (uint32_t)luaL_checkinteger(L, 3), arches, (size_t)narches };
+  st = sx_compile(&p, &prog, &err);
+  if (st != SX_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, sx_status_name(st));
+    lua_pushstring(L, err.message);
+    if (err.rule >= 0) lua_pushinteger(L, err.rule + 1); else lua_pushnil(L);
+    return 4;
+  }
+  lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
+  sx_program_free(&prog);
+  return 1;
+}
+
+static int l_check(lua_State *L) {
+  size_t len;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  struct sx_error err;
+  int st = sx_check(insns, len, &err);
+  if (st == SX_OK) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, sx_status_name(st));
+  lua_pushstring(L, err.message);
+  return 3;
+}
+
+static void read_args(lua_State *L, int idx, uint64_t args[6]) {
+  for (int i = 0; i < 6; i++) args[i] = (uint64_t)luaL_optinteger(L, idx + i, 0);
+}
+
+/* emulate(bpf, audit, nr, a0..a5) -> action, executed */
+static int l_emulate(lua_State *L) {
+  size_t len, executed = 0;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  struct sx_data d;
+  uint32_t action;
+  memset(&d, 0, sizeof d);
+  d.arch = (uint32_t)luaL_checkinteger(L, 2);
+  d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, 3);
+  read_args(L, 4, d.args);
+  if (sx_emulate(insns, len, &d, &action, &executed) != SX_OK)
+    return luaL_error(L, "the BPF program ran off its end");
+  lua_pushinteger(L, action);
+  lua_pushinteger(L, (lua_Integer)executed);
+  return 2;
+}
+
+static int l_cache_eligible(lua_State *L) {
+  size_t len;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  lua_pushboolean(L, sx_cache_eligible(insns, len, (uint32_t)luaL_checkinteger(L, 2),
+                                       (int32_t)(uint32_t)luaL_checkinteger(L, 3)));
+  return 1;
+}
+
+static int l_disasm(lua_State *L) {
+  size_t len, need;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  luaL_Buffer b;
+  need = sx_disasm(insns, len, NULL, 0);
+  sx_disasm(insns, len, luaL_buffinitsize(L, &b, need + 1), need + 1);
+  luaL_pushresultsize(&b, need);
+  return 1;
+}
+
+static const char *const probe_outcomes[] = { "returned", "errno", "signaled", "install_failed" };
+
+/* probe(bpf, nr, a0..a5) -> outcome, value */
+static int l_probe(lua_State *L) {
+  size_t len;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  uint64_t args[6];
+  struct sx_probe_result r;
+  long nr = (long)luaL_checkinteger(L, 2);
+  read_args(L, 3, args);
+  if (sx_probe(insns, len, nr, args, &r) != 0) return luaL_fileresult(L, 0, "probe");
+  lua_pushstring(L, probe_outcomes[r.outcome]);
+  lua_pushinteger(L, r.value);
+  return 2;
+}
+
+static const luaL_Reg core_functions[] = {
+  { "arches", l_arches }, { "host_arch", l_host_arch }, { "audit", l_audit },
+  { "big_endian", l_big_endian },
+  { "syscall_number", l_syscall_number }, { "syscall_name", l_syscall_name },
+  { "syscall_known", l_syscall_known }, { "syscall_suggest", l_syscall_suggest },
+  { "syscall_names", l_syscall_names },
+  { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
+  { "action_string", l_action_string }, { "action_valid", l_action_valid },
+  { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },
+  { "cache_eligible", l_cache_eligible }, { "disasm", l_disasm }, { "probe", l_probe },
+  { NULL, NULL }
+};
+
+LUAMOD_EXPORT int luaopen_sx_core(lua_State *L) {
+  luaL_newlib(L, core_functions);
+  lua_pushinteger(L, SX_MAX_INSNS);
+  lua_setfield(L, -2, "MAX_INSNS");
+  return 1;
+}

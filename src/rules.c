@@ -1,0 +1,211 @@
+/*
+** rules.c: the rule model. Validates policies, names actions, operators and errors,
+** and resolves each rule to the syscall numbers it covers on one architecture.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+static const char *const status_names[] = {
+  "ok", "unsupported_arch", "bad_action", "unknown_syscall", "duplicate_rule",
+  "bad_rule", "too_big", "no_memory", "bad_program"
+};
+
+const char *sx_status_name(int code) {
+  if (code < 0 || code >= (int)(sizeof status_names / sizeof *status_names)) return "unknown";
+  return status_names[code];
+}
+
+static const char *const op_names[SX_OP_COUNT] = {
+  "eq", "ne", "lt", "le", "gt", "ge", "masked_eq"
+};
+
+const char *sx_op_name(int op) {
+  return (op >= 0 && op < SX_OP_COUNT) ? op_names[op] : NULL;
+}
+
+int sx_op_from_name(const char *name) {
+  for (int op = 0; op < SX_OP_COUNT; op++)
+    if (strcmp(op_names[op], name) == 0) return op;
+  return -1;
+}
+
+int sx_action_valid(uint32_t action) {
+  uint32_t data = action & SX_RET_DATA;
+  switch (action & SX_RET_ACTION_FULL) {
+    case SX_RET_ERRNO: return data <= SX_MAX_ERRNO;
+    case SX_RET_TRACE: return 1;
+    case SX_RET_KILL_PROCESS: case SX_RET_KILL_THREAD: case SX_RET_TRAP:
+    case SX_RET_USER_NOTIF: case SX_RET_LOG: case SX_RET_ALLOW:
+      return data == 0;
+    default: return 0;
+  }
+}
+
+void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...) {
+  va_list ap;
+  if (err == NULL) return;
+  err->code = code;
+  err->rule = rule;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+}
+
+int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b) {
+  return a->index == b->index && a->op == b->op && a->value == b->value &&
+         (a->op != SX_OP_MASKED_EQ || a->mask == b->mask);
+}
+
+static int check_arches(const struct sx_policy *p, struct sx_error *err) {
+  if (p->narches == 0 || p->arches == NULL)
+    return sx_set_error(err, SX_E_UNSUPPORTED_ARCH, -1, "a filter needs at least one architecture"),
+           SX_E_UNSUPPORTED_ARCH;
+  for (size_t i = 0; i < p->narches; i++) {
+    if (sx_arch_name(p->arches[i]) == NULL)
+      return sx_set_error(err, SX_E_UNSUPPORTED_ARCH, -1, "unsupported architecture number %d",
+                          p->arches[i]), SX_E_UNSUPPORTED_ARCH;
+    for (size_t j = 0; j < i; j++)
+      if (p->arches[j] == p->arches[i])
+        return sx_set_error(err, SX_E_UNSUPPORTED_ARCH, -1, "architecture %s is listed twice",
+                            sx_arch_name(p->arches[i])), SX_E_UNSUPPORTED_ARCH;
+  }
+  return SX_OK;
+}
+
+static int on_any_arch(const struct sx_policy *p, const char *name) {
+  for (size_t i = 0; i < p->narches; i++)
+    if (sx_syscall_number(name, p->arches[i]) != SX_NO_SYSCALL) return 1;
+  return 0;
+}
+
+static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, long i,
+                         struct sx_error *err) {
+  if (r->syscall == NULL) {
+    /* A bare number means different syscalls on different architectures. */
+    int x32_only = p->narches == 1 && p->arches[0] == SX_ARCH_X32;
+    long limit = p->arches[0] == SX_ARCH_X86_64 ? (long)SX_X32_SYSCALL_BIT : 0xffffffffL;
+    if (p->narches != 1)
+      return sx_set_error(err, SX_E_BAD_RULE, i, "syscall number %ld is ambiguous in a filter "
+                          "for several architectures; use a name", r->number), SX_E_BAD_RULE;
+    if (x32_only) limit = 2L * SX_X32_SYSCALL_BIT - 1;
+    if (r->number < 0 || r->number > limit)
+      return sx_set_error(err, SX_E_BAD_RULE, i, "syscall number %ld is out of range for %s",
+                          r->number, sx_arch_name(p->arches[0])), SX_E_BAD_RULE;
+    return SX_OK;
+  }
+  if (on_any_arch(p, r->syscall)) return SX_OK;
+  if (sx_syscall_known(r->syscall)) {
+    char names[128] = "";
+    for (size_t a = 0; a < p->narches; a++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", a ? ", " : "",
+               sx_arch_name(p->arches[a]));
+    sx_set_error(err, SX_E_UNKNOWN_SYSCALL, i, "syscall '%s' does not exist on %s",
+                 r->syscall, names);
+  } else {
+    const char *near = sx_syscall_suggest(r->syscall);
+    if (near)
+      sx_set_error(err, SX_E_UNKNOWN_SYSCALL, i, "unknown syscall '%s' (did you mean '%s'?)",
+                   r->syscall, near);
+    else
+      sx_set_error(err, SX_E_UNKNOWN_SYSCALL, i, "unknown syscall '%s'", r->syscall);
+  }
+  return SX_E_UNKNOWN_SYSCALL;
+}
+
+static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
+  if (r->ncond > SX_MAX_CONDS || (r->ncond > 0 && r->conds == NULL))
+    return sx_set_error(err, SX_E_BAD_RULE, i, "a rule takes at most %d argument conditions",
+                        SX_MAX_CONDS), SX_E_BAD_RULE;
+  for (unsigned c = 0; c < r->ncond; c++) {
+    if (r->conds[c].index > 5)
+      return sx_set_error(err, SX_E_BAD_RULE, i, "argument index %u is not 0..5",
+                          r->conds[c].index), SX_E_BAD_RULE;
+    if (sx_op_name(r->conds[c].op) == NULL)
+      return sx_set_error(err, SX_E_BAD_RULE, i, "unknown comparison operator %d",
+                          r->conds[c].op), SX_E_BAD_RULE;
+  }
+  return SX_OK;
+}
+
+int sx_validate_policy(const struct sx_policy *p, struct sx_error *err) {
+  int st = check_arches(p, err);
+  if (st) return st;
+  if (!sx_action_valid(p->default_action))
+    return sx_set_error(err, SX_E_BAD_ACTION, -1, "invalid default action 0x%08x",
+                        p->default_action), SX_E_BAD_ACTION;
+  if (!sx_action_valid(p->bad_arch_action))
+    return sx_set_error(err, SX_E_BAD_ACTION, -1, "invalid bad-arch action 0x%08x",
+                        p->bad_arch_action), SX_E_BAD_ACTION;
+  if (p->nrules > 0 && p->rules == NULL)
+    return sx_set_error(err, SX_E_BAD_RULE, -1, "rules missing"), SX_E_BAD_RULE;
+  for (size_t i = 0; i < p->nrules; i++) {
+    const struct sx_rule *r = &p->rules[i];
+    if (!sx_action_valid(r->action))
+      return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
+             SX_E_BAD_ACTION;
+    if ((st = check_syscall(p, r, (long)i, err)) || (st = check_conds(r, (long)i, err)))
+      return st;
+  }
+  return SX_OK;
+}
+
+static int compare_keyed(const void *a, const void *b) {
+  const struct sx_keyed *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+static const char *rule_label(const struct sx_rule *r, char *buf, size_t size) {
+  if (r->syscall) return r->syscall;
+  snprintf(buf, size, "%ld", r->number);
+  return buf;
+}
+
+static int check_duplicates(const struct sx_policy *p, const struct sx_keyed *k, size_t n,
+                            struct sx_error *err) {
+  for (size_t i = 0; i < n; ) {
+    size_t j = i;
+    long first = -1;
+    for (; j < n && k[j].key == k[i].key; j++) {
+      const struct sx_rule *r = &p->rules[k[j].rule];
+      char buf[32];
+      if (r->ncond > 0) continue;
+      if (first < 0) { first = (long)k[j].rule; continue; }
+      return sx_set_error(err, SX_E_DUPLICATE_RULE, (long)k[j].rule,
+                          "syscall '%s' has two unconditional rules (rules %ld and %zu)",
+                          rule_label(r, buf, sizeof buf), first + 1, k[j].rule + 1),
+             SX_E_DUPLICATE_RULE;
+    }
+    i = j;
+  }
+  return SX_OK;
+}
+
+int sx_resolve_rules(const struct sx_policy *p, int arch, struct sx_keyed **out,
+                     size_t *count, struct sx_error *err) {
+  struct sx_keyed *k = NULL;
+  size_t n = 0;
+  uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
+  *out = NULL;
+  *count = 0;
+  if (p->nrules > 0 && (k = malloc(p->nrules * sizeof *k)) == NULL)
+    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  for (size_t i = 0; i < p->nrules; i++) {
+    const struct sx_rule *r = &p->rules[i];
+    long nr = r->syscall ? sx_syscall_number(r->syscall, arch) : r->number;
+    if (nr == SX_NO_SYSCALL) continue;
+    k[n].key = (uint32_t)nr | bit;
+    k[n].rule = i;
+    n++;
+  }
+  if (n > 1) qsort(k, n, sizeof *k, compare_keyed);
+  int st = check_duplicates(p, k, n, err);
+  if (st) { free(k); return st; }
+  *out = k;
+  *count = n;
+  return SX_OK;
+}

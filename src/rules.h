@@ -1,0 +1,29 @@
+/*
+** rules.h: internal interface between the rule model (rules.c) and its users.
+*/
+#ifndef SX_RULES_H
+#define SX_RULES_H
+
+#include "sx.h"
+
+/* One rule applying on one architecture, keyed by the kernel's syscall number there
+** (x32 numbers carry SX_X32_SYSCALL_BIT). */
+struct sx_keyed {
+  uint32_t key;
+  size_t rule;
+};
+
+void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
+/* Check everything about a policy that does not depend on one architecture. */
+int sx_validate_policy(const struct sx_policy *policy, struct sx_error *err);
+
+/* The rules that apply on `arch`, sorted by key and then by rule order; checks for
+** duplicate unconditional rules. *out is malloc'd (NULL when there are none). */
+int sx_resolve_rules(const struct sx_policy *policy, int arch, struct sx_keyed **out,
+                     size_t *count, struct sx_error *err);
+
+int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+** tables.c: architectures and syscall names.
+**
+** The syscall numbers come from syscalls.inc, generated from the shared syscalls.tsv by
+** tools/gen_syscalls.lua; this file only looks things up in it.
+*/
+#include <limits.h>
+#include <string.h>
+
+#include "sx.h"
+
+struct syscall_row {
+  const char *name;
+  int numbers[SX_ARCH_COUNT];
+};
+
+#include "syscalls.inc"
+
+struct arch_info {
+  const char *name;
+  uint32_t audit;
+  int big_endian;
+};
+
+/* AUDIT_ARCH_* values from <linux/audit.h>: EM_* | 64BIT (0x80000000) | LE (0x40000000). */
+static const struct arch_info arch_infos[SX_ARCH_COUNT] = {
+  [SX_ARCH_X86_64]      = { "x86_64",      0xc000003eu, 0 },
+  [SX_ARCH_I386]        = { "i386",        0x40000003u, 0 },
+  [SX_ARCH_X32]         = { "x32",         0xc000003eu, 0 },
+  [SX_ARCH_AARCH64]     = { "aarch64",     0xc00000b7u, 0 },
+  [SX_ARCH_ARM]         = { "arm",         0x40000028u, 0 },
+  [SX_ARCH_RISCV64]     = { "riscv64",     0xc00000f3u, 0 },
+  [SX_ARCH_LOONGARCH64] = { "loongarch64", 0xc0000102u, 0 },
+  [SX_ARCH_S390X]       = { "s390x",       0x80000016u, 1 },
+  [SX_ARCH_PPC64LE]     = { "ppc64le",     0xc0000015u, 0 },
+};
+
+const char *sx_arch_name(int arch) {
+  return (arch >= 0 && arch < SX_ARCH_COUNT) ? arch_infos[arch].name : NULL;
+}
+
+int sx_arch_from_name(const char *name) {
+  for (int a = 0; a < SX_ARCH_COUNT; a++)
+    if (strcmp(arch_infos[a].name, name) == 0) return a;
+  return -1;
+}
+
+uint32_t sx_arch_audit(int arch) {
+  return (arch >= 0 && arch < SX_ARCH_COUNT) ? arch_infos[arch].audit : 0;
+}
+
+int sx_arch_big_endian(int arch) {
+  return (arch >= 0 && arch < SX_ARCH_COUNT) ? arch_infos[arch].big_endian : 0;
+}
+
+int sx_arch_host(void) {
+#if defined(__x86_64__) && defined(__ILP32__)
+  return SX_ARCH_X32;
+#elif defined(__x86_64__)
+  return SX_ARCH_X86_64;
+#elif defined(__i386__)
+  return SX_ARCH_I386;
+#elif defined(__aarch64__)
+  return SX_ARCH_AARCH64;
+#elif defined(__arm__)
+  return SX_ARCH_ARM;
+#elif defined(__riscv) && __riscv_xlen == 64
+  return SX_ARCH_RISCV64;
+#elif defined(__loongarch64)
+  return SX_ARCH_LOONGARCH64;
+#elif defined(__s390x__)
+  return SX_ARCH_S390X;
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+  return SX_ARCH_PPC64LE;
+#else
+  return -1;
+#endif
+}
+
+static const struct syscall_row *find_row(const char *name) {
+  size_t lo = 0, hi = SX_SYSCALL_ROWS;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(name, syscall_rows[mid].name);
+    if (c == 0) return &syscall_rows[mid];
+    if (c < 0) hi = mid; else lo = mid + 1;
+  }
+  return NULL;
+}
+
+long sx_syscall_number(const char *name, int arch) {
+  const struct syscall_row *row;
+  if (arch < 0 || arch >= SX_ARCH_COUNT || (row = find_row(name)) == NULL)
+    return SX_NO_SYSCALL;
+  return row->numbers[arch] < 0 ? SX_NO_SYSCALL : row->numbers[arch];
+}
+
+const char *sx_syscall_name(long nr, int arch) {
+  if (arch < 0 || arch >= SX_ARCH_COUNT) return NULL;
+  if (arch == SX_ARCH_X32 && nr >= (long)SX_X32_SYSCALL_BIT)
+    nr -= (long)SX_X32_SYSCALL_BIT;
+  if (nr < 0) return NULL;
+  for (size_t i = 0; i < SX_SYSCALL_ROWS; i++)
+    if (syscall_rows[i].numbers[arch] == nr) return syscall_rows[i].name;
+  return NULL;
+}
+
+int sx_syscall_known(const char *name) {
+  return find_row(name) != NULL;
+}
+
+size_t sx_syscall_count(void) { return SX_SYSCALL_ROWS; }
+
+const char *sx_syscall_at(size_t i) {
+  return i < SX_SYSCALL_ROWS ? syscall_rows[i].name : NULL;
+}
+
+/* Edit distance counting a swap of neighbours as one edit (optimal string alignment),
+** capped: names longer than the buffer are never "close". */
+static int edit_distance(const char *a, const char *b) {
+  enum { MAXLEN = 64 };
+  size_t la = strlen(a), lb = strlen(b);
+  int d[3][MAXLEN + 1];                 /* rows i-2, i-1 and i, used round-robin */
+  if (la > MAXLEN || lb > MAXLEN) return INT_MAX;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    int *cur = d[i % 3], *up = d[(i - 1) % 3], *up2 = d[(i + 1) % 3];
+    cur[0] = (int)i;
+    for (size_t j = 1; j <= lb; j++) {
+      int best = up[j - 1] + (a[i - 1] != b[j - 1]);
+      if (up[j] + 1 < best) best = up[j] + 1;
+      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && up2[j - 2] + 1 < best)
+        best = up2[j - 2] + 1;
+      cur[j] = best;
+    }
+  }
+  return d[la % 3][lb];
+}
+
+const char *sx_syscall_suggest(const char *name) {
+  const char *best = NULL;
+  int best_distance = INT_MAX;
+  /* A third of the name, at least one and at most three edits, counts as close. */
+  int limit = (int)strlen(name) / 3;
+  if (limit < 1) limit = 1;
+  if (limit > 3) limit = 3;
+  for (size_t i = 0; i < SX_SYSCALL_ROWS; i++) {
+    int d = edit_distance(name, syscall_rows[i].name);
+    if (d < best_distance) { best_distance = d; best = syscall_rows[i].name; }
+  }
+  return best_distance <= limit ? best : NULL;
+}
