@@ -185,7 +185,8 @@ int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_data *d,
   return SX_E_BAD_PROGRAM;   /* ran off the end: sx_check rejects such programs */
 }
 
-int sx_cache_eligible(const struct sx_insn *insns, size_t len, uint32_t arch, int32_t nr) {
+int sx_constant_action(const struct sx_insn *insns, size_t len, uint32_t arch, int32_t nr,
+                       uint32_t *action) {
   uint32_t a = 0;
   for (size_t pc = 0; pc < len; pc++) {
     const struct sx_insn *in = &insns[pc];
@@ -196,7 +197,8 @@ int sx_cache_eligible(const struct sx_insn *insns, size_t len, uint32_t arch, in
         else return 0;
         break;
       case BPF_RET | BPF_K:
-        return in->k == SX_RET_ALLOW;
+        *action = in->k;
+        return 1;
       case BPF_JMP | BPF_JA:
         pc += in->k;
         break;
@@ -212,4 +214,9 @@ int sx_cache_eligible(const struct sx_insn *insns, size_t len, uint32_t arch, in
     }
   }
   return 0;
+}
+
+int sx_cache_eligible(const struct sx_insn *insns, size_t len, uint32_t arch, int32_t nr) {
+  uint32_t action;
+  return sx_constant_action(insns, len, arch, nr, &action) && action == SX_RET_ALLOW;
 }

@@ -254,6 +254,19 @@ static int l_cache_eligible(lua_State *L) {
   return 1;
 }
 
+/* constant_action(bpf, audit, nr) -> action | nil when the decision reads arguments */
+static int l_constant_action(lua_State *L) {
+  size_t len;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  uint32_t action;
+  if (sx_constant_action(insns, len, (uint32_t)luaL_checkinteger(L, 2),
+                         (int32_t)(uint32_t)luaL_checkinteger(L, 3), &action))
+    lua_pushinteger(L, action);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
 static int l_disasm(lua_State *L) {
   size_t len, need;
   const struct sx_insn *insns = check_program(L, 1, &len);
@@ -289,7 +302,7 @@ static const luaL_Reg core_functions[] = {
   { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
   { "action_string", l_action_string }, { "action_valid", l_action_valid },
   { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },
-  { "cache_eligible", l_cache_eligible }, { "disasm", l_disasm }, { "probe", l_probe },
+  { "cache_eligible", l_cache_eligible }, { "constant_action", l_constant_action }, { "disasm", l_disasm }, { "probe", l_probe },
   { NULL, NULL }
 };
 

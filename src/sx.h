@@ -171,6 +171,11 @@ SX_API int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_d
 SX_API int sx_cache_eligible(const struct sx_insn *insns, size_t len, uint32_t arch,
                              int32_t nr);
 
+/* Does the program decide syscall `nr` of audit arch `arch` from nr and arch alone, with
+** the instructions the kernel's cache analysis follows? Then *action is the decision. */
+SX_API int sx_constant_action(const struct sx_insn *insns, size_t len, uint32_t arch,
+                              int32_t nr, uint32_t *action);
+
 /* ---- disassembler --------------------------------------------------------- */
 
 /* Write the program as text, one instruction a line, with syscall and arch names,
