@@ -18,8 +18,11 @@ struct flow {
   uint8_t seen;
   uint8_t a;                 /* A_* */
   uint8_t audit_known;
+  uint8_t endian;            /* ENDIAN_*: shared code can serve several arches of one order */
   uint32_t audit;
 };
+
+enum { ENDIAN_UNKNOWN, ENDIAN_LITTLE, ENDIAN_BIG };
 
 struct text {
   char *buf;
@@ -41,6 +44,7 @@ static void merge(struct flow *dst, const struct flow *src) {
   if (!dst->seen) { *dst = *src; dst->seen = 1; return; }
   if (dst->a != src->a) dst->a = A_UNKNOWN;
   if (!src->audit_known || !dst->audit_known || dst->audit != src->audit) dst->audit_known = 0;
+  if (dst->endian != src->endian) dst->endian = ENDIAN_UNKNOWN;
 }
 
 static int arch_of_audit(uint32_t audit, uint32_t nr) {
@@ -53,11 +57,11 @@ static int arch_of_audit(uint32_t audit, uint32_t nr) {
 }
 
 static void load_comment(struct text *t, uint32_t k, const struct flow *f) {
-  int arch = f->audit_known ? arch_of_audit(f->audit, 0) : -1;
-  const char *word = "";
+  const char *word;
   if (k == 0) { add(t, "syscall number"); return; }
   if (k == 4) { add(t, "arch"); return; }
-  if (arch >= 0) word = ((k % 8 == 0) != (sx_arch_big_endian(arch) != 0)) ? " low word" : " high word";
+  if (f->endian != ENDIAN_UNKNOWN)
+    word = ((k % 8 == 0) == (f->endian == ENDIAN_LITTLE)) ? " low word" : " high word";
   else word = k % 8 == 0 ? " word +0" : " word +4";
   if (k < 16) add(t, "instruction pointer%s", word);
   else add(t, "arg%u%s", (k - 16) / 8, word);
@@ -95,9 +99,8 @@ static void operand(struct text *t, uint32_t k) {
   if (k < 0x10000) add(t, "#%u", k); else add(t, "#0x%x", k);
 }
 
-/* Text of one instruction; returns the column the comment would start at. */
-static void instruction(struct text *t, const struct sx_insn *in, size_t pc,
-                        const struct flow *f) {
+/* Text of one instruction, without its comment. */
+static void instruction(struct text *t, const struct sx_insn *in, size_t pc) {
   size_t start = t->len;
   char action[48];
   uint16_t c = in->code;
@@ -134,7 +137,6 @@ static void instruction(struct text *t, const struct sx_insn *in, size_t pc,
       break;
     default: add(t, ".word 0x%04x 0x%08x", c, in->k); break;
   }
-  (void)f;
 }
 
 static void comment(struct text *t, const struct sx_insn *in, const struct flow *f,
@@ -164,8 +166,11 @@ static void propagate(const struct sx_insn *insns, size_t len, size_t pc, struct
       }
       if (pc + 1 + in->jf < len) merge(&flows[pc + 1 + in->jf], &out);
       if (out.a == A_ARCH && BPF_OP(in->code) == BPF_JEQ && BPF_SRC(in->code) == BPF_K) {
+        int arch = arch_of_audit(in->k, 0);
         out.audit_known = 1;
         out.audit = in->k;
+        out.endian = arch < 0 ? ENDIAN_UNKNOWN
+                   : sx_arch_big_endian(arch) ? ENDIAN_BIG : ENDIAN_LITTLE;
       }
       if (pc + 1 + in->jt < len) merge(&flows[pc + 1 + in->jt], &out);
       return;
@@ -190,7 +195,7 @@ size_t sx_disasm(const struct sx_insn *insns, size_t len, char *buf, size_t size
   for (size_t pc = 0; pc < len; pc++) {
     size_t line_start = t.len;
     add(&t, "%4zu: ", pc);
-    instruction(&t, &insns[pc], pc, &flows[pc]);
+    instruction(&t, &insns[pc], pc);
     comment(&t, &insns[pc], &flows[pc], line_start);
     add(&t, "\n");
     propagate(insns, len, pc, flows);

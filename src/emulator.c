@@ -146,13 +146,15 @@ static uint32_t alu(uint16_t op, uint32_t a, uint32_t operand) {
   }
 }
 
-int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_data *d,
-               uint32_t *action, size_t *executed) {
+/* Run a program; record the pc of each instruction executed in path[0..cap). */
+static int run(const struct sx_insn *insns, size_t len, const struct sx_data *d,
+               uint32_t *action, size_t *executed, size_t *path, size_t cap) {
   uint32_t a = 0, x = 0, mem[MEM_WORDS];
   size_t steps = 0;
   memset(mem, 0, sizeof mem);
   for (size_t pc = 0; pc < len; pc++) {
     const struct sx_insn *in = &insns[pc];
+    if (steps < cap) path[steps] = pc;
     steps++;
     switch (BPF_CLASS(in->code)) {
       case BPF_RET:
@@ -183,6 +185,16 @@ int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_data *d,
     }
   }
   return SX_E_BAD_PROGRAM;   /* ran off the end: sx_check rejects such programs */
+}
+
+int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_data *d,
+               uint32_t *action, size_t *executed) {
+  return run(insns, len, d, action, executed, NULL, 0);
+}
+
+int sx_trace(const struct sx_insn *insns, size_t len, const struct sx_data *d,
+             uint32_t *action, size_t *path, size_t cap, size_t *executed) {
+  return run(insns, len, d, action, executed, path, cap);
 }
 
 int sx_constant_action(const struct sx_insn *insns, size_t len, uint32_t arch, int32_t nr,

@@ -246,6 +246,27 @@ static int l_emulate(lua_State *L) {
   return 2;
 }
 
+/* trace(bpf, audit, nr, a0..a5) -> action, {pc...} (0-based instruction indexes) */
+static int l_trace(lua_State *L) {
+  size_t len, executed = 0, path[SX_MAX_INSNS];
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  struct sx_data d;
+  uint32_t action;
+  memset(&d, 0, sizeof d);
+  d.arch = (uint32_t)luaL_checkinteger(L, 2);
+  d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, 3);
+  read_args(L, 4, d.args);
+  if (sx_trace(insns, len, &d, &action, path, SX_MAX_INSNS, &executed) != SX_OK)
+    return luaL_error(L, "the BPF program ran off its end");
+  lua_pushinteger(L, action);
+  lua_createtable(L, (int)executed, 0);
+  for (size_t i = 0; i < executed && i < SX_MAX_INSNS; i++) {
+    lua_pushinteger(L, (lua_Integer)path[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 2;
+}
+
 static int l_cache_eligible(lua_State *L) {
   size_t len;
   const struct sx_insn *insns = check_program(L, 1, &len);
@@ -302,7 +323,7 @@ static const luaL_Reg core_functions[] = {
   { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
   { "action_string", l_action_string }, { "action_valid", l_action_valid },
   { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },
-  { "cache_eligible", l_cache_eligible }, { "constant_action", l_constant_action }, { "disasm", l_disasm }, { "probe", l_probe },
+  { "cache_eligible", l_cache_eligible }, { "trace", l_trace }, { "constant_action", l_constant_action }, { "disasm", l_disasm }, { "probe", l_probe },
   { NULL, NULL }
 };
 

@@ -165,6 +165,11 @@ SX_API int sx_check(const struct sx_insn *insns, size_t len, struct sx_error *er
 SX_API int sx_emulate(const struct sx_insn *insns, size_t len, const struct sx_data *data,
                       uint32_t *action, size_t *executed);
 
+/* sx_emulate that also records the index of each instruction executed in path[0..cap);
+** *executed may exceed cap (only the first cap are recorded). */
+SX_API int sx_trace(const struct sx_insn *insns, size_t len, const struct sx_data *data,
+                    uint32_t *action, size_t *path, size_t cap, size_t *executed);
+
 /* Would the kernel's constant-action cache allow syscall `nr` of audit arch `arch`
 ** without running the filter? (The kernel's seccomp_is_const_allow analysis: the
 ** program may look only at nr and arch on the way to RET ALLOW.) */

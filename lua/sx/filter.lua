@@ -14,7 +14,16 @@ local concat = table.concat
 local X32_BIT = 0x40000000
 
 local Filter = { __name = "sx.filter" }
-Filter.__index = Filter
+
+-- Methods, and `summary`, computed on first use (it evaluates every syscall).
+function Filter.__index(f, key)
+  if key == "summary" then
+    local summary = require("sx.inspect").summary(f)
+    rawset(f, "summary", summary)
+    return summary
+  end
+  return Filter[key]
+end
 
 local M = {}
 
@@ -98,6 +107,24 @@ end
 
 function Filter:disasm()
   return core.disasm(self.bpf)
+end
+
+-- explain(syscall [, args [, arch]]) -> which rule decided, the action, the path taken.
+function Filter:explain(syscall, args, arch)
+  arch = check_arch(arch or self.arches[1])
+  local nr, err = syscall_number(syscall, arch)
+  if not nr then return nil, err end
+  local a = {}
+  for i = 1, 6 do
+    local v = args and args[i]
+    a[i] = 0
+    if v ~= nil then
+      local n, msg = rules_.integer64(v)
+      if not n then error_.raise(("argument %d: %s"):format(i - 1, msg)) end
+      a[i] = n
+    end
+  end
+  return require("sx.inspect").explain(self, nr, a, arch)
 end
 
 -- The architectures a filter is for: opts.arch or opts.arches, else the host's.
