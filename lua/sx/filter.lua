@@ -38,7 +38,8 @@ local function count_syscalls(rules)
 end
 
 function Filter:__tostring()
-  local what = self.rules and (count_syscalls(self.rules) .. " syscalls") or "raw"
+  local n = self.rules and count_syscalls(self.rules)
+  local what = n and (n == 1 and "1 syscall" or n .. " syscalls") or "raw"
   return ("sx.filter<%s %s, %d BPF insns>"):format(concat(self.arches, "+"), what, #self.bpf // 8)
 end
 
