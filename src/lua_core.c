@@ -298,6 +298,21 @@ static int l_disasm(lua_State *L) {
   return 1;
 }
 
+/* install(bpf, flags) -> true | nil, code, message, errno, tid */
+static int l_install(lua_State *L) {
+  size_t len;
+  const struct sx_insn *insns = check_program(L, 1, &len);
+  unsigned flags = (unsigned)luaL_checkinteger(L, 2);
+  struct sx_install_error err;
+  if (sx_install(insns, len, flags, &err) == SX_OK) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushstring(L, sx_status_name(err.code));
+  lua_pushstring(L, err.message);
+  lua_pushinteger(L, err.error);
+  lua_pushinteger(L, err.tid);
+  return 5;
+}
+
 static const char *const probe_outcomes[] = { "returned", "errno", "signaled", "install_failed" };
 
 /* probe(bpf, nr, a0..a5) -> outcome, value */
@@ -324,6 +339,7 @@ static const luaL_Reg core_functions[] = {
   { "action_string", l_action_string }, { "action_valid", l_action_valid },
   { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },
   { "cache_eligible", l_cache_eligible }, { "trace", l_trace }, { "constant_action", l_constant_action }, { "disasm", l_disasm }, { "probe", l_probe },
+  { "install", l_install },
   { NULL, NULL }
 };
 
@@ -331,5 +347,12 @@ LUAMOD_EXPORT int luaopen_sx_core(lua_State *L) {
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, SX_MAX_INSNS);
   lua_setfield(L, -2, "MAX_INSNS");
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, SX_INSTALL_TSYNC); lua_setfield(L, -2, "tsync");
+  lua_pushinteger(L, SX_INSTALL_LOG); lua_setfield(L, -2, "log");
+  lua_pushinteger(L, SX_INSTALL_SPEC_ALLOW); lua_setfield(L, -2, "spec_allow");
+  lua_pushinteger(L, SX_INSTALL_KEEP_PRIVS); lua_setfield(L, -2, "keep_privs");
+  lua_pushinteger(L, SX_INSTALL_NO_NEW_PRIVS); lua_setfield(L, -2, "no_new_privs");
+  lua_setfield(L, -2, "INSTALL");
   return 1;
 }

@@ -11,7 +11,7 @@
 
 static const char *const status_names[] = {
   "ok", "unsupported_arch", "bad_action", "unknown_syscall", "duplicate_rule",
-  "bad_rule", "too_big", "no_memory", "bad_program"
+  "bad_rule", "too_big", "no_memory", "bad_program", "install_failed", "tsync_failed"
 };
 
 const char *sx_status_name(int code) {

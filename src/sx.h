@@ -129,7 +129,8 @@ struct sx_program {
 
 enum sx_status {
   SX_OK, SX_E_UNSUPPORTED_ARCH, SX_E_BAD_ACTION, SX_E_UNKNOWN_SYSCALL,
-  SX_E_DUPLICATE_RULE, SX_E_BAD_RULE, SX_E_TOO_BIG, SX_E_NOMEM, SX_E_BAD_PROGRAM
+  SX_E_DUPLICATE_RULE, SX_E_BAD_RULE, SX_E_TOO_BIG, SX_E_NOMEM, SX_E_BAD_PROGRAM,
+  SX_E_INSTALL, SX_E_TSYNC
 };
 
 /* What went wrong and where: `rule` is the index of the offending rule or -1. */
@@ -186,6 +187,29 @@ SX_API int sx_constant_action(const struct sx_insn *insns, size_t len, uint32_t 
 /* Write the program as text, one instruction a line, with syscall and arch names,
 ** into buf (snprintf-style); returns the length the whole text needs. */
 SX_API size_t sx_disasm(const struct sx_insn *insns, size_t len, char *buf, size_t size);
+
+/* ---- installing on the calling process --------------------------------------- */
+
+enum sx_install_flags {
+  SX_INSTALL_TSYNC = 1u << 0,       /* every thread of the process, or none */
+  SX_INSTALL_LOG = 1u << 1,         /* SECCOMP_FILTER_FLAG_LOG */
+  SX_INSTALL_SPEC_ALLOW = 1u << 2,  /* SECCOMP_FILTER_FLAG_SPEC_ALLOW */
+  SX_INSTALL_KEEP_PRIVS = 1u << 3,  /* do not set no_new_privs even without CAP_SYS_ADMIN */
+  SX_INSTALL_NO_NEW_PRIVS = 1u << 4 /* set no_new_privs even with CAP_SYS_ADMIN */
+};
+
+struct sx_install_error {
+  int code;                         /* SX_E_INSTALL, SX_E_TSYNC or SX_E_BAD_PROGRAM */
+  int error;                        /* errno */
+  long tid;                         /* SX_E_TSYNC: the thread that could not be synchronised */
+  char message[256];
+};
+
+/* Install a checked program on the calling process (all threads with SX_INSTALL_TSYNC).
+** no_new_privs is set first unless the process has CAP_SYS_ADMIN or KEEP_PRIVS is given.
+** Irreversible: a filter cannot be removed. */
+SX_API int sx_install(const struct sx_insn *insns, size_t len, unsigned flags,
+                      struct sx_install_error *err);
 
 /* ---- probe: one syscall under a filter, answered by the real kernel ---------- */
 

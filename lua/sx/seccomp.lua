@@ -24,6 +24,11 @@ M.to_rules = filter.to_rules
 M.is_filter = filter.is
 M.builder = builder.new
 
+-- install(f [, opts]): put `f` on this process; see lua/sx/install.lua.
+function M.install(f, opts)
+  return require("sx.install").install(f, opts)
+end
+
 -- action(a): the canonical form of an action ("allow", errno(EPERM), ...), or nil, err.
 function M.action(a)
   local v, msg = action.value(a)
