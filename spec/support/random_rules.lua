@@ -1,0 +1,219 @@
+-- support.random_rules: seeded random rule sets for the property specs, and a printer
+-- that writes a rule set back as Lua source (for reproducers).
+--
+--   local gen = require "support.random_rules"
+--   local case = gen.rule_set(seed)   --> {rules, default, opts, seed}
+--   print(gen.source(case))           --> runnable Lua that compiles the same filter
+
+local seccomp = require "sx.seccomp"
+local core = require "sx.core"
+
+local ipairs, type, tostring, concat, fmt = ipairs, type, tostring, table.concat, string.format
+local math_type = math.type
+
+local M = {}
+
+-- The arch sets the generator draws from: multi-arch x86 with x32, 64-bit only, x32 only,
+-- two unrelated ones, a big-endian one, 32-bit ones.
+M.ARCH_SETS = {
+  { "x86_64", "i386", "x32" }, { "aarch64" }, { "x32" }, { "arm", "riscv64" }, { "s390x" },
+  { "x86_64" }, { "i386" }, { "x86_64", "x32" }, { "ppc64le", "loongarch64" },
+  { "x86_64", "i386" }, { "s390x", "aarch64" },
+}
+
+-- Values that sit on the edges of 32- and 64-bit comparisons.
+M.BOUNDARY = {
+  0, 1, 2, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x100000000, 0x100000001,
+  0x7fffffffffffffff, math.mininteger, -2, -1, 0xffffffff00000000, 0x80000000ffffffff,
+}
+
+local OPS = { "eq", "ne", "lt", "le", "gt", "ge", "masked_eq" }
+
+-- A random generator of its own, so the specs' draws do not depend on who else calls
+-- math.random. (xorshift64*, good enough for test data.)
+function M.rng(seed)
+  local s = seed * 0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+  if s == 0 then s = 1 end
+  local r = {}
+  function r.u64()
+    s = s ~ (s >> 12); s = s ~ (s << 25); s = s ~ (s >> 27)
+    return s * 0x2545f4914f6cdd1d
+  end
+  -- integer in [lo, hi]
+  function r.int(lo, hi)
+    return lo + (r.u64() >> 1) % (hi - lo + 1)
+  end
+  function r.pick(list) return list[r.int(1, #list)] end
+  function r.chance(p) return r.int(1, 1000) <= p * 1000 end
+  return r
+end
+
+local function random_value(r)
+  local k = r.int(1, 7)
+  if k == 1 then return r.pick(M.BOUNDARY)
+  elseif k == 2 then return r.int(0, 16)
+  elseif k == 3 then return r.u64() & 0xffffffff
+  elseif k == 4 then return r.u64()
+  elseif k == 5 then return (r.u64() & 0xffffffff) << 32
+  elseif k == 6 then return r.pick(M.BOUNDARY) + r.int(-2, 2)
+  else return r.int(0, 4096) end
+end
+
+local function random_mask(r)
+  local k = r.int(1, 7)
+  if k == 1 then return -1
+  elseif k == 2 then return 0xffffffff
+  elseif k == 3 then return 0xffffffff00000000
+  elseif k == 4 then return 1 << r.int(0, 63)
+  elseif k == 5 then return 0
+  elseif k == 6 then return r.u64() & r.u64()
+  else return r.u64() end
+end
+
+local function random_cond(r, indices)
+  local c = { index = r.pick(indices), op = r.pick(OPS) }
+  if c.op == "masked_eq" then
+    c.mask = random_mask(r)
+    -- usually a value the masked argument can equal; sometimes one it never can
+    c.value = r.chance(0.8) and (random_value(r) & c.mask) or random_value(r)
+  else
+    c.value = random_value(r)
+  end
+  -- values may be written as hex strings; the filter must read them the same
+  if r.chance(0.1) then c.value = fmt("0x%x", c.value) end
+  return c
+end
+
+local function random_action(r)
+  local k = r.int(1, 11)
+  if k <= 2 then return "allow"
+  elseif k == 3 then return "kill_process"
+  elseif k == 4 then return "kill_thread"
+  elseif k == 5 then return "trap"
+  elseif k == 6 then return "log"
+  elseif k == 7 then return "notify"
+  elseif k == 8 then return seccomp.trace(r.int(0, 0xffff))
+  elseif k == 9 then return seccomp.errno(r.pick({ "EPERM", "eacces", "ENOSYS", "EINVAL" }))
+  elseif k == 10 then return seccomp.errno(r.int(0, 4095))
+  else return "errno(" .. r.int(1, 200) .. ")" end
+end
+
+-- Names that exist on at least one of `arches`, sorted (so the draw is deterministic).
+local function names_on(arches)
+  local out = {}
+  for _, name in ipairs(seccomp.syscall_names()) do
+    for _, a in ipairs(arches) do
+      if core.syscall_number(name, a) then out[#out + 1] = name; break end
+    end
+  end
+  return out
+end
+
+local names_cache = {}
+
+-- rule_set(seed [, size]): {rules, default, opts, seed}. `size` scales the number of
+-- syscalls (default up to 12).
+function M.rule_set(seed, size)
+  local r = M.rng(seed)
+  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
+  local key = concat(arches, "+")
+  names_cache[key] = names_cache[key] or names_on(arches)
+  local names = names_cache[key]
+  -- a few argument indices per set, so conditions of different rules interact
+  local indices = {}
+  for i = 1, r.int(1, 3) do indices[i] = r.int(0, 5) end
+  local nsys = r.int(1, size or 12)
+  local syscalls = {}
+  for i = 1, nsys do
+    if #arches == 1 and r.chance(0.15) then
+      -- a number: one the tables know, or one past their end
+      local n = r.chance(0.5) and r.int(0, 500) or r.int(1000, 1100)
+      syscalls[i] = n
+    else
+      syscalls[i] = r.pick(names)
+    end
+  end
+  local rules = {}
+  for _, sc in ipairs(syscalls) do
+    local nrules = r.int(1, 4)
+    local uncond = false
+    for _ = 1, nrules do
+      local act = random_action(r)
+      local rule
+      if not uncond and r.chance(0.3) then
+        uncond = true
+        rule = r.chance(0.5) and { act, sc } or { action = act, syscall = sc }
+      else
+        local args = {}
+        for c = 1, r.int(1, 3) do args[c] = random_cond(r, indices) end
+        rule = r.chance(0.2) and { act, sc, args } or { action = act, syscall = sc, args = args }
+      end
+      -- rules of different syscalls interleave
+      table.insert(rules, r.int(1, #rules + 1), rule)
+    end
+  end
+  -- now and then a second unconditional rule for a syscall: must be duplicate_rule
+  if r.chance(0.03) then rules[#rules + 1] = { action = random_action(r), syscall = syscalls[1] } end
+  return {
+    seed = seed, rules = rules, default = random_action(r),
+    opts = { arches = arches, bad_arch = random_action(r) },
+  }
+end
+
+-- ---- Lua source of a rule set ----------------------------------------------------
+
+local function int_source(v)
+  if math_type(v) ~= "integer" then return fmt("%q", v) end
+  if v >= 0 and v < 0x10000 then return tostring(v) end
+  return fmt("0x%x", v)
+end
+
+local function action_source(a)
+  if type(a) == "string" then return fmt("%q", a) end
+  local text = tostring(a)
+  local kind, arg = text:match("^(%a+)%((.-)%)$")
+  if tonumber(arg) then return fmt("seccomp.%s(%s)", kind, arg) end
+  return fmt("seccomp.%s(%q)", kind, arg)
+end
+M.action_source = action_source
+
+local function value_source(v)
+  if type(v) == "string" then return fmt("%q", v) end
+  return int_source(v)
+end
+
+local function cond_source(c)
+  local parts = { "index = " .. c.index, fmt("op = %q", c.op) }
+  if c.mask ~= nil then parts[#parts + 1] = "mask = " .. value_source(c.mask) end
+  parts[#parts + 1] = "value = " .. value_source(c.value)
+  return "{ " .. concat(parts, ", ") .. " }"
+end
+
+function M.rule_source(rule)
+  local act = rule.action; if act == nil then act = rule[1] end
+  local sc = rule.syscall; if sc == nil then sc = rule[2] end
+  local args = rule.args; if args == nil then args = rule[3] end
+  local parts = { "action = " .. action_source(act),
+                  "syscall = " .. (type(sc) == "string" and fmt("%q", sc) or int_source(sc)) }
+  if args and #args > 0 then
+    local cs = {}
+    for i, c in ipairs(args) do cs[i] = cond_source(c) end
+    parts[#parts + 1] = "args = { " .. concat(cs, ", ") .. " }"
+  end
+  return "{ " .. concat(parts, ", ") .. " }"
+end
+
+-- Runnable Lua that compiles the same filter as `case`.
+function M.source(case)
+  local lines = { 'local seccomp = require "sx.seccomp"', "local rules = {" }
+  for _, rule in ipairs(case.rules) do lines[#lines + 1] = "  " .. M.rule_source(rule) .. "," end
+  local arches = {}
+  for i, a in ipairs(case.opts.arches) do arches[i] = fmt("%q", a) end
+  lines[#lines + 1] = "}"
+  lines[#lines + 1] = fmt("local f = assert(seccomp.from_rules(rules, %s, { arches = { %s }, " ..
+                          "bad_arch = %s }))", action_source(case.default), concat(arches, ", "),
+                          action_source(case.opts.bad_arch or "kill_process"))
+  return concat(lines, "\n")
+end
+
+return M
