@@ -87,7 +87,7 @@ static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, lon
   if (r->syscall == NULL) {
     /* A bare number means different syscalls on different architectures. */
     int x32_only = p->narches == 1 && p->arches[0] == SX_ARCH_X32;
-    long limit = p->arches[0] == SX_ARCH_X86_64 ? (long)SX_X32_SYSCALL_BIT : 0xffffffffL;
+    long limit = p->arches[0] == SX_ARCH_X86_64 ? (long)SX_X32_SYSCALL_BIT - 1 : 0xffffffffL;
     if (p->narches != 1)
       return sx_set_error(err, SX_E_BAD_RULE, i, "syscall number %ld is ambiguous in a filter "
                           "for several architectures; use a name", r->number), SX_E_BAD_RULE;
