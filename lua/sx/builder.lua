@@ -34,9 +34,19 @@ function Builder:allow(x, conditions)
   return self:rule("allow", x, conditions)
 end
 
--- deny(x [, action]): the action defaults to errno(EPERM).
-function Builder:deny(x, act)
-  return self:rule(act == nil and DENY or act, x)
+-- Is deny's second argument conditions (a list, or text such as "arg0 & CLONE_NEWUSER")
+-- rather than an action? A word that is no action ("kil_process") stays an action, so it
+-- is reported as a bad action and not as a bad condition.
+local function is_conditions(a)
+  if type(a) == "table" then return not action.is(a) end
+  if type(a) ~= "string" or action.value(a) then return false end
+  return a:find("^arg%d") ~= nil or a:find("[^%w_]") ~= nil
+end
+
+-- deny(x [, action]) or deny(x, conditions [, action]): the action defaults to errno(EPERM).
+function Builder:deny(x, a, b)
+  if is_conditions(a) then return self:rule(b == nil and DENY or b, x, a) end
+  return self:rule(a == nil and DENY or a, x)
 end
 
 -- build([opts]): opts.default (default "kill_process"), opts.arch/arches, opts.bad_arch.

@@ -6,6 +6,7 @@ local core = require "sx.core"
 local action = require "sx.action"
 local error_ = require "sx.error"
 local rules_ = require "sx.rules"
+local groups = require "sx.groups"
 
 local setmetatable, getmetatable, type, ipairs, tostring, tointeger =
   setmetatable, getmetatable, type, ipairs, tostring, math.tointeger
@@ -187,9 +188,14 @@ function M.compile(rules, default, opts, wheres)
   if not default_value then return nil, err end
   bad_arch_value, err = action_value(opts.bad_arch or "kill_process", "bad_arch action")
   if not bad_arch_value then return nil, err end
+  -- "@group" syscalls and text conditions become plain rules; origin[i] is the caller's
+  -- number for expanded rule i
+  local origin
+  rules, wheres, origin = groups.expand_rules(rules, wheres, where, arches)
+  if not rules then return nil, wheres end
   local normal, for_core = {}, {}
   for i = 1, #rules do
-    local rule, value = rules_.normalize(rules[i], i, wheres[i] or where)
+    local rule, value = rules_.normalize(rules[i], origin[i], wheres[i] or where)
     if not rule then return nil, value end
     normal[i], for_core[i] = rule, rules_.for_core(rule, value)
   end
@@ -197,7 +203,7 @@ function M.compile(rules, default, opts, wheres)
   if not bpf then
     local r = index and normal[index]
     return nil, error_.new(code, message, {
-      rule = index, syscall = r and r.syscall, action = r and r.action,
+      rule = index and origin[index], syscall = r and r.syscall, action = r and r.action,
       where = index and wheres[index] or where })
   end
   return setmetatable({

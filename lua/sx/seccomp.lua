@@ -12,6 +12,7 @@ local action = require "sx.action"
 local builder = require "sx.builder"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
+local groups = require "sx.groups"
 
 local io, type, ipairs, tostring = io, type, ipairs, tostring
 
@@ -67,6 +68,19 @@ end
 -- Every syscall name the tables know, sorted.
 function M.syscall_names()
   return core.syscall_names()
+end
+
+-- groups() -> the syscall group names ("@aio", ... "@timer"), sorted.
+function M.groups()
+  return groups.names()
+end
+
+-- group(name) -> the group's syscall names, includes followed, sorted; or nil, err
+-- (unknown_syscall, with a suggestion when a name is close).
+function M.group(name)
+  local list, msg = groups.expand(name)
+  if not list then return nil, error_.new("unknown_syscall", msg, { syscall = name }) end
+  return list
 end
 
 local function names_to_rules(names, act, fname)
