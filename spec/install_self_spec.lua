@@ -13,7 +13,7 @@ end
 
 -- Run a Lua chunk in a fresh lua5.4 with the same module paths.
 local function lua(chunk)
-  return run(("lua5.4 -e %q"):format(chunk))
+  return run(("%s -e %q"):format(os.getenv("SX_LUA") or "lua5.4", chunk))
 end
 
 describe("seccomp.install", function()
@@ -49,7 +49,7 @@ describe("seccomp.install", function()
     local have_setpriv = run("command -v setpriv") ~= ""
     if not have_setpriv then return pending("setpriv (util-linux) is not installed") end
     local out, how, code = run(("setpriv --inh-caps=-all --bounding-set=-all " ..
-      "lua5.4 -e %q"):format([[
+      "%s -e %q"):format(os.getenv("SX_LUA") or "lua5.4", [[
       local seccomp = require "sx.seccomp"
       local ok, err = seccomp.install(assert(seccomp.deny_list({ "ptrace" })), { no_new_privs = false })
       io.write(tostring(ok), " ", err.code, " ", err.errno, " ", tostring(err))

@@ -23,11 +23,14 @@ describe("cmake --install", function()
     local script = [[local s = require "sx.seccomp"
       local f = assert(s.deny_list({ "ptrace" }))
       io.write(tostring(f:eval("ptrace")), " ", package.searchpath("sx.core", package.cpath))]]
+    local lua, abi = os.getenv("SX_LUA") or "lua5.4", os.getenv("SX_LUA_ABI") or "5.4"
     local out, ok = run(("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 " ..
-      "lua5.4 -e 'package.path = %q .. package.path; package.cpath = %q .. package.cpath' -e %q")
-      :format(prefix .. "/share/lua/5.4/?.lua;", prefix .. "/lib/lua/5.4/?.so;", script))
+      "-u LUA_PATH_5_3 -u LUA_CPATH_5_3 " ..
+      "%s -e 'package.path = %q .. package.path; package.cpath = %q .. package.cpath' -e %q")
+      :format(lua, prefix .. "/share/lua/" .. abi .. "/?.lua;",
+              prefix .. "/lib/lua/" .. abi .. "/?.so;", script))
     assert.is_true(ok, out)
-    assert.equal("errno(EPERM) " .. prefix .. "/lib/lua/5.4/sx/core.so", out)
+    assert.equal("errno(EPERM) " .. prefix .. "/lib/lua/" .. abi .. "/sx/core.so", out)
   end)
 
   it("installs the C API header and library", function()

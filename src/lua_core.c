@@ -6,10 +6,9 @@
 ** name|number, conds = {{index, op, mask, value}...}}. Scratch C memory lives in a
 ** userdata, so nothing leaks when a Lua error unwinds.
 */
-#include <lauxlib.h>
-#include <lua.h>
 #include <string.h>
 
+#include "lua_compat.h"
 #include "sx.h"
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
@@ -133,12 +132,20 @@ static lua_Integer field_integer(lua_State *L, int t, const char *key, lua_Integ
   return v;
 }
 
+static uint64_t field_u64(lua_State *L, int t, const char *key) {
+  uint64_t v = 0;
+  lua_getfield(L, t, key);
+  if (!lua_isnoneornil(L, -1)) v = sx_checku64(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
 static void read_cond(lua_State *L, struct sx_cond *c) {
   const char *op;
   int t = lua_gettop(L);
   c->index = (unsigned)field_integer(L, t, "index", -1);
-  c->mask = (uint64_t)field_integer(L, t, "mask", 0);
-  c->value = (uint64_t)field_integer(L, t, "value", 0);
+  c->mask = field_u64(L, t, "mask");
+  c->value = field_u64(L, t, "value");
   lua_getfield(L, t, "op");
   op = luaL_checkstring(L, -1);
   c->op = sx_op_from_name(op);
@@ -226,7 +233,7 @@ static int l_check(lua_State *L) {
 }
 
 static void read_args(lua_State *L, int idx, uint64_t args[6]) {
-  for (int i = 0; i < 6; i++) args[i] = (uint64_t)luaL_optinteger(L, idx + i, 0);
+  for (int i = 0; i < 6; i++) args[i] = lua_isnoneornil(L, idx + i) ? 0 : sx_checku64(L, idx + i);
 }
 
 /* emulate(bpf, audit, nr, a0..a5) -> action, executed */
@@ -291,10 +298,11 @@ static int l_constant_action(lua_State *L) {
 static int l_disasm(lua_State *L) {
   size_t len, need;
   const struct sx_insn *insns = check_program(L, 1, &len);
-  luaL_Buffer b;
+  char *text;
   need = sx_disasm(insns, len, NULL, 0);
-  sx_disasm(insns, len, luaL_buffinitsize(L, &b, need + 1), need + 1);
-  luaL_pushresultsize(&b, need);
+  text = lua_newuserdatauv(L, need + 1, 0);   /* scratch, collected by Lua */
+  sx_disasm(insns, len, text, need + 1);
+  lua_pushlstring(L, text, need);
   return 1;
 }
 
