@@ -1,0 +1,747 @@
+-- sx.oci: seccomp profiles in the container world's JSON (Docker, podman, Kubernetes
+-- Localhost profiles, and the OCI runtime spec's linux.seccomp), both ways.
+--
+--   local oci = require "sx.oci"
+--   local f, report = oci.import(io.open("seccomp.json"):read("a"), { caps = {...} })
+--   print(oci.export(f))
+--
+-- What an imported profile means is what runc (or crun) and libseccomp 2.5 make of it,
+-- as Docker and podman hand it over:
+--
+-- * includes / excludes are evaluated like Docker's setupSeccomp: `arches` against the
+--   native arch (the first target arch; Docker's names: amd64, x86, x32, arm64, arm,
+--   riscv64, loong64, s390x, ppc64le), `caps` against opts.caps (default: Docker's default
+--   capability set), `minKernel` ("X.Y") against opts.kernel (default: uname's release).
+--   An entry is dropped when any exclude matches or any include fails.
+-- * Target arches: opts.arch / opts.arches when given (the profile's own list is then
+--   ignored). Otherwise the host arch, plus, from an `archMap` entry whose `architecture`
+--   is the host's, its `subArchitectures` (what Docker does), or plus the profile's
+--   `architectures` list (what runc does: libseccomp always keeps the native arch).
+--   Arches sx does not support (mips, ppc, s390...) are left out and reported; their
+--   syscalls then get the bad-arch action. A profile with both lists is an error, as in
+--   Docker.
+-- * Entries whose action is the default action are dropped (runc skips them:
+--   libseccomp refuses such rules).
+-- * An entry whose args use one index twice becomes one rule per arg, which are
+--   alternatives: runc's "old behaviour", kept because old Docker profiles wrote
+--   `personality` this way (libseccomp 2.5 refuses two conditions on one argument).
+--   Otherwise all args of an entry must hold.
+-- * For one syscall, the first unconditional entry decides it completely: libseccomp
+--   drops later rules for a syscall that has an unconditional one, and an unconditional
+--   rule replaces earlier conditional ones. The dropped entries are reported.
+-- * Conditional entries for one syscall are alternatives tried in the profile's order.
+--   (libseccomp orders overlapping conditional rules of different actions by its own
+--   tree, and refuses identical conditions with different actions; sx keeps the first.)
+-- * A name unknown on one target arch is left out on that arch only (report.skipped);
+--   a name no target arch has is left out and listed in report.unknown (Docker and runc
+--   ignore them too); opts.strict = true makes names unknown to every arch an error.
+--
+-- Anything else unknown or malformed is an error with err.code "bad_profile" and
+-- err.path, the JSON path ("syscalls[12].args[0].op", indexes from 0 as in the JSON).
+
+local cjson = require "cjson"
+local core = require "sx.core"
+local action = require "sx.action"
+local error_ = require "sx.error"
+local seccomp = require "sx.seccomp"
+local filter = require "sx.filter"
+local export = require "sx.oci.export"
+
+local type, pairs, ipairs, tostring, tonumber, tointeger, math_type, select, next =
+  type, pairs, ipairs, tostring, tonumber, math.tointeger, math.type, select, next
+local setmetatable, getmetatable, error = setmetatable, getmetatable, error
+local fmt, concat, sort = string.format, table.concat, table.sort
+local pcall, io_open = pcall, io.open
+
+local M = {}
+
+-- ---- names of things ---------------------------------------------------------------
+
+-- libseccomp's SCMP_ARCH_* names <-> sx arch names. Known names sx has no tables for map
+-- to false: accepted in a profile, left out of the filter, reported.
+local SCMP_ARCH = {
+  SCMP_ARCH_X86_64 = "x86_64", SCMP_ARCH_X86 = "i386", SCMP_ARCH_X32 = "x32",
+  SCMP_ARCH_AARCH64 = "aarch64", SCMP_ARCH_ARM = "arm", SCMP_ARCH_RISCV64 = "riscv64",
+  SCMP_ARCH_LOONGARCH64 = "loongarch64", SCMP_ARCH_S390X = "s390x",
+  SCMP_ARCH_PPC64LE = "ppc64le",
+  SCMP_ARCH_MIPS = false, SCMP_ARCH_MIPS64 = false, SCMP_ARCH_MIPS64N32 = false,
+  SCMP_ARCH_MIPSEL = false, SCMP_ARCH_MIPSEL64 = false, SCMP_ARCH_MIPSEL64N32 = false,
+  SCMP_ARCH_PPC = false, SCMP_ARCH_PPC64 = false, SCMP_ARCH_S390 = false,
+  SCMP_ARCH_PARISC = false, SCMP_ARCH_PARISC64 = false, SCMP_ARCH_RISCV32 = false,
+  SCMP_ARCH_SHEB = false, SCMP_ARCH_SH = false, SCMP_ARCH_M68K = false,
+}
+local TO_SCMP_ARCH = {}
+for scmp, arch in pairs(SCMP_ARCH) do if arch then TO_SCMP_ARCH[arch] = scmp end end
+M.scmp_arch = TO_SCMP_ARCH
+
+-- The names Docker's includes/excludes `arches` use (libseccomp-golang's arch strings).
+local DOCKER_ARCH = {
+  x86_64 = "amd64", i386 = "x86", x32 = "x32", aarch64 = "arm64", arm = "arm",
+  riscv64 = "riscv64", loongarch64 = "loong64", s390x = "s390x", ppc64le = "ppc64le",
+}
+local DOCKER_ARCH_NAMES = {
+  amd64 = true, x86 = true, x32 = true, arm64 = true, arm = true, riscv64 = true,
+  loong64 = true, s390 = true, s390x = true, ppc = true, ppc64 = true, ppc64le = true,
+  mips = true, mipsel = true, mips64 = true, mips64n32 = true, mipsel64 = true,
+  mipsel64n32 = true, parisc = true, parisc64 = true, riscv32 = true,
+}
+
+-- Linux capabilities (linux/capability.h), for checking names in profiles and opts.caps.
+local CAPS = {}
+for name in ([[CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP
+  LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER
+  SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE
+  SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
+  MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF
+  CHECKPOINT_RESTORE]]):gmatch("%S+") do
+  CAPS["CAP_" .. name] = true
+end
+
+-- Docker's default capability set (what a container gets without --cap-add/--cap-drop).
+M.default_caps = {
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+local ACTIONS = {
+  SCMP_ACT_ALLOW = "allow", SCMP_ACT_KILL = "kill_thread", SCMP_ACT_KILL_THREAD = "kill_thread",
+  SCMP_ACT_KILL_PROCESS = "kill_process", SCMP_ACT_TRAP = "trap", SCMP_ACT_LOG = "log",
+  SCMP_ACT_NOTIFY = "notify", SCMP_ACT_ERRNO = "errno", SCMP_ACT_TRACE = "trace",
+}
+
+local OPS = {
+  SCMP_CMP_NE = "ne", SCMP_CMP_LT = "lt", SCMP_CMP_LE = "le", SCMP_CMP_EQ = "eq",
+  SCMP_CMP_GE = "ge", SCMP_CMP_GT = "gt", SCMP_CMP_MASKED_EQ = "masked_eq",
+}
+
+-- ---- errors --------------------------------------------------------------------------
+
+local function bad(path, msg)
+  local text = path ~= "" and (path .. ": " .. msg) or msg
+  return error_.new("bad_profile", text, { path = path })
+end
+
+-- Validation runs inside pcall and throws this table; the API turns it into nil, err.
+local Bad = {}
+local function fail(path, msg, ...)
+  if select("#", ...) > 0 then msg = fmt(msg, ...) end
+  error(setmetatable({ path = path, msg = msg }, Bad), 0)
+end
+
+-- ---- JSON ------------------------------------------------------------------------------
+
+-- lua-cjson reads every number as a double, which loses integers above 2^53. Before
+-- decoding, integer literals of 16 digits or more (outside strings) are turned into
+-- strings carrying a marker, and after decoding back into exact Lua integers (values
+-- 2^63 and above as negative two's complement, as everywhere in sx).
+local BIG = "\0sx-int:"
+
+local function protect_big_numbers(text)
+  local out, pos, last, n = {}, 1, 1, #text
+  while pos <= n do
+    local s = text:find('["%d]', pos)
+    if not s then break end
+    if text:byte(s) == 34 then            -- a string: skip to its closing quote
+      local p = s + 1
+      while true do
+        local q = text:find('["\\]', p)
+        if not q then return text end     -- unterminated: cjson will say so
+        if text:byte(q) == 92 then p = q + 2 else pos = q + 1 break end
+      end
+    else
+      local digits, after = text:match("^(%d+)()", s)
+      local frac = text:find("^[%.eE]", after)
+      if #digits >= 16 and not frac and text:sub(s - 1, s - 1) ~= "-" then
+        out[#out + 1] = text:sub(last, s - 1)
+        out[#out + 1] = '"\\u0000sx-int:' .. digits .. '"'
+        last = after
+      end
+      pos = after
+      if frac then pos = text:match("^[%.%deE+-]*()", after) end
+    end
+  end
+  if last == 1 then return text end
+  out[#out + 1] = text:sub(last)
+  return concat(out)
+end
+
+-- "18446744073709551615" -> -1 (unsigned 64-bit in a Lua integer), nil when too big.
+local function decimal_u64(digits)
+  local v = 0
+  for i = 1, #digits do
+    local d = digits:byte(i) - 48
+    -- v * 10 + d must stay below 2^64: compare against floor((2^64 - 1 - d) / 10)
+    local limit = ((-1 - d) >> 1) // 5
+    if math.ult(limit, v) then return nil end
+    v = v * 10 + d
+  end
+  return v
+end
+
+local function restore_big_numbers(t)
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      restore_big_numbers(v)
+    elseif type(v) == "string" and v:sub(1, #BIG) == BIG then
+      t[k] = decimal_u64(v:sub(#BIG + 1)) or 2.0^64   -- too big: a float, caught later
+    end
+  end
+  return t
+end
+
+local json = cjson.new()
+json.decode_invalid_numbers(false)   -- no NaN, Infinity or hexadecimal in JSON
+json.decode_max_depth(100)
+
+-- "at character 12" -> "line 2, column 3"
+local function where_in(text, msg)
+  local at = tointeger(tonumber(msg:match("at character (%d+)")))
+  if not at then return msg end
+  local line, col = 1, at
+  for nl in text:sub(1, at - 1):gmatch("()\n") do line, col = line + 1, at - nl end
+  return fmt("%s (line %d, column %d)", msg, line, col)
+end
+
+-- decode(text) -> table (JSON null as cjson.null, big integers exact), or nil, err.
+function M.decode(text)
+  if type(text) ~= "string" then
+    return nil, bad("", "a profile is JSON text, got " .. type(text))
+  end
+  local ok, t = pcall(json.decode, protect_big_numbers(text))
+  if not ok then
+    local _, msg = pcall(json.decode, text)   -- the message's offsets for the real text
+    msg = tostring(type(msg) == "string" and msg or t)
+    return nil, bad("", "invalid JSON: " .. where_in(text, msg))
+  end
+  local what = t == cjson.null and "null" or type(t)
+  if what == "table" and next(t) ~= nil and tointeger(next(t)) then what = "an array" end
+  if what ~= "table" then
+    return nil, bad("", "a profile is a JSON object, got " .. what)
+  end
+  return restore_big_numbers(t)
+end
+
+-- ---- reading decoded JSON -------------------------------------------------------------
+
+local NULL = cjson.null
+
+local function is_absent(v) return v == nil or v == NULL end
+
+local function json_type(v)
+  if v == NULL then return "null" end
+  local t = type(v)
+  if t == "table" then
+    if next(v) == nil then return "empty" end
+    return tointeger(next(v)) and "array" or "object"
+  end
+  return t
+end
+
+local function check_object(v, path, fields)
+  local t = json_type(v)
+  if t ~= "object" and t ~= "empty" then fail(path, "expected an object, got %s", t) end
+  for k in pairs(v) do
+    if type(k) ~= "string" then fail(path, "expected an object, got an array") end
+    if not fields[k] then
+      local known = {}
+      for f in pairs(fields) do known[#known + 1] = f end
+      sort(known)
+      fail(path == "" and k or (path .. "." .. k), "unknown field (known here: %s)", concat(known, ", "))
+    end
+  end
+  return v
+end
+
+local function check_array(v, path)
+  if is_absent(v) then return {} end
+  local t = json_type(v)
+  if t == "empty" then return v end
+  if t ~= "array" then fail(path, "expected an array, got %s", t) end
+  local n = #v
+  for k in pairs(v) do
+    if math_type(k) ~= "integer" or k < 1 or k > n then fail(path, "expected an array, got an object") end
+  end
+  return v
+end
+
+local function check_string(v, path)
+  if type(v) ~= "string" then fail(path, "expected a string, got %s", json_type(v)) end
+  return v
+end
+
+local function string_list(v, path)
+  local list = check_array(v, path)
+  for i, s in ipairs(list) do check_string(s, fmt("%s[%d]", path, i - 1)) end
+  return list
+end
+
+-- A JSON number that must be a non-negative integer below `limit` (nil: 2^64).
+local function check_uint(v, path, limit)
+  local n
+  if math_type(v) == "integer" then
+    n = v
+  elseif math_type(v) == "float" then
+    if v ~= v or v ~= math.floor(v) then fail(path, "expected an integer, got %s", tostring(v)) end
+    if v < 0 then fail(path, "expected a non-negative integer, got %s", fmt("%.0f", v)) end
+    if v >= 2^53 then
+      fail(path, "%s is too large for a 64-bit value or was written with a fraction or an exponent",
+           fmt("%.17g", v))
+    end
+    n = tointeger(v)
+  else
+    fail(path, "expected a number, got %s", json_type(v))
+  end
+  if limit and (n < 0 or n >= limit) then fail(path, "%d is out of range (0..%d)", n, limit - 1) end
+  return n
+end
+
+local function errno_value(v, path)
+  if type(v) == "string" then
+    local n = core.errno_number(v)
+    if not n then fail(path, "unknown errno name %q", v) end
+    return n
+  end
+  return check_uint(v, path, 4096)
+end
+
+-- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
+local function make_action(name, data, path)
+  local kind = ACTIONS[check_string(name, path)]
+  if not kind then
+    fail(path, "unknown action %q (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, " ..
+         "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_TRACE, " ..
+         "SCMP_ACT_LOG, SCMP_ACT_NOTIFY)", name)
+  end
+  -- runc: ERRNO and TRACE without a number use EPERM
+  if kind == "errno" then return action.errno(data or 1) end
+  if kind == "trace" then return action.trace(data or 1) end
+  return kind
+end
+
+-- ---- kernel version -----------------------------------------------------------------
+
+local function parse_min_kernel(v, path)
+  check_string(v, path)
+  local a, b = v:match("^(%d+)%.(%d+)$")
+  if not a then fail(path, "invalid kernel version %q, expected \"<kernel>.<major>\"", v) end
+  a, b = tointeger(tonumber(a)), tointeger(tonumber(b))
+  if a > 255 or b > 255 then fail(path, "invalid kernel version %q", v) end
+  if a == 0 and b == 0 then fail(path, "invalid kernel version %q: cannot be 0.0", v) end
+  return { a, b }
+end
+
+local function running_kernel()
+  local f = io_open("/proc/sys/kernel/osrelease")
+  local s = f and f:read("l")
+  if f then f:close() end
+  return s
+end
+
+local function kernel_at_least(have, want)
+  return have[1] > want[1] or (have[1] == want[1] and have[2] >= want[2])
+end
+
+-- ---- options ----------------------------------------------------------------------------
+
+local OPTIONS = { arch = true, arches = true, caps = true, kernel = true, bad_arch = true,
+                  strict = true }
+
+local function check_opts(opts, fname)
+  opts = error_.check_options(opts, OPTIONS, fname)
+  local caps = {}
+  local list = opts.caps
+  if list == nil then list = M.default_caps end
+  if type(list) ~= "table" then error_.raise(fname .. ": opts.caps must be a list of capability names") end
+  for _, c in ipairs(list) do
+    if type(c) ~= "string" then error_.raise(fname .. ": opts.caps must be a list of capability names") end
+    local name = c:upper()
+    if name:sub(1, 4) ~= "CAP_" then name = "CAP_" .. name end
+    if not CAPS[name] then error_.raise(fmt("%s: unknown capability '%s'", fname, c)) end
+    caps[name] = true
+  end
+  local release = opts.kernel
+  if release == nil then release = running_kernel() end
+  local a, b = tostring(release):match("^(%d+)%.(%d+)")
+  if not a then error_.raise(fmt("%s: opts.kernel must be a version such as \"6.1\", got %s", fname, tostring(release))) end
+  return opts, caps, { tointeger(tonumber(a)), tointeger(tonumber(b)) }, release
+end
+
+-- ---- arches --------------------------------------------------------------------------------
+
+local function scmp_arch(v, path)
+  check_string(v, path)
+  if v == "SCMP_ARCH_NATIVE" then return core.host_arch() or false end
+  local a = SCMP_ARCH[v]
+  if a == nil then fail(path, "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v) end
+  return a
+end
+
+-- The filter's arches: from opts, else the host's plus what the profile adds.
+local function resolve_arches(p, opts, report)
+  -- check the profile's lists whatever they are used for
+  local listed, map = {}, {}
+  local archs = check_array(p.architectures, "architectures")
+  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, fmt("architectures[%d]", i - 1)), v } end
+  for i, e in ipairs(check_array(p.archMap, "archMap")) do
+    local path = fmt("archMap[%d]", i - 1)
+    check_object(e, path, { architecture = true, subArchitectures = true })
+    local main = { scmp_arch(e.architecture, path .. ".architecture"), e.architecture }
+    local subs = {}
+    for j, s in ipairs(string_list(e.subArchitectures, path .. ".subArchitectures")) do
+      subs[j] = { scmp_arch(s, fmt("%s.subArchitectures[%d]", path, j - 1)), s }
+    end
+    map[i] = { main = main, subs = subs }
+  end
+  if #listed > 0 and #map > 0 then
+    fail("archMap", "both 'architectures' and 'archMap' are given; use one (Docker refuses both)")
+  end
+
+  if opts.arch ~= nil or opts.arches ~= nil then
+    local arches, err = filter.target_arches(opts)
+    if not arches then return nil, err end
+    report.arches_from = "opts"
+    return arches
+  end
+  local host = core.host_arch()
+  if not host then
+    return nil, error_.new("unsupported_arch", "this machine's architecture is not supported")
+  end
+  local out, seen = { host }, { [host] = true }
+  local function add(entry)
+    if entry[1] == false then
+      report.unsupported_arches[#report.unsupported_arches + 1] = entry[2]
+    elseif not seen[entry[1]] then
+      seen[entry[1]] = true
+      out[#out + 1] = entry[1]
+    end
+  end
+  if #map > 0 then
+    report.arches_from = "archMap"
+    for _, e in ipairs(map) do
+      if e.main[1] == host then
+        for _, s in ipairs(e.subs) do add(s) end
+        break
+      end
+    end
+  elseif #listed > 0 then
+    report.arches_from = "architectures"
+    for _, e in ipairs(listed) do add(e) end
+  else
+    report.arches_from = "host"
+  end
+  return out
+end
+
+-- ---- includes / excludes --------------------------------------------------------------------
+
+local FILTER_FIELDS = { caps = true, arches = true, minKernel = true }
+
+local function read_filter(v, path)
+  if is_absent(v) then return nil end
+  check_object(v, path, FILTER_FIELDS)
+  local f = { caps = string_list(v.caps, path .. ".caps"), arches = string_list(v.arches, path .. ".arches") }
+  for i, c in ipairs(f.caps) do
+    if not CAPS[c] then fail(fmt("%s.caps[%d]", path, i - 1), "unknown capability %q", c) end
+  end
+  for i, a in ipairs(f.arches) do
+    if not DOCKER_ARCH_NAMES[a] then
+      fail(fmt("%s.arches[%d]", path, i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
+    end
+  end
+  if not is_absent(v.minKernel) and v.minKernel ~= "" then
+    f.min_kernel = parse_min_kernel(v.minKernel, path .. ".minKernel")
+  end
+  return f
+end
+
+local function contains(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+-- nil when the entry applies, else why not.
+local function excluded_by(inc, exc, ctx)
+  if exc then
+    if #exc.arches > 0 and contains(exc.arches, ctx.native) then
+      return "excludes.arches has " .. ctx.native
+    end
+    for _, c in ipairs(exc.caps) do
+      if ctx.caps[c] then return "excludes.caps: " .. c .. " is held" end
+    end
+    if exc.min_kernel and kernel_at_least(ctx.kernel, exc.min_kernel) then
+      return fmt("excludes.minKernel: kernel %s is at least %d.%d", ctx.release, exc.min_kernel[1], exc.min_kernel[2])
+    end
+  end
+  if inc then
+    if #inc.arches > 0 and not contains(inc.arches, ctx.native) then
+      return "includes.arches lacks " .. ctx.native
+    end
+    for _, c in ipairs(inc.caps) do
+      if not ctx.caps[c] then return "includes.caps: " .. c .. " is not held" end
+    end
+    if inc.min_kernel and not kernel_at_least(ctx.kernel, inc.min_kernel) then
+      return fmt("includes.minKernel: kernel %s is older than %d.%d", ctx.release, inc.min_kernel[1], inc.min_kernel[2])
+    end
+  end
+  return nil
+end
+
+-- ---- syscall entries --------------------------------------------------------------------------
+
+local ENTRY_FIELDS = { name = true, names = true, action = true, errnoRet = true, errno = true,
+                       args = true, comment = true, includes = true, excludes = true }
+local ARG_FIELDS = { index = true, value = true, valueTwo = true, op = true }
+
+local function read_arg(a, path)
+  check_object(a, path, ARG_FIELDS)
+  if is_absent(a.index) then fail(path .. ".index", "missing") end
+  if is_absent(a.op) then fail(path .. ".op", "missing") end
+  local index = check_uint(a.index, path .. ".index", 6)
+  local op = OPS[check_string(a.op, path .. ".op")]
+  if not op then
+    fail(path .. ".op", "unknown operator %q (SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, " ..
+         "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ)", a.op)
+  end
+  local value = is_absent(a.value) and 0 or check_uint(a.value, path .. ".value")
+  local two = is_absent(a.valueTwo) and 0 or check_uint(a.valueTwo, path .. ".valueTwo")
+  if op == "masked_eq" then
+    return { index = index, op = op, mask = value, value = two }
+  end
+  return { index = index, op = op, value = value }, two ~= 0
+end
+
+local function read_entry(e, path, report)
+  check_object(e, path, ENTRY_FIELDS)
+  local names
+  if not is_absent(e.name) then
+    if #check_array(e.names, path .. ".names") > 0 then fail(path, "use 'name' or 'names', not both") end
+    names = { check_string(e.name, path .. ".name") }
+  else
+    names = string_list(e.names, path .. ".names")
+  end
+  if #names == 0 then fail(path .. ".names", "no syscall names") end
+  for i, n in ipairs(names) do
+    if n == "" then fail(fmt("%s.names[%d]", path, i - 1), "empty syscall name") end
+  end
+  if is_absent(e.action) then fail(path .. ".action", "missing") end
+  local data
+  if not is_absent(e.errnoRet) then
+    if not is_absent(e.errno) then fail(path, "use 'errnoRet' or 'errno', not both") end
+    data = errno_value(e.errnoRet, path .. ".errnoRet")
+  elseif not is_absent(e.errno) then
+    data = errno_value(check_string(e.errno, path .. ".errno"), path .. ".errno")
+  end
+  local act = make_action(e.action, data, path .. ".action")
+  if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
+    report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
+  end
+  if not is_absent(e.comment) then check_string(e.comment, path .. ".comment") end
+  local args, seen, repeated = {}, {}, false
+  for i, a in ipairs(check_array(e.args, path .. ".args")) do
+    local apath = fmt("%s.args[%d]", path, i - 1)
+    local cond, two_ignored = read_arg(a, apath)
+    if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
+    if seen[cond.index] then repeated = true end
+    seen[cond.index] = true
+    args[i] = cond
+  end
+  return {
+    names = names, action = act, args = args, repeated = repeated,
+    includes = read_filter(e.includes, path .. ".includes"),
+    excludes = read_filter(e.excludes, path .. ".excludes"),
+  }
+end
+
+-- ---- the conversion ------------------------------------------------------------------------------
+
+local TOP_FIELDS = {
+  defaultAction = true, defaultErrnoRet = true, defaultErrno = true, architectures = true,
+  archMap = true, syscalls = true, flags = true, listenerPath = true, listenerMetadata = true,
+  comment = true,
+}
+
+-- Find the seccomp object: a profile, or an OCI config.json's linux.seccomp.
+local function seccomp_object(t)
+  if type(t) == "table" and (t.linux ~= nil or t.ociVersion ~= nil) then
+    if type(t.linux) ~= "table" or is_absent(t.linux.seccomp) then
+      fail("linux.seccomp", "an OCI config without a seccomp profile")
+    end
+    return t.linux.seccomp, "linux.seccomp."
+  end
+  return t, ""
+end
+
+local function convert(profile, opts, caps, kernel, release)
+  local p, prefix = seccomp_object(profile)
+  local report = {
+    excluded = {}, skipped = {}, unknown = {}, dropped = {}, unsupported_arches = {}, notes = {},
+    caps = caps, kernel = release,
+  }
+  local ok, a, b, c = pcall(function()
+    check_object(p, prefix:sub(1, -2), TOP_FIELDS)
+    if is_absent(p.defaultAction) then fail("defaultAction", "missing") end
+    local ddata
+    if not is_absent(p.defaultErrnoRet) then
+      if not is_absent(p.defaultErrno) then fail("defaultErrno", "use 'defaultErrnoRet' or 'defaultErrno', not both") end
+      ddata = errno_value(p.defaultErrnoRet, "defaultErrnoRet")
+    elseif not is_absent(p.defaultErrno) then
+      ddata = errno_value(check_string(p.defaultErrno, "defaultErrno"), "defaultErrno")
+    end
+    local default = make_action(p.defaultAction, ddata, "defaultAction")
+    for i, flag in ipairs(string_list(p.flags, "flags")) do
+      report.notes[#report.notes + 1] = fmt("flags[%d]: %s is the runtime's business, ignored", i - 1, flag)
+    end
+    if not is_absent(p.listenerPath) then check_string(p.listenerPath, "listenerPath") end
+    if not is_absent(p.listenerMetadata) then check_string(p.listenerMetadata, "listenerMetadata") end
+    if not is_absent(p.comment) then check_string(p.comment, "comment") end
+    local entries = {}
+    for i, e in ipairs(check_array(p.syscalls, "syscalls")) do
+      entries[i] = read_entry(e, fmt("syscalls[%d]", i - 1), report)
+    end
+    local arches, err = resolve_arches(p, opts, report)
+    if not arches then return nil, err end
+    return default, entries, arches
+  end)
+  if not ok then
+    if getmetatable(a) == Bad then
+      local path = a.path
+      if prefix ~= "" and path ~= "" and path:sub(1, #prefix) ~= prefix then path = prefix .. path end
+      return nil, bad(path, a.msg)
+    end
+    error(a, 0)
+  end
+  if a == nil then return nil, b end
+  local default, entries, arches = a, b, c
+  report.arches = arches
+  local native = arches[1]
+  report.native = native
+  local ctx = { native = DOCKER_ARCH[native], caps = caps, kernel = kernel, release = release }
+  local default_value = action.value(default)
+
+  -- which target arches have each name
+  local function arches_of(name)
+    local on = {}
+    for _, arch in ipairs(arches) do
+      if core.syscall_number(name, arch) then on[#on + 1] = arch end
+    end
+    return on
+  end
+
+  local per_name, order = {}, {}   -- name -> { uncond = rule|nil, conds = {...} }
+  local skipped_seen, unknown_seen = {}, {}
+  for i, e in ipairs(entries) do
+    local path = fmt("%ssyscalls[%d]", prefix, i - 1)
+    local why = excluded_by(e.includes, e.excludes, ctx)
+    if why then
+      report.excluded[#report.excluded + 1] = { path = path, names = e.names, reason = why }
+    elseif action.value(e.action) == default_value then
+      report.dropped[#report.dropped + 1] = { path = path, names = e.names,
+                                              reason = "same action as defaultAction (runc skips it)" }
+    else
+      -- the rules this entry makes for each of its names
+      local alts
+      if #e.args == 0 then alts = { false }
+      elseif e.repeated then
+        alts = {}
+        for k, cond in ipairs(e.args) do alts[k] = { cond } end
+      else
+        alts = { e.args }
+      end
+      for _, name in ipairs(e.names) do
+        local on = arches_of(name)
+        for _, arch in ipairs(arches) do
+          if not contains(on, arch) then
+            local key = arch .. "\0" .. name
+            if not skipped_seen[key] then
+              skipped_seen[key] = true
+              local list = report.skipped[arch] or {}
+              report.skipped[arch] = list
+              list[#list + 1] = name
+            end
+          end
+        end
+        if #on == 0 then
+          if not core.syscall_known(name) and opts.strict then
+            return nil, bad(path, fmt("unknown syscall %q", name))
+          end
+          if not unknown_seen[name] then
+            unknown_seen[name] = true
+            report.unknown[#report.unknown + 1] = { name = name, path = path,
+                                                    known = core.syscall_known(name) }
+          end
+        else
+          local slot = per_name[name]
+          if not slot then
+            slot = { conds = {} }
+            per_name[name] = slot
+            order[#order + 1] = name
+          end
+          if slot.uncond then
+            report.dropped[#report.dropped + 1] = { path = path, names = { name },
+              reason = "an earlier unconditional entry (" .. slot.uncond_path .. ") decides it" }
+          else
+            for _, alt in ipairs(alts) do
+              if alt then
+                slot.conds[#slot.conds + 1] = { action = e.action, syscall = name, args = alt, path = path }
+              else
+                slot.uncond, slot.uncond_path = { action = e.action, syscall = name }, path
+              end
+            end
+            if slot.uncond and #slot.conds > 0 then
+              for _, r in ipairs(slot.conds) do
+                report.dropped[#report.dropped + 1] = { path = r.path, names = { name },
+                  reason = "the unconditional entry " .. path .. " replaces it" }
+              end
+              slot.conds = {}
+            end
+          end
+        end
+      end
+    end
+  end
+
+  local rules = {}
+  for _, name in ipairs(order) do
+    local slot = per_name[name]
+    for _, r in ipairs(slot.conds) do
+      local args = {}
+      for k, cond in ipairs(r.args) do
+        args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
+      end
+      rules[#rules + 1] = { action = r.action, syscall = name, args = args }
+    end
+    if slot.uncond then rules[#rules + 1] = slot.uncond end
+  end
+  return rules, default, { arches = arches, bad_arch = opts.bad_arch }, report
+end
+
+-- to_rules(profile [, opts]) -> rules, default, build_opts, report | nil, err
+function M.to_rules(profile, opts)
+  local caps, kernel, release
+  opts, caps, kernel, release = check_opts(opts, "oci.to_rules")
+  if type(profile) == "string" then
+    local t, err = M.decode(profile)
+    if not t then return nil, err end
+    profile = t
+  elseif type(profile) ~= "table" then
+    return nil, bad("", "a profile is JSON text or a decoded table, got " .. type(profile))
+  end
+  return convert(profile, opts, caps, kernel, release)
+end
+
+-- import(profile [, opts]) -> filter, report | nil, err
+function M.import(profile, opts)
+  local rules, default, build, report = M.to_rules(profile, opts)
+  if not rules then return nil, default end
+  local f, err = seccomp.from_rules(rules, default, build)
+  if not f then return nil, err end
+  return f, report
+end
+
+-- export(filter [, opts]) -> JSON text, or nil, err
+function M.export(f, opts)
+  return export.export(f, opts, TO_SCMP_ARCH)
+end
+
+return M

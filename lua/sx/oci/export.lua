@@ -1,0 +1,401 @@
+-- sx.oci.export: a filter's rules written as a Docker / OCI seccomp profile.
+--
+-- sx and libseccomp read rules differently. In sx, the rules for one syscall are tried
+-- in order and the first whose conditions hold decides, then the unconditional rule, then
+-- the default. libseccomp (under runc or crun) refuses a rule with the default action,
+-- lets an unconditional rule wipe out every conditional one, refuses two conditions on
+-- one argument in a rule (runc then splits them into alternatives), and orders
+-- overlapping conditional rules of different actions by its own tree. So the export does
+-- not copy rules: for each syscall it computes, for every action other than the default,
+-- the exact set of argument vectors that get that action, and writes each set as
+-- conditional entries that
+--   * never use one argument index twice,
+--   * never overlap an entry of another action (so no order can matter),
+--   * are unconditional only when one action decides the whole syscall.
+-- Sets are unions of conjunctions of comparisons; where a conjunction compares one
+-- argument twice (or negates a masked compare) the values are split into "cubes"
+-- ((arg & mask) == value), which SCMP_CMP_MASKED_EQ and SCMP_CMP_EQ express.
+
+local cjson = require "cjson"
+local core = require "sx.core"
+local error_ = require "sx.error"
+local filter = require "sx.filter"
+local action = require "sx.action"
+
+local type, pairs, ipairs, tostring, fmt, concat, sort =
+  type, pairs, ipairs, tostring, string.format, table.concat, table.sort
+
+local M = {}
+
+local ALL = -1               -- all 64 bits
+local MAX_TERMS = 20000      -- per syscall and action: beyond this, refuse rather than crawl
+
+-- ---- sets of argument vectors ------------------------------------------------------------
+-- An atom is {index, op, value [, mask]} as in sx rules; a term is a list of atoms that all
+-- hold; a set is a list of terms (any may hold): {} is empty, {{}} everything.
+
+-- The cubes (mask, value) whose union is the set of 64-bit x with `atom`.
+local function cubes(atom)
+  local op, c = atom.op, atom.value
+  local out = {}
+  local function below(strict)   -- x < c, or x <= c
+    for b = 63, 0, -1 do
+      local bit = 1 << b
+      if c & bit ~= 0 then
+        local hi = ALL << (b + 1)
+        out[#out + 1] = { hi | bit, c & hi }
+      end
+    end
+    if not strict then out[#out + 1] = { ALL, c } end
+  end
+  local function above(strict)
+    for b = 63, 0, -1 do
+      local bit = 1 << b
+      if c & bit == 0 then
+        local hi = ALL << (b + 1)
+        out[#out + 1] = { hi | bit, (c & hi) | bit }
+      end
+    end
+    if not strict then out[#out + 1] = { ALL, c } end
+  end
+  if op == "eq" then out[1] = { ALL, c }
+  elseif op == "masked_eq" then
+    if c & ~atom.mask == 0 then out[1] = { atom.mask, c } end
+  elseif op == "ne" then
+    for b = 0, 63 do
+      local m = ALL << b
+      out[#out + 1] = { m, (c ~ (1 << b)) & m }
+    end
+  elseif op == "lt" then below(true)
+  elseif op == "le" then below(false)
+  elseif op == "gt" then above(true)
+  elseif op == "ge" then above(false)
+  end
+  return out
+end
+
+local function cube_atom(index, m, v)
+  if m == ALL then return { index = index, op = "eq", value = v } end
+  if m == 0 then return nil end   -- everything
+  return { index = index, op = "masked_eq", mask = m, value = v }
+end
+
+-- true when the atom always holds, false when never, nil otherwise
+local function trivial(a)
+  if a.op == "masked_eq" then
+    if a.value & ~a.mask ~= 0 then return false end
+    if a.mask == 0 then return true end
+  elseif a.op == "lt" and a.value == 0 then return false
+  elseif a.op == "ge" and a.value == 0 then return true
+  elseif a.op == "le" and a.value == ALL then return true
+  elseif a.op == "gt" and a.value == ALL then return false
+  end
+  return nil
+end
+
+local function atom_key(a)
+  return fmt("%d%s%x/%x", a.index, a.op, a.value, a.mask or 0)
+end
+
+local function term_key(t)
+  local keys = {}
+  for i, a in ipairs(t) do keys[i] = atom_key(a) end
+  sort(keys)
+  return concat(keys, ",")
+end
+
+-- A term in canonical shape: at most one atom per index, as a set (several terms when a
+-- doubly constrained index splits into cubes, none when the term is empty).
+local function normalize(term)
+  local by_index = {}
+  for _, a in ipairs(term) do
+    local t = trivial(a)
+    if t == false then return {} end
+    if t == nil then
+      local list = by_index[a.index] or {}
+      by_index[a.index] = list
+      list[#list + 1] = a
+    end
+  end
+  local choices = {}   -- per index: list of atoms (alternatives)
+  for index = 0, 5 do
+    local list = by_index[index]
+    if list and #list == 1 then
+      choices[#choices + 1] = { list[1] }
+    elseif list then
+      -- distinct atoms only; then intersect their cube sets
+      local seen, uniq = {}, {}
+      for _, a in ipairs(list) do
+        local k = atom_key(a)
+        if not seen[k] then seen[k] = true; uniq[#uniq + 1] = a end
+      end
+      if #uniq == 1 then
+        choices[#choices + 1] = { uniq[1] }
+      else
+        local acc = cubes(uniq[1])
+        for k = 2, #uniq do
+          local next_, have = {}, {}
+          for _, c2 in ipairs(cubes(uniq[k])) do
+            for _, c1 in ipairs(acc) do
+              if (c1[2] ~ c2[2]) & c1[1] & c2[1] == 0 then
+                local m, v = c1[1] | c2[1], c1[2] | c2[2]
+                local key = m .. ":" .. v
+                if not have[key] then have[key] = true; next_[#next_ + 1] = { m, v } end
+              end
+            end
+          end
+          acc = next_
+          if #acc == 0 then return {} end
+        end
+        local alts, everything = {}, false
+        for _, c in ipairs(acc) do
+          local a = cube_atom(index, c[1], c[2])
+          if a then alts[#alts + 1] = a else everything = true end
+        end
+        if not everything then choices[#choices + 1] = alts end
+      end
+    end
+  end
+  local out = { {} }
+  for _, alts in ipairs(choices) do
+    local grown = {}
+    for _, t in ipairs(out) do
+      for _, a in ipairs(alts) do
+        local nt = { table.unpack(t) }
+        nt[#nt + 1] = a
+        grown[#grown + 1] = nt
+      end
+    end
+    out = grown
+  end
+  return out
+end
+
+-- The set where atom `a` does not hold.
+local NEG = { eq = "ne", ne = "eq", lt = "ge", ge = "lt", le = "gt", gt = "le" }
+local function negate_atom(a)
+  local t = trivial(a)
+  if t == true then return {} end
+  if t == false then return { {} } end
+  if NEG[a.op] then return { { { index = a.index, op = NEG[a.op], value = a.value } } } end
+  -- (x & m) != v: some bit of m differs from v
+  local out = {}
+  for b = 0, 63 do
+    local bit = 1 << b
+    if a.mask & bit ~= 0 then
+      out[#out + 1] = { { index = a.index, op = "masked_eq", mask = bit, value = (~a.value) & bit } }
+    end
+  end
+  return out
+end
+
+-- The set where not all of `atoms` hold.
+local function negate_term(atoms)
+  local out = {}
+  for _, a in ipairs(atoms) do
+    for _, t in ipairs(negate_atom(a)) do out[#out + 1] = t end
+  end
+  return out
+end
+
+local function is_empty(term)
+  return #normalize(term) == 0
+end
+
+-- set ∩ (where not all of `atoms` hold)
+local function without(set, atoms, syscall)
+  local neg = negate_term(atoms)
+  local out, seen = {}, {}
+  local function add(t)
+    local k = term_key(t)
+    if not seen[k] then seen[k] = true; out[#out + 1] = t end
+  end
+  for _, t in ipairs(set) do
+    -- t misses `atoms` entirely: keep it whole
+    local both = { table.unpack(t) }
+    for _, a in ipairs(atoms) do both[#both + 1] = a end
+    if is_empty(both) then add(t)
+    else
+      for _, n in ipairs(neg) do
+        local joined = { table.unpack(t) }
+        for _, a in ipairs(n) do joined[#joined + 1] = a end
+        for _, nt in ipairs(normalize(joined)) do add(nt) end
+      end
+    end
+    if #out > MAX_TERMS then
+      return nil, error_.new("too_big", fmt("the rules for '%s' need more than %d profile " ..
+        "entries to write without overlaps", tostring(syscall), MAX_TERMS), { syscall = syscall })
+    end
+  end
+  return out
+end
+
+-- ---- one syscall ---------------------------------------------------------------------------
+
+-- For the rules of one syscall (in order), the sets per action value other than `default`:
+-- returns { {value, set}, ... } in first-seen order.
+local function decide_sets(list, default, syscall)
+  local conds, uncond = {}, nil
+  for _, r in ipairs(list) do
+    if r.args and #r.args > 0 then conds[#conds + 1] = r else uncond = r end
+  end
+  local by_action, order = {}, {}
+  local function add(value, set)
+    if #set == 0 then return end
+    if not by_action[value] then by_action[value] = {}; order[#order + 1] = value end
+    local dst = by_action[value]
+    for _, t in ipairs(set) do dst[#dst + 1] = t end
+  end
+  for i, r in ipairs(conds) do
+    if r.value ~= default then
+      local set = normalize(r.args)
+      for j = 1, i - 1 do
+        if #set == 0 then break end
+        if conds[j].value ~= r.value then
+          local err
+          set, err = without(set, conds[j].args, syscall)
+          if not set then return nil, err end
+        end
+      end
+      add(r.value, set)
+    end
+  end
+  if uncond and uncond.value ~= default then
+    local set = { {} }
+    for _, c in ipairs(conds) do
+      if #set == 0 then break end
+      local err
+      set, err = without(set, c.args, syscall)
+      if not set then return nil, err end
+    end
+    add(uncond.value, set)
+  end
+  local out = {}
+  for _, value in ipairs(order) do out[#out + 1] = { value, by_action[value] } end
+  return out
+end
+
+-- ---- JSON ---------------------------------------------------------------------------------
+
+local function u64(v)
+  if v >= 0 then return fmt("%d", v) end
+  local q = (v >> 1) // 5
+  return fmt("%d%d", q, v - q * 10)
+end
+
+local OP_NAME = { eq = "SCMP_CMP_EQ", ne = "SCMP_CMP_NE", lt = "SCMP_CMP_LT", le = "SCMP_CMP_LE",
+                  gt = "SCMP_CMP_GT", ge = "SCMP_CMP_GE", masked_eq = "SCMP_CMP_MASKED_EQ" }
+
+local PLAIN = { [0x7fff0000] = "SCMP_ACT_ALLOW", [0x80000000] = "SCMP_ACT_KILL_PROCESS",
+                [0x00000000] = "SCMP_ACT_KILL_THREAD", [0x00030000] = "SCMP_ACT_TRAP",
+                [0x7ffc0000] = "SCMP_ACT_LOG", [0x7fc00000] = "SCMP_ACT_NOTIFY" }
+
+-- '"action": "SCMP_ACT_ERRNO", "errnoRet": 1' for a kernel action value
+local function action_fields(value, prefix)
+  local ret = (prefix == "default") and "defaultErrnoRet" or "errnoRet"
+  local act = prefix == "default" and "defaultAction" or "action"
+  if PLAIN[value] then return fmt('"%s": "%s"', act, PLAIN[value]) end
+  if value & 0xffff0000 == 0x00050000 then
+    return fmt('"%s": "SCMP_ACT_ERRNO", "%s": %d', act, ret, value & 0xffff)
+  end
+  if value & 0xffff0000 == 0x7ff00000 then
+    return fmt('"%s": "SCMP_ACT_TRACE", "%s": %d', act, ret, value & 0xffff)
+  end
+  return nil
+end
+
+local function args_json(term)
+  sort(term, function(a, b) return a.index < b.index end)
+  local parts = {}
+  for i, a in ipairs(term) do
+    local value, two = a.value, 0
+    if a.op == "masked_eq" then value, two = a.mask, a.value end
+    parts[i] = fmt('{ "index": %d, "value": %s, "valueTwo": %s, "op": "%s" }',
+                   a.index, u64(value), u64(two), OP_NAME[a.op])
+  end
+  return parts
+end
+
+-- export(f [, opts], scmp_arch_names) -> JSON text or nil, err
+function M.export(f, opts, scmp_arch)
+  if not filter.is(f) then error_.raise("oci.export takes a filter") end
+  error_.check_options(opts, {}, "oci.export")
+  if not f.rules then
+    return nil, error_.new("no_rules", "this filter was loaded from raw BPF and has no rules to export")
+  end
+  local default = action.value(f.default)
+  local primary = f.arches[1]
+
+  -- rules grouped by syscall name, in first-seen order
+  local groups, order = {}, {}
+  for i, r in ipairs(f.rules) do
+    local name = r.syscall
+    if type(name) ~= "string" then
+      name = core.syscall_name(name, primary)
+      if not name then
+        return nil, error_.new("bad_rule", fmt("rule %d: syscall number %d has no name on %s, " ..
+          "and profiles name syscalls", i, r.syscall, primary), { rule = i, syscall = r.syscall })
+      end
+    end
+    if not groups[name] then groups[name] = {}; order[#order + 1] = name end
+    local g = groups[name]
+    g[#g + 1] = { value = action.value(r.action), args = r.args }
+  end
+
+  -- entries keyed by action + args, names gathered in first-seen order
+  local entries, by_key = {}, {}
+  for _, name in ipairs(order) do
+    local sets, err = decide_sets(groups[name], default, name)
+    if not sets then return nil, err end
+    for _, s in ipairs(sets) do
+      local value, set = s[1], s[2]
+      local head = action_fields(value, "rule")
+      local uncond = false
+      for _, t in ipairs(set) do if #t == 0 then uncond = true end end
+      if uncond then set = { {} } end
+      local seen = {}
+      for _, t in ipairs(set) do
+        local args = args_json(t)
+        local key = head .. "|" .. concat(args, ",")
+        if not seen[key] then
+          seen[key] = true
+          local e = by_key[key]
+          if not e then
+            e = { head = head, args = args, names = {} }
+            by_key[key] = e
+            entries[#entries + 1] = e
+          end
+          e.names[#e.names + 1] = name
+        end
+      end
+    end
+  end
+
+  local arches = {}
+  for i, a in ipairs(f.arches) do arches[i] = cjson.encode(scmp_arch[a]) end
+  local out = { "{", "  " .. action_fields(default, "default") .. ",",
+                '  "architectures": [' .. concat(arches, ", ") .. "],",
+                '  "syscalls": [' }
+  for i, e in ipairs(entries) do
+    local names = {}
+    for k, n in ipairs(e.names) do names[k] = cjson.encode(n) end
+    out[#out + 1] = "    {"
+    out[#out + 1] = '      "names": [' .. concat(names, ", ") .. "],"
+    if #e.args == 0 then
+      out[#out + 1] = "      " .. e.head
+    else
+      out[#out + 1] = "      " .. e.head .. ","
+      out[#out + 1] = '      "args": ['
+      for k, a in ipairs(e.args) do
+        out[#out + 1] = "        " .. a .. (k < #e.args and "," or "")
+      end
+      out[#out + 1] = "      ]"
+    end
+    out[#out + 1] = "    }" .. (i < #entries and "," or "")
+  end
+  out[#out + 1] = "  ]"
+  out[#out + 1] = "}"
+  return concat(out, "\n") .. "\n"
+end
+
+return M

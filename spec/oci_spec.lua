@@ -1,0 +1,442 @@
+-- sx.oci: Docker / podman / OCI seccomp profiles in and out.
+local oci = require "sx.oci"
+local seccomp = require "sx.seccomp"
+local core = require "sx.core"
+
+local fmt, concat = string.format, table.concat
+
+local DOCKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/../shared/profiles/docker-default.json"
+local X86 = { arches = { "x86_64" } }
+
+local function read(path)
+  local f = assert(io.open(path))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function nr(name) return assert(seccomp.syscall_number(name, "x86_64")) end
+
+-- a profile from a Lua table, through real JSON text
+local function profile(t) return require("cjson").encode(t) end
+
+local function import(text, opts)
+  opts = opts or {}
+  if opts.arch == nil and opts.arches == nil then opts.arches = { "x86_64" } end
+  local f, report = oci.import(text, opts)
+  assert(f, tostring(report))
+  return f, report
+end
+
+local function bad(text, opts)
+  local f, err = oci.import(text, opts or X86)
+  assert.is_nil(f)
+  assert.equal("bad_profile", err.code, tostring(err))
+  return err
+end
+
+local EPERM = seccomp.errno("EPERM")
+
+describe("oci.decode", function()
+  it("keeps 64-bit integers exact, past what a double holds", function()
+    local t = assert(oci.decode('{"a": [18446744073709551615, 9007199254740993, ' ..
+                                '9223372036854775808, 2114060288, 12345678901234567890]}'))
+    assert.equal(-1, t.a[1])
+    assert.equal(9007199254740993, t.a[2])
+    assert.equal(math.mininteger, t.a[3])
+    assert.equal(2114060288, t.a[4])
+    assert.equal(math.tointeger(-6101065172474983726), t.a[5])   -- 2^64 wrap of the literal
+  end)
+
+  it("leaves digits inside strings alone", function()
+    local t = assert(oci.decode('{"c": "12345678901234567890 \\" 99999999999999999", "n": 1}'))
+    assert.equal('12345678901234567890 " 99999999999999999', t.c)
+  end)
+
+  it("reports malformed JSON with line and column", function()
+    local f, err = oci.decode('{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": [,]\n}')
+    assert.is_nil(f)
+    assert.equal("bad_profile", err.code)
+    assert.matches("invalid JSON", err.message)
+    assert.matches("line 3", err.message)
+    _, err = oci.decode('{"a": NaN}')
+    assert.equal("bad_profile", err.code)
+    _, err = oci.decode('[1, 2]')
+    assert.equal("bad_profile", err.code)
+    assert.matches("a profile is a JSON object", err.message)
+    _, err = oci.decode(42)
+    assert.equal("bad_profile", err.code)
+  end)
+end)
+
+describe("importing Docker's default profile", function()
+  local text = read(DOCKER)
+
+  it("compiles for x86_64 and decides like Docker with the default capabilities", function()
+    local f, report = import(text)
+    assert.same({ "x86_64" }, f.arches)
+    assert.equal("allow", f:eval("read"))
+    assert.equal("allow", f:eval("ptrace"))               -- minKernel 4.8
+    assert.equal(EPERM, f:eval("mount"))                  -- needs CAP_SYS_ADMIN
+    assert.equal(EPERM, f:eval("reboot"))
+    assert.equal("allow", f:eval("chroot"))               -- CAP_SYS_CHROOT is a default cap
+    assert.equal(seccomp.errno("ENOSYS"), f:eval("clone3"))
+    assert.equal("allow", f:eval("clone", { 0x11 }))      -- SIGCHLD|... fork-like
+    assert.equal(EPERM, f:eval("clone", { 0x10000000 }))  -- CLONE_NEWUSER
+    assert.equal("allow", f:eval("socket", { 1 }))        -- AF_UNIX
+    assert.equal(EPERM, f:eval("socket", { 40 }))         -- AF_VSOCK
+    assert.equal("allow", f:eval("socket", { 39 }))
+    assert.equal("allow", f:eval("personality", { 0xffffffff }))
+    assert.equal(EPERM, f:eval("personality", { 0x0040000 }))
+    assert.equal("allow", f:eval("arch_prctl"))
+    -- what was left out, and why
+    local why = {}
+    for _, e in ipairs(report.excluded) do why[e.names[1]] = why[e.names[1]] or e.reason end
+    assert.equal("includes.caps: CAP_SYS_ADMIN is not held", why.bpf)
+    assert.equal("includes.arches lacks amd64", why.riscv_flush_icache)
+    assert.truthy(report.skipped.x86_64)
+    local skipped = concat(report.skipped.x86_64, " ")
+    assert.matches("_llseek", skipped)      -- an i386 name: skipped on x86_64 only
+    assert.equal("x86_64", report.native)
+  end)
+
+  it("compiles for x86_64 + i386 + x32, skipping names per arch", function()
+    local f, report = import(text, { arches = { "x86_64", "i386", "x32" } })
+    assert.same({ "x86_64", "i386", "x32" }, f.arches)
+    assert.equal("allow", f:eval("_llseek", nil, "i386"))
+    assert.equal("allow", f:eval("read", nil, "x32"))
+    assert.equal(EPERM, f:eval("mount", nil, "i386"))
+    local on386 = concat(report.skipped.i386, " ")
+    assert.matches("newfstatat", on386)
+    assert.not_matches("_llseek", on386)
+    -- "recv" and "send" exist on none of these three: reported, not an error
+    local unknown = {}
+    for _, u in ipairs(report.unknown) do unknown[u.name] = u end
+    assert.truthy(unknown.recv)
+    assert.is_true(unknown.recv.known)
+  end)
+
+  it("by default targets the host arch plus its archMap sub-arches, as Docker does", function()
+    if core.host_arch() ~= "x86_64" then return pending("x86_64 host needed") end
+    local f, report = oci.import(text)
+    assert.same({ "x86_64", "i386", "x32" }, f.arches)
+    assert.equal("archMap", report.arches_from)
+  end)
+
+  it("opens up with capabilities and closes with an older kernel", function()
+    local f = import(text, { caps = { "CAP_SYS_ADMIN" } })
+    assert.equal("allow", f:eval("mount"))
+    assert.equal("allow", f:eval("clone", { 0x10000000 }))
+    assert.equal("allow", f:eval("clone3"))
+    assert.equal(EPERM, f:eval("chroot"))                 -- not in this cap list
+    local old = import(text, { kernel = "4.4.0" })
+    assert.equal(EPERM, old:eval("ptrace"))
+    local ptrace = import(text, { kernel = "4.4", caps = { "SYS_PTRACE" } })
+    assert.equal("allow", ptrace:eval("ptrace"))
+  end)
+
+  it("is enforced by the kernel", function()
+    if core.host_arch() ~= "x86_64" then return pending("x86_64 host needed") end
+    local f = import(text)
+    assert.equal("returned", (core.probe(f.bpf, nr("getpid"))))
+    assert.same({ "errno", 1 }, { core.probe(f.bpf, nr("unshare"), 0) })
+    assert.same({ "errno", 38 }, { core.probe(f.bpf, nr("clone3"), 0, 0) })
+    assert.same({ "errno", 1 }, { core.probe(f.bpf, nr("socket"), 40, 1, 0) })
+    local outcome = core.probe(f.bpf, nr("personality"), 0xffffffff)
+    assert.equal("returned", outcome)
+  end)
+end)
+
+describe("importing hand-made profiles", function()
+  local function one(args, opts)
+    return import(profile({ defaultAction = "SCMP_ACT_ERRNO", defaultErrnoRet = 1,
+      syscalls = { { names = { "read" }, action = "SCMP_ACT_ALLOW", args = args } } }), opts)
+  end
+
+  it("implements every SCMP_CMP operator on 64 bits", function()
+    local cases = {
+      { "SCMP_CMP_EQ", 7, 0, { [7] = true, [6] = false, [8] = false, [7 + (1 << 32)] = false } },
+      { "SCMP_CMP_NE", 7, 0, { [7] = false, [6] = true, [-1] = true } },
+      { "SCMP_CMP_LT", 7, 0, { [6] = true, [7] = false, [0] = true, [-1] = false } },
+      { "SCMP_CMP_LE", 7, 0, { [7] = true, [8] = false } },
+      { "SCMP_CMP_GE", 7, 0, { [7] = true, [6] = false, [-1] = true } },
+      { "SCMP_CMP_GT", 7, 0, { [7] = false, [8] = true, [1 << 40] = true } },
+      -- (arg & value) == valueTwo
+      { "SCMP_CMP_MASKED_EQ", 0xf0, 0x30, { [0x30] = true, [0x3f] = true, [0x130] = true,
+                                            [0x20] = false, [0x70] = false } },
+    }
+    for _, c in ipairs(cases) do
+      local f = one({ { index = 2, value = c[2], valueTwo = c[3], op = c[1] } })
+      for v, want in pairs(c[4]) do
+        local got = f:eval("read", { 0, 0, v })
+        assert.equal(want and "allow" or EPERM, got, fmt("%s %d: arg2 = %x", c[1], c[2], v))
+        -- the condition is on arg2 only
+        assert.equal(EPERM == got and EPERM or "allow", f:eval("read", { v, v, v }))
+      end
+    end
+  end)
+
+  it("compares values above 2^53 exactly", function()
+    local f = import([[{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+       "args": [{"index": 0, "value": 18446744073709551615, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 6,
+       "args": [{"index": 0, "value": 9007199254740993, "op": "SCMP_CMP_EQ"}]}]}]])
+    assert.equal(seccomp.errno(5), f:eval("write", { -1 }))
+    assert.equal("allow", f:eval("write", { -2 }))
+    assert.equal(seccomp.errno(6), f:eval("write", { 9007199254740993 }))
+    assert.equal("allow", f:eval("write", { 9007199254740992 }))
+  end)
+
+  it("ANDs args on different indexes and ORs args repeating an index (runc)", function()
+    local f = one({ { index = 0, value = 1, op = "SCMP_CMP_EQ" },
+                    { index = 1, value = 2, op = "SCMP_CMP_EQ" } })
+    assert.equal("allow", f:eval("read", { 1, 2 }))
+    assert.equal(EPERM, f:eval("read", { 1, 3 }))
+    assert.equal(EPERM, f:eval("read", { 0, 2 }))
+    -- old Docker profiles listed personality values this way
+    local g = one({ { index = 0, value = 0, op = "SCMP_CMP_EQ" },
+                    { index = 0, value = 8, op = "SCMP_CMP_EQ" } })
+    assert.equal("allow", g:eval("read", { 0 }))
+    assert.equal("allow", g:eval("read", { 8 }))
+    assert.equal(EPERM, g:eval("read", { 9 }))
+  end)
+
+  it("treats entries for one syscall as alternatives", function()
+    local f = import(profile({ defaultAction = "SCMP_ACT_ERRNO", syscalls = {
+      { names = { "socket" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 1, op = "SCMP_CMP_EQ" } } },
+      { names = { "socket" }, action = "SCMP_ACT_ALLOW", args = { { index = 0, value = 2, op = "SCMP_CMP_EQ" } } },
+      { names = { "socket" }, action = "SCMP_ACT_TRAP", args = { { index = 0, value = 16, op = "SCMP_CMP_EQ" } } },
+    } }))
+    assert.equal("allow", f:eval("socket", { 1 }))
+    assert.equal("allow", f:eval("socket", { 2 }))
+    assert.equal("trap", f:eval("socket", { 16 }))
+    assert.equal(EPERM, f:eval("socket", { 10 }))   -- SCMP_ACT_ERRNO without errnoRet: EPERM
+  end)
+
+  it("lets the first unconditional entry decide a syscall, as libseccomp does", function()
+    local f, report = import(profile({ defaultAction = "SCMP_ACT_ALLOW", syscalls = {
+      { names = { "kill" }, action = "SCMP_ACT_ERRNO", errnoRet = 3, args = { { index = 1, value = 9, op = "SCMP_CMP_EQ" } } },
+      { names = { "kill" }, action = "SCMP_ACT_ERRNO", errnoRet = 4 },
+      { names = { "kill" }, action = "SCMP_ACT_ERRNO", errnoRet = 5 },
+      { names = { "tkill" }, action = "SCMP_ACT_ALLOW" },   -- the default: dropped
+    } }))
+    assert.equal(seccomp.errno(4), f:eval("kill", { 0, 9 }))
+    assert.equal(seccomp.errno(4), f:eval("kill", { 0, 1 }))
+    assert.equal("allow", f:eval("tkill"))
+    local reasons = {}
+    for _, d in ipairs(report.dropped) do reasons[#reasons + 1] = d.path .. " " .. d.reason end
+    reasons = concat(reasons, "\n")
+    assert.matches("syscalls%[0%] the unconditional entry syscalls%[1%] replaces it", reasons)
+    assert.matches("syscalls%[2%] an earlier unconditional entry %(syscalls%[1%]%)", reasons)
+    assert.matches("syscalls%[3%] same action as defaultAction", reasons)
+  end)
+
+  it("maps every action", function()
+    local acts = {
+      SCMP_ACT_ALLOW = "allow", SCMP_ACT_KILL = "kill_thread", SCMP_ACT_KILL_THREAD = "kill_thread",
+      SCMP_ACT_KILL_PROCESS = "kill_process", SCMP_ACT_TRAP = "trap", SCMP_ACT_LOG = "log",
+      SCMP_ACT_NOTIFY = "notify",
+    }
+    for name, want in pairs(acts) do
+      local f = import(profile({ defaultAction = "SCMP_ACT_ERRNO", syscalls = { { names = { "getpid" }, action = name } } }))
+      assert.equal(want, f:eval("getpid"))
+    end
+    local f = import(profile({ defaultAction = "SCMP_ACT_TRACE", defaultErrnoRet = 7, syscalls = {
+      { names = { "getpid" }, action = "SCMP_ACT_ERRNO", errnoRet = 13 },
+      { names = { "getppid" }, action = "SCMP_ACT_TRACE", errnoRet = 99 },
+      { names = { "gettid" }, action = "SCMP_ACT_ERRNO", errno = "ENOSYS" },   -- podman's form
+    } }))
+    assert.equal(seccomp.errno("EACCES"), f:eval("getpid"))
+    assert.equal(seccomp.trace(99), f:eval("getppid"))
+    assert.equal(seccomp.errno("ENOSYS"), f:eval("gettid"))
+    assert.equal(seccomp.trace(7), f:eval("read"))
+    local g = import(profile({ defaultAction = "SCMP_ACT_ERRNO", defaultErrno = "ENOSYS", syscalls = {} }))
+    assert.equal(seccomp.errno("ENOSYS"), g:eval("read"))
+  end)
+
+  it("accepts the deprecated 'name' and an OCI config.json's linux.seccomp", function()
+    local f = import(profile({ ociVersion = "1.0.2", process = {}, linux = { seccomp = {
+      defaultAction = "SCMP_ACT_KILL_PROCESS", architectures = { "SCMP_ARCH_X86_64" },
+      syscalls = { { name = "exit_group", action = "SCMP_ACT_ALLOW" },
+                   { names = { "read", "write" }, action = "SCMP_ACT_ALLOW" } } } } }))
+    assert.equal("allow", f:eval("exit_group"))
+    assert.equal("allow", f:eval("write"))
+    assert.equal("kill_process", f:eval("open"))
+    local err = bad(profile({ ociVersion = "1.0.2", linux = { seccomp = {
+      defaultAction = "SCMP_ACT_ALLOW", syscalls = { { names = { "read" }, action = "SCMP_ACT_FOO" } } } } }))
+    assert.equal("linux.seccomp.syscalls[0].action", err.path)
+  end)
+
+  describe("includes and excludes", function()
+    local function gated(field, value, opts)
+      return import(profile({ defaultAction = "SCMP_ACT_ERRNO", syscalls = {
+        { names = { "getpid" }, action = "SCMP_ACT_ALLOW", [field] = value } } }), opts)
+    end
+    local function allowed(f) return f:eval("getpid", nil, f.arches[1]) == "allow" end
+
+    it("caps: all included ones held, no excluded one held", function()
+      assert.is_false(allowed(gated("includes", { caps = { "CAP_SYS_ADMIN" } })))
+      assert.is_true(allowed(gated("includes", { caps = { "CAP_SYS_ADMIN" } }, { caps = { "CAP_SYS_ADMIN" } })))
+      assert.is_false(allowed(gated("includes", { caps = { "CAP_SYS_ADMIN", "CAP_BPF" } }, { caps = { "CAP_SYS_ADMIN" } })))
+      assert.is_true(allowed(gated("excludes", { caps = { "CAP_SYS_ADMIN" } })))
+      assert.is_false(allowed(gated("excludes", { caps = { "CAP_SYS_ADMIN", "CAP_BPF" } }, { caps = { "cap_bpf" } })))
+      -- Docker's default set holds CAP_KILL
+      assert.is_true(allowed(gated("includes", { caps = { "CAP_KILL" } })))
+      assert.is_false(allowed(gated("includes", { caps = { "CAP_KILL" } }, { caps = {} })))
+    end)
+
+    it("arches: Docker's names, matched against the first target arch", function()
+      assert.is_true(allowed(gated("includes", { arches = { "amd64" } })))
+      assert.is_false(allowed(gated("includes", { arches = { "arm64" } })))
+      assert.is_true(allowed(gated("includes", { arches = { "arm64" } }, { arches = { "aarch64", "arm" } })))
+      assert.is_true(allowed(gated("includes", { arches = { "x86" } }, { arch = "i386" })))
+      assert.is_false(allowed(gated("excludes", { arches = { "amd64", "x32" } })))
+      assert.is_true(allowed(gated("excludes", { arches = { "s390", "s390x" } })))
+      assert.is_false(allowed(gated("excludes", { arches = { "s390x" } }, { arch = "s390x" })))
+    end)
+
+    it("minKernel: at least that version", function()
+      assert.is_true(allowed(gated("includes", { minKernel = "4.8" }, { kernel = "4.8.0-1-amd64" })))
+      assert.is_true(allowed(gated("includes", { minKernel = "4.8" }, { kernel = "5.0" })))
+      assert.is_false(allowed(gated("includes", { minKernel = "4.8" }, { kernel = "4.7.10" })))
+      assert.is_false(allowed(gated("includes", { minKernel = "4.10" }, { kernel = "4.9" })))
+      assert.is_false(allowed(gated("excludes", { minKernel = "4.8" }, { kernel = "6.1" })))
+      assert.is_true(allowed(gated("excludes", { minKernel = "4.8" }, { kernel = "3.10" })))
+    end)
+  end)
+
+  describe("arches from the profile", function()
+    it("uses archMap's entry for the host arch", function()
+      if core.host_arch() ~= "x86_64" then return pending("x86_64 host needed") end
+      local f, report = oci.import(profile({ defaultAction = "SCMP_ACT_ERRNO",
+        archMap = { { architecture = "SCMP_ARCH_AARCH64", subArchitectures = { "SCMP_ARCH_ARM" } },
+                    { architecture = "SCMP_ARCH_X86_64", subArchitectures = { "SCMP_ARCH_X86" } } },
+        syscalls = { { names = { "getpid" }, action = "SCMP_ACT_ALLOW" } } }))
+      assert.same({ "x86_64", "i386" }, f.arches)
+      assert.equal("allow", f:eval("getpid", nil, "i386"))
+      assert.equal("kill_process", f:eval("getpid", nil, "x32"))   -- not listed: bad arch
+      assert.equal("archMap", report.arches_from)
+    end)
+
+    it("adds 'architectures' to the host's, and reports ones sx cannot build for", function()
+      if core.host_arch() ~= "x86_64" then return pending("x86_64 host needed") end
+      local f, report = oci.import(profile({ defaultAction = "SCMP_ACT_ERRNO",
+        architectures = { "SCMP_ARCH_X32", "SCMP_ARCH_MIPS" },
+        syscalls = { { names = { "getpid" }, action = "SCMP_ACT_ALLOW" } } }))
+      assert.same({ "x86_64", "x32" }, f.arches)
+      assert.same({ "SCMP_ARCH_MIPS" }, report.unsupported_arches)
+    end)
+
+    it("lets the caller's arches win", function()
+      local f, report = oci.import(profile({ defaultAction = "SCMP_ACT_ERRNO",
+        architectures = { "SCMP_ARCH_X86" }, syscalls = {} }), { arches = { "aarch64" } })
+      assert.same({ "aarch64" }, f.arches)
+      assert.equal("opts", report.arches_from)
+    end)
+  end)
+
+  it("reports names no target arch has, and refuses typos when strict", function()
+    local text = profile({ defaultAction = "SCMP_ACT_ERRNO", syscalls = {
+      { names = { "read", "reed", "_llseek" }, action = "SCMP_ACT_ALLOW" } } })
+    local f, report = import(text)
+    assert.equal("allow", f:eval("read"))
+    assert.same({ "reed", "_llseek" }, report.skipped.x86_64)
+    assert.equal("reed", report.unknown[1].name)
+    assert.is_false(report.unknown[1].known)
+    assert.equal("syscalls[0]", report.unknown[1].path)
+    assert.is_true(report.unknown[2].known)
+    local err = bad(text, { arches = { "x86_64" }, strict = true })
+    assert.equal("syscalls[0]", err.path)
+    assert.matches('unknown syscall "reed"', err.message)
+  end)
+end)
+
+describe("malformed profiles", function()
+  local function entry(fields)
+    local e = { names = { "read" }, action = "SCMP_ACT_ALLOW" }
+    for k, v in pairs(fields) do e[k] = v end
+    return profile({ defaultAction = "SCMP_ACT_ERRNO", syscalls = { e } })
+  end
+  local function arg(fields)
+    local a = { index = 0, value = 1, op = "SCMP_CMP_EQ" }
+    for k, v in pairs(fields) do a[k] = v end
+    return entry({ args = { a } })
+  end
+  local cases = {
+    { '{"syscalls": []}', "defaultAction", "missing" },
+    { '{"defaultAction": 3}', "defaultAction", "expected a string, got number" },
+    { '{"defaultAction": "SCMP_ACT_DENY"}', "defaultAction", 'unknown action "SCMP_ACT_DENY"' },
+    { '{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 5000}', "defaultErrnoRet", "out of range" },
+    { '{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "EFOO"}', "defaultErrno", 'unknown errno name "EFOO"' },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "sycalls": []}', "sycalls", "unknown field" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {"a": 1}}', "syscalls", "expected an array, got object" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [3]}', "syscalls[0]", "expected an object, got number" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_65"]}', "architectures[0]", "unknown architecture" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}',
+      "archMap", "both" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": "SCMP_ARCH_X86"}]}',
+      "archMap[0].subArchitectures", "expected an array, got string" },
+    { entry({ names = "read" }), "syscalls[0].names", "expected an array, got string" },
+    { entry({ names = { "read", 5 } }), "syscalls[0].names[1]", "expected a string, got number" },
+    { entry({ names = {} , name = "read" }), nil, nil },   -- empty names + name: fine
+    { entry({ name = "write" }), "syscalls[0]", "use 'name' or 'names', not both" },
+    { entry({ action = "SCMP_ACT_ALOW" }), "syscalls[0].action", 'unknown action "SCMP_ACT_ALOW"' },
+    { entry({ errnoRet = -1 }), "syscalls[0].errnoRet", "non%-negative" },
+    { entry({ errnoRet = 1.5 }), "syscalls[0].errnoRet", "expected an integer" },
+    { entry({ excludes = { caps = { "CAP_SYS_ADMN" } } }), "syscalls[0].excludes.caps[0]", 'unknown capability "CAP_SYS_ADMN"' },
+    { entry({ excludes = { cap = { "CAP_SYS_ADMIN" } } }), "syscalls[0].excludes.cap", "unknown field" },
+    { entry({ includes = { arches = { "x86_64" } } }), "syscalls[0].includes.arches[0]", 'unknown architecture "x86_64"' },
+    { entry({ includes = { minKernel = "4" } }), "syscalls[0].includes.minKernel", "invalid kernel version" },
+    { entry({ includes = { minKernel = 4.8 } }), "syscalls[0].includes.minKernel", "expected a string" },
+    { entry({ includes = "all" }), "syscalls[0].includes", "expected an object, got string" },
+    { entry({ args = { index = 0 } }), "syscalls[0].args", "expected an array, got object" },
+    { arg({ op = "SCMP_CMP_FOO" }), "syscalls[0].args[0].op", 'unknown operator "SCMP_CMP_FOO"' },
+    { arg({ op = 4 }), "syscalls[0].args[0].op", "expected a string, got number" },
+    { arg({ index = 6 }), "syscalls[0].args[0].index", "out of range" },
+    { arg({ value = -1 }), "syscalls[0].args[0].value", "non%-negative" },
+    { arg({ value = "1" }), "syscalls[0].args[0].value", "expected a number, got string" },
+    { arg({ valueTwo = true }), "syscalls[0].args[0].valueTwo", "expected a number, got boolean" },
+    { arg({ value = 1.5 }), "syscalls[0].args[0].value", "expected an integer" },
+    { arg({ mask = 1 }), "syscalls[0].args[0].mask", "unknown field" },
+  }
+  for i, c in ipairs(cases) do
+    it(fmt("case %d: %s", i, c[2] or "accepted"), function()
+      if not c[2] then
+        import(c[1])
+        return
+      end
+      local err = bad(c[1])
+      assert.equal(c[2], err.path)
+      assert.matches(c[3], err.message)
+      local text = tostring(err):gsub("^[^:]*%.lua:%d+: ", "")
+      assert.equal(c[2] .. ": ", text:sub(1, #c[2] + 2))
+    end)
+  end
+
+  it("refuses values that do not fit 64 bits or lost their precision", function()
+    local err = bad('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], ' ..
+                    '"action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 18446744073709551616, "op": "SCMP_CMP_EQ"}]}]}')
+    assert.equal("syscalls[0].args[0].value", err.path)
+    err = bad('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], ' ..
+              '"action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1e19, "op": "SCMP_CMP_EQ"}]}]}')
+    assert.equal("syscalls[0].args[0].value", err.path)
+  end)
+
+  it("names the JSON path in tostring(err)", function()
+    local err = bad(profile({ defaultAction = "SCMP_ACT_ALLOW", syscalls = {
+      { names = { "read" }, action = "SCMP_ACT_ERRNO" }, { names = { "read" }, action = "SCMP_ACT_ERRNO",
+      args = { { index = 0, value = 1, op = "SCMP_CMP_EQ" }, { index = 1, value = 2, op = "SCMP_CMP_FOO" } } } } }))
+    assert.equal("syscalls[1].args[1].op", err.path)
+    assert.matches('syscalls%[1%]%.args%[1%]%.op: unknown operator "SCMP_CMP_FOO"', tostring(err))
+  end)
+
+  it("checks options", function()
+    assert.has_error(function() oci.import("{}", { capz = {} }) end)
+    assert.has_error(function() oci.import("{}", { caps = { "CAP_FOO" } }) end)
+    assert.has_error(function() oci.import("{}", { kernel = "new" }) end)
+    local f, err = oci.import('{"defaultAction": "SCMP_ACT_ALLOW"}', { arch = "vax" })
+    assert.is_nil(f)
+    assert.equal("unsupported_arch", err.code)
+  end)
+end)
