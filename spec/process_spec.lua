@@ -1,0 +1,306 @@
+-- sx.process: real workloads spawned, parked, filtered and run on the real kernel.
+local process = require "sx.process"
+local seccomp = require "sx.seccomp"
+local proc = require "support.proc"
+
+local SIGSYS = process.signals.SYS
+
+-- What a small dynamically linked C program (and /bin/true) really needs; no execve.
+local SMALL_PROGRAM = { "read", "write", "openat", "close", "fstat", "newfstatat", "brk",
+  "mmap", "munmap", "mprotect", "pread64", "access", "arch_prctl", "set_tid_address",
+  "set_robust_list", "rseq", "prlimit64", "getrandom", "getdents64", "rt_sigaction",
+  "rt_sigprocmask", "rt_sigreturn", "exit_group" }
+
+local function run(opts, filters)
+  local p = assert(process.spawn(opts))
+  for _, f in ipairs(filters or {}) do assert(p:install(f)) end
+  assert(p:proceed())
+  return p:wait()
+end
+
+describe("sx.process", function()
+  describe("exit status", function()
+    it("reports success, failure and death by signal", function()
+      assert.same({ "exited", 0 }, { run{ argv = { "/bin/true" } } })
+      assert.same({ "exited", 3 }, { run{ argv = { "sh", "-c", "exit 3" } } })
+      assert.same({ "signaled", 15 }, { run{ argv = { "sh", "-c", "kill -TERM $$" } } })
+    end)
+
+    it("says not_found for a program that is not there", function()
+      local p, err = process.spawn{ argv = { "no-such-program-sx" } }
+      assert.is_nil(p)
+      assert.equal("not_found", err.code)
+      p, err = process.spawn{ argv = { "/nonexistent/prog" } }
+      assert.equal("not_found", err.code)
+    end)
+
+    it("says exec_failed with EACCES for a file that is not executable", function()
+      local path = proc.tmpname()
+      proc.write(path, "#!/bin/sh\nexit 0\n")
+      local p = assert(process.spawn{ argv = { path } })
+      local ok, err = p:proceed()
+      os.remove(path)
+      assert.is_nil(ok)
+      assert.equal("exec_failed", err.code)
+      assert.equal("EACCES", err.errno_name)
+      assert.equal("no_process", select(2, p:install(seccomp.deny_list{ "ptrace" })).code)
+    end)
+
+    it("passes env and cwd", function()
+      local out = proc.tmpname()
+      assert.same({ "exited", 0 }, { run{ argv = { "sh", "-c", 'echo "$SXVAR $(pwd)" > ' .. out },
+                                          env = { SXVAR = "hello", "PATH=/usr/bin:/bin" },
+                                          cwd = "/tmp" } })
+      assert.equal("hello /tmp\n", proc.read(out))
+      os.remove(out)
+      local p, err = process.spawn{ argv = { "/bin/true" }, cwd = "/nonexistent-dir" }
+      assert.is_nil(p)
+      assert.equal("cwd_failed", err.code)
+      assert.equal("ENOENT", err.errno_name)
+    end)
+
+    it("rejects unknown options and bad argv loudly", function()
+      assert.error_matches(function() process.spawn{ argv = { "/bin/true" }, stdin = 0 } end,
+                           "unknown option 'stdin'")
+      assert.error_matches(function() process.spawn{ argv = {} } end, "argv")
+      assert.error_matches(function() process.spawn{ argv = { "/bin/true", 5 } } end, "argv%[2%]")
+    end)
+  end)
+
+  describe("filters", function()
+    local uname = seccomp.syscall_number("uname")
+    local getppid = seccomp.syscall_number("getppid")
+
+    it("lets an allowed syscall work and gives a denied one its errno", function()
+      local deny = assert(seccomp.deny_list({ "getppid" }, { deny_action = seccomp.errno("EACCES") }))
+      local other = assert(seccomp.deny_list({ "uname" }, { deny_action = seccomp.errno("EACCES") }))
+      assert.same({ "exited", 0 }, { run({ argv = { proc.bin("sxtry"), tostring(getppid) } }, { other }) })
+      assert.same({ "exited", 13 },
+                  { run({ argv = { proc.bin("sxtry"), tostring(getppid) } }, { deny }) })
+    end)
+
+    it("kills with SIGSYS for a syscall the filter kills", function()
+      local deny = assert(seccomp.deny_list({ "uname" }, { deny_action = "kill_process" }))
+      assert.same({ "signaled", SIGSYS },
+                  { run({ argv = { proc.bin("sxtry"), tostring(uname) } }, { deny }) })
+    end)
+
+    it("stacks filters: the most restrictive answer wins", function()
+      local a = assert(seccomp.deny_list({ "uname" }, { deny_action = seccomp.errno("EPERM") }))
+      local b = assert(seccomp.deny_list({ "getppid" }, { deny_action = seccomp.errno("EACCES") }))
+      local argv = { proc.bin("sxtry"), tostring(uname) }
+      assert.same({ "exited", 1 }, { run({ argv = argv }, { a, b }) })
+      argv[2] = tostring(seccomp.syscall_number("getppid"))
+      assert.same({ "exited", 13 }, { run({ argv = argv }, { a, b }) })
+    end)
+
+    it("runs an allow list without futex (the agent spins instead of blocking)", function()
+      local f = assert(seccomp.allow_list(SMALL_PROGRAM))
+      assert.is_true(f:eval("futex") == "kill_process")
+      assert.same({ "exited", 0 }, { run({ argv = { "/bin/true" } }, { f }) })
+    end)
+  end)
+
+  describe("exec-once", function()
+    local allow = assert(seccomp.allow_list(SMALL_PROGRAM, { default = "kill_process" }))
+
+    it("starts a program under a filter that forbids execve", function()
+      assert.equal("kill_process", allow:eval("execve"))
+      assert.same({ "exited", 0 }, { run({ argv = { "/bin/true" } }, { allow }) })
+      -- an allowed syscall reaches the kernel (close(99): EBADF), a denied one is killed
+      local close = tostring(seccomp.syscall_number("close"))
+      local getpid = tostring(seccomp.syscall_number("getpid"))
+      assert.same({ "exited", 9 }, { run({ argv = { proc.bin("sxtry"), close, "99" } }, { allow }) })
+      assert.same({ "signaled", SIGSYS }, { run({ argv = { proc.bin("sxtry"), getpid } }, { allow }) })
+    end)
+
+    it("kills a workload that calls execve after it started", function()
+      local p = assert(process.spawn{ argv = { proc.bin("execer"), "/bin/true" } })
+      assert(p:install(allow))
+      assert(p:proceed())
+      assert.same({ "signaled", SIGSYS, "execve" }, { p:wait() })
+      assert.equal("execve", p.killed_for)
+    end)
+
+    it("gives a later execve the filter's errno", function()
+      local deny = assert(seccomp.deny_list({ "execve" }, { deny_action = seccomp.errno("EPERM") }))
+      assert.same({ "exited", 101 }, { run({ argv = { proc.bin("execer"), "/bin/true" } }, { deny }) })
+      -- a filter that allows exec is installed as it is: the later exec runs
+      local other = assert(seccomp.deny_list{ "ptrace" })
+      assert.same({ "exited", 0 }, { run({ argv = { proc.bin("execer"), "/bin/true" } }, { other }) })
+    end)
+
+    it("decides execveat too", function()
+      local deny = assert(seccomp.deny_list({ "execve", "execveat" },
+                                            { deny_action = seccomp.errno("EPERM") }))
+      local execveat = seccomp.syscall_number("execveat")
+      -- execveat(AT_FDCWD, "", ...) from the running workload gets the policy's errno
+      assert.same({ "exited", 1 },
+                  { run({ argv = { proc.bin("sxtry"), tostring(execveat), "-100", "0" } },
+                        { deny }) })
+    end)
+
+    it("fails closed when nobody supervises: later execs get ENOSYS", function()
+      local flag = proc.tmpname()
+      local deny = assert(seccomp.deny_list({ "execve" }, { deny_action = "kill_process" }))
+      local p = assert(process.spawn{ argv = { proc.bin("execer"), "--after", flag, "/bin/true" } })
+      assert(p:install(deny))
+      assert(p:proceed())
+      p:unsupervise()
+      proc.write(flag, "go")
+      local how, code = p:wait()
+      os.remove(flag)
+      assert.same({ "exited", 100 + 38 }, { how, code })   -- ENOSYS
+    end)
+
+    it("refuses a raw-BPF filter that forbids execve", function()
+      local raw = assert(seccomp.load(allow.bpf))
+      local p = assert(process.spawn{ argv = { "/bin/true" } })
+      local ok, err = p:install(raw)
+      assert.is_nil(ok)
+      assert.equal("exec_forbidden", err.code)
+      p:close()
+    end)
+  end)
+
+  describe("install at the wrong time", function()
+    it("says running after proceed and no_process after the end", function()
+      local f = assert(seccomp.deny_list{ "ptrace" })
+      local flag = proc.tmpname()
+      local p = assert(process.spawn{ argv = { proc.bin("execer"), "--after", flag, "/bin/true" } })
+      assert(p:proceed())
+      local ok, err = p:install(f)
+      assert.is_nil(ok)
+      assert.equal("running", err.code)
+      assert.equal("running", select(2, p:proceed()).code)
+      proc.write(flag, "go")
+      assert.same({ "exited", 0 }, { p:wait() })
+      os.remove(flag)
+      ok, err = p:install(f)
+      assert.equal("no_process", err.code)
+    end)
+
+    it("says no_process for a parked child that was killed", function()
+      local p = assert(process.spawn{ argv = { "/bin/true" } })
+      assert(p:kill("KILL"))
+      local ok, err = p:install(seccomp.deny_list{ "ptrace" })
+      assert.is_nil(ok)
+      assert.equal("no_process", err.code)
+      assert.same({ "signaled", 9 }, { p:wait() })
+      assert.equal("no_process", select(2, p:kill()).code)
+    end)
+
+    it("reports the kernel's refusal with its errno", function()
+      -- the kernel caps a process's filters at 32768 instructions in all
+      local ld, ret = string.pack("<I2BBI4", 0x20, 0, 0, 0), string.pack("<I2BBI4", 0x06, 0, 0, 0x7fff0000)
+      local big = assert(seccomp.load(ld:rep(4095) .. ret))
+      local p = assert(process.spawn{ argv = { "/bin/true" } })
+      local ok, err
+      for _ = 1, 9 do
+        ok, err = p:install(big)
+        if not ok then break end
+      end
+      assert.is_nil(ok)
+      assert.equal("install_failed", err.code)
+      assert.equal("ENOMEM", err.errno_name)
+      p:close()
+    end)
+
+    it("says blocked when an earlier filter kills seccomp(2), and errno when it denies it", function()
+      local p = assert(process.spawn{ argv = { "/bin/true" } })
+      assert(p:install(assert(seccomp.allow_list(SMALL_PROGRAM))))
+      local ok, err = p:install(seccomp.deny_list{ "ptrace" })
+      assert.is_nil(ok)
+      assert.equal("blocked", err.code)
+      p:close()
+      p = assert(process.spawn{ argv = { "/bin/true" } })
+      assert(p:install(assert(seccomp.deny_list{ "seccomp" })))
+      ok, err = p:install(seccomp.deny_list{ "ptrace" })
+      assert.equal("install_failed", err.code)
+      assert.equal("EPERM", err.errno_name)
+      assert(p:proceed())
+      assert.same({ "exited", 0 }, { p:wait() })
+    end)
+  end)
+
+  describe("descriptors and children", function()
+    it("leaks no descriptor into the workload, and passes the ones asked for", function()
+      local out = proc.tmpname()
+      local held = assert(io.open("/dev/null"))   -- not close-on-exec: would leak
+      assert.same({ "exited", 0 }, { run{ argv = { proc.bin("fdlist"), out } } })
+      assert.equal("0 1 2\n", proc.read(out))
+      local passed_name = proc.tmpname()
+      local passed = assert(io.open(passed_name, "w"))
+      local fd = assert(proc.fd_of(passed_name))
+      assert.same({ "exited", 0 }, { run{ argv = { proc.bin("fdlist"), out }, fds = { passed } } })
+      assert.equal("0 1 2 " .. fd .. "\n", proc.read(out))
+      held:close()
+      passed:close()
+      os.remove(passed_name)
+      os.remove(out)
+    end)
+
+    it("leaves no descriptor of the exec guard in the workload", function()
+      local out = proc.tmpname()
+      local allow = assert(seccomp.allow_list(SMALL_PROGRAM))
+      assert.same({ "exited", 0 }, { run({ argv = { proc.bin("fdlist"), out } }, { allow }) })
+      assert.equal("0 1 2\n", proc.read(out))
+      os.remove(out)
+    end)
+
+    it("kills and reaps a parked child on close and on collection", function()
+      local pid
+      do
+        local p <close> = assert(process.spawn{ argv = { "/bin/true" } })
+        pid = p.pid
+        assert.equal("alive", proc.pid_state(pid))
+      end
+      assert.equal("gone", proc.pid_state(pid))
+      local p = assert(process.spawn{ argv = { "/bin/true" } })
+      pid = p.pid
+      p = nil   -- luacheck: ignore
+      collectgarbage()
+      collectgarbage()
+      assert.equal("gone", proc.pid_state(pid))
+    end)
+
+    it("a parked child dies with its parent", function()
+      local out = proc.tmpname()
+      local script = ([[
+        local process = require "sx.process"
+        local p = assert(process.spawn{ argv = { "/bin/true" } })
+        local f = assert(io.open(%q, "w")); f:write(p.pid); f:close()
+        os.exit(0, false)   -- no close, no collection: only the parent-death signal is left
+      ]]):format(out)
+      assert.equal(0, (proc.run("lua5.4 -e " .. proc.shell_quote(script))))
+      local pid = tonumber(proc.read(out))
+      os.remove(out)
+      assert.truthy(pid)
+      assert.is_true(proc.eventually(function() return proc.pid_state(pid) ~= "alive" end))
+    end)
+
+    it("leaves no zombie or descriptor behind after many spawns", function()
+      local allow = assert(seccomp.allow_list(SMALL_PROGRAM))
+      collectgarbage()
+      local fds_before = #proc.fds()
+      for i = 1, 40 do
+        local p = assert(process.spawn{ argv = { "/bin/true" } })
+        if i % 4 == 0 then
+          p:close()
+        elseif i % 4 == 1 then
+          assert(p:install(allow))
+          assert(p:proceed())
+          assert.same({ "exited", 0 }, { p:wait() })
+        elseif i % 4 == 2 then
+          assert(p:install(allow))   -- parked with a guard and its listener, then dropped
+        else
+          assert(p:proceed())        -- running, dropped without wait
+        end
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.same({}, proc.children())
+      assert.equal(fds_before, #proc.fds())
+    end)
+  end)
+end)
