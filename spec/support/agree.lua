@@ -124,6 +124,7 @@ local function arg_vectors(list, r)
   end
   return vecs
 end
+M.arg_vectors = arg_vectors
 
 local function args_source(args)
   local parts = {}

@@ -83,6 +83,7 @@ local function random_cond(r, indices)
   if r.chance(0.1) then c.value = fmt("0x%x", c.value) end
   return c
 end
+M.random_cond = random_cond
 
 local function random_action(r)
   local k = r.int(1, 11)
@@ -97,6 +98,7 @@ local function random_action(r)
   elseif k == 10 then return seccomp.errno(r.int(0, 4095))
   else return "errno(" .. r.int(1, 200) .. ")" end
 end
+M.random_action = random_action
 
 -- Names that exist on at least one of `arches`, sorted (so the draw is deterministic).
 local function names_on(arches)
@@ -128,6 +130,10 @@ function M.rule_set(seed, size)
     if #arches == 1 and r.chance(0.15) then
       -- a number: one the tables know, or one past their end
       local n = r.chance(0.5) and r.int(0, 500) or r.int(1000, 1100)
+      -- or the highest number the arch's dispatch takes
+      if r.chance(0.1) then
+        n = ({ x86_64 = 0x3fffffff, x32 = 0x7fffffff })[arches[1]] or 0xffffffff
+      end
       syscalls[i] = n
     else
       syscalls[i] = r.pick(names)
