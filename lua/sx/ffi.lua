@@ -215,6 +215,14 @@ function M.deny_list(names, opts)
                       opts.default or "allow", opts)
 end
 
+-- syscall_number(name [, arch]) -> the kernel's number (x32 with its bit), or nil
+function M.syscall_number(name, arch)
+  local id = C.sx_arch_from_name(arch or ffi.string(C.sx_arch_name(C.sx_arch_host())))
+  local nr = tonumber(C.sx_syscall_number(name, id))
+  if id < 0 or nr < 0 then return nil end
+  return (arch == "x32") and nr + 0x40000000 or nr
+end
+
 local function action_string(value)
   local buf = ffi.new("char[48]")
   C.sx_action_format(value, buf, 48)
