@@ -10,6 +10,8 @@ local seccomp = require "sx.seccomp"
 local gen = require "support.random_rules"
 local agree = require "support.agree"
 local reference = require "support.reference"
+local bpf = require "support.bpf"
+local core = require "sx.core"
 
 local iterations = math.tointeger(tonumber(os.getenv("SX_PROPERTY_ITERATIONS") or "")) or 1500
 local first_seed = math.tointeger(tonumber(os.getenv("SX_PROPERTY_SEED") or "")) or 1
@@ -32,6 +34,49 @@ describe("random rule sets", function()
     local n = 0
     for _ in pairs(arch_sets) do n = n + 1 end
     assert.is_true(n >= math.min(5, iterations // 10))
+  end)
+
+  it("round-trip through to_rules to the same bytes", function()
+    for seed = first_seed, first_seed + iterations // 5 do
+      local case = gen.rule_set(seed)
+      local f = seccomp.from_rules(case.rules, case.default, case.opts)
+      if f then
+        local g = assert(seccomp.from_rules(seccomp.to_rules(f)))
+        assert(f.bpf == g.bpf, "to_rules round trip differs:\n" .. gen.source(case))
+      end
+    end
+  end)
+
+  it("run the same on the C emulator and a second interpreter (support.bpf)", function()
+    local checked = 0
+    for seed = first_seed, first_seed + iterations // 5 do
+      local case = gen.rule_set(seed)
+      local f = seccomp.from_rules(case.rules, case.default, case.opts)
+      if f then
+        local ref = agree.reference_for(case)
+        local r = gen.rng(seed)
+        for _, arch in ipairs(case.opts.arches) do
+          local audit = reference.AUDIT[arch]
+          local numbers = { 0, 1, 0x3fffffff, 0x40000000, 0xffffffff }
+          for nr in pairs(ref.by_arch[arch]) do numbers[#numbers + 1] = nr end
+          table.sort(numbers)
+          for _, nr in ipairs(numbers) do
+            local list = ref.by_arch[arch][nr] or {}
+            for _, args in ipairs(agree.arg_vectors(list, r)) do
+              local a1, n1 = core.emulate(f.bpf, audit, nr, table.unpack(args, 1, 6))
+              local a2, n2 = bpf.run(f.bpf, audit, nr, args)
+              if a1 ~= a2 or n1 ~= n2 then
+                error(("emulator says 0x%08x in %d steps, support.bpf 0x%08x in %d, for " ..
+                       "%s nr 0x%x args %s\n%s"):format(a1, n1, a2, n2, arch, nr,
+                       table.concat(args, ","), gen.source(case)), 0)
+              end
+              checked = checked + 1
+            end
+          end
+        end
+      end
+    end
+    assert.is_true(checked > 1000)
   end)
 
   it("fail the check when the filter is wrong (the check can fail)", function()
