@@ -191,10 +191,37 @@ describe("groups where a syscall name is accepted", function()
     assert.equal("allow", (f:eval("read")))
   end)
 
-  it("keeps two explicit unconditional rules for one syscall an error", function()
+  it("keeps two explicit unconditional rules for one syscall an error, numbered as written", function()
     local f, err = seccomp.builder():allow("read"):deny("read"):build()
     assert.is_nil(f)
     assert.equal("duplicate_rule", err.code)
+    -- a group before them expands to many rules; the numbers are still the policy's
+    f, err = seccomp.builder():allow("@basic-io"):allow("ptrace"):deny("ptrace"):build()
+    assert.equal("duplicate_rule", err.code)
+    assert.equal(3, err.rule)
+    assert.matches("rules 2 and 3", err.message)
+  end)
+
+  it("compiles every group alone on every architecture that has a member", function()
+    for _, arch in ipairs(seccomp.arches()) do
+      for _, g in ipairs(seccomp.groups()) do
+        local present = 0
+        for _, m in ipairs(seccomp.group(g)) do
+          if seccomp.syscall_number(m, arch) then present = present + 1 end
+        end
+        local f, err = seccomp.allow_list({ g }, { arch = arch, default = "log" })
+        if present == 0 then
+          assert.equal("unknown_syscall", err and err.code, g .. " on " .. arch)
+        else
+          assert(f, tostring(err))
+          for _, m in ipairs(seccomp.group(g)) do
+            if seccomp.syscall_number(m, arch) then
+              assert.equal("allow", (f:eval(m, nil, arch)), m .. " on " .. arch)
+            end
+          end
+        end
+      end
+    end
   end)
 
   it("skips members missing on an architecture, and fails a group with none", function()
@@ -222,6 +249,25 @@ describe("groups where a syscall name is accepted", function()
     assert.matches(":" .. line .. "$", err.where)
     f, err = seccomp.allow_list({ "@nope-nothing-like-it" })
     assert.equal("unknown_syscall", err.code)
+  end)
+
+  it("reports malformed rules around groups and condition strings, never drops them", function()
+    for _, case in ipairs({
+      { { "allow", "@basic-io", 5 }, "bad_rule", "args must be a list" },
+      { { "allow", nil, "arg0 == 1" }, "bad_rule", "syscall must be a name" },
+      { { "allow" }, "bad_rule", "syscall must be a name" },
+      { { action = "allow", syscall = "@basic-io", when = 1 }, "bad_rule", "unknown field" },
+      { { "bogus", "@basic-io" }, "bad_action", "unknown action" },
+      { { nil, "@basic-io" }, "bad_action", "no action" },
+      { { "allow", "@" }, "unknown_syscall", "unknown syscall group" },
+      { { "allow", "@basic-io", { 7 } }, "bad_rule", "a condition is a table" },
+    }) do
+      local f, err = seccomp.from_rules({ { "allow", "getpid" }, case[1] }, "kill_process")
+      assert.is_nil(f, case[3])
+      assert.equal(case[2], err.code, case[3])
+      assert.equal(2, err.rule, case[3])
+      assert.matches(case[3], err.message, 1, true)
+    end
   end)
 
   it("round-trips through to_rules", function()

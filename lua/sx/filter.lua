@@ -10,7 +10,7 @@ local groups = require "sx.groups"
 
 local setmetatable, getmetatable, type, ipairs, tostring, tointeger =
   setmetatable, getmetatable, type, ipairs, tostring, math.tointeger
-local concat = table.concat
+local concat, tonumber = table.concat, tonumber
 
 local X32_BIT = 0x40000000
 
@@ -202,6 +202,10 @@ function M.compile(rules, default, opts, wheres)
   local bpf, code, message, index = core.compile(for_core, default_value, bad_arch_value, arches)
   if not bpf then
     local r = index and normal[index]
+    -- the core counts expanded rules; the caller counts the rules it wrote
+    message = message:gsub("rules (%d+) and (%d+)", function(a, b)
+      return ("rules %s and %s"):format(origin[tonumber(a)] or a, origin[tonumber(b)] or b)
+    end)
     return nil, error_.new(code, message, {
       rule = index and origin[index], syscall = r and r.syscall, action = r and r.action,
       where = index and wheres[index] or where })

@@ -259,8 +259,9 @@ function M.expand_rules(rules, wheres, where, arches)
     if type(rule) ~= "table" or not (M.is_group(syscall) or type(args) == "string") then
       out[#out + 1], out_wheres[#out + 1], origin[#out + 1] = rule, wheres[i], i
     else
-      local alternatives = { false }   -- false: no conditions
-      if type(args) == "table" then alternatives = { args } end
+      -- false: no conditions; anything but a string goes on to be checked by sx.rules
+      local alternatives = { false }
+      if args ~= nil then alternatives = { args } end
       if type(args) == "string" then
         local alts, msg = conditions.compile(args)
         if not alts then
@@ -269,7 +270,7 @@ function M.expand_rules(rules, wheres, where, arches)
         end
         alternatives = alts
       end
-      local members = { syscall }
+      local members, n = { syscall }, 1   -- n: a missing syscall is reported by sx.rules
       if M.is_group(syscall) then
         local all, msg = M.expand(syscall)
         if not all then
@@ -280,6 +281,7 @@ function M.expand_rules(rules, wheres, where, arches)
         for _, name in ipairs(all) do
           if on_some_arch(name, arches) then members[#members + 1] = name end
         end
+        n = #members
         if #members == 0 then
           return nil, error_.new("unknown_syscall",
             ("rule %d: no syscall of group '%s' exists on %s"):format(
@@ -287,7 +289,8 @@ function M.expand_rules(rules, wheres, where, arches)
             { rule = i, where = w, syscall = syscall })
         end
       end
-      for _, name in ipairs(members) do
+      for m = 1, n do
+        local name = members[m]
         for _, alt in ipairs(alternatives) do
           local copy = {}
           for k, v in pairs(rule) do copy[k] = v end
@@ -303,7 +306,8 @@ function M.expand_rules(rules, wheres, where, arches)
   -- Unconditional rules from groups give way as described above.
   local explicit, first = {}, {}
   for j, rule in ipairs(out) do
-    if not via[j] and type(rule) == "table" and is_unconditional(field(rule, "args", 3)) then
+    if not via[j] and type(rule) == "table" and is_unconditional(field(rule, "args", 3))
+       and field(rule, "syscall", 2) ~= nil then   -- a rule without one is reported later
       explicit[field(rule, "syscall", 2)] = true
     end
   end
