@@ -30,6 +30,9 @@ local M = {}
 
 M.signals = core.signals
 
+local spawned = 0   -- how many processes spawn started (sxlua tells imperative policies by it)
+function M.spawned() return spawned end
+
 local Process = { __name = "sx.process" }
 Process.__index = Process
 
@@ -98,6 +101,7 @@ function M.spawn(opts)
   local env = opts.env ~= nil and env_list(opts.env) or nil
   if opts.cwd ~= nil and type(opts.cwd) ~= "string" then error_.raise("spawn: cwd must be a string") end
   if opts.fds ~= nil and type(opts.fds) ~= "table" then error_.raise("spawn: fds must be a list") end
+  spawned = spawned + 1
   local h, code, errno, message = core.spawn(argv, env, opts.cwd, opts.no_new_privs, opts.fds)
   if not h then return nil, make_error(code, errno, message) end
   local list = {}

@@ -1,0 +1,210 @@
+-- sx.runner: what the sxlua command does (src/sxlua.c only hosts it).
+--
+--   sxlua [options] policy.lua [policy args...] -- program [args...]
+--
+-- The policy is loaded as text, run with the policy args as `...` (and in arg[1..],
+-- arg[0] being the policy's path) and the workload's argv in sxlua.argv. A declarative
+-- policy returns a filter, or a table of options with the filter; sxlua spawns the
+-- program, installs, proceeds and waits. An imperative policy drives sx.process itself
+-- and returns p:wait()'s results, an exit code, or nothing.
+-- main() returns the exit status: the workload's; 128+N for signal N; 125 for errors of
+-- sxlua or the policy; 126 for a program that cannot be executed; 127 for one not found.
+
+local process = require "sx.process"
+local seccomp = require "sx.seccomp"
+
+local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
+      unpack, _G, sethook, getinfo =
+  io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math.type,
+  table.unpack, _G, debug.sethook, debug.getinfo
+
+local M = {}
+
+local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
+local SIGSYS = process.signals.SYS
+
+M.USAGE = [[
+Usage: sxlua [options] policy.lua [policy args...] -- program [args...]
+
+Run program under the seccomp filter that policy.lua builds.
+
+A policy is Lua 5.4 source (never bytecode) with the sx modules at hand:
+  local seccomp = require "sx.seccomp"
+  return seccomp.allow_list({ "read", "write", "exit_group", ... })
+The policy args are the chunk's `...` (and arg[1..]); the program's argv is
+sxlua.argv. A declarative policy returns a filter, or a table
+  { filter = f | filters = { f1, f2 }, env = {...}, cwd = "dir",
+    no_new_privs = true }
+and sxlua spawns the program, installs the filters, runs it and waits.
+An imperative policy drives sx.process itself and returns p:wait()'s results
+(or an exit code). Filters that forbid execve still start the program: sxlua
+lets its own execve through once; later execve/execveat get the filter's action.
+
+Options:
+  -c, --check    load the policy and print its filters; run nothing
+  -h, --help     print this help
+  -V, --version  print the version
+
+Exit status: the program's; 128+N when signal N ends it (159 for SIGSYS, also
+when the filter kills it); 125 for an error in sxlua or the policy (printed as
+"sxlua: policy.lua:LINE: message"); 126 when the program cannot be executed;
+127 when it is not found.
+]]
+
+local function say(fmt, ...)
+  io.stderr:write("sxlua: ", fmt:format(...), "\n")
+end
+
+-- The exit status for wait()'s results, with one line when the filter killed it.
+function M.exit_status(program, how, value, killed_for)
+  if how == "exited" then return value end
+  if killed_for then
+    say("%s was killed by the seccomp filter: %s is forbidden", program, killed_for)
+  elseif value == SIGSYS then
+    say("%s was killed by the seccomp filter (SIGSYS): it made a forbidden syscall", program)
+  end
+  return 128 + value
+end
+
+local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_privs = true }
+
+-- The filters and spawn options a declarative policy returned, or nil, message.
+local function declaration(result)
+  if seccomp.is_filter(result) then return { filters = { result } } end
+  if type(result) ~= "table" or getmetatable(result) ~= nil then
+    return nil, "the policy must return a filter or a table of options, got " .. type(result)
+  end
+  for k in pairs(result) do
+    if not OPTIONS[k] then
+      return nil, ("unknown option '%s' in the table the policy returned"):format(tostring(k))
+    end
+  end
+  local filters = result.filters or { result.filter }
+  if result.filter ~= nil and result.filters ~= nil then
+    return nil, "give filter or filters, not both"
+  end
+  if type(filters) ~= "table" or #filters == 0 then
+    return nil, "the policy's table has no filter"
+  end
+  for i, f in ipairs(filters) do
+    if not seccomp.is_filter(f) then
+      return nil, ("filters[%d] is not a filter (%s)"):format(i, type(f))
+    end
+  end
+  return { filters = filters, env = result.env, cwd = result.cwd,
+           no_new_privs = result.no_new_privs }
+end
+
+local function run_declared(policy, decl, argv)
+  if #argv == 0 then
+    say("no program to run: sxlua %s [args...] -- program [args...]", policy)
+    return EXIT_RUNNER
+  end
+  local ok, p, err = pcall(process.spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
+                                            no_new_privs = decl.no_new_privs })
+  if not ok then say("%s: %s", policy, p) return EXIT_RUNNER end
+  if not p then
+    if err.code == "not_found" then say("%s: command not found", argv[1]) return EXIT_NOTFOUND end
+    say("%s: %s", argv[1], err.message)
+    return EXIT_RUNNER
+  end
+  for i, f in ipairs(decl.filters) do
+    local installed, ierr = p:install(f)
+    if not installed then
+      p:close()
+      say("%s: cannot install filter %d: %s", policy, i, ierr.message)
+      return EXIT_RUNNER
+    end
+  end
+  local proceeded, perr = p:proceed()
+  if not proceeded then
+    p:close()
+    say("%s: %s", argv[1], perr.message)
+    if perr.code == "exec_failed" then
+      return perr.errno_name == "ENOENT" and EXIT_NOTFOUND or EXIT_NOEXEC
+    end
+    return EXIT_RUNNER
+  end
+  local how, value, killed_for = p:wait()
+  if not how then say("%s: %s", argv[1], value.message) return EXIT_RUNNER end
+  return M.exit_status(argv[1], how, value, killed_for)
+end
+
+local function handler(e)
+  if type(e) == "string" then return e end
+  return tostring(e)
+end
+
+-- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
+function M.main(args, version)
+  local i, check = 1, false
+  while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
+    local o = args[i]
+    if o == "-h" or o == "--help" then io.stdout:write(M.USAGE) return 0
+    elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
+    elseif o == "-c" or o == "--check" then check = true
+    else
+      say("unknown option '%s' (see sxlua --help)", o)
+      return EXIT_RUNNER
+    end
+    i = i + 1
+  end
+  local policy = args[i]
+  if not policy or policy == "--" then
+    io.stderr:write(M.USAGE)
+    return EXIT_RUNNER
+  end
+  local policy_args, argv, dd = {}, {}, nil
+  for j = i + 1, #args do
+    if dd then argv[#argv + 1] = args[j]
+    elseif args[j] == "--" then dd = j
+    else policy_args[#policy_args + 1] = args[j] end
+  end
+  local chunk, lerr = loadfile(policy, "t")
+  if not chunk then say("%s", lerr) return EXIT_RUNNER end
+  local argt = { [0] = policy }
+  for j, a in ipairs(policy_args) do argt[j] = a end
+  _G.arg = argt
+  _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
+               exit_status = M.exit_status }
+  local spawned_before = process.spawned()
+  -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
+  -- looks for the line to blame. A line hook remembers the policy's last line instead.
+  local source, last_line = "@" .. policy, nil
+  sethook(function(_, line)
+    if getinfo(2, "S").source == source then last_line = line end
+  end, "l")
+  local results = { xpcall(chunk, handler, unpack(policy_args)) }
+  sethook()
+  local here = last_line and (policy .. ":" .. last_line) or policy
+  if not results[1] then
+    local msg = tostring(results[2])
+    if not msg:find("^[^\n]-:%d+: ") then msg = here .. ": " .. msg end
+    say("%s", msg)
+    return EXIT_RUNNER
+  end
+  local r1, r2 = results[2], results[3]
+  if r1 == nil and r2 ~= nil then
+    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = here end
+    say("%s", tostring(r2))
+    return EXIT_RUNNER
+  end
+  if r1 == "exited" or r1 == "signaled" then
+    return M.exit_status(argv[1] or policy, r1, r2, results[4])
+  end
+  if math_type(r1) == "integer" then return r1 end
+  if r1 == nil then
+    if process.spawned() > spawned_before then return 0 end
+    say("%s: the policy returned nothing (a declarative policy ends with `return filter`)", policy)
+    return EXIT_RUNNER
+  end
+  local decl, derr = declaration(r1)
+  if not decl then say("%s: %s", policy, derr) return EXIT_RUNNER end
+  if check then
+    for n, f in ipairs(decl.filters) do io.stdout:write(("filter %d: %s\n"):format(n, tostring(f))) end
+    return 0
+  end
+  return run_declared(policy, decl, argv)
+end
+
+return M

@@ -1,0 +1,193 @@
+-- The sxlua command: policies in, real workloads run, exit statuses out.
+local proc = require "support.proc"
+
+local SXLUA = proc.build .. "/sxlua"
+local q = proc.shell_quote
+
+-- Write a policy to a temporary file; returns its path.
+local function policy(text)
+  local path = proc.tmpname() .. ".lua"
+  proc.write(path, text)
+  return path
+end
+
+-- sxlua with a clean Lua environment, from / (it must not need the source tree).
+local function sxlua(args)
+  return proc.run("cd / && env -u LUA_PATH -u LUA_CPATH " .. q(SXLUA) .. " " .. args)
+end
+
+local DENY_PTRACE = [[return require("sx.seccomp").deny_list{ "ptrace" }]]
+
+local SMALL_PROGRAM = [[{ "read", "write", "openat", "close", "fstat", "newfstatat", "brk",
+  "mmap", "munmap", "mprotect", "pread64", "access", "arch_prctl", "set_tid_address",
+  "set_robust_list", "rseq", "prlimit64", "getrandom", "getdents64", "rt_sigaction",
+  "rt_sigprocmask", "rt_sigreturn", "exit_group" }]]
+
+describe("sxlua", function()
+  local files = {}
+  local function p(text)
+    local path = policy(text)
+    files[#files + 1] = path
+    return path
+  end
+  teardown(function()
+    for _, f in ipairs(files) do os.remove(f) end
+  end)
+
+  it("prints its help and version", function()
+    local code, out = sxlua("--help")
+    assert.equal(0, code)
+    assert.matches("Usage: sxlua %[options%] policy.lua", out)
+    assert.matches("127", out)
+    code, out = sxlua("--version")
+    assert.equal(0, code)
+    assert.matches("^sxlua %d+%.%d+", out)
+  end)
+
+  it("exits with the workload's status", function()
+    local pol = p(DENY_PTRACE)
+    assert.equal(0, (sxlua(q(pol) .. " -- /bin/true")))
+    assert.equal(7, (sxlua(q(pol) .. " -- sh -c 'exit 7'")))
+    assert.equal(143, (sxlua(q(pol) .. " -- sh -c 'kill -TERM $$'")))
+    local code, out = sxlua(q(pol) .. " -- echo hello world")
+    assert.equal(0, code)
+    assert.equal("hello world\n", out)
+  end)
+
+  it("exits 127 for a program not found and 126 for one not executable", function()
+    local pol = p(DENY_PTRACE)
+    local code, _, err = sxlua(q(pol) .. " -- no-such-program-sx")
+    assert.equal(127, code)
+    assert.matches("sxlua: no%-such%-program%-sx: command not found", err)
+    local file = p("not a program\n")
+    code, _, err = sxlua(q(pol) .. " -- " .. q(file))
+    assert.equal(126, code)
+    assert.matches("Permission denied", err)
+  end)
+
+  it("gives a denied syscall its errno and kills with 159 and one line", function()
+    local getppid = require("sx.seccomp").syscall_number("getppid")
+    local pol = p(([[
+      local seccomp = require "sx.seccomp"
+      return seccomp.deny_list({ "getppid" }, { deny_action = seccomp.errno("EACCES") })]]))
+    assert.equal(13, (sxlua(q(pol) .. " -- " .. q(proc.bin("sxtry")) .. " " .. getppid)))
+    local kill = p([[return require("sx.seccomp").deny_list({ "getppid" }, { deny_action = "kill_process" })]])
+    local code, _, err = sxlua(q(kill) .. " -- " .. q(proc.bin("sxtry")) .. " " .. getppid)
+    assert.equal(159, code)
+    assert.matches("^sxlua: .*sxtry was killed by the seccomp filter %(SIGSYS%)[^\n]*\n$", err)
+  end)
+
+  it("runs the issue's exec-once policy: the program starts, a later execve is killed", function()
+    local pol = p("return require('sx.seccomp').allow_list(" .. SMALL_PROGRAM ..
+                  ", { default = 'kill_process' })")
+    assert.equal(0, (sxlua(q(pol) .. " -- /bin/true")))
+    local code, _, err = sxlua(q(pol) .. " -- " .. q(proc.bin("execer")) .. " /bin/true")
+    assert.equal(159, code)
+    assert.matches("^sxlua: .*execer was killed by the seccomp filter: execve is forbidden\n$", err)
+  end)
+
+  it("passes policy args as ... and arg, and the workload's argv as sxlua.argv", function()
+    local out = proc.tmpname()
+    local pol = p(([[
+      local a, b = ...
+      local f = assert(io.open(%q, "w"))
+      f:write(a, ",", b, ",", arg[0], ",", arg[1], ",", table.concat(sxlua.argv, " "))
+      f:close()
+      return require("sx.seccomp").deny_list{ "ptrace" }]]):format(out))
+    local code = sxlua(q(pol) .. " one two -- /bin/echo x y")
+    assert.equal(0, code)
+    local text = proc.read(out)
+    os.remove(out)
+    assert.equal("one,two," .. pol .. ",one,/bin/echo x y", text)
+  end)
+
+  it("lets an imperative policy drive sx.process and returns its wait()", function()
+    local pol = p([[
+      local process = require "sx.process"
+      local seccomp = require "sx.seccomp"
+      local p = assert(process.spawn{ argv = sxlua.argv })
+      assert(p:install(seccomp.deny_list{ "ptrace" }))
+      assert(p:proceed())
+      return p:wait()]])
+    assert.equal(5, (sxlua(q(pol) .. " -- sh -c 'exit 5'")))
+    assert.equal(137, (sxlua(q(pol) .. " -- sh -c 'kill -KILL $$'")))
+  end)
+
+  it("takes a table of options with the filters", function()
+    local out = proc.tmpname()
+    local pol = p([[
+      local seccomp = require "sx.seccomp"
+      return { filters = { seccomp.deny_list{ "ptrace" }, seccomp.deny_list{ "mount" } },
+               env = { "SXV=42", "PATH=/usr/bin:/bin" }, cwd = "/tmp" }]])
+    assert.equal(0, (sxlua(q(pol) .. " -- sh -c " .. q('echo "$SXV $(pwd)" > ' .. out))))
+    assert.equal("42 /tmp\n", proc.read(out))
+    os.remove(out)
+    local bad = p([[return { filter = require("sx.seccomp").deny_list{ "ptrace" }, stdin = 1 }]])
+    local code, _, err = sxlua(q(bad) .. " -- /bin/true")
+    assert.equal(125, code)
+    assert.matches("unknown option 'stdin'", err)
+  end)
+
+  describe("policy errors exit 125 before anything runs", function()
+    local marker = proc.tmpname()
+    local function runs_nothing(pol)
+      local code, out, err = sxlua(q(pol) .. " -- sh -c " .. q("touch " .. marker))
+      assert.is_nil(proc.read(marker))
+      return code, out, err
+    end
+
+    it("a syntax error, with the line", function()
+      local pol = p("local x = \n\nreturn (")
+      local code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.matches("^sxlua: " .. pol:gsub("%p", "%%%0") .. ":3: unexpected symbol", err)
+    end)
+
+    it("a runtime error, with the line", function()
+      local pol = p("local seccomp = require 'sx.seccomp'\nerror('no tenant given')\n")
+      local code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.equal("sxlua: " .. pol .. ":2: no tenant given\n", err)
+    end)
+
+    it("a filter error returned by the policy, with the policy line", function()
+      local pol = p("local seccomp = require 'sx.seccomp'\n\nreturn seccomp.allow_list{ 'read', 'wirte' }\n")
+      local code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.matches("^sxlua: " .. pol:gsub("%p", "%%%0") .. ":3: unknown syscall 'wirte'", err)
+    end)
+
+    it("a misuse raised by sx, with the line", function()
+      local pol = p("local seccomp = require 'sx.seccomp'\nreturn seccomp.allow_list({ 'read' }, { dafault = 'allow' })\n")
+      local code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.matches(pol:gsub("%p", "%%%0") .. ":2: allow_list: unknown option 'dafault'", err)
+    end)
+
+    it("a binary chunk, a missing policy, a policy that returns nothing", function()
+      local bin = p(string.dump(load("return 1")))
+      local code, _, err = runs_nothing(bin)
+      assert.equal(125, code)
+      assert.matches("binary chunk", err)
+      code, _, err = runs_nothing("/nonexistent/policy.lua")
+      assert.equal(125, code)
+      assert.matches("cannot open /nonexistent/policy.lua", err)
+      code, _, err = runs_nothing(p("local x = 1\n"))
+      assert.equal(125, code)
+      assert.matches("returned nothing", err)
+    end)
+
+    it("an unknown option or no program", function()
+      assert.equal(125, (sxlua("--frobnicate " .. q(p(DENY_PTRACE)) .. " -- /bin/true")))
+      local code, _, err = sxlua(q(p(DENY_PTRACE)))
+      assert.equal(125, code)
+      assert.matches("no program to run", err)
+    end)
+  end)
+
+  it("--check prints the filters and runs nothing", function()
+    local code, out = sxlua("--check " .. q(p(DENY_PTRACE)))
+    assert.equal(0, code)
+    assert.matches("^filter 1: sx.filter<", out)
+  end)
+end)

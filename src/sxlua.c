@@ -1,0 +1,94 @@
+/*
+** sxlua.c: the sxlua command, a Lua 5.4 host with the sx modules built in.
+**
+**   sxlua [options] policy.lua [policy args...] -- program [args...]
+**
+** The Lua modules (every lua/sx module) are compiled in as byte arrays and the C modules
+** (sx.core, sx.process_core) are linked in; all are put in package.preload, so sxlua
+** works from the build directory and after installation alike, whatever LUA_PATH says.
+** Everything else (options, loading the policy, running the workload, exit codes) is
+** lua/sx/runner.lua; this file only builds the state and turns its answer into an exit.
+*/
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef SX_VERSION
+#define SX_VERSION "unknown"
+#endif
+
+#define EXIT_RUNNER 125
+
+struct sx_embedded { const char *name; const unsigned char *src; size_t len; };
+extern const struct sx_embedded sx_embedded_modules[];
+
+int luaopen_sx_core(lua_State *L);
+int luaopen_sx_process_core(lua_State *L);
+
+/* package.preload loader of an embedded module: upvalue 1 is its index. */
+static int load_embedded(lua_State *L) {
+  const struct sx_embedded *m = &sx_embedded_modules[lua_tointeger(L, lua_upvalueindex(1))];
+  const char *name = luaL_checkstring(L, 1);
+  lua_pushfstring(L, "=%s", m->name);
+  if (luaL_loadbufferx(L, (const char *)m->src, m->len, lua_tostring(L, -1), "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, name);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* Called under lua_pcall: fill package.preload, run sx.runner.main(args, version). */
+static int run(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = lua_touserdata(L, 2);
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (lua_Integer i = 0; sx_embedded_modules[i].name; i++) {
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, sx_embedded_modules[i].name);
+  }
+  lua_pushcfunction(L, luaopen_sx_core);
+  lua_setfield(L, -2, "sx.core");
+  lua_pushcfunction(L, luaopen_sx_process_core);
+  lua_setfield(L, -2, "sx.process_core");
+  lua_pop(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "sx.runner");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 0);
+  for (int i = 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushliteral(L, SX_VERSION);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L = luaL_newstate();
+  int status;
+  lua_Integer code;
+  if (!L) {
+    fputs("sxlua: cannot create the Lua state: not enough memory\n", stderr);
+    return EXIT_RUNNER;
+  }
+  lua_pushcfunction(L, run);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 0);
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "sxlua: %s\n", msg ? msg : "error object is not a string");
+    lua_close(L);
+    return EXIT_RUNNER;
+  }
+  code = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : EXIT_RUNNER;
+  fflush(stdout);
+  lua_close(L);   /* collects any process still held: a parked child is killed */
+  return (int)(code & 0xff);
+}
