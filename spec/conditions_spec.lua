@@ -3,7 +3,8 @@
 -- the expression written here, independently of the parser and its lowering.
 local seccomp = require "sx.seccomp"
 local core = require "sx.core"
-local constants = require "sx.constants"
+local constants_module = require "sx.constants"
+local constants = constants_module.values
 
 local ult = math.ult
 local HOST = seccomp.arch()
@@ -185,11 +186,8 @@ describe("text conditions", function()
     assert(os.execute("mkdir -p " .. dir))
     local src = io.open(dir .. "/c.c", "w")
     src:write("#define _GNU_SOURCE 1\n")
-    for _, h in ipairs({ "sys/socket.h", "netinet/in.h", "sys/mman.h", "fcntl.h", "sched.h",
-                         "linux/sched.h", "sys/prctl.h", "sys/personality.h",
-                         "sys/ioctl.h", "stdio.h" }) do
-      src:write("#include <", h, ">\n")
-    end
+    for _, h in ipairs(constants_module.headers) do src:write("#include <", h, ">\n") end
+    src:write("#include <stdio.h>\n")
     src:write("int main(void) {\n")
     local names = {}
     for name in pairs(constants) do names[#names + 1] = name end
@@ -223,7 +221,8 @@ describe("text conditions", function()
     local lmod = assert(io.popen(("ls -d %q/share/lua/*/sx"):format(prefix)):read("l"))
     local installed = dofile(lmod .. "/constants.lua")
     os.execute(("rm -rf %q"):format(prefix))
-    assert.same(constants, installed)
+    assert.same(constants_module, installed)
+    assert.equal(HOST, installed.arch)
   end)
 
   it("lowers masks exactly: == and != against a value, and bare truth", function()
@@ -374,6 +373,33 @@ describe("text conditions", function()
     f, err = build("arg0 == QQQQQQQQQQQQQQQQ")
     assert.matches("unknown constant 'QQQQQQQQQQQQQQQQ'", err.message)
     assert.not_matches("did you mean", err.message)
+  end)
+
+  it("refuses constants whose value differs on a filter's other architectures", function()
+    local FAMILY = { x86_64 = "x86", i386 = "x86", x32 = "x86", aarch64 = "arm", arm = "arm" }
+    local other
+    for _, a in ipairs(seccomp.arches()) do
+      if (FAMILY[a] or a) ~= (FAMILY[HOST] or HOST) then other = a; break end
+    end
+    local function on(arches, expr)
+      return seccomp.builder():allow("openat", expr):build({ arches = arches })
+    end
+    -- O_DIRECTORY is 0200000 on x86 but 040000 on arm: the host's value is only for its family
+    local f, err = on({ HOST, other }, "arg2 & O_DIRECTORY")
+    assert.is_nil(f)
+    assert.equal("bad_rule", err.code)
+    assert.matches("'O_DIRECTORY' has the value " .. HOST .. " headers give it, which may " ..
+                   "differ on " .. other, err.message, 1, true)
+    assert.matches("column 8", err.message)
+    assert.is_truthy(on({ HOST }, "arg2 & O_DIRECTORY"))
+    -- the same for MAP_* and ioctl requests; numbers and arch-neutral names are fine
+    assert.is_nil((on({ other }, "arg3 & MAP_SHARED")))
+    assert.is_nil((on({ other }, "arg1 == TIOCSTI")))
+    assert.is_truthy(on({ HOST, other }, "arg0 == AF_UNIX || arg2 & CLONE_NEWUSER || arg1 == 0x5412"))
+    assert.is_truthy(on({ HOST, other }, "arg0 == PR_SET_NO_NEW_PRIVS && arg2 & PROT_EXEC"))
+    if HOST == "x86_64" then
+      assert.is_truthy(on({ "x86_64", "i386", "x32" }, "arg2 & O_DIRECTORY"))
+    end
   end)
 
   it("refuses what seccomp cannot test, or what cannot be meant", function()

@@ -8,7 +8,9 @@
 -- alone means (argN & M) != 0 and `argN` alone argN != 0. Values are numbers (decimal,
 -- 0x hex, 0o or C-style leading-zero octal, 0b binary; a leading - is two's complement),
 -- named constants from the build machine's headers (sx.constants), and | ~ and parentheses
--- between them. && || ! and parentheses combine conditions.
+-- between them. && || ! and parentheses combine conditions. O_*, MAP_* and ioctl names
+-- have values that differ between architectures; for a filter with an architecture outside
+-- the build machine's family (x86_64/i386/x32, aarch64/arm) they are refused: write numbers.
 --
 -- compile(text) turns the expression into disjunctive normal form over what a seccomp rule
 -- can test (eq ne lt le gt ge masked_eq, all of which must hold): a list of alternatives,
@@ -34,16 +36,37 @@ M.MAX_ALTERNATIVES = 256
 
 -- Named constants, generated at build time; conditions without names work without them.
 local constants
-local function constant_table()
+local function constant_module()
   if constants == nil then
     local ok, t = pcall(require, "sx.constants")
-    constants = ok and type(t) == "table" and t or false
+    constants = ok and type(t) == "table" and type(t.values) == "table" and t or false
   end
   return constants or nil
 end
 
+-- constants() -> name -> value, and the architecture the values are for.
 function M.constants()
-  return constant_table() or {}
+  local c = constant_module()
+  if not c then return {}, nil end
+  return c.values, c.arch
+end
+
+-- These families have values that differ between architectures (O_DIRECTORY on arm,
+-- MAP_NORESERVE and the tty ioctls on ppc64le, ...): the headers' value is only right for
+-- the build machine's architecture family.
+local ARCH_DEPENDENT = { "^O_", "^MAP_", "^TIOC", "^FIO", "^TC[A-Z]", "^SIOC" }
+local FAMILY = { x86_64 = "x86", i386 = "x86", x32 = "x86", aarch64 = "arm", arm = "arm" }
+
+local function foreign_arch(name, arches, host)
+  local dependent = false
+  for _, pat in ipairs(ARCH_DEPENDENT) do
+    if name:find(pat) then dependent = true end
+  end
+  if not dependent then return nil end
+  for _, a in ipairs(arches or {}) do
+    if (FAMILY[a] or a) ~= (FAMILY[host] or host) then return a end
+  end
+  return nil
 end
 
 ---------------------------------------------------------------------------- parsing
@@ -159,8 +182,8 @@ local function parse_number(text)
   return v
 end
 
--- value(node) -> integer, or nil, message, pos.
-local function value(node)
+-- value(node, arches) -> integer, or nil, message, pos.
+local function value(node, arches)
   local tag = node.tag
   if tag == "num" then
     local v, msg = parse_number(node.text)
@@ -170,12 +193,18 @@ local function value(node)
     if node.name:match("^arg%d+$") then
       return nil, ("there is no '%s': the arguments are arg0..arg5"):format(node.name), node.pos
     end
-    local t = constant_table()
-    if not t then
+    local c = constant_module()
+    if not c then
       return nil, ("named constants are not available (the build makes sx.constants), " ..
                    "so '%s' is unknown"):format(node.name), node.pos
     end
+    local t = c.values
     local v = t[node.name]
+    local other = v ~= nil and foreign_arch(node.name, arches, c.arch)
+    if other then
+      return nil, ("'%s' has the value %s headers give it, which may differ on %s: " ..
+                   "write the number for %s"):format(node.name, c.arch, other, other), node.pos
+    end
     if v == nil then
       local names = {}
       for k in pairs(t) do names[#names + 1] = k end
@@ -186,14 +215,14 @@ local function value(node)
     end
     return v
   elseif tag == "bor" then
-    local a, msg, pos = value(node[1])
+    local a, msg, pos = value(node[1], arches)
     if not a then return nil, msg, pos end
     local b
-    b, msg, pos = value(node[2])
+    b, msg, pos = value(node[2], arches)
     if not b then return nil, msg, pos end
     return a | b
   elseif tag == "bnot" or tag == "neg" then
-    local a, msg, pos = value(node[1])
+    local a, msg, pos = value(node[1], arches)
     if not a then return nil, msg, pos end
     return tag == "bnot" and ~a or -a
   elseif tag == "arg" then
@@ -218,8 +247,8 @@ local function check_arg(a)
   end
 end
 
-local function get_value(node)
-  local v, msg, pos = value(node)
+local function get_value(node, arches)
+  local v, msg, pos = value(node, arches)
   if not v then fail(msg, pos) end
   return v
 end
@@ -238,9 +267,9 @@ local function masked_ne(index, mask, v)
 end
 
 -- One comparison of argument `a` (with a.mask or not) against v, as DNF.
-local function comparison(a, op, v, pos)
+local function comparison(a, op, v, pos, arches)
   if not a.mask then return { { { index = a.index, op = op, value = v } } } end
-  local mask = get_value(a.mask)
+  local mask = get_value(a.mask, arches)
   if op == "eq" then
     if v & ~mask ~= 0 then return FALSE end
     return { { { index = a.index, op = "masked_eq", mask = mask, value = v } } }
@@ -277,12 +306,12 @@ local function union(x, y, pos)
   return out
 end
 
--- dnf(node, negated) -> list of alternatives, each a list of conditions.
-local function dnf(node, neg)
+-- dnf(node, negated, arches) -> list of alternatives, each a list of conditions.
+local function dnf(node, neg, arches)
   local tag = node.tag
-  if tag == "not" then return dnf(node[1], not neg) end
+  if tag == "not" then return dnf(node[1], not neg, arches) end
   if tag == "and" or tag == "or" then
-    local x, y = dnf(node[1], neg), dnf(node[2], neg)
+    local x, y = dnf(node[1], neg, arches), dnf(node[2], neg, arches)
     if (tag == "and") ~= neg then return product(x, y, node[2].pos) end
     return union(x, y, node[2].pos)
   end
@@ -292,7 +321,7 @@ local function dnf(node, neg)
       fail("a condition tests an argument (arg0..arg5), e.g. 'arg0 == 1'", node.pos)
     end
     check_arg(a)
-    return comparison(a, neg and "eq" or "ne", 0, node.pos)
+    return comparison(a, neg and "eq" or "ne", 0, node.pos, arches)
   end
   if tag == "cmp" then
     local lhs, rhs, op = node[1], node[2], node.op
@@ -307,7 +336,7 @@ local function dnf(node, neg)
     end
     check_arg(lhs)
     if neg then op = OPPOSITE[op] end
-    return comparison(lhs, op, get_value(rhs), node.pos)
+    return comparison(lhs, op, get_value(rhs, arches), node.pos, arches)
   end
   fail("a condition tests an argument (arg0..arg5), e.g. 'arg0 == 1'", node.pos or 1)
 end
@@ -332,12 +361,14 @@ local function tidy(alts)
   return out
 end
 
--- compile(text) -> alternatives ({{cond, ...}, ...}), or nil, message, column.
--- The message names the column and shows it with a caret under the condition.
-function M.compile(text)
+-- compile(text [, arches]) -> alternatives ({{cond, ...}, ...}), or nil, message, column.
+-- The message names the column and shows it with a caret under the condition. With
+-- `arches`, the filter's architectures, constants whose value differs between
+-- architectures are refused unless every one is in the build machine's family.
+function M.compile(text, arches)
   local tree, msg, pos = M.parse(text)
   if not tree then return nil, msg, pos end
-  local ok, result = pcall(dnf, tree, false)
+  local ok, result = pcall(dnf, tree, false, arches)
   if not ok then
     if type(result) == "table" and result[1] == Fail then
       return nil, located(text, result[3] or 1, result[2])

@@ -263,7 +263,7 @@ function M.expand_rules(rules, wheres, where, arches)
       local alternatives = { false }
       if args ~= nil then alternatives = { args } end
       if type(args) == "string" then
-        local alts, msg = conditions.compile(args)
+        local alts, msg = conditions.compile(args, arches)
         if not alts then
           return nil, error_.new("bad_rule", ("rule %d: bad condition at %s"):format(i, msg),
                                  { rule = i, where = w, syscall = syscall, condition = args })
