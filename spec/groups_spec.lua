@@ -71,6 +71,9 @@ describe("syscall groups", function()
     has("@process", "clone", "clone3", "execveat", "kill", "unshare", "setns")
     has("@obsolete", "uselib", "_sysctl", "create_module")
     assert.equal(#seccomp.syscall_names(), #seccomp.group("@known"))
+    local _, help = seccomp.group("@mount")
+    assert.equal("Mounting and unmounting of file systems", help)
+    for _, g in ipairs(seccomp.groups()) do assert.is_string(select(2, seccomp.group(g)), g) end
   end)
 
   it("follows includes: a group holds every member of the groups it names", function()

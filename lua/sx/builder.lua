@@ -1,6 +1,9 @@
 -- sx.builder: build a filter rule by rule, with calls that chain:
 --   seccomp.builder():allow{"read", "write"}:deny("ptrace"):rule("log", "uname"):build()
 -- Each rule remembers the policy line that added it, so an error names that line.
+-- Groups and text conditions work here too:
+--   seccomp.builder():allow("@basic-io"):allow("socket", "arg0 == AF_UNIX")
+--     :deny("clone", "arg0 & CLONE_NEWUSER"):deny("@mount", "kill_process")
 
 local action = require "sx.action"
 local error_ = require "sx.error"

@@ -75,12 +75,12 @@ function M.groups()
   return groups.names()
 end
 
--- group(name) -> the group's syscall names, includes followed, sorted; or nil, err
--- (unknown_syscall, with a suggestion when a name is close).
+-- group(name) -> the group's syscall names, includes followed, sorted, and a line saying
+-- what the group is for; or nil, err (unknown_syscall, with a suggestion when one is close).
 function M.group(name)
   local list, msg = groups.expand(name)
   if not list then return nil, error_.new("unknown_syscall", msg, { syscall = name }) end
-  return list
+  return list, groups.help(name)
 end
 
 local function names_to_rules(names, act, fname)
@@ -119,6 +119,8 @@ end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
+-- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
+-- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
 function M.from_rules(rules, default, opts)
   opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
   if default == nil then
