@@ -267,6 +267,11 @@ describe("text conditions", function()
       { "!!(arg0 >= 0x10)", function(a) return not ult(a[1], 0x10) end },
       { "!(arg0 > 4 && arg0 <= 10) && arg1 != 0",
         function(a) return not (ult(4, a[1]) and not ult(10, a[1])) and a[2] ~= 0 end },
+      -- parentheses around a masked argument, as C programmers write them
+      { "((arg0 & 0x30)) == 0x10", function(a) return a[1] & 0x30 == 0x10 end },
+      { "(((arg1))) != 7 && ((arg2 & 1) || (arg2 & 4))",
+        function(a) return a[2] ~= 7 and a[3] & 5 ~= 0 end },
+      { "((1 | 2)) == arg0", function(a) return a[1] == 3 end },
     }) do
       agree(case[1], case[2], args)
     end
@@ -416,6 +421,8 @@ describe("text conditions", function()
       ["arg0 == 0x10000000000000000"] = "does not fit 64 bits",
       ["arg0 == 08"] = "octal",
       ["arg0 & -1 && arg1 & -1"] = "more than 256 rules",
+      [("("):rep(300) .. "arg0" .. (")"):rep(300)] = "nested too deeply",
+      [("!"):rep(300) .. "arg0"] = "nested too deeply",
     }) do
       local f, err = build(text)
       assert.is_nil(f, text)

@@ -98,7 +98,7 @@ local number = Cp() * C(
   + P"0" * S"bB" * S"01"^1
   + P"0" * S"oO" * R"07"^1
   + R"09"^1) * -idchar / function(pos, text) return { tag = "num", text = text, pos = pos } end
-local name = Cp() * C((R("az", "AZ") + P"_") * idchar^0) /
+local name = Cp() * -(P"arg" * R"09"^1 * -idchar) * C((R("az", "AZ") + P"_") * idchar^0) /
   function(pos, text) return { tag = "name", name = text, pos = pos } end
 local arg = Cp() * P"arg" * C(R"09"^1) * -idchar /
   function(pos, n) return { tag = "arg", index = tointeger(n), pos = pos } end
@@ -121,9 +121,8 @@ local grammar = P{ "Cond",
       if not op then return { tag = "truth", lhs, pos = lhs.pos } end
       return { tag = "cmp", op = OPS[op], lhs, rhs, pos = pos }
     end,
-  Operand = V"ArgTerm"
-          + tok(P"(", "'('") * V"ArgTerm" * tok(P")", "')'")
-          + V"Value",
+  Operand = V"ArgTerm" + V"ArgParen" + V"Value",
+  ArgParen = tok(P"(", "'('") * (V"ArgTerm" + V"ArgParen") * tok(P")", "')'"),
   ArgTerm = tok(arg, "an argument (arg0..arg5)") *
             (tok(P"&" * -P"&", "'&'") * V"Value")^-1 /
               function(a, mask) a.mask = mask; return a end,
@@ -158,7 +157,10 @@ end
 function M.parse(text)
   if type(text) ~= "string" then return nil, "a condition is a string", 1 end
   local st = { far = 1, expect = {} }
-  local tree = lpeg.match(grammar, text, 1, st)
+  local ok, tree = pcall(lpeg.match, grammar, text, 1, st)
+  if not ok then   -- LPeg's backtrack stack: hundreds of nested parentheses or !s
+    return nil, located(text, 1, "the condition is nested too deeply")
+  end
   if not tree then return nil, syntax_error(text, st) end
   return tree
 end
