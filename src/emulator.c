@@ -140,8 +140,10 @@ static uint32_t alu(uint16_t op, uint32_t a, uint32_t operand) {
     case BPF_AND: return a & operand;
     case BPF_OR: return a | operand;
     case BPF_XOR: return a ^ operand;
-    case BPF_LSH: return operand < 32 ? a << operand : 0;
-    case BPF_RSH: return operand < 32 ? a >> operand : 0;
+    /* sx_check refuses constant shifts of 32 or more; a shift by X takes the count mod
+    ** 32, as the kernel's interpreter and JITs do on x86 and arm64 */
+    case BPF_LSH: return a << (operand & 31);
+    case BPF_RSH: return a >> (operand & 31);
     default: return -a;                   /* BPF_NEG */
   }
 }
@@ -174,7 +176,16 @@ static int run(const struct sx_insn *insns, size_t len, const struct sx_data *d,
         break;
       case BPF_ST: mem[in->k % MEM_WORDS] = a; break;
       case BPF_STX: mem[in->k % MEM_WORDS] = x; break;
-      case BPF_ALU: a = alu(BPF_OP(in->code), a, BPF_SRC(in->code) == BPF_X ? x : in->k); break;
+      case BPF_ALU:
+        /* the kernel's cBPF conversion ends the program with 0 (kill_thread) on a
+        ** division by an X of zero, rather than going on with A = 0 */
+        if (BPF_OP(in->code) == BPF_DIV && BPF_SRC(in->code) == BPF_X && x == 0) {
+          *action = 0;
+          if (executed) *executed = steps;
+          return SX_OK;
+        }
+        a = alu(BPF_OP(in->code), a, BPF_SRC(in->code) == BPF_X ? x : in->k);
+        break;
       case BPF_MISC: if (BPF_MISCOP(in->code) == BPF_TAX) x = a; else a = x; break;
       case BPF_JMP:
         if (BPF_OP(in->code) == BPF_JA) pc += in->k;
