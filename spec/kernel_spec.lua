@@ -264,6 +264,120 @@ describe_kernel("installed filters (real kernel, forked children)", function()
   end)
 end)
 
+-- What the kernel does with any 32-bit filter return value for a call that would run.
+local function kernel_outcome(ret)
+  local act, data = ret & 0xffff0000, ret & 0xffff
+  if act == 0x7fff0000 or act == 0x7ffc0000 then return "returned" end      -- allow, log
+  if act == 0x00050000 then                                                  -- errno
+    if data == 0 then return "returned", 0 end
+    return "errno", math.min(data, 4095)
+  end
+  if act == 0x7fc00000 or act == 0x7ff00000 then return "errno", ENOSYS end  -- notify, trace
+  return "signaled", SIGSYS            -- kill_process, kill_thread, trap, and unknown ones
+end
+
+describe_kernel("raw BPF (seccomp.load) against the kernel", function()
+  it("accepts what the kernel accepts and runs it to the same verdict", function()
+    local r = gen.rng(4242)
+    local RETS = { 0x7fff0000, 0x7ffc0000, 0x00050000, 0x00050007, 0x0005ffff, 0x80000000, 0,
+                   0x00030000, 0x7fc00000, 0x7ff00005, 0x12345678, 0x7fff0001 }
+    local LOADS = { 0, 4, 8, 12, 16, 20, 24, 56, 60, 2, 64, 0x7fffffff }
+    local OPS = {
+      function() return 0x20, r.pick(LOADS) end,                         -- ld [k]
+      function() return 0x00, r.pick(RETS) end,                          -- ld #k
+      function() return 0x01, r.int(0, 40) end,                          -- ldx #k
+      function() return 0x80, 0 end, function() return 0x81, 0 end,     -- ld/ldx len
+      function() return 0x02, r.int(0, 17) end,                          -- st M[k]
+      function() return 0x03, r.int(0, 15) end,                          -- stx M[k]
+      function() return 0x60, r.int(0, 16) end,                          -- ld M[k]
+      function() return 0x61, r.int(0, 15) end,                          -- ldx M[k]
+      function() return 0x07, 0 end, function() return 0x87, 0 end,     -- tax, txa
+      function() return r.pick({ 0x04, 0x14, 0x24, 0x34, 0x44, 0x54, 0x64, 0x74, 0xa4, 0x94 }),
+                        r.pick({ 0, 1, 3, 31, 32, 0xffff0000 }) end,      -- alu k (incl. mod)
+      function() return r.pick({ 0x0c, 0x1c, 0x2c, 0x3c, 0x4c, 0x5c, 0x6c, 0x7c, 0xac, 0x84 }), 0 end,
+      function() return r.pick({ 0x30, 0x28, 0x48, 0xc4 }), r.int(0, 8) end,  -- not for seccomp
+    }
+    local JUMPS = { 0x15, 0x25, 0x35, 0x45, 0x1d, 0x2d, 0x3d, 0x4d }
+    local getppid = nr_of("getppid")
+    local accepted, refused = 0, 0
+    for n = 1, 200 do
+      local prog = {}
+      local len = r.int(1, 7)
+      for i = 1, len - 1 do
+        local code, k, jt, jf
+        if r.chance(0.3) then
+          code, k = r.pick(JUMPS), r.pick({ 0, 5, 110, 0xc000003e, 0x7fff0000, r.u64() & 0xffffffff })
+          jt, jf = r.int(0, len - i), r.int(0, len - i)
+        elseif r.chance(0.05) then
+          code, k, jt, jf = 0x05, r.int(0, len - i), 0, 0                 -- ja
+        else
+          code, k = r.pick(OPS)()
+          jt, jf = 0, 0
+        end
+        prog[i] = string.pack("<I2BBI4", code, jt, jf, k & 0xffffffff)
+      end
+      if r.chance(0.95) then
+        prog[len] = string.pack("<I2BBI4", r.chance(0.7) and 0x06 or 0x16, 0, 0, r.pick(RETS))
+      else
+        prog[len] = string.pack("<I2BBI4", 0x20, 0, 0, 0)                 -- no return at the end
+      end
+      local bpf = table.concat(prog)
+      local args = { r.pick(gen.BOUNDARY), r.u64(), r.int(0, 9), 0, 0, 0 }
+      local f, err = seccomp.load(bpf, "x86_64")
+      local kind, value = probe({ bpf = bpf }, getppid, args)
+      local listing = require("sx.core").disasm(bpf)
+      if not f then
+        refused = refused + 1
+        assert.same({ "install_failed", 22 }, { kind, value },
+                    "sx refused (" .. tostring(err) .. ") what the kernel took:\n" .. listing)
+      else
+        accepted = accepted + 1
+        assert.are_not.equal("install_failed", kind, "the kernel refused:\n" .. listing)
+        local ret = require("sx.core").emulate(bpf, reference.AUDIT.x86_64, getppid,
+                                               table.unpack(args))
+        local want_kind, want_value = kernel_outcome(ret)
+        local what = ("emulator returns 0x%08x, kernel did %s %s, program %d:\n%s"):format(
+          ret, kind, tostring(value), n, listing)
+        assert.equal(want_kind, kind, what)
+        if want_value then assert.equal(want_value, value, what) end
+      end
+    end
+    assert.is_true(accepted >= 40 and refused >= 20, accepted .. " accepted, " .. refused .. " refused")
+  end)
+
+  it("divides by a zero X and shifts by 32+ as the kernel does", function()
+    local function prog(...)
+      local t = {}
+      for i, insn in ipairs({ ... }) do t[i] = string.pack("<I2BBI4", table.unpack(insn)) end
+      return table.concat(t)
+    end
+    local ALLOW, EIO = 0x7fff0000, 0x00050005
+    local cases = {
+      -- ldx #0; ld #5; div x; ret allow: the kernel ends the program with 0 (kill_thread)
+      { "div by X = 0", prog({ 0x01, 0, 0, 0 }, { 0x00, 0, 0, 5 }, { 0x3c, 0, 0, 0 }, { 0x06, 0, 0, ALLOW }) },
+      { "div by X = 2", prog({ 0x01, 0, 0, 2 }, { 0x00, 0, 0, 5 }, { 0x3c, 0, 0, 0 },
+                             { 0x15, 0, 1, 2 }, { 0x06, 0, 0, ALLOW }, { 0x06, 0, 0, EIO }) },
+      -- ldx #33; ld #1; lsh x; jeq #2: the count is taken mod 32
+      { "lsh by X = 33", prog({ 0x01, 0, 0, 33 }, { 0x00, 0, 0, 1 }, { 0x6c, 0, 0, 0 },
+                              { 0x15, 0, 1, 2 }, { 0x06, 0, 0, ALLOW }, { 0x06, 0, 0, EIO }) },
+      { "rsh by X = 34", prog({ 0x01, 0, 0, 34 }, { 0x00, 0, 0, 8 }, { 0x7c, 0, 0, 0 },
+                              { 0x15, 0, 1, 2 }, { 0x06, 0, 0, ALLOW }, { 0x06, 0, 0, EIO }) },
+      { "ret A", prog({ 0x00, 0, 0, 0x00050021 }, { 0x16, 0, 0, 0 }) },
+      { "errno data over 4095", prog({ 0x06, 0, 0, 0x0005ffff }) },
+      { "unknown action", prog({ 0x06, 0, 0, 0x12345678 }) },
+    }
+    local getppid = nr_of("getppid")
+    for _, c in ipairs(cases) do
+      local f = assert(seccomp.load(c[2], "x86_64"))
+      local ret = core.emulate(f.bpf, reference.AUDIT.x86_64, getppid)
+      local want_kind, want_value = kernel_outcome(ret)
+      local kind, value = probe(f, getppid)
+      assert.equal(want_kind, kind, c[1])
+      if want_value then assert.equal(want_value, value, c[1]) end
+    end
+  end)
+end)
+
 -- An i386 syscall (int $0x80) from an x86_64 process: seccomp sees AUDIT_ARCH_I386.
 describe_kernel("the i386 ABI (int $0x80)", function()
   -- built here rather than by CMake: one small program only this spec needs
