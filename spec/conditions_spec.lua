@@ -410,6 +410,8 @@ describe("text conditions", function()
   it("refuses what seccomp cannot test, or what cannot be meant", function()
     for text, why in pairs({
       ["arg6 == 1"] = "arguments are arg0..arg5",
+      ["arg0x == 1"] = "unknown constant 'arg0x' %(the arguments are arg0%.%.arg5%)",
+      ["1 == AF_UNX"] = "did you mean 'AF_UNIX'",
       ["arg0 == arg1"] = "not with another argument",
       ["1 == 1"] = "needs an argument",
       ["AF_UNIX"] = "tests an argument",

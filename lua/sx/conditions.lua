@@ -212,8 +212,9 @@ local function value(node, arches)
       for k in pairs(t) do names[#names + 1] = k end
       sort(names)
       local near = groups.nearest(node.name, names)
-      return nil, ("unknown constant '%s'"):format(node.name) ..
-                  (near and (" (did you mean '%s'?)"):format(near) or ""), node.pos
+      local hint = near and (" (did you mean '%s'?)"):format(near)
+                   or node.name:find("^arg") and " (the arguments are arg0..arg5)" or ""
+      return nil, ("unknown constant '%s'"):format(node.name) .. hint, node.pos
     end
     return v
   elseif tag == "bor" then
@@ -320,6 +321,7 @@ local function dnf(node, neg, arches)
   if tag == "truth" then
     local a = node[1]
     if a.tag ~= "arg" then
+      get_value(a, arches)   -- a misspelt name ("arg0x", "AF_UNX") says so first
       fail("a condition tests an argument (arg0..arg5), e.g. 'arg0 == 1'", node.pos)
     end
     check_arg(a)
@@ -331,6 +333,8 @@ local function dnf(node, neg, arches)
       lhs, rhs, op = rhs, lhs, MIRROR[op]
     end
     if lhs.tag ~= "arg" then
+      get_value(lhs, arches)
+      get_value(rhs, arches)
       fail("a comparison needs an argument (arg0..arg5) on one side", node.pos)
     end
     if rhs.tag == "arg" then
