@@ -8,7 +8,8 @@
 
 local core = require "sx.core"
 
-local type, ipairs, pairs, next, tostring, sort = type, ipairs, pairs, next, tostring, table.sort
+local type, ipairs, pairs, next, tostring, sort, max =
+  type, ipairs, pairs, next, tostring, table.sort, math.max
 
 local M = {}
 
@@ -144,8 +145,6 @@ local GROUPS = {
   ["@known"] = { "All system calls the syscall tables know" },
 }
 
-M.raw = GROUPS   -- for the specs: the data as written
-
 -- Is this a group reference (a name starting with "@")?
 function M.is_group(name)
   return type(name) == "string" and name:sub(1, 1) == "@"
@@ -181,7 +180,6 @@ local function distance(a, b)
   end
   return prev[#b]
 end
-M.distance = distance
 
 -- The nearest name in `names` to `s`, if it is close enough to be a likely typo.
 function M.nearest(s, names)
@@ -190,12 +188,15 @@ function M.nearest(s, names)
     local d = distance(s:lower(), n:lower())
     if not best_d or d < best_d then best, best_d = n, d end
   end
-  if best and best_d <= math.max(2, #s // 3) then return best end
+  if best and best_d <= max(2, #s // 3) then return best end
   return nil
 end
 
 -- expand(name) -> sorted list of member syscall names (includes followed), or nil, message.
 function M.expand(name)
+  if type(name) ~= "string" then
+    return nil, ("a syscall group is a name such as \"@file-system\", got %s"):format(type(name))
+  end
   if not GROUPS[name] then
     local near = M.nearest(name, M.names())
     return nil, ("unknown syscall group '%s'"):format(tostring(name)) ..
