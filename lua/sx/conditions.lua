@@ -271,7 +271,12 @@ end
 
 -- One comparison of argument `a` (with a.mask or not) against v, as DNF.
 local function comparison(a, op, v, pos, arches)
-  if not a.mask then return { { { index = a.index, op = op, value = v } } } end
+  if not a.mask then
+    -- unsigned: nothing is below 0 or above all ones
+    if (op == "lt" and v == 0) or (op == "gt" and v == -1) then return FALSE end
+    if (op == "ge" and v == 0) or (op == "le" and v == -1) then return TRUE end
+    return { { { index = a.index, op = op, value = v } } }
+  end
   local mask = get_value(a.mask, arches)
   if op == "eq" then
     if v & ~mask ~= 0 then return FALSE end
@@ -383,7 +388,8 @@ function M.compile(text, arches)
   end
   result = tidy(result)
   if #result == 0 then
-    return nil, located(text, 1, "this condition is never true")
+    return nil, located(text, 1, "this condition is never true " ..
+                                 "(comparisons are unsigned 64-bit: nothing is < 0)")
   end
   for _, conj in ipairs(result) do
     if #conj == 0 then
