@@ -45,7 +45,7 @@ local action = require "sx.action"
 local error_ = require "sx.error"
 local seccomp = require "sx.seccomp"
 local filter = require "sx.filter"
-local export = require "sx.oci.export"
+local export = require "sx.oci_export"
 
 local type, pairs, ipairs, tostring, tonumber, tointeger, math_type, select, next =
   type, pairs, ipairs, tostring, tonumber, math.tointeger, math.type, select, next
