@@ -185,6 +185,35 @@ describe("sxlua", function()
     end)
   end)
 
+  it("sets no_new_privs when asked, and by itself when it lacks CAP_SYS_ADMIN", function()
+    local nnp = "grep NoNewPrivs /proc/self/status"
+    local code, out = sxlua(q(p(DENY_PTRACE)) .. " -- " .. nnp)
+    assert.equal(0, code)
+    assert.matches("NoNewPrivs:%s+0", out)   -- root, not asked: left alone
+    code, out = sxlua(q(p("return { filter = require('sx.seccomp').deny_list{ 'ptrace' }, " ..
+                          "no_new_privs = true }")) .. " -- " .. nnp)
+    assert.equal(0, code)
+    assert.matches("NoNewPrivs:%s+1", out)
+    code, out = proc.run("setpriv --bounding-set -sys_admin " .. q(SXLUA) .. " " ..
+                         q(p(DENY_PTRACE)) .. " -- " .. nnp)
+    assert.equal(0, code)
+    assert.matches("NoNewPrivs:%s+1", out)
+  end)
+
+  it("forwards a TERM sent to it to the workload", function()
+    local dir = proc.tmpname()
+    assert(os.execute("mkdir " .. q(dir)))
+    local script = ("trap 'exit 42' TERM; touch %s/started; while :; do sleep 0.05; done")
+                   :format(dir)
+    os.execute(("(%s %s -- sh -c %s & echo $! > %s/pid; wait $!; echo $? > %s/rc) &"):format(
+      q(SXLUA), q(p(DENY_PTRACE)), q(script), dir, dir))
+    assert.is_true(proc.eventually(function() return proc.read(dir .. "/started") ~= nil end))
+    assert(os.execute("kill -TERM " .. proc.read(dir .. "/pid")))
+    assert.is_true(proc.eventually(function() return proc.read(dir .. "/rc") ~= nil end))
+    assert.equal("42\n", proc.read(dir .. "/rc"))   -- the workload's trap ran; sxlua lived
+    os.execute("rm -rf " .. q(dir))
+  end)
+
   it("--check prints the filters and runs nothing", function()
     local code, out = sxlua("--check " .. q(p(DENY_PTRACE)))
     assert.equal(0, code)

@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -522,7 +523,10 @@ static void handle_notification(struct sx_agent *a) {
   if (ioctl(a->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;   /* caller gone */
   memset(&resp, 0, sizeof resp);
   resp.id = req.id;
-  if (a->state == SX_AGENT_PARKED && !a->own_exec_done && (pid_t)req.pid == a->pid) {
+  if (a->state == SX_AGENT_PARKED && !a->own_exec_done && (pid_t)req.pid == a->pid &&
+      req.data.nr == SYS_execve && req.data.arch == sx_arch_audit(sx_arch_host()) &&
+      req.data.args[0] == (uintptr_t)a->path && req.data.args[1] == (uintptr_t)a->argv &&
+      req.data.args[2] == (uintptr_t)a->envp) {
     /* The agent's own execve: nothing but our code runs in the child before it. */
     a->own_exec_done = 1;
     resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -552,11 +556,21 @@ static void handle_notification(struct sx_agent *a) {
   ioctl(a->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-/* Poll `fd` (and the listener) until fd is readable or hung up. */
-static int supervise_until(struct sx_agent *a, int fd) {
+/* Forward what signalfd `sfd` has read to the child, unless the kernel sent it (a
+** terminal's signals already reach the child's process group). */
+static void forward_signals(struct sx_agent *a, int sfd) {
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+    if (si.ssi_code != SI_KERNEL && a->pidfd >= 0)
+      syscall(SYS_pidfd_send_signal, a->pidfd, (int)si.ssi_signo, NULL, 0);
+}
+
+/* Poll `fd` (and the listener, and signalfd `sfd` when >= 0) until fd is readable or
+** hung up, answering notifications and forwarding signals meanwhile. */
+static int supervise_until(struct sx_agent *a, int fd, int sfd) {
   for (;;) {
-    struct pollfd p[2] = { { fd, POLLIN, 0 }, { a->listener, POLLIN, 0 } };
-    int n = poll(p, a->listener >= 0 ? 2 : 1, -1);
+    struct pollfd p[3] = { { fd, POLLIN, 0 }, { a->listener, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+    int n = poll(p, 3, -1);   /* negative fds are skipped */
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -566,6 +580,7 @@ static int supervise_until(struct sx_agent *a, int fd) {
       close(a->listener);       /* nobody is left under the filter */
       a->listener = -1;
     }
+    if (sfd >= 0 && (p[2].revents & POLLIN)) forward_signals(a, sfd);
     if (p[0].revents) return 0;
   }
 }
@@ -581,7 +596,7 @@ int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
   STORE(s->cmd_seq, seq);
   syscall(SYS_futex, &s->cmd_seq, FUTEX_WAKE, 1, 0, 0, 0);
   a->seq = seq;
-  if (supervise_until(a, a->exec_fd) != 0) {
+  if (supervise_until(a, a->exec_fd, -1) != 0) {
     e = errno;
     return fail(err, SX_AGENT_E_SYSTEM, e, "proceed: poll", NULL);
   }
@@ -601,17 +616,39 @@ int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
   return SX_AGENT_OK;
 }
 
-int sx_agent_wait(struct sx_agent *a, int *status, struct sx_agent_error *err) {
+int sx_agent_wait_forward(struct sx_agent *a, const int *signals, size_t nsignals, int *status,
+                          struct sx_agent_error *err) {
+  sigset_t set, old;
+  int sfd = -1, rc = 0, e = 0;
   if (a->state == SX_AGENT_EMPTY) return state_error(a, err);
   if (a->state != SX_AGENT_GONE) {
-    if (supervise_until(a, a->pidfd) != 0) {
-      int e = errno;
-      return fail(err, SX_AGENT_E_SYSTEM, e, "wait: poll", NULL);
+    if (nsignals) {
+      sigemptyset(&set);
+      for (size_t i = 0; i < nsignals; i++) sigaddset(&set, signals[i]);
+      sigprocmask(SIG_BLOCK, &set, &old);
+      sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+      if (sfd < 0) {
+        e = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return fail(err, SX_AGENT_E_SYSTEM, e, "wait: signalfd", NULL);
+      }
     }
+    rc = supervise_until(a, a->pidfd, sfd);
+    e = errno;
+    if (sfd >= 0) {
+      forward_signals(a, sfd);   /* drain: what came too late is not left pending */
+      close(sfd);
+      sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    if (rc != 0) return fail(err, SX_AGENT_E_SYSTEM, e, "wait: poll", NULL);
     reap(a);
   }
   *status = a->status;
   return SX_AGENT_OK;
+}
+
+int sx_agent_wait(struct sx_agent *a, int *status, struct sx_agent_error *err) {
+  return sx_agent_wait_forward(a, NULL, 0, status, err);
 }
 
 int sx_agent_kill(struct sx_agent *a, int sig, struct sx_agent_error *err) {

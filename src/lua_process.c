@@ -167,12 +167,22 @@ static int l_proceed(lua_State *L) {
   return result(L, sx_agent_proceed(check_handle(L), &e), &e);
 }
 
-/* wait() -> "exited", code | "signaled", signo [, nr of the exec the supervisor killed] */
+/* wait([signals]) -> "exited", code | "signaled", signo [, nr of the exec the supervisor
+** killed]; signals sent to us meanwhile are forwarded to the child */
 static int l_wait(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
-  int status;
-  if (sx_agent_wait(a, &status, &e) != SX_AGENT_OK) return push_error(L, &e);
+  int status, signals[64];
+  size_t n = 0;
+  if (!lua_isnoneornil(L, 2)) {   /* a list of signal numbers to forward */
+    luaL_checktype(L, 2, LUA_TTABLE);
+    for (lua_Integer i = 1; i <= luaL_len(L, 2) && n < 64; i++) {
+      lua_geti(L, 2, i);
+      signals[n++] = (int)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  if (sx_agent_wait_forward(a, signals, n, &status, &e) != SX_AGENT_OK) return push_error(L, &e);
   if (WIFEXITED(status)) {
     lua_pushliteral(L, "exited");
     lua_pushinteger(L, WEXITSTATUS(status));

@@ -119,6 +119,10 @@ SX_API int sx_agent_exec_action(const struct sx_agent *a, const struct sx_insn *
 SX_API int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err);
 /* Wait for the child, answering exec notifications meanwhile; *status as waitpid's. */
 SX_API int sx_agent_wait(struct sx_agent *a, int *status, struct sx_agent_error *err);
+/* sx_agent_wait that also forwards `signals` sent to this process by other processes
+** to the child (they are blocked meanwhile and read through a signalfd). */
+SX_API int sx_agent_wait_forward(struct sx_agent *a, const int *signals, size_t nsignals,
+                                 int *status, struct sx_agent_error *err);
 SX_API int sx_agent_kill(struct sx_agent *a, int sig, struct sx_agent_error *err);
 /* Stop supervising: close the listener, so later notified execs fail with ENOSYS. */
 SX_API void sx_agent_unsupervise(struct sx_agent *a);

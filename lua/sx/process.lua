@@ -194,11 +194,33 @@ function Process:proceed()
   return failed(self._h:proceed())
 end
 
--- wait() -> "exited", code | "signaled", signo [, syscall]. When the supervisor killed
--- the workload for an exec its filter forbids, wait reports SIGSYS (as the kernel's
--- kill_process would) and the syscall's name as a third value.
-function Process:wait()
-  local how, value, nr, message = self._h:wait()
+local function signal_number(sig, fname)
+  if type(sig) == "string" then
+    local n = core.signals[sig:upper():gsub("^SIG", "")]
+    if not n then error_.raise(("%s: unknown signal '%s'"):format(fname, sig)) end
+    return n
+  elseif math_type(sig) ~= "integer" then
+    error_.raise(fname .. ": a signal is a number or a name")
+  end
+  return sig
+end
+
+local WAIT_OPTIONS = { forward = true }
+
+-- wait([{ forward = { "TERM", "HUP", ... } }]) -> "exited", code | "signaled", signo
+-- [, syscall]. When the supervisor killed the workload for an exec its filter forbids,
+-- wait reports SIGSYS (as the kernel's kill_process would) and the syscall's name as a
+-- third value. Signals in `forward` that other processes send to this one while it
+-- waits go to the workload instead (a terminal's reach it anyway).
+function Process:wait(opts)
+  opts = error_.check_options(opts, WAIT_OPTIONS, "wait")
+  local forward
+  if opts.forward ~= nil then
+    if type(opts.forward) ~= "table" then error_.raise("wait: forward must be a list of signals") end
+    forward = {}
+    for i, sig in ipairs(opts.forward) do forward[i] = signal_number(sig, "wait") end
+  end
+  local how, value, nr, message = self._h:wait(forward)
   if not how then return nil, make_error(value, nr, message) end
   if nr then
     self.killed_for = seccomp.syscall_name(nr)
@@ -210,14 +232,7 @@ end
 -- kill(sig): a number or a name ("TERM", "SIGKILL"); default TERM.
 function Process:kill(sig)
   if sig == nil then sig = "TERM" end
-  if type(sig) == "string" then
-    local n = core.signals[sig:upper():gsub("^SIG", "")]
-    if not n then error_.raise(("kill: unknown signal '%s'"):format(sig)) end
-    sig = n
-  elseif math_type(sig) ~= "integer" then
-    error_.raise("kill: a signal is a number or a name")
-  end
-  return failed(self._h:kill(sig))
+  return failed(self._h:kill(signal_number(sig, "kill")))
 end
 
 -- unsupervise(): stop answering exec notifications; later execs fail with ENOSYS.

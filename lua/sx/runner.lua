@@ -22,6 +22,8 @@ local M = {}
 
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
 local SIGSYS = process.signals.SYS
+-- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
+local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 
 M.USAGE = [[
 Usage: sxlua [options] policy.lua [policy args...] -- program [args...]
@@ -44,6 +46,9 @@ Options:
   -c, --check    load the policy and print its filters; run nothing
   -h, --help     print this help
   -V, --version  print the version
+
+While it waits, sxlua forwards HUP, INT, QUIT, TERM, USR1 and USR2 sent to it
+to the program; if sxlua dies, the program is killed.
 
 Exit status: the program's; 128+N when signal N ends it (159 for SIGSYS, also
 when the filter kills it); 125 for an error in sxlua or the policy (printed as
@@ -125,7 +130,7 @@ local function run_declared(policy, decl, argv)
     end
     return EXIT_RUNNER
   end
-  local how, value, killed_for = p:wait()
+  local how, value, killed_for = p:wait{ forward = FORWARD }
   if not how then say("%s: %s", argv[1], value.message) return EXIT_RUNNER end
   return M.exit_status(argv[1], how, value, killed_for)
 end
