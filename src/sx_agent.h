@@ -17,6 +17,11 @@
 ** is gone (sx_agent_unsupervise, or the parent died), the kernel fails the notified
 ** syscalls with ENOSYS: execs fail closed.
 **
+** no_new_privs: set at spawn when asked; otherwise set before the first filter when the
+** caller lacks CAP_SYS_ADMIN (the kernel wants one or the other).
+** The parent-death signal follows the THREAD that spawned: spawn from a thread that
+** lives as long as the child should.
+**
 ** struct sx_agent is plain data so it can live inside a Lua userdata; its fields are
 ** private. sx_agent_init puts it in a safe empty state that sx_agent_release accepts.
 */

@@ -87,7 +87,11 @@ local function env_list(env)
 end
 
 -- spawn{ argv = {...}, env = {...}|nil, cwd = dir, no_new_privs = bool, fds = {...} }
--- -> a process parked before execve, or nil, err.
+-- -> a process parked before execve, or nil, err. argv[1] is looked up in PATH (env's
+-- PATH when env is given); env is a list of "NAME=value" and/or a NAME = value map;
+-- fds are descriptors (integers or Lua files) the workload keeps, at the same numbers.
+-- no_new_privs = true sets it at once; otherwise it is set before the first filter
+-- when this process lacks CAP_SYS_ADMIN (the kernel wants one or the other).
 function M.spawn(opts)
   if type(opts) ~= "table" then error_.raise("spawn takes a table of options") end
   error_.check_options(opts, SPAWN_OPTIONS, "spawn")
