@@ -2,12 +2,12 @@
 local seccomp = require "sx.seccomp"
 local proc = require "support.proc"
 
-local SXLUA = proc.build .. "/sxlua"
+local SXLUA = proc.SXLUA
 local POLICIES = proc.source .. "/policies"
 local q = proc.shell_quote
 
 local function sxlua(policy_and_args, program)
-  return proc.run(q(SXLUA) .. " " .. policy_and_args .. " -- " .. program)
+  return proc.run(SXLUA .. " " .. policy_and_args .. " -- " .. program)
 end
 
 local function nr(name) return tostring(seccomp.syscall_number(name)) end
@@ -71,9 +71,9 @@ describe("policies", function()
     local socket = SXTRY .. " " .. nr("socket") .. " 2 1 0"
 
     it("builds a different filter for each tenant", function()
-      local a = select(2, proc.run(q(SXLUA) .. " --check " .. pol .. " alice"))
-      local b = select(2, proc.run(q(SXLUA) .. " --check " .. pol .. " bob"))
-      local g = select(2, proc.run(q(SXLUA) .. " --check " .. pol .. " guest"))
+      local a = select(2, proc.run(SXLUA .. " --check " .. pol .. " alice"))
+      local b = select(2, proc.run(SXLUA .. " --check " .. pol .. " bob"))
+      local g = select(2, proc.run(SXLUA .. " --check " .. pol .. " guest"))
       assert.matches("^filter 1: sx.filter<", a)
       assert.are_not.equal(a, b)
       assert.are_not.equal(b, g)
@@ -139,7 +139,7 @@ describe("policies", function()
         dir = prefix(port)
         rcfile = dir .. "/rc"
         os.execute(("(%s %s -- %s -p %s -c %s -e stderr >%s 2>&1; echo $? >%s) &"):format(
-          q(SXLUA), pol, NGINX, q(dir .. "/"), q(dir .. "/nginx.conf"), q(dir .. "/log"),
+          SXLUA, pol, NGINX, q(dir .. "/"), q(dir .. "/nginx.conf"), q(dir .. "/log"),
           q(rcfile)))
         serving = proc.eventually(function()
           return proc.read(rcfile) ~= nil or

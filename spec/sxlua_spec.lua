@@ -1,7 +1,7 @@
 -- The sxlua command: policies in, real workloads run, exit statuses out.
 local proc = require "support.proc"
 
-local SXLUA = proc.build .. "/sxlua"
+local SXLUA = proc.SXLUA
 local q = proc.shell_quote
 
 -- Write a policy to a temporary file; returns its path.
@@ -13,7 +13,7 @@ end
 
 -- sxlua with a clean Lua environment, from / (it must not need the source tree).
 local function sxlua(args)
-  return proc.run("cd / && env -u LUA_PATH -u LUA_CPATH " .. q(SXLUA) .. " " .. args)
+  return proc.run("cd / && " .. SXLUA .. " " .. args)
 end
 
 local DENY_PTRACE = [[return require("sx.seccomp").deny_list{ "ptrace" }]]
@@ -194,7 +194,7 @@ describe("sxlua", function()
                           "no_new_privs = true }")) .. " -- " .. nnp)
     assert.equal(0, code)
     assert.matches("NoNewPrivs:%s+1", out)
-    code, out = proc.run("setpriv --bounding-set -sys_admin " .. q(SXLUA) .. " " ..
+    code, out = proc.run("setpriv --bounding-set -sys_admin " .. SXLUA .. " " ..
                          q(p(DENY_PTRACE)) .. " -- " .. nnp)
     assert.equal(0, code)
     assert.matches("NoNewPrivs:%s+1", out)
@@ -206,7 +206,7 @@ describe("sxlua", function()
     local script = ("trap 'exit 42' TERM; touch %s/started; while :; do sleep 0.05; done")
                    :format(dir)
     os.execute(("(%s %s -- sh -c %s & echo $! > %s/pid; wait $!; echo $? > %s/rc) &"):format(
-      q(SXLUA), q(p(DENY_PTRACE)), q(script), dir, dir))
+      SXLUA, q(p(DENY_PTRACE)), q(script), dir, dir))
     assert.is_true(proc.eventually(function() return proc.read(dir .. "/started") ~= nil end))
     assert(os.execute("kill -TERM " .. proc.read(dir .. "/pid")))
     assert.is_true(proc.eventually(function() return proc.read(dir .. "/rc") ~= nil end))

@@ -549,7 +549,10 @@ static void handle_notification(struct sx_agent *a) {
       ** still pending, so the caller cannot have exited and its pid is not reused. */
       if (ioctl(a->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 &&
           kill_caller(a, (pid_t)req.pid))
+      {
         a->filter_kill_nr = req.data.nr;
+        a->filter_kill_arch = req.data.arch;
+      }
       resp.error = -EPERM;
     }
   }
@@ -680,11 +683,13 @@ void sx_agent_release(struct sx_agent *a) {
   for (size_t i = 0; i < a->ndecide; i++) free(a->decide[i].insns);
   {
     int was = a->state, status = a->status, fk = a->filter_kill_nr;
+    uint32_t fka = a->filter_kill_arch;
     sx_agent_init(a);
     if (was != SX_AGENT_EMPTY) {   /* remember the end, so later calls say no_process */
       a->state = SX_AGENT_GONE;
       a->status = status;
       a->filter_kill_nr = fk;
+      a->filter_kill_arch = fka;
     }
   }
 }

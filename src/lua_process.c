@@ -11,6 +11,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+
+#include "lua_compat.h"
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,8 +169,8 @@ static int l_proceed(lua_State *L) {
   return result(L, sx_agent_proceed(check_handle(L), &e), &e);
 }
 
-/* wait([signals]) -> "exited", code | "signaled", signo [, nr of the exec the supervisor
-** killed]; signals sent to us meanwhile are forwarded to the child */
+/* wait([signals]) -> "exited", code | "signaled", signo [, nr, audit arch of the exec the
+** supervisor killed for]; signals sent to us meanwhile are forwarded to the child */
 static int l_wait(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
@@ -192,7 +194,8 @@ static int l_wait(lua_State *L) {
   lua_pushinteger(L, WTERMSIG(status));
   if (a->filter_kill_nr < 0) return 2;
   lua_pushinteger(L, a->filter_kill_nr);
-  return 3;
+  lua_pushinteger(L, a->filter_kill_arch);
+  return 4;
 }
 
 static int l_kill(lua_State *L) {

@@ -106,6 +106,7 @@ struct sx_agent {
   size_t ndecide;
   int guarded, own_exec_done;
   int filter_kill_nr;          /* syscall the supervisor killed the workload for, or -1 */
+  uint32_t filter_kill_arch;   /* and its audit arch */
   int status;                  /* wait status once reaped */
 };
 

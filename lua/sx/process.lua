@@ -211,6 +211,20 @@ end
 
 local WAIT_OPTIONS = { forward = true }
 
+-- The name of syscall `nr` made with audit arch `audit` ("execve", or "x32 execve" and
+-- "i386 execve" for the other ABIs of x86_64).
+local function syscall_name(nr, audit)
+  local host = seccomp.arch()
+  for _, arch in ipairs(seccomp.arches()) do
+    if score.audit(arch) == audit and (arch ~= "x32" or nr & 0x40000000 ~= 0) and
+       (arch ~= "x86_64" or nr & 0x40000000 == 0) then
+      local name = seccomp.syscall_name(nr, arch)
+      return arch == host and name or arch .. " " .. name
+    end
+  end
+  return tostring(nr)
+end
+
 -- wait([{ forward = { "TERM", "HUP", ... } }]) -> "exited", code | "signaled", signo
 -- [, syscall]. When the supervisor killed the workload for an exec its filter forbids,
 -- wait reports SIGSYS (as the kernel's kill_process would) and the syscall's name as a
@@ -224,10 +238,10 @@ function Process:wait(opts)
     forward = {}
     for i, sig in ipairs(opts.forward) do forward[i] = signal_number(sig, "wait") end
   end
-  local how, value, nr, message = self._h:wait(forward)
-  if not how then return nil, make_error(value, nr, message) end
+  local how, value, nr, extra = self._h:wait(forward)
+  if not how then return nil, make_error(value, nr, extra) end
   if nr then
-    self.killed_for = seccomp.syscall_name(nr)
+    self.killed_for = syscall_name(nr, extra)
     return how, SIGSYS, self.killed_for
   end
   return how, value

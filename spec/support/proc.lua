@@ -98,4 +98,8 @@ function M.shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- The shell words that run the built sxlua. It embeds Lua 5.4, so the test environment's
+-- LUA_PATH/LUA_CPATH (set for the Lua the specs run under, maybe 5.3) are taken away.
+M.SXLUA = "env -u LUA_PATH -u LUA_CPATH " .. M.shell_quote(M.build .. "/sxlua")
+
 return M
