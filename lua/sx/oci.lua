@@ -302,11 +302,11 @@ local function errno_value(v, path)
     if not n then fail(path, "unknown errno name %q", v) end
     return n
   end
-  return check_uint(v, path, 4096)
+  return check_uint(v, path, 65536)   -- SCMP_ACT_TRACE takes 16 bits, ERRNO is checked below
 end
 
 -- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
-local function make_action(name, data, path)
+local function make_action(name, data, path, data_path)
   local kind = ACTIONS[check_string(name, path)]
   if not kind then
     fail(path, "unknown action %q (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, " ..
@@ -314,7 +314,10 @@ local function make_action(name, data, path)
          "SCMP_ACT_LOG, SCMP_ACT_NOTIFY)", name)
   end
   -- runc: ERRNO and TRACE without a number use EPERM
-  if kind == "errno" then return action.errno(data or 1) end
+  if kind == "errno" then
+    if data and data > 4095 then fail(data_path, "errno %d is out of range (0..4095)", data) end
+    return action.errno(data or 1)
+  end
   if kind == "trace" then return action.trace(data or 1) end
   return kind
 end
@@ -525,14 +528,16 @@ local function read_entry(e, path, report)
     if n == "" then fail(fmt("%s.names[%d]", path, i - 1), "empty syscall name") end
   end
   if is_absent(e.action) then fail(path .. ".action", "missing") end
-  local data
+  local data, data_path
   if not is_absent(e.errnoRet) then
+    data_path = path .. ".errnoRet"
     if not is_absent(e.errno) then fail(path, "use 'errnoRet' or 'errno', not both") end
     data = errno_value(e.errnoRet, path .. ".errnoRet")
   elseif not is_absent(e.errno) then
-    data = errno_value(check_string(e.errno, path .. ".errno"), path .. ".errno")
+    data_path = path .. ".errno"
+    data = errno_value(check_string(e.errno, data_path), data_path)
   end
-  local act = make_action(e.action, data, path .. ".action")
+  local act = make_action(e.action, data, path .. ".action", data_path)
   if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
@@ -581,14 +586,16 @@ local function convert(profile, opts, caps, kernel, release)
   local ok, a, b, c = pcall(function()
     check_object(p, prefix:sub(1, -2), TOP_FIELDS)
     if is_absent(p.defaultAction) then fail("defaultAction", "missing") end
-    local ddata
+    local ddata, dpath
     if not is_absent(p.defaultErrnoRet) then
+      dpath = "defaultErrnoRet"
       if not is_absent(p.defaultErrno) then fail("defaultErrno", "use 'defaultErrnoRet' or 'defaultErrno', not both") end
       ddata = errno_value(p.defaultErrnoRet, "defaultErrnoRet")
     elseif not is_absent(p.defaultErrno) then
+      dpath = "defaultErrno"
       ddata = errno_value(check_string(p.defaultErrno, "defaultErrno"), "defaultErrno")
     end
-    local default = make_action(p.defaultAction, ddata, "defaultAction")
+    local default = make_action(p.defaultAction, ddata, "defaultAction", dpath)
     for i, flag in ipairs(string_list(p.flags, "flags")) do
       report.notes[#report.notes + 1] = fmt("flags[%d]: %s is the runtime's business, ignored", i - 1, flag)
     end

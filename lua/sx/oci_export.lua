@@ -1,4 +1,4 @@
--- sx.oci.export: a filter's rules written as a Docker / OCI seccomp profile.
+-- sx.oci_export: a filter's rules written as a Docker / OCI seccomp profile (for sx.oci).
 --
 -- sx and libseccomp read rules differently. In sx, the rules for one syscall are tried
 -- in order and the first whose conditions hold decides, then the unconditional rule, then
@@ -22,8 +22,8 @@ local error_ = require "sx.error"
 local filter = require "sx.filter"
 local action = require "sx.action"
 
-local type, pairs, ipairs, tostring, fmt, concat, sort =
-  type, pairs, ipairs, tostring, string.format, table.concat, table.sort
+local type, pairs, ipairs, tostring, fmt, concat, sort, ult =
+  type, pairs, ipairs, tostring, string.format, table.concat, table.sort, math.ult
 
 local M = {}
 
@@ -34,50 +34,119 @@ local MAX_TERMS = 20000      -- per syscall and action: beyond this, refuse rath
 -- An atom is {index, op, value [, mask]} as in sx rules; a term is a list of atoms that all
 -- hold; a set is a list of terms (any may hold): {} is empty, {{}} everything.
 
--- The cubes (mask, value) whose union is the set of 64-bit x with `atom`.
-local function cubes(atom)
+-- Values of one argument are unsigned 64-bit; `ult` orders them.
+local function ule(a, b) return a == b or ult(a, b) end
+
+-- The values where a comparison holds, as sorted disjoint intervals {lo, hi}.
+local function intervals(atom)
   local op, c = atom.op, atom.value
-  local out = {}
-  local function below(strict)   -- x < c, or x <= c
-    for b = 63, 0, -1 do
-      local bit = 1 << b
-      if c & bit ~= 0 then
-        local hi = ALL << (b + 1)
-        out[#out + 1] = { hi | bit, c & hi }
-      end
-    end
-    if not strict then out[#out + 1] = { ALL, c } end
+  if op == "eq" then return { { c, c } } end
+  if op == "ne" then
+    local out = {}
+    if c ~= 0 then out[#out + 1] = { 0, c - 1 } end
+    if c ~= ALL then out[#out + 1] = { c + 1, ALL } end
+    return out
   end
-  local function above(strict)
-    for b = 63, 0, -1 do
-      local bit = 1 << b
-      if c & bit == 0 then
-        local hi = ALL << (b + 1)
-        out[#out + 1] = { hi | bit, (c & hi) | bit }
-      end
-    end
-    if not strict then out[#out + 1] = { ALL, c } end
-  end
-  if op == "eq" then out[1] = { ALL, c }
-  elseif op == "masked_eq" then
-    if c & ~atom.mask == 0 then out[1] = { atom.mask, c } end
-  elseif op == "ne" then
-    for b = 0, 63 do
-      local m = ALL << b
-      out[#out + 1] = { m, (c ~ (1 << b)) & m }
-    end
-  elseif op == "lt" then below(true)
-  elseif op == "le" then below(false)
-  elseif op == "gt" then above(true)
-  elseif op == "ge" then above(false)
+  if op == "lt" then return c == 0 and {} or { { 0, c - 1 } } end
+  if op == "le" then return { { 0, c } } end
+  if op == "gt" then return c == ALL and {} or { { c + 1, ALL } } end
+  if op == "ge" then return { { c, ALL } } end
+end
+
+local function intersect_intervals(a, b)
+  local out, i, j = {}, 1, 1
+  while i <= #a and j <= #b do
+    local lo = ult(a[i][1], b[j][1]) and b[j][1] or a[i][1]
+    local hi = ult(a[i][2], b[j][2]) and a[i][2] or b[j][2]
+    if ule(lo, hi) then out[#out + 1] = { lo, hi } end
+    if ult(a[i][2], b[j][2]) then i = i + 1 else j = j + 1 end
   end
   return out
+end
+
+-- [lo, hi] as the fewest aligned blocks, each a cube (mask, value).
+local function interval_cubes(lo, hi, out)
+  while true do
+    local k = 0
+    while k < 63 do
+      local size = 1 << (k + 1)
+      if lo & (size - 1) ~= 0 or ult(ALL - (size - 1), lo) or ult(hi, lo + size - 1) then break end
+      k = k + 1
+    end
+    if k == 63 and lo == 0 and hi == ALL then out[#out + 1] = { 0, 0 }; return out end
+    out[#out + 1] = { ALL << k, lo }
+    local last = lo + (1 << k) - 1
+    if last == hi or last == ALL then return out end
+    lo = last + 1
+  end
+end
+
+-- The cubes (mask, value) whose union is the set of 64-bit x with `atom`.
+local function cubes(atom)
+  if atom.op == "masked_eq" then
+    if atom.value & ~atom.mask ~= 0 then return {} end
+    return { { atom.mask, atom.value } }
+  end
+  local out = {}
+  for _, iv in ipairs(intervals(atom)) do interval_cubes(iv[1], iv[2], out) end
+  return out
+end
+
+-- Fewer cubes for the same set: drop cubes inside others, join pairs that differ in
+-- one masked bit.
+local function merge_cubes(list)
+  local changed = true
+  while changed do
+    changed = false
+    for i = #list, 1, -1 do
+      local a = list[i]
+      for j = 1, #list do
+        local b = list[j]
+        if i ~= j and b[1] & a[1] == b[1] and a[2] & b[1] == b[2] then
+          table.remove(list, i); changed = true; break
+        end
+      end
+    end
+    for i = 1, #list do
+      for j = i + 1, #list do
+        local a, b = list[i], list[j]
+        local d = a[2] ~ b[2]
+        if a[1] == b[1] and d ~= 0 and d & (d - 1) == 0 and d & a[1] ~= 0 then
+          list[i] = { a[1] & ~d, a[2] & ~d }
+          table.remove(list, j)
+          changed = true
+          break
+        end
+      end
+      if changed then break end
+    end
+  end
+  return list
 end
 
 local function cube_atom(index, m, v)
   if m == ALL then return { index = index, op = "eq", value = v } end
   if m == 0 then return nil end   -- everything
   return { index = index, op = "masked_eq", mask = m, value = v }
+end
+
+-- Atoms (alternatives) for an interval set on one index; nil when it is everything.
+local function interval_atoms(index, list)
+  if #list == 1 and list[1][1] == 0 and list[1][2] == ALL then return nil end
+  if #list == 2 and list[1][1] == 0 and list[2][2] == ALL and list[1][2] + 2 == list[2][1] then
+    return { { index = index, op = "ne", value = list[1][2] + 1 } }
+  end
+  local out = {}
+  for _, iv in ipairs(list) do
+    local lo, hi = iv[1], iv[2]
+    if lo == hi then out[#out + 1] = { index = index, op = "eq", value = lo }
+    elseif lo == 0 then out[#out + 1] = { index = index, op = "le", value = hi }
+    elseif hi == ALL then out[#out + 1] = { index = index, op = "ge", value = lo }
+    else
+      for _, c in ipairs(interval_cubes(lo, hi, {})) do out[#out + 1] = cube_atom(index, c[1], c[2]) end
+    end
+  end
+  return out
 end
 
 -- true when the atom always holds, false when never, nil otherwise
@@ -104,8 +173,42 @@ local function term_key(t)
   return concat(keys, ",")
 end
 
+-- The alternatives (atoms) for several atoms that all hold on one index: {} when they
+-- never do, nil when always.
+local function one_index(index, atoms)
+  local masked = false
+  for _, a in ipairs(atoms) do if a.op == "masked_eq" then masked = true end end
+  if not masked then
+    local set = intervals(atoms[1])
+    for k = 2, #atoms do set = intersect_intervals(set, intervals(atoms[k])) end
+    return interval_atoms(index, set)
+  end
+  local acc = cubes(atoms[1])
+  for k = 2, #atoms do
+    local next_, have = {}, {}
+    for _, c2 in ipairs(cubes(atoms[k])) do
+      for _, c1 in ipairs(acc) do
+        if (c1[2] ~ c2[2]) & c1[1] & c2[1] == 0 then
+          local m, v = c1[1] | c2[1], c1[2] | c2[2]
+          local key = m .. ":" .. v
+          if not have[key] then have[key] = true; next_[#next_ + 1] = { m, v } end
+        end
+      end
+    end
+    acc = next_
+    if #acc == 0 then return {} end
+  end
+  local alts = {}
+  for _, c in ipairs(merge_cubes(acc)) do
+    local a = cube_atom(index, c[1], c[2])
+    if not a then return nil end
+    alts[#alts + 1] = a
+  end
+  return alts
+end
+
 -- A term in canonical shape: at most one atom per index, as a set (several terms when a
--- doubly constrained index splits into cubes, none when the term is empty).
+-- doubly constrained index splits, none when the term is empty).
 local function normalize(term)
   local by_index = {}
   for _, a in ipairs(term) do
@@ -120,10 +223,7 @@ local function normalize(term)
   local choices = {}   -- per index: list of atoms (alternatives)
   for index = 0, 5 do
     local list = by_index[index]
-    if list and #list == 1 then
-      choices[#choices + 1] = { list[1] }
-    elseif list then
-      -- distinct atoms only; then intersect their cube sets
+    if list then
       local seen, uniq = {}, {}
       for _, a in ipairs(list) do
         local k = atom_key(a)
@@ -132,27 +232,9 @@ local function normalize(term)
       if #uniq == 1 then
         choices[#choices + 1] = { uniq[1] }
       else
-        local acc = cubes(uniq[1])
-        for k = 2, #uniq do
-          local next_, have = {}, {}
-          for _, c2 in ipairs(cubes(uniq[k])) do
-            for _, c1 in ipairs(acc) do
-              if (c1[2] ~ c2[2]) & c1[1] & c2[1] == 0 then
-                local m, v = c1[1] | c2[1], c1[2] | c2[2]
-                local key = m .. ":" .. v
-                if not have[key] then have[key] = true; next_[#next_ + 1] = { m, v } end
-              end
-            end
-          end
-          acc = next_
-          if #acc == 0 then return {} end
-        end
-        local alts, everything = {}, false
-        for _, c in ipairs(acc) do
-          local a = cube_atom(index, c[1], c[2])
-          if a then alts[#alts + 1] = a else everything = true end
-        end
-        if not everything then choices[#choices + 1] = alts end
+        local alts = one_index(index, uniq)
+        if alts and #alts == 0 then return {} end
+        if alts then choices[#choices + 1] = alts end
       end
     end
   end
