@@ -440,3 +440,191 @@ describe("malformed profiles", function()
     assert.equal("unsupported_arch", err.code)
   end)
 end)
+
+describe("oci.export", function()
+  local gen = require "support.random_rules"
+  local cjson = require "cjson"
+  local E = seccomp.errno
+
+  -- every syscall number of every arch (and some past the tables), and argument vectors
+  -- made from the rules' own values, decided the same by f and g
+  local function same_decisions(f, g, seed)
+    for _, arch in ipairs(f.arches) do
+      for n = 0, 600 do
+        local a, b = f:eval(n, nil, arch), g:eval(n, nil, arch)
+        if a ~= b then return fmt("%s nr %d: %s vs %s", arch, n, tostring(a), tostring(b)) end
+      end
+      local vals = { 0, 1, -1, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000 }
+      for _, r in ipairs(f.rules) do
+        for _, c in ipairs(r.args or {}) do
+          for _, v in ipairs({ c.value, c.value - 1, c.value + 1, c.mask or 0, ~c.value, (c.mask or 0) ~ c.value }) do
+            vals[#vals + 1] = v
+          end
+        end
+      end
+      local r = gen.rng(seed)
+      for _, rule in ipairs(f.rules) do
+        local sc = rule.syscall
+        if seccomp.syscall_number(type(sc) == "string" and sc or "read", arch) then
+          for _ = 1, 100 do
+            local args = {}
+            for i = 1, 6 do args[i] = r.chance(0.8) and vals[r.int(1, #vals)] or r.u64() end
+            local a, b = f:eval(sc, args, arch), g:eval(sc, args, arch)
+            if a ~= b then
+              return fmt("%s %s(%s): %s vs %s", arch, tostring(sc), concat(args, ", "), tostring(a), tostring(b))
+            end
+          end
+        end
+      end
+    end
+    return nil
+  end
+
+  local function check_shape(json)
+    local t = assert(cjson.decode(json))
+    for k in pairs(t) do
+      assert.truthy(({ defaultAction = 1, defaultErrnoRet = 1, architectures = 1, syscalls = 1 })[k], k)
+    end
+    assert.matches("^SCMP_ACT_", t.defaultAction)
+    for _, a in ipairs(t.architectures) do assert.matches("^SCMP_ARCH_", a) end
+    for i, e in ipairs(t.syscalls) do
+      for k in pairs(e) do assert.truthy(({ names = 1, action = 1, errnoRet = 1, args = 1 })[k], k) end
+      assert.is_true(#e.names > 0)
+      assert.matches("^SCMP_ACT_", e.action)
+      local seen = {}
+      for _, a in ipairs(e.args or {}) do
+        assert.is_nil(seen[a.index], fmt("syscalls[%d] uses index %d twice", i - 1, a.index))
+        seen[a.index] = true
+        assert.matches("^SCMP_CMP_", a.op)
+      end
+    end
+    return t
+  end
+
+  local function round_trip(f, seed)
+    local json = assert(oci.export(f))
+    check_shape(json)
+    local g, report = oci.import(json, { arches = f.arches, bad_arch = f.bad_arch })
+    assert(g, tostring(report))
+    assert.same({}, report.dropped)   -- nothing for the runtime to throw away
+    assert.same({}, report.unknown)
+    assert.is_nil(same_decisions(f, g, seed or 1))
+    return json, g
+  end
+
+  it("writes Docker's shape, one line an argument", function()
+    local f = assert(seccomp.from_rules({
+      { "allow", "read" }, { "allow", "write" },
+      { action = "allow", syscall = "socket", args = { { index = 0, op = "eq", value = 1 } } },
+      { action = E("EACCES"), syscall = "mmap", args = { { index = 2, op = "masked_eq", mask = 4, value = 4 } } },
+      { action = "allow", syscall = "mmap" },
+    }, E("EPERM"), { arch = "x86_64" }))
+    local json = round_trip(f)
+    assert.equal([[
+{
+  "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {
+      "names": ["read", "write"],
+      "action": "SCMP_ACT_ALLOW"
+    },
+    {
+      "names": ["socket"],
+      "action": "SCMP_ACT_ALLOW",
+      "args": [
+        { "index": 0, "value": 1, "valueTwo": 0, "op": "SCMP_CMP_EQ" }
+      ]
+    },
+    {
+      "names": ["mmap"],
+      "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+      "args": [
+        { "index": 2, "value": 4, "valueTwo": 4, "op": "SCMP_CMP_MASKED_EQ" }
+      ]
+    },
+    {
+      "names": ["mmap"],
+      "action": "SCMP_ACT_ALLOW",
+      "args": [
+        { "index": 2, "value": 4, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ" }
+      ]
+    }
+  ]
+}
+]], json)
+  end)
+
+  it("round-trips hand-made filters: every action, 64-bit values, ranges, holes", function()
+    local filters = {
+      { { { "kill_thread", "getpid" }, { "trap", "getppid" }, { "log", "gettid" }, { "notify", "getuid" },
+          { seccomp.trace(300), "geteuid" }, { E(0), "getgid" }, { "kill_process", "getegid" }, { "allow", "read" } },
+        E("ENOSYS"), { arch = "x86_64" } },
+      -- values past 2^63 and 2^53
+      { { { action = E(5), syscall = "write", args = { { index = 0, op = "eq", value = -1 } } },
+          { action = E(6), syscall = "write", args = { { index = 0, op = "ge", value = "0x8000000000000000" } } },
+          { action = E(7), syscall = "write", args = { { index = 1, op = "eq", value = 9007199254740993 } } } },
+        "allow", { arch = "x86_64" } },
+      -- a range on one argument, a hole with the default's own action, an unconditional rest
+      { { { action = "allow", syscall = "prctl", args = { { index = 0, op = "ge", value = 5 }, { index = 0, op = "le", value = 900 } } },
+          { action = "kill_process", syscall = "prctl", args = { { index = 0, op = "eq", value = 1000 } } },
+          { action = E("EPERM"), syscall = "kill", args = { { index = 1, op = "eq", value = 9 } } },
+          { action = "allow", syscall = "kill" },
+          { action = "allow", syscall = "ioctl", args = { { index = 1, op = "ne", value = 0x5412 }, { index = 1, op = "ne", value = 0x541c } } },
+          { action = "log", syscall = "openat", args = { { index = 2, op = "masked_eq", mask = 3, value = 1 }, { index = 2, op = "masked_eq", mask = 0x40, value = 0x40 } } },
+          { action = "allow", syscall = "openat" } },
+        E("EPERM"), { arches = { "x86_64", "i386", "x32" } } },
+      -- overlapping rules of different actions: the first wins in sx, so must in the profile
+      { { { action = "trap", syscall = "socket", args = { { index = 0, op = "lt", value = 10 }, { index = 1, op = "eq", value = 2 } } },
+          { action = "allow", syscall = "socket", args = { { index = 0, op = "lt", value = 20 } } },
+          { action = "log", syscall = "socket", args = { { index = 1, op = "masked_eq", mask = 0xf, value = 2 } } },
+          { action = "kill_thread", syscall = "socket" } },
+        "allow", { arches = { "aarch64", "arm" } } },
+      -- by number, a syscall the primary arch names
+      { { { "allow", 0 }, { action = E(1), syscall = 1, args = { { index = 0, op = "gt", value = 2 } } } },
+        "kill_process", { arch = "x86_64" } },
+    }
+    for i, c in ipairs(filters) do
+      local f = assert(seccomp.from_rules(c[1], c[2], c[3]))
+      round_trip(f, i)
+    end
+  end)
+
+  it("round-trips random filters, or refuses them as too big, never decides differently", function()
+    local done, refused = 0, 0
+    for seed = 1, 120 do
+      local case = gen.rule_set(seed, 5)
+      local f = seccomp.from_rules(case.rules, case.default, case.opts)
+      if f then
+        local json, err = oci.export(f)
+        if not json then
+          -- a syscall given by a number no table names, or too many entries
+          assert.truthy(err.code == "bad_rule" or err.code == "too_big", tostring(err))
+          refused = refused + 1
+        else
+          local g, gerr = oci.import(json, { arches = f.arches, bad_arch = f.bad_arch })
+          if not g then
+            assert.equal("too_big", gerr.code, tostring(gerr))   -- more than 4096 insns
+            refused = refused + 1
+          else
+            local diff = same_decisions(f, g, seed)
+            assert.is_nil(diff, "seed " .. seed .. ": " .. tostring(diff))
+            done = done + 1
+          end
+        end
+      end
+    end
+    assert.is_true(done >= 50, fmt("%d round-tripped, %d refused", done, refused))
+    print(fmt("(oci: %d random filters round-tripped, %d refused)", done, refused))
+  end)
+
+  it("needs rules", function()
+    local f = assert(seccomp.allow_list({ "read" }, { arch = "x86_64" }))
+    local raw = assert(seccomp.load(f.bpf, "x86_64"))
+    local json, err = oci.export(raw)
+    assert.is_nil(json)
+    assert.equal("no_rules", err.code)
+    assert.has_error(function() oci.export("not a filter") end)
+    assert.has_error(function() oci.export(f, { pretty = true }) end)
+  end)
+end)
