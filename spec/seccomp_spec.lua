@@ -117,6 +117,71 @@ describe("sx.seccomp", function()
       assert.equal(line .. ": " .. err.message, tostring(err))
     end)
 
+    it("agree with this machine's kernel headers", function()
+      local function check(arch, header, literal_only)
+        local f = io.open(header)
+        if not f then return 0 end
+        local n = 0
+        for line in f:lines() do
+          local name, expr = line:match("^#define __NR_([%w_]+)%s+(.-)%s*$")
+          local v = expr and tonumber(expr:match("^%d+$"))
+          if expr and not literal_only and expr:match("__X32_SYSCALL_BIT") then
+            v = X32_BIT + tonumber(expr:match("(%d+)%)%s*$"))
+          end
+          if v and name ~= "syscalls" then
+            local mine = seccomp.syscall_number(name, arch)
+            -- the tables may know newer syscalls than the headers, never other numbers
+            if mine then
+              assert.equal(v, mine, arch .. " " .. name)
+              n = n + 1
+            end
+          end
+        end
+        f:close()
+        return n
+      end
+      local dir = "/usr/include/x86_64-linux-gnu/asm/"
+      local n = check("x86_64", dir .. "unistd_64.h") + check("i386", dir .. "unistd_32.h") +
+                check("x32", dir .. "unistd_x32.h")
+      for _, arch in ipairs({ "aarch64", "riscv64", "loongarch64" }) do
+        n = n + check(arch, "/usr/include/asm-generic/unistd.h", true)
+      end
+      if n == 0 then pending("no kernel headers to compare with") end
+    end)
+
+    it("use the audit arch values of <linux/audit.h>", function()
+      local src = os.tmpname() .. ".c"
+      local exe = os.tmpname()
+      local h = assert(io.open(src, "w"))
+      h:write([[
+#include <linux/audit.h>
+#include <stdio.h>
+int main(void) {
+  printf("x86_64 %u\ni386 %u\nx32 %u\naarch64 %u\narm %u\nriscv64 %u\n", AUDIT_ARCH_X86_64,
+         AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_RISCV64);
+  printf("s390x %u\nppc64le %u\n", AUDIT_ARCH_S390X, AUDIT_ARCH_PPC64LE);
+#ifdef AUDIT_ARCH_LOONGARCH64
+  printf("loongarch64 %u\n", AUDIT_ARCH_LOONGARCH64);
+#endif
+  return 0;
+}
+]])
+      h:close()
+      local built = os.execute(("cc -o %q %q 2>/dev/null"):format(exe, src))
+      os.remove(src)
+      if not built then pending("no C compiler or <linux/audit.h>"); return end
+      local p = assert(io.popen(exe))
+      local n = 0
+      for line in p:lines() do
+        local arch, value = line:match("^(%S+) (%d+)$")
+        assert.equal(math.tointeger(tonumber(value)), core.audit(arch), arch)
+        n = n + 1
+      end
+      p:close()
+      os.remove(exe)
+      assert.is_true(n >= 8)
+    end)
+
     it("raises on misuse", function()
       assert.has_error(function() seccomp.syscall_number(5) end)
       assert.has_error(function() seccomp.syscall_name("read") end)
