@@ -185,6 +185,21 @@ describe("sx.process", function()
       end)
     end)
 
+    it("reports a failed exec even when the filter forbids write, futex and exit", function()
+      local f = assert(seccomp.allow_list{ "read" })   -- the child spins, reports in memory
+      local path = proc.tmpname()
+      proc.write(path, "not a program\n")
+      local p = assert(process.spawn{ argv = { path } })
+      assert(p:install(f))
+      local ok, err = p:proceed()
+      os.remove(path)
+      assert.is_nil(ok)
+      assert.equal("exec_failed", err.code)
+      assert.equal("EACCES", err.errno_name)
+      -- exit_group was forbidden too: the kernel killed the child after its report
+      assert.same({ "signaled", SIGSYS }, { p:wait() })
+    end)
+
     it("refuses a raw-BPF filter that forbids execve", function()
       local raw = assert(seccomp.load(allow.bpf))
       local p = assert(process.spawn{ argv = { "/bin/true" } })

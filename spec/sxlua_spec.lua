@@ -214,6 +214,17 @@ describe("sxlua", function()
     os.execute("rm -rf " .. q(dir))
   end)
 
+  it("resets ignored signals before the program starts", function()
+    -- a shell that ignores TERM and INT passes that on through exec; the agent resets it
+    local cmd = ("trap '' TERM INT; %s %s -- grep SigIgn /proc/self/status")
+                :format(SXLUA, q(p(DENY_PTRACE)))
+    local code, out = proc.run("sh -c " .. q(cmd))
+    assert.equal(0, code)
+    assert.equal("SigIgn:\t0000000000000000\n", out)
+    local _, plain = proc.run("sh -c " .. q("trap '' TERM INT; grep SigIgn /proc/self/status"))
+    assert.are_not.equal(out, plain)   -- without the agent, they stay ignored
+  end)
+
   it("--check prints the filters and runs nothing", function()
     local code, out = sxlua("--check " .. q(p(DENY_PTRACE)))
     assert.equal(0, code)
