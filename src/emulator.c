@@ -164,6 +164,10 @@ static int run(const struct sx_insn *insns, size_t len, const struct sx_data *d,
         if (executed) *executed = steps;
         return SX_OK;
       case BPF_LD:
+        /* sx_check refuses such loads; a caller that skipped it gets an error, not a
+        ** read past the struct */
+        if (BPF_MODE(in->code) == BPF_ABS && (in->k >= DATA_SIZE || in->k % 4))
+          return SX_E_BAD_PROGRAM;
         if (BPF_MODE(in->code) == BPF_ABS) a = data_word(d, in->k);
         else if (BPF_MODE(in->code) == BPF_LEN) a = DATA_SIZE;
         else if (BPF_MODE(in->code) == BPF_MEM) a = mem[in->k % MEM_WORDS];
