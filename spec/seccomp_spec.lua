@@ -506,6 +506,13 @@ int main(void) {
         assert.equal("bad_program", err.code, c[1])
         assert.equal(line, err.where, c[1])
       end
+      -- sx.core's emulator, given a program nobody checked, raises instead of reading
+      -- past seccomp_data
+      for _, off in ipairs({ 64, 2, 0x7fffffff, 0xfffffffc }) do
+        assert.has_error(function()
+          core.emulate(bpf({ LD_ABS, 0, 0, off }, { RET, 0, 0, 0 }), 0xc000003e, 0)
+        end)
+      end
       local f, err = seccomp.load(string.rep(bpf({ RET, 0, 0, 0x7fff0000 }), 4097), "x86_64")
       assert.is_nil(f)
       assert.equal("too_big", err.code)
