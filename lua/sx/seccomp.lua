@@ -121,6 +121,8 @@ end
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
 -- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
 -- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
+-- A group is a set: a syscall's own unconditional rule overrides its group's, overlapping
+-- groups with one action merge, and groups giving a syscall two actions are duplicate_rule.
 function M.from_rules(rules, default, opts)
   opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
   if default == nil then
