@@ -19,6 +19,7 @@ M.ARCH_SETS = {
   { "x86_64", "i386", "x32" }, { "aarch64" }, { "x32" }, { "arm", "riscv64" }, { "s390x" },
   { "x86_64" }, { "i386" }, { "x86_64", "x32" }, { "ppc64le", "loongarch64" },
   { "x86_64", "i386" }, { "s390x", "aarch64" },
+  { "x32", "x86_64" }, { "i386", "x32", "x86_64" }, { "x32", "i386" }, { "arm", "aarch64" },
 }
 
 -- Values that sit on the edges of 32- and 64-bit comparisons.
