@@ -104,6 +104,9 @@ function Filter:cache_eligible(syscall, arch)
   arch = check_arch(arch or self.arches[1])
   local nr, err = syscall_number(syscall, arch)
   if not nr then return nil, err end
+  -- the kernel's bitmaps stop at the arch's syscall count: x32 numbers (0x40000000 up)
+  -- and anything that large always run the filter
+  if not math.ult(nr & 0xffffffff, X32_BIT) then return false end
   return core.cache_eligible(self.bpf, core.audit(arch), nr & 0xffffffff)
 end
 
