@@ -588,6 +588,12 @@ int main(void) {
       assert.is_false(f:cache_eligible("openat"))      -- loads an argument
       assert.is_false(f:cache_eligible("ptrace"))      -- killed, not allowed
       assert.is_false(f:cache_eligible("read", "i386"))
+      -- x32 numbers are beyond the kernel's cache bitmaps, whatever the filter says
+      local x = assert(seccomp.allow_list({ "read" }, { arches = { "x86_64", "x32" } }))
+      assert.is_true(x:cache_eligible("read", "x86_64"))
+      assert.equal("allow", (x:eval("read", nil, "x32")))
+      assert.is_false(x:cache_eligible("read", "x32"))
+      assert.is_false(x:cache_eligible(X32_BIT, "x86_64"))
       local _, err = f:cache_eligible("raed")
       assert.equal("unknown_syscall", err.code)
     end)
