@@ -207,6 +207,12 @@ int main(void) {
     end)
 
     it("raises on misuse: not a list, unknown option", function()
+      local line
+      local ok, msg = pcall(function() line = here(); seccomp.allow_list("read") end)
+      assert.is_false(ok)
+      assert.equal(line .. ": allow_list takes a list of syscall names, got string", msg)
+      ok, msg = pcall(function() line = here(); seccomp.allow_list({}, { dfault = "allow" }) end)
+      assert.equal(line .. ": allow_list: unknown option 'dfault'", msg)
       assert.has_error(function() seccomp.allow_list("read") end)
       assert.has_error(function() seccomp.allow_list({ "read" }, { arhc = "x86_64" }) end)
       assert.has_error(function() seccomp.allow_list({ "read" }, "x86_64") end)
