@@ -70,10 +70,10 @@ local function libseccomp_filter(rules, default, opts)
   end
   write(TMP, concat(lines, "\n") .. "\n")
   -- libseccomp's rule merging can take minutes on many masked rules for one syscall
-  local p = io.popen(fmt("timeout 60 %s %s %s.bpf", ORACLE, TMP, TMP))
+  local p = io.popen(fmt("timeout 10 %s %s %s.bpf", ORACLE, TMP, TMP))
   local said = p:read("a")
   local ok, _, status = p:close()
-  if not ok and status == 124 then return nil, "libseccomp took more than a minute" end
+  if not ok and status == 124 then return nil, "libseccomp took more than 10 seconds" end
   assert(ok, "libseccomp_oracle failed")
   local g, err = seccomp.load(read(TMP .. ".bpf"), opts.arches[1])
   os.remove(TMP .. ".bpf")
@@ -335,19 +335,45 @@ describe("sx.oci and libseccomp agree", function()
     return action.canonical(found or action.value(default))
   end
 
-  -- Random rule sets for x86_64 (where the tables were compared): the exported rules
-  -- mean the filter; libseccomp's program for them agrees, except where libseccomp 2.5.4
-  -- miscompiles (its code generator loses track of which argument word the accumulator
-  -- holds when several rules with conditions on different arguments share a syscall;
-  -- e.g. kill_process if a2 < 6 && a5 == X, kill_thread if a2 >= 0x80000001 gives
-  -- kill_thread for a2 = 0 when a5's low word is large). Those are counted and shown.
+  -- The smallest case found where libseccomp 2.5.4's program does not do what its rules
+  -- say: after testing a5's high word for the first rule, it tests a2 >= 0x80000001 on
+  -- the accumulator without reloading a2, so it compares a5's high word. sx must decide
+  -- it as written, in the emulator and in the kernel; libseccomp's answer is printed.
+  it("where libseccomp 2.5.4 miscompiles, sx decides the rules as written", function()
+    if not have_oracle then return pending("libseccomp_oracle was not built (no libseccomp-dev)") end
+    local rules = {
+      { action = "kill_process", syscall = "getgid", args = { { index = 2, op = "lt", value = 6 },
+                                                            { index = 5, op = "eq", value = 0xb3db20771646ea09 } } },
+      { action = "kill_thread", syscall = "getgid", args = { { index = 2, op = "ge", value = 0x80000001 } } },
+    }
+    local default, opts = seccomp.errno("ENOSYS"), { arch = "x86_64", arches = nil }
+    local f = assert(seccomp.from_rules(rules, default, opts))
+    local lib = assert(libseccomp_filter(rules, default, { arches = { "x86_64" } }))
+    local args = { 0, 0, 0, 0, 0, -1 }
+    assert.equal(default, f:eval("getgid", args))
+    assert.equal(default, meaning(rules, default, "getgid", args))
+    if core.host_arch() == "x86_64" then
+      assert.same({ "errno", 38 }, { core.probe(f.bpf, 104, table.unpack(args)) })
+    end
+    local theirs = lib:eval("getgid", args)
+    if theirs ~= default then
+      print(fmt("\n(oci_libseccomp: libseccomp decides getgid(0, 0, 0, 0, 0, -1) %s for these rules, which say %s)",
+                tostring(theirs), tostring(default)))
+    end
+  end)
+
+  -- Random rule sets whose first arch is x86_64, compared there (where the tables were
+  -- compared above): the exported rules mean the filter whatever order they are tried in;
+  -- libseccomp's program for them agrees, except where libseccomp miscompiles (as in the
+  -- case above), which is counted and shown rather than hidden.
   it("on exported random filters, libseccomp's miscompilations aside", function()
     if not have_oracle then return pending("libseccomp_oracle was not built (no libseccomp-dev)") end
     local tried, compared, lib_wrong, shown = 0, 0, 0, {}
-    for seed = 1, 400 do
+    for seed = 1, 600 do
       local case = gen.rule_set(seed, 5)
       local a = case.opts.arches
-      local f = #a == 1 and a[1] == "x86_64" and seccomp.from_rules(case.rules, case.default, case.opts)
+      -- (a dozen random rules already export to profiles too big for either compiler)
+      local f = a[1] == "x86_64" and #case.rules <= 12 and seccomp.from_rules(case.rules, case.default, case.opts)
       local json = f and oci.export(f)
       local rules, default = nil, nil
       if json then rules, default = oci.to_rules(json, { arches = f.arches, bad_arch = f.bad_arch }) end
@@ -358,7 +384,7 @@ describe("sx.oci and libseccomp agree", function()
         local per = {}
         for _, r in ipairs(rules) do per[r.syscall] = (per[r.syscall] or 0) + 1; most = math.max(most, per[r.syscall]) end
       end
-      if rules and #rules <= 200 and most <= 12 then
+      if rules and #rules <= 200 and most <= 8 then
         local lib = export_case(f)
         if lib then tried = tried + 1 end
         local skip = table_differences("x86_64")
@@ -366,7 +392,8 @@ describe("sx.oci and libseccomp agree", function()
         local done = {}
         for _, r in ipairs(f.rules) do
           local name = r.syscall
-          if type(name) == "string" and not done[name] and not skip[seccomp.syscall_number(name, "x86_64")] then
+          local n = type(name) == "string" and seccomp.syscall_number(name, "x86_64")
+          if n and not done[name] and not skip[n] then
             done[name] = true
             for _, args in ipairs(arg_vectors(f, name, seed)) do
               compared = compared + 1
@@ -385,10 +412,9 @@ describe("sx.oci and libseccomp agree", function()
     assert.is_true(tried >= 5, "only " .. tried .. " random filters exported")
     -- libseccomp gets most of them right; its errors are reported, not hidden
     assert.is_true(lib_wrong * 20 < compared, fmt("%d of %d probes differ", lib_wrong, compared))
-    if lib_wrong > 0 then
-      print(fmt("\n(oci_libseccomp: libseccomp 2.5.4 miscompiled %d of %d argument probes; e.g. %s)",
-                lib_wrong, compared, concat(shown, "; ")))
-    end
+    print(fmt("\n(oci_libseccomp: %d exported random filters built by libseccomp; it miscompiled " ..
+              "%d of %d argument probes%s)", tried, lib_wrong, compared,
+              #shown > 0 and ("; e.g. " .. concat(shown, "; ")) or ""))
   end)
 end)
 

@@ -28,7 +28,9 @@ local type, pairs, ipairs, tostring, fmt, concat, sort, ult =
 local M = {}
 
 local ALL = -1               -- all 64 bits
-local MAX_TERMS = 20000      -- per syscall and action: beyond this, refuse rather than crawl
+-- Beyond this many entries no runtime could load the profile: a BPF program holds at most
+-- 4096 instructions, and every entry with arguments takes more than one.
+local MAX_TERMS = 4096
 
 -- ---- sets of argument vectors ------------------------------------------------------------
 -- An atom is {index, op, value [, mask]} as in sx rules; a term is a list of atoms that all
@@ -284,6 +286,8 @@ local function is_empty(term)
   return #normalize(term) == 0
 end
 
+local merge_terms   -- below
+
 -- set ∩ (where not all of `atoms` hold)
 local function without(set, atoms, syscall)
   local neg = negate_term(atoms)
@@ -305,11 +309,105 @@ local function without(set, atoms, syscall)
       end
     end
     if #out > MAX_TERMS then
+      out = merge_terms(out)
+      seen = {}
+      for _, kept in ipairs(out) do seen[term_key(kept)] = true end
+    end
+    if #out > MAX_TERMS then
       return nil, error_.new("too_big", fmt("the rules for '%s' need more than %d profile " ..
-        "entries to write without overlaps", tostring(syscall), MAX_TERMS), { syscall = syscall })
+        "entries to write without overlaps, more than one BPF program can hold",
+        tostring(syscall), MAX_TERMS), { syscall = syscall })
+    end
+  end
+  return #out > 16 and merge_terms(out) or out
+end
+
+-- Union of interval lists, sorted and joined where they touch.
+local function union_intervals(list)
+  sort(list, function(a, b) return ult(a[1], b[1]) end)
+  local out = {}
+  for _, iv in ipairs(list) do
+    local last = out[#out]
+    if last and (last[2] == ALL or ule(iv[1], last[2] + 1)) then
+      if ult(last[2], iv[2]) then last[2] = iv[2] end
+    else
+      out[#out + 1] = { iv[1], iv[2] }
     end
   end
   return out
+end
+
+-- Atoms for the union of `atoms` on one index: nil when that is everything.
+local function union_atoms(index, atoms)
+  local masked = false
+  for _, a in ipairs(atoms) do if a.op == "masked_eq" then masked = true end end
+  if not masked then
+    local ivs = {}
+    for _, a in ipairs(atoms) do
+      for _, iv in ipairs(intervals(a)) do ivs[#ivs + 1] = iv end
+    end
+    return interval_atoms(index, union_intervals(ivs))
+  end
+  local list = {}
+  for _, a in ipairs(atoms) do
+    for _, c in ipairs(cubes(a)) do list[#list + 1] = c end
+  end
+  local out = {}
+  for _, c in ipairs(merge_cubes(list)) do
+    local a = cube_atom(index, c[1], c[2])
+    if not a then return nil end
+    out[#out + 1] = a
+  end
+  return out
+end
+
+-- Fewer terms for the same set: terms equal but for one index are joined when the union
+-- of their atoms there takes fewer atoms (adjacent ranges, a value and its complement).
+function merge_terms(set)
+  local changed = true
+  while changed do
+    changed = false
+    for index = 0, 5 do
+      local groups, order = {}, {}
+      for _, t in ipairs(set) do
+        local rest, here = {}, false
+        for _, a in ipairs(t) do
+          if a.index == index then here = a else rest[#rest + 1] = a end
+        end
+        local key = term_key(rest)
+        local g = groups[key]
+        if not g then g = { rest = rest, atoms = {}, whole = false }; groups[key] = g; order[#order + 1] = key end
+        if here then g.atoms[#g.atoms + 1] = here else g.whole = true end
+        g.n = (g.n or 0) + 1
+      end
+      local out = {}
+      for _, key in ipairs(order) do
+        local g = groups[key]
+        local atoms = g.atoms
+        if g.whole then atoms = nil
+        elseif #atoms > 1 then atoms = union_atoms(index, atoms) end
+        if atoms == nil then
+          out[#out + 1] = g.rest
+          if g.n > 1 then changed = true end
+        elseif #atoms < g.n then
+          changed = true
+          for _, a in ipairs(atoms) do
+            local t = { table.unpack(g.rest) }
+            t[#t + 1] = a
+            out[#out + 1] = t
+          end
+        else
+          for _, a in ipairs(g.atoms) do
+            local t = { table.unpack(g.rest) }
+            t[#t + 1] = a
+            out[#out + 1] = t
+          end
+        end
+      end
+      set = out
+    end
+  end
+  return set
 end
 
 -- ---- one syscall ---------------------------------------------------------------------------
@@ -353,7 +451,7 @@ local function decide_sets(list, default, syscall)
     add(uncond.value, set)
   end
   local out = {}
-  for _, value in ipairs(order) do out[#out + 1] = { value, by_action[value] } end
+  for _, value in ipairs(order) do out[#out + 1] = { value, merge_terms(by_action[value]) } end
   return out
 end
 
@@ -429,6 +527,12 @@ function M.export(f, opts, scmp_arch)
   for _, name in ipairs(order) do
     local sets, err = decide_sets(groups[name], default, name)
     if not sets then return nil, err end
+    local count = #entries
+    for _, s in ipairs(sets) do count = count + #s[2] end
+    if count > MAX_TERMS then
+      return nil, error_.new("too_big", fmt("the profile needs more than %d entries (at '%s'), " ..
+        "more than one BPF program can hold", MAX_TERMS, name), { syscall = name })
+    end
     for _, s in ipairs(sets) do
       local value, set = s[1], s[2]
       local head = action_fields(value, "rule")
