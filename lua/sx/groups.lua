@@ -251,7 +251,6 @@ end
 function M.expand_rules(rules, wheres, where, arches)
   local error_ = require "sx.error"
   local action = require "sx.action"
-  local conditions = require "sx.conditions"
   local out, out_wheres, origin, via = {}, {}, {}, {}
   for i = 1, #rules do
     local rule, w = rules[i], wheres[i] or where
@@ -264,7 +263,8 @@ function M.expand_rules(rules, wheres, where, arches)
       local alternatives = { false }
       if args ~= nil then alternatives = { args } end
       if type(args) == "string" then
-        local alts, msg = conditions.compile(args, arches)
+        -- LPeg is loaded only for policies that write conditions as text
+        local alts, msg = require("sx.conditions").compile(args, arches)
         if not alts then
           return nil, error_.new("bad_rule", ("rule %d: bad condition at %s"):format(i, msg),
                                  { rule = i, where = w, syscall = syscall, condition = args })

@@ -140,12 +140,65 @@ local function handler(e)
   return tostring(e)
 end
 
+-- Run a policy chunk as sxlua does. Returns true and its results (a table, n = count),
+-- or false and the exit status (the error already said).
+local function run_policy(policy, policy_args, argv, version)
+  local chunk, lerr = loadfile(policy, "t")
+  if not chunk then say("%s", lerr) return false, EXIT_RUNNER end
+  local argt = { [0] = policy }
+  for j, a in ipairs(policy_args) do argt[j] = a end
+  _G.arg = argt
+  _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
+               exit_status = M.exit_status }
+  -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
+  -- looks for the line to blame. A line hook remembers the policy's last line instead.
+  local source, last_line = "@" .. policy, nil
+  sethook(function(_, line)
+    if getinfo(2, "S").source == source then last_line = line end
+  end, "l")
+  local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
+  sethook()
+  local here = last_line and (policy .. ":" .. last_line) or policy
+  if not results[1] then
+    local msg = tostring(results[2])
+    if not msg:find("^[^\n]-:%d+: ") then msg = here .. ": " .. msg end
+    say("%s", msg)
+    return false, EXIT_RUNNER
+  end
+  local r1, r2 = results[2], results[3]
+  if r1 == nil and r2 ~= nil then
+    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = here end
+    say("%s", tostring(r2))
+    return false, EXIT_RUNNER
+  end
+  return true, { n = results.n - 1, unpack(results, 2, results.n) }
+end
+
+-- The filters of a declarative policy, for the inspection commands (sx.commands). An
+-- imperative policy cannot be inspected: spawning is refused, so nothing ever runs.
+function M.load_policy(policy, policy_args)
+  local spawn = process.spawn
+  process.spawn = function()
+    error("this policy runs processes itself; inspection needs a policy that returns its filter", 2)
+  end
+  local ok, results = run_policy(policy, policy_args, {})
+  process.spawn = spawn
+  if not ok then return nil end            -- run_policy has said why
+  local decl, derr = declaration(results[1])
+  if not decl then return nil, policy .. ": " .. derr end
+  return decl.filters
+end
+
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
 function M.main(args, version)
+  local commands = require "sx.commands"
+  if commands.COMMANDS[args[1]] then
+    return commands.run(args[1], args, 2, M.load_policy)
+  end
   local i, check = 1, false
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
-    if o == "-h" or o == "--help" then io.stdout:write(M.USAGE) return 0
+    if o == "-h" or o == "--help" then io.stdout:write(M.USAGE, "\n", commands.USAGE) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     else
@@ -165,37 +218,12 @@ function M.main(args, version)
     elseif args[j] == "--" then dd = j
     else policy_args[#policy_args + 1] = args[j] end
   end
-  local chunk, lerr = loadfile(policy, "t")
-  if not chunk then say("%s", lerr) return EXIT_RUNNER end
-  local argt = { [0] = policy }
-  for j, a in ipairs(policy_args) do argt[j] = a end
-  _G.arg = argt
-  _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
-               exit_status = M.exit_status }
   local spawned_before = process.spawned()
-  -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
-  -- looks for the line to blame. A line hook remembers the policy's last line instead.
-  local source, last_line = "@" .. policy, nil
-  sethook(function(_, line)
-    if getinfo(2, "S").source == source then last_line = line end
-  end, "l")
-  local results = { xpcall(chunk, handler, unpack(policy_args)) }
-  sethook()
-  local here = last_line and (policy .. ":" .. last_line) or policy
-  if not results[1] then
-    local msg = tostring(results[2])
-    if not msg:find("^[^\n]-:%d+: ") then msg = here .. ": " .. msg end
-    say("%s", msg)
-    return EXIT_RUNNER
-  end
-  local r1, r2 = results[2], results[3]
-  if r1 == nil and r2 ~= nil then
-    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = here end
-    say("%s", tostring(r2))
-    return EXIT_RUNNER
-  end
+  local ok, results = run_policy(policy, policy_args, argv, version)
+  if not ok then return results end
+  local r1, r2 = results[1], results[2]
   if r1 == "exited" or r1 == "signaled" then
-    return M.exit_status(argv[1] or policy, r1, r2, results[4])
+    return M.exit_status(argv[1] or policy, r1, r2, results[3])
   end
   if math_type(r1) == "integer" then return r1 end
   if r1 == nil then
