@@ -633,3 +633,42 @@ describe("oci.export", function()
     assert.has_error(function() oci.export(f, { pretty = true }) end)
   end)
 end)
+
+describe("fixtures", function()
+  local DIR = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/"
+
+  it("imports a runc config.json's linux.seccomp", function()
+    local f, report = import(read(DIR .. "oci_config.json"), { arches = { "x86_64", "i386", "x32" } })
+    local ENOSYS = seccomp.errno("ENOSYS")
+    assert.equal("allow", f:eval("openat"))
+    assert.equal("allow", f:eval("newfstatat", nil, "x32"))
+    assert.equal(ENOSYS, f:eval("socket"))
+    assert.equal("allow", f:eval("personality", { 8 }))
+    assert.equal(ENOSYS, f:eval("personality", { 0 }))
+    -- the conditional ioctl entry is dropped: the unconditional one wins, as in libseccomp
+    assert.equal("allow", f:eval("ioctl", { 0, 21522 }))
+    assert.equal("linux.seccomp.syscalls[2]", report.dropped[1].path)
+    assert.equal("kill_process", f:eval("kill", { 0, -1 }))
+    assert.equal(ENOSYS, f:eval("kill", { 0, 9 }))
+    assert.matches("SECCOMP_FILTER_FLAG_LOG", report.notes[1])
+  end)
+
+  it("imports podman's shape: errno names, caps, minKernel, arches", function()
+    if core.host_arch() ~= "x86_64" then return pending("x86_64 host needed") end
+    local text = read(DIR .. "podman_profile.json")
+    local f, report = oci.import(text, { kernel = "6.1" })
+    assert.same({ "x86_64", "i386", "x32" }, f.arches)
+    assert.equal("allow", f:eval("uname", nil, "i386"))
+    assert.equal(seccomp.errno("ENOSYS"), f:eval("keyctl"))
+    assert.equal(seccomp.errno("ENOSYS"), f:eval("vm86", nil, "i386"))
+    assert.equal(EPERM, f:eval("socket"))
+    assert.equal("allow", f:eval("pidfd_getfd"))
+    assert.equal("log", f:eval("mount"))
+    local skipped = " " .. concat(report.skipped.x86_64, " ") .. " "
+    assert.matches(" vm86 ", skipped)          -- i386 only
+    assert.not_matches(" vm86 ", " " .. concat(report.skipped.i386 or {}, " ") .. " ")
+    local admin = oci.import(text, { kernel = "5.4", caps = { "CAP_SYS_ADMIN" } })
+    assert.equal("allow", admin:eval("keyctl"))
+    assert.equal(EPERM, admin:eval("pidfd_getfd"))
+  end)
+end)

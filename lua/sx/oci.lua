@@ -38,6 +38,22 @@
 --
 -- Anything else unknown or malformed is an error with err.code "bad_profile" and
 -- err.path, the JSON path ("syscalls[12].args[0].op", indexes from 0 as in the JSON).
+--
+-- The report says what the import left out and why:
+--   arches, native, arches_from ("opts", "archMap", "architectures" or "host"),
+--   caps (set), kernel (release string),
+--   excluded  = { {path, names, reason}, ... }   entries includes/excludes turned off
+--   dropped   = { {path, names, reason}, ... }   entries libseccomp/runc would not use
+--   skipped   = { [arch] = {names...} }          names that arch does not have
+--   unknown   = { {name, path, known}, ... }     names no target arch has (known: the
+--                                                tables have it on some other arch)
+--   unsupported_arches = { "SCMP_ARCH_MIPS", ... }, notes = { "...", ... }
+--
+-- export(f) writes the reverse: Docker's JSON (defaultAction, defaultErrnoRet,
+-- architectures, syscalls with names/action/errnoRet/args), which Docker's --security-opt
+-- seccomp=, podman and Kubernetes Localhost profiles take, and the OCI runtime spec's
+-- linux.seccomp. The bad-arch action has no place in the format: runtimes use
+-- libseccomp's (SCMP_ACT_KILL_THREAD). See sx/oci_export.lua for how rules are written.
 
 local cjson = require "cjson"
 local core = require "sx.core"
@@ -596,6 +612,9 @@ local function convert(profile, opts, caps, kernel, release)
       ddata = errno_value(check_string(p.defaultErrno, "defaultErrno"), "defaultErrno")
     end
     local default = make_action(p.defaultAction, ddata, "defaultAction", dpath)
+    if ddata and p.defaultAction ~= "SCMP_ACT_ERRNO" and p.defaultAction ~= "SCMP_ACT_TRACE" then
+      report.notes[#report.notes + 1] = dpath .. ": ignored for " .. p.defaultAction
+    end
     for i, flag in ipairs(string_list(p.flags, "flags")) do
       report.notes[#report.notes + 1] = fmt("flags[%d]: %s is the runtime's business, ignored", i - 1, flag)
     end
