@@ -8,6 +8,7 @@
 local action = require "sx.action"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
+local rules_ = require "sx.rules"
 
 local setmetatable, type, ipairs = setmetatable, type, ipairs
 
@@ -21,6 +22,10 @@ local BUILD_OPTIONS = { default = true, arch = true, arches = true, bad_arch = t
 function Builder:rule(act, x, conditions)
   local where = error_.where()
   local list = type(x) == "table" and x or { x }
+  local _, msg = rules_.check_list(list, "the syscall list")
+  if msg and not self.problem then   -- reported by build, before anything else
+    self.problem = error_.new("bad_rule", msg, { rule = #self.rules + 1, where = where })
+  end
   for _, syscall in ipairs(list) do
     local n = #self.rules + 1
     self.rules[n] = { action = act, syscall = syscall, args = conditions }
@@ -55,6 +60,7 @@ end
 -- build([opts]): opts.default (default "kill_process"), opts.arch/arches, opts.bad_arch.
 function Builder:build(opts)
   opts = error_.check_options(opts, BUILD_OPTIONS, "build")
+  if self.problem then return nil, self.problem end
   return filter.compile(self.rules, opts.default or "kill_process", opts, self.wheres)
 end
 

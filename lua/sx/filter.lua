@@ -184,6 +184,10 @@ function M.compile(rules, default, opts, wheres)
   if type(rules) ~= "table" then
     return nil, error_.new("bad_rule", "rules must be a list, got " .. type(rules))
   end
+  local _, lmsg, hole = rules_.check_list(rules, "rules")
+  if lmsg then
+    return nil, error_.new("bad_rule", lmsg, { rule = hole, where = hole and wheres[hole] or where })
+  end
   local arches, err = target_arches(opts)
   if not arches then return nil, err end
   local default_value, bad_arch_value

@@ -156,6 +156,30 @@ function M.for_core(rule, value)
   return { action = value, syscall = rule.syscall, conds = rule.args }
 end
 
+-- check_list(t, what) -> n, or nil, a sentence and the index at fault: is `t` a list with
+-- keys 1..n and no holes? A hole is what a misspelt variable (nil) in a policy's list
+-- looks like; walking the list with ipairs or # would silently drop what follows it.
+function M.check_list(t, what)
+  local n, count = 0, 0
+  for k in pairs(t) do
+    if math_type(k) ~= "integer" or k < 1 then
+      return nil, ("%s must be a list, but has the key %s"):format(what,
+                   type(k) == "string" and ("'" .. k .. "'") or tostring(k))
+    end
+    count = count + 1
+    if k > n then n = k end
+  end
+  if count ~= n then
+    for i = 1, n do
+      if t[i] == nil then
+        return nil, ("%s: item %d is nil (a misspelt variable?), and the items after it would "
+                     .. "be lost"):format(what, i), i
+      end
+    end
+  end
+  return n
+end
+
 -- A deep copy, so users can change what to_rules returns without touching a filter.
 function M.copy(rule)
   local out = { action = rule.action, syscall = rule.syscall }

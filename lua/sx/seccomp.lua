@@ -13,6 +13,7 @@ local builder = require "sx.builder"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
 local groups = require "sx.groups"
+local rules_ = require "sx.rules"
 
 local io, type, ipairs, tostring = io, type, ipairs, tostring
 
@@ -87,6 +88,8 @@ local function names_to_rules(names, act, fname)
   if type(names) ~= "table" then
     error_.raise(("%s takes a list of syscall names, got %s"):format(fname, type(names)))
   end
+  local _, msg, hole = rules_.check_list(names, fname)
+  if msg then return nil, error_.new("bad_rule", msg, { rule = hole }) end
   local rules, seen = {}, {}
   for i, name in ipairs(names) do
     if not seen[name] then   -- a list is a set: a name twice is harmless here
@@ -105,7 +108,9 @@ local RULES_OPTIONS = { arch = true, arches = true, bad_arch = true }
 -- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
 function M.allow_list(names, opts)
   opts = error_.check_options(opts, LIST_OPTIONS, "allow_list")
-  return filter.compile(names_to_rules(names, "allow", "allow_list"),
+  local rules, err = names_to_rules(names, "allow", "allow_list")
+  if not rules then return nil, err end
+  return filter.compile(rules,
                         opts.default or "kill_process", opts)
 end
 
@@ -114,7 +119,9 @@ end
 function M.deny_list(names, opts)
   opts = error_.check_options(opts, DENY_OPTIONS, "deny_list")
   local deny = opts.deny_action == nil and action.errno("EPERM") or opts.deny_action
-  return filter.compile(names_to_rules(names, deny, "deny_list"), opts.default or "allow", opts)
+  local rules, err = names_to_rules(names, deny, "deny_list")
+  if not rules then return nil, err end
+  return filter.compile(rules, opts.default or "allow", opts)
 end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
