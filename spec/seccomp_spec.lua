@@ -483,6 +483,40 @@ int main(void) {
       assert.equal("bad_rule", err.code)
     end)
 
+    it("bad_rule: a list with a hole or a non-list key never drops a rule silently", function()
+      -- a misspelt variable is nil: the items after it must not vanish
+      local f, err = seccomp.deny_list({ "ptrace", nil, "kexec_load" }, { arch = "x86_64" }); local line = here()
+      assert.is_nil(f)
+      assert.equal("bad_rule", err.code)
+      assert.equal(2, err.rule)
+      assert.equal(line, err.where)
+      assert.matches("item 2 is nil", err.message)
+      f, err = seccomp.allow_list({ "read", nil, "write" }, { arch = "x86_64" })
+      assert.equal("bad_rule", err.code)
+      f, err = seccomp.allow_list({ "read", extra = "write" }, { arch = "x86_64" })
+      assert.equal("bad_rule", err.code)
+      assert.matches("'extra'", err.message)
+      local rules = { { "allow", "read" } }
+      rules[3] = { "kill_process", "ptrace" }
+      f, err = seccomp.from_rules(rules, "allow", { arch = "x86_64" })
+      assert.equal("bad_rule", err.code)
+      assert.equal(2, err.rule)
+      f, err = seccomp.from_rules({ { "allow", "read" }, nil, { "kill_process", "ptrace" } }, "allow",
+                                  { arch = "x86_64" })
+      assert.equal("bad_rule", err.code)
+      f, err = seccomp.from_rules({ { "allow", "read" }, deny = { "kill_process", "ptrace" } }, "allow",
+                                  { arch = "x86_64" })
+      assert.equal("bad_rule", err.code)
+      local b = seccomp.builder():allow("read")
+      b:deny({ "ptrace", nil, "kexec_load" }); line = here()
+      f, err = b:build({ arch = "x86_64", default = "allow" })
+      assert.is_nil(f)
+      assert.equal("bad_rule", err.code)
+      assert.equal(line, err.where)
+      f, err = seccomp.builder():deny({ "ptrace", also = "kexec_load" }):build({ default = "allow" })
+      assert.equal("bad_rule", err.code)
+    end)
+
     it("too_big: more than the kernel's 4096 instructions", function()
       local rules = {}
       for i = 1, 1500 do
