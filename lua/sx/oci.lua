@@ -65,6 +65,7 @@ local export = require "sx.oci_export"
 
 local type, pairs, ipairs, tostring, tonumber, tointeger, math_type, select, next =
   type, pairs, ipairs, tostring, tonumber, math.tointeger, math.type, select, next
+local ult, floor = math.ult, math.floor
 local setmetatable, getmetatable, error = setmetatable, getmetatable, error
 local fmt, concat, sort = string.format, table.concat, table.sort
 local pcall, io_open = pcall, io.open
@@ -189,7 +190,7 @@ local function decimal_u64(digits)
     local d = digits:byte(i) - 48
     -- v * 10 + d must stay below 2^64: compare against floor((2^64 - 1 - d) / 10)
     local limit = ((-1 - d) >> 1) // 5
-    if math.ult(limit, v) then return nil end
+    if ult(limit, v) then return nil end
     v = v * 10 + d
   end
   return v
@@ -298,7 +299,7 @@ local function check_uint(v, path, limit)
   if math_type(v) == "integer" then
     n = v
   elseif math_type(v) == "float" then
-    if v ~= v or v ~= math.floor(v) then fail(path, "expected an integer, got %s", tostring(v)) end
+    if v ~= v or v ~= floor(v) then fail(path, "expected an integer, got %s", tostring(v)) end
     if v < 0 then fail(path, "expected a non-negative integer, got %s", fmt("%.0f", v)) end
     if v >= 2^53 then
       fail(path, "%s is too large for a 64-bit value or was written with a fraction or an exponent",

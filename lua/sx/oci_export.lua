@@ -22,8 +22,9 @@ local error_ = require "sx.error"
 local filter = require "sx.filter"
 local action = require "sx.action"
 
-local type, pairs, ipairs, tostring, fmt, concat, sort, ult =
-  type, pairs, ipairs, tostring, string.format, table.concat, table.sort, math.ult
+local type, ipairs, tostring, fmt, concat, sort, unpack, remove, ult =
+  type, ipairs, tostring, string.format, table.concat, table.sort, table.unpack, table.remove,
+  math.ult
 
 local M = {}
 
@@ -105,7 +106,7 @@ local function merge_cubes(list)
       for j = 1, #list do
         local b = list[j]
         if i ~= j and b[1] & a[1] == b[1] and a[2] & b[1] == b[2] then
-          table.remove(list, i); changed = true; break
+          remove(list, i); changed = true; break
         end
       end
     end
@@ -115,7 +116,7 @@ local function merge_cubes(list)
         local d = a[2] ~ b[2]
         if a[1] == b[1] and d ~= 0 and d & (d - 1) == 0 and d & a[1] ~= 0 then
           list[i] = { a[1] & ~d, a[2] & ~d }
-          table.remove(list, j)
+          remove(list, j)
           changed = true
           break
         end
@@ -245,7 +246,7 @@ local function normalize(term)
     local grown = {}
     for _, t in ipairs(out) do
       for _, a in ipairs(alts) do
-        local nt = { table.unpack(t) }
+        local nt = { unpack(t) }
         nt[#nt + 1] = a
         grown[#grown + 1] = nt
       end
@@ -298,12 +299,12 @@ local function without(set, atoms, syscall)
   end
   for _, t in ipairs(set) do
     -- t misses `atoms` entirely: keep it whole
-    local both = { table.unpack(t) }
+    local both = { unpack(t) }
     for _, a in ipairs(atoms) do both[#both + 1] = a end
     if is_empty(both) then add(t)
     else
       for _, n in ipairs(neg) do
-        local joined = { table.unpack(t) }
+        local joined = { unpack(t) }
         for _, a in ipairs(n) do joined[#joined + 1] = a end
         for _, nt in ipairs(normalize(joined)) do add(nt) end
       end
@@ -392,13 +393,13 @@ function merge_terms(set)
         elseif #atoms < g.n then
           changed = true
           for _, a in ipairs(atoms) do
-            local t = { table.unpack(g.rest) }
+            local t = { unpack(g.rest) }
             t[#t + 1] = a
             out[#out + 1] = t
           end
         else
           for _, a in ipairs(g.atoms) do
-            local t = { table.unpack(g.rest) }
+            local t = { unpack(g.rest) }
             t[#t + 1] = a
             out[#out + 1] = t
           end
