@@ -126,6 +126,13 @@ function M.normalize(rule, i, where)
       return fail("bad_rule", ("rule %d: unknown field '%s'"):format(i, tostring(k)))
     end
   end
+  -- {"allow", "read", syscall = "write"}: one of the two would be ignored without a word
+  for pos, name in ipairs({ "action", "syscall", "args" }) do
+    if rule[name] ~= nil and rule[pos] ~= nil then
+      return fail("bad_rule", ("rule %d gives its %s twice, as item %d and as '%s'")
+                  :format(i, name, pos, name))
+    end
+  end
   local act = rule.action
   if act == nil then act = rule[1] end
   local syscall = rule.syscall
