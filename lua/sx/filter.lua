@@ -142,6 +142,8 @@ local function target_arches(opts)
       return nil, error_.new("unsupported_arch", "opts.arches must be a non-empty list of names",
                              { arch = opts.arches })
     end
+    local _, lmsg = rules_.check_list(opts.arches, "opts.arches")
+    if lmsg then return nil, error_.new("unsupported_arch", lmsg, { arch = opts.arches }) end
     list = opts.arches
   elseif opts.arch ~= nil then
     list = { opts.arch }
