@@ -356,6 +356,7 @@ int main(void) {
   describe("errors", function()
     it("unsupported_arch", function()
       for _, opts in ipairs({ { arch = "mips" }, { arches = {} }, { arches = { "x86_64", "x86_64" } },
+                              { arches = { "x86_64", nil, "i386" } }, { arches = { "x86_64", also = "i386" } },
                               { arches = "x86_64" }, { arch = 64 } }) do
         local f, err = seccomp.allow_list({ "read" }, opts); local line = here()
         assert.is_nil(f)
