@@ -672,3 +672,103 @@ describe("fixtures", function()
     assert.equal(EPERM, admin:eval("pidfd_getfd"))
   end)
 end)
+
+-- The exported profile in a real OCI runtime: runc (what Docker and containerd run)
+-- builds it with libseccomp and installs it before it executes the container's process.
+describe("an exported profile under runc", function()
+  local BUNDLE = os.tmpname()
+  local why_not
+  local serial = 0
+
+  local function sh(cmd)
+    local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+    local out = p:read("a")
+    p:close()
+    local rc = tonumber(out:match("rc=(%d+)%s*$"))
+    return (out:gsub("rc=%d+%s*$", "")), rc
+  end
+
+  -- run argv in a container whose rootfs shows the host's /usr /bin /lib /lib64, read-only,
+  -- with `profile` (JSON text) as linux.seccomp
+  local function runc(profile, argv)
+    local args = {}
+    for i, a in ipairs(argv) do args[i] = require("cjson").encode(a) end
+    local binds = {}
+    for _, d in ipairs({ "/usr", "/bin", "/lib", "/lib64" }) do
+      binds[#binds + 1] = fmt('{"destination": "%s", "type": "bind", "source": "%s", "options": ["rbind", "ro"]}', d, d)
+    end
+    local config = fmt([[{
+  "ociVersion": "1.0.2",
+  "process": {"user": {"uid": 0, "gid": 0}, "args": [%s], "cwd": "/", "env": ["PATH=/usr/bin:/bin"],
+    "noNewPrivileges": true,
+    "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}},
+  "root": {"path": "rootfs", "readonly": true},
+  "mounts": [%s, {"destination": "/proc", "type": "proc", "source": "proc"}],
+  "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]%s}
+}]], concat(args, ", "), concat(binds, ", "), profile and (', "seccomp": ' .. profile) or "")
+    local f = assert(io.open(BUNDLE .. "/config.json", "w"))
+    f:write(config)
+    f:close()
+    serial = serial + 1
+    return sh(fmt("cd %s && timeout 60 runc run sx-oci-%d-%d", BUNDLE, math.floor(os.time()) % 100000, serial))
+  end
+
+  setup(function()
+    os.remove(BUNDLE)
+    local _, rc = sh("command -v runc")
+    if rc ~= 0 then why_not = "runc is not installed (Debian's runc; tools/setup installs it)" return end
+    sh(fmt("mkdir -p %s/rootfs/usr %s/rootfs/bin %s/rootfs/lib %s/rootfs/lib64 %s/rootfs/proc",
+           BUNDLE, BUNDLE, BUNDLE, BUNDLE, BUNDLE))
+    local out
+    out, rc = runc(nil, { "uname", "-s" })
+    if rc ~= 0 or out ~= "Linux\n" then why_not = "runc cannot run a container here: " .. out end
+  end)
+
+  teardown(function() sh("rm -rf " .. BUNDLE) end)
+
+  local function runs(name, fn)
+    it(name, function()
+      if why_not then return pending(why_not) end
+      if core.host_arch() ~= "x86_64" then return pending("the programs' ABI is checked for x86_64 hosts") end
+      fn()
+    end)
+  end
+
+  runs("enforces the errno of an exported rule", function()
+    local f = assert(seccomp.deny_list({ "uname" }, { deny_action = seccomp.errno("ENOTRECOVERABLE") }))
+    local out, rc = runc(assert(oci.export(f)), { "uname", "-s" })
+    assert.equal(1, rc)
+    assert.matches("State not recoverable", out)
+  end)
+
+  runs("enforces exported argument conditions", function()
+    local f = assert(seccomp.from_rules({
+      { action = seccomp.errno("ENOTRECOVERABLE"), syscall = "mkdirat", args = { { index = 2, op = "eq", value = 0x1c0 } } },
+      { action = seccomp.errno("ENOTRECOVERABLE"), syscall = "mkdir", args = { { index = 1, op = "eq", value = 0x1c0 } } },
+    }, "allow"))
+    local json = assert(oci.export(f))
+    local out = runc(json, { "mkdir", "-m", "0700", "/sx-oci-test" })
+    assert.matches("State not recoverable", out)
+    out = runc(json, { "mkdir", "-m", "0755", "/sx-oci-test" })
+    assert.matches("Read%-only file system", out)
+  end)
+
+  runs("enforces Docker's default profile after sx.oci read and rewrote it", function()
+    local f = assert(oci.import(read(DOCKER)))
+    local json = assert(oci.export(f))
+    local out, rc = runc(json, { "uname", "-s" })
+    assert.equal(0, rc, out)
+    -- without a profile the container may make a user namespace; with Docker's it may not
+    out, rc = runc(nil, { "unshare", "-U", "true" })
+    assert.equal(0, rc, out)
+    out, rc = runc(json, { "unshare", "-U", "true" })
+    assert.is_not.equal(0, rc)
+    assert.matches("Operation not permitted", out)
+  end)
+
+  runs("kills with SCMP_ACT_KILL_PROCESS", function()
+    local f = assert(seccomp.deny_list({ "uname" }, { deny_action = "kill_process" }))
+    local _, rc = runc(assert(oci.export(f)), { "uname", "-s" })
+    assert.equal(128 + 31, rc)   -- runc run exits with 128 + the signal
+  end)
+end)
