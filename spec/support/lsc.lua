@@ -6,6 +6,7 @@
 --   local bpf, err = lsc.compile(rules, default, opts [, optimize])
 
 local action = require "sx.action"
+local integer64 = require("sx.rules").integer64
 
 local io, os, type, ipairs, tostring, assert, concat, fmt =
   io, os, type, ipairs, tostring, assert, table.concat, string.format
@@ -46,7 +47,8 @@ function M.rulefile(rules, default, opts)
     local line = { fmt("rule 0x%08x", value(act)),
                    type(sys) == "number" and ("#" .. sys) or sys }
     for _, c in ipairs(r.args or {}) do
-      line[#line + 1] = fmt("%d %s 0x%x 0x%x", c.index, c.op, c.value, c.mask or 0)
+      line[#line + 1] = fmt("%d %s 0x%x 0x%x", c.index, c.op, assert(integer64(c.value)),
+                            c.mask and assert(integer64(c.mask)) or 0)
     end
     out[#out + 1] = concat(line, " ")
   end
