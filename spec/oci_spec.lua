@@ -766,6 +766,57 @@ describe("an exported profile under runc", function()
     assert.matches("Operation not permitted", out)
   end)
 
+  -- runc itself as the judge of how sx.oci reads a profile: args repeating an index are
+  -- alternatives, a later unconditional entry replaces conditional ones, and a
+  -- conditional entry after an unconditional one is dropped.
+  runs("reads a profile the way runc does", function()
+    local function entries(name, index)
+      local function arg(mode) return fmt('{"index": %d, "value": %d, "op": "SCMP_CMP_EQ"}', index, mode) end
+      return {
+        -- mkdir: 0700 or 0750 -> ENOTRECOVERABLE (one entry, index repeated)
+        fmt('{"names": ["%s"], "action": "SCMP_ACT_ERRNO", "errnoRet": 131, "args": [%s, %s]}',
+            name, arg(448), arg(488)),
+      }
+    end
+    local function profile_text(extra)
+      local list = {}
+      for _, e in ipairs(entries("mkdir", 1)) do list[#list + 1] = e end
+      for _, e in ipairs(entries("mkdirat", 2)) do list[#list + 1] = e end
+      for _, e in ipairs(extra) do list[#list + 1] = e end
+      return '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' .. concat(list, ", ") .. "]}"
+    end
+    local function verdict(out)
+      if out:match("State not recoverable") then return seccomp.errno("ENOTRECOVERABLE") end
+      if out:match("Invalid cross%-device link") then return seccomp.errno("EXDEV") end
+      if out:match("Read%-only file system") then return "allow" end
+      return "?? " .. out
+    end
+    local cases = {
+      { {}, { [448] = seccomp.errno("ENOTRECOVERABLE"), [488] = seccomp.errno("ENOTRECOVERABLE"), [493] = "allow" } },
+      -- an unconditional EXDEV after the conditional entries: it alone decides
+      { { '{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}' },
+        { [448] = seccomp.errno("EXDEV"), [493] = seccomp.errno("EXDEV") } },
+    }
+    for n, c in ipairs(cases) do
+      local text = profile_text(c[1])
+      local f = assert(oci.import(text, { arch = "x86_64" }))
+      for mode, want in pairs(c[2]) do
+        assert.equal(want, f:eval("mkdir", { 0, mode }), fmt("case %d mode %o, sx", n, mode))
+        assert.equal(want, f:eval("mkdirat", { 0, 0, mode }), fmt("case %d mode %o, sx", n, mode))
+        local out = runc(text, { "mkdir", "-m", fmt("%o", mode), "/sx-oci-test" })
+        assert.equal(want, verdict(out), fmt("case %d mode %o, runc", n, mode))
+      end
+    end
+    -- a conditional entry after an unconditional one is dropped (runc/libseccomp keep the first)
+    local text = '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' ..
+      '{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}, ' ..
+      '{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 131, "args": [{"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]}, ' ..
+      '{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 131, "args": [{"index": 2, "value": 448, "op": "SCMP_CMP_EQ"}]}]}'
+    local f = assert(oci.import(text, { arch = "x86_64" }))
+    assert.equal(seccomp.errno("EXDEV"), f:eval("mkdirat", { 0, 0, 448 }))
+    assert.equal(seccomp.errno("EXDEV"), verdict((runc(text, { "mkdir", "-m", "700", "/sx-oci-test" }))))
+  end)
+
   runs("kills with SCMP_ACT_KILL_PROCESS", function()
     local f = assert(seccomp.deny_list({ "uname" }, { deny_action = "kill_process" }))
     local _, rc = runc(assert(oci.export(f)), { "uname", "-s" })
