@@ -27,7 +27,8 @@
 --    all their arches, and only syscalls whose numbers both tables agree on.
 --  * Names the native arch (x86_64) lacks reach libseccomp as pseudo numbers, and 2.5.4
 --    translates some wrongly: a rule for sys_debug_setcontext on ppc64le compiles to a
---    test for 363 (switch_endian) instead of 256. The pool keeps names x86_64 also has.
+--    test for 363 (switch_endian) instead of 256 (libseccomp issue #125: pseudo numbers
+--    -10191 and -10189 are each shared by two syscalls). The pool keeps names x86_64 has.
 --  * Multiplexed syscalls: libseccomp rewrites socket and ipc calls on arches that have
 --    socketcall/ipc (i386, s390x) into extra socketcall(N) rules; sx does not. Those names
 --    are not drawn for such sets.
