@@ -219,6 +219,22 @@ describe("importing hand-made profiles", function()
     assert.equal(EPERM, f:eval("socket", { 10 }))   -- SCMP_ACT_ERRNO without errnoRet: EPERM
   end)
 
+  it("tries overlapping entries in the profile's order, and reports them", function()
+    local text = profile({ defaultAction = "SCMP_ACT_ALLOW", syscalls = {
+      { names = { "chmod" }, action = "SCMP_ACT_ERRNO", errnoRet = 18, args = { { index = 1, value = 10, op = "SCMP_CMP_GT" } } },
+      { names = { "chmod" }, action = "SCMP_ACT_ERRNO", errnoRet = 131, args = { { index = 1, value = 20, op = "SCMP_CMP_LT" } } },
+      { names = { "chown" }, action = "SCMP_ACT_ERRNO", errnoRet = 18, args = { { index = 1, value = 10, op = "SCMP_CMP_GT" } } },
+      { names = { "chown" }, action = "SCMP_ACT_ERRNO", errnoRet = 131, args = { { index = 1, value = 5, op = "SCMP_CMP_LT" } } },
+    } })
+    local f, report = import(text)
+    assert.equal(seccomp.errno("EXDEV"), f:eval("chmod", { 0, 15 }))
+    assert.equal(seccomp.errno("ENOTRECOVERABLE"), f:eval("chmod", { 0, 5 }))
+    assert.equal(seccomp.errno("EXDEV"), f:eval("chmod", { 0, 25 }))
+    assert.same({ { name = "chmod", first = "syscalls[0]", second = "syscalls[1]" } }, report.overlaps)
+    local _, docker = import(read(DOCKER))
+    assert.same({}, docker.overlaps)
+  end)
+
   it("lets the first unconditional entry decide a syscall, as libseccomp does", function()
     local f, report = import(profile({ defaultAction = "SCMP_ACT_ALLOW", syscalls = {
       { names = { "kill" }, action = "SCMP_ACT_ERRNO", errnoRet = 3, args = { { index = 1, value = 9, op = "SCMP_CMP_EQ" } } },

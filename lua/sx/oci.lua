@@ -30,8 +30,10 @@
 --   drops later rules for a syscall that has an unconditional one, and an unconditional
 --   rule replaces earlier conditional ones. The dropped entries are reported.
 -- * Conditional entries for one syscall are alternatives tried in the profile's order.
---   (libseccomp orders overlapping conditional rules of different actions by its own
---   tree, and refuses identical conditions with different actions; sx keeps the first.)
+--   libseccomp does not keep that order when entries of different actions can match the
+--   same call (it decides by its own tree: e.g. for `arg0 > 10 -> A` then `arg0 < 20 ->
+--   B` it answers B for 15, sx A), and refuses identical conditions with different
+--   actions (runc then fails). Such pairs are listed in report.overlaps.
 -- * A name unknown on one target arch is left out on that arch only (report.skipped);
 --   a name no target arch has is left out and listed in report.unknown (Docker and runc
 --   ignore them too); opts.strict = true makes names unknown to every arch an error.
@@ -47,6 +49,8 @@
 --   skipped   = { [arch] = {names...} }          names that arch does not have
 --   unknown   = { {name, path, known}, ... }     names no target arch has (known: the
 --                                                tables have it on some other arch)
+--   overlaps  = { {name, first, second}, ... }   entries of different actions that can
+--                                                match one call (see above)
 --   unsupported_arches = { "SCMP_ARCH_MIPS", ... }, notes = { "...", ... }
 --
 -- export(f) writes the reverse: Docker's JSON (defaultAction, defaultErrnoRet,
@@ -598,6 +602,7 @@ local function convert(profile, opts, caps, kernel, release)
   local p, prefix = seccomp_object(profile)
   local report = {
     excluded = {}, skipped = {}, unknown = {}, dropped = {}, unsupported_arches = {}, notes = {},
+    overlaps = {},
     caps = caps, kernel = release,
   }
   local ok, a, b, c = pcall(function()
@@ -723,6 +728,25 @@ local function convert(profile, opts, caps, kernel, release)
               slot.conds = {}
             end
           end
+        end
+      end
+    end
+  end
+
+  -- conditional entries of different actions that can match the same call: sx tries
+  -- them in the profile's order, libseccomp in its own tree's, so say so
+  for _, name in ipairs(order) do
+    local conds = per_name[name].conds
+    if #conds > 64 then
+      report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
+                                            name, #conds)
+      conds = {}
+    end
+    for i = 1, #conds do
+      for j = i + 1, #conds do
+        local a, b = conds[i], conds[j]
+        if action.value(a.action) ~= action.value(b.action) and export.overlap(a.args, b.args) then
+          report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
         end
       end
     end

@@ -287,6 +287,14 @@ local function is_empty(term)
   return #normalize(term) == 0
 end
 
+-- Can the conditions `a` and `b` (lists of sx conditions) hold at once?
+function M.overlap(a, b)
+  local both = {}
+  for _, c in ipairs(a) do both[#both + 1] = c end
+  for _, c in ipairs(b) do both[#both + 1] = c end
+  return not is_empty(both)
+end
+
 local merge_terms   -- below
 
 -- set ∩ (where not all of `atoms` hold)
