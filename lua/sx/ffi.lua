@@ -125,8 +125,31 @@ function M.u64(v)
   return n
 end
 
+-- The length of a proper list, or nil and why not: a hole (a nil in the middle) or a
+-- key that is not 1..n would make ipairs stop early and silently drop what follows.
+local function list_length(t, what)
+  if type(t) ~= "table" then return nil, what .. " must be a list" end
+  local n, max = 0, 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k ~= math.floor(k) then
+      return nil, format("%s must be a list, but has the key %s", what, tostring(k))
+    end
+    n = n + 1
+    if k > max then max = k end
+  end
+  if n ~= max then
+    local hole = 1
+    while t[hole] ~= nil do hole = hole + 1 end
+    return nil, format("%s has a hole: item %d of %d is nil", what, hole, max)
+  end
+  return n
+end
+M.list_length = list_length
+
 local function arches_of(opts)
   local list = opts.arches or { opts.arch or ffi.string(C.sx_arch_name(C.sx_arch_host())) }
+  local n, lmsg = list_length(list, "opts.arches")
+  if not n or n == 0 then return nil, lmsg or "opts.arches is empty" end
   local ids = ffi.new("int[?]", #list)
   for i, name in ipairs(list) do
     local id = C.sx_arch_from_name(tostring(name))
@@ -150,6 +173,16 @@ function M.from_rules(rules, default, opts)
   if not bad_arch then return fail("bad_action", "bad_arch action: " .. bmsg) end
   local arch_ids, narches, arch_names = arches_of(opts)
   if not arch_ids then return fail("unsupported_arch", narches) end
+  local nrules, rmsg = list_length(rules, "rules")
+  if not nrules then return fail("bad_rule", rmsg) end
+  for i = 1, nrules do
+    local r = rules[i]
+    local args = type(r) == "table" and (r.args or r[3]) or nil
+    if args ~= nil then
+      local nargs, amsg = list_length(args, "args")
+      if not nargs then return fail("bad_rule", format("rule %d: %s", i, amsg), { rule = i }) end
+    end
+  end
   local crules = ffi.new("struct sx_rule[?]", #rules + 1)
   local keep = {}                         -- keeps cdata and strings alive while compiling
   for i, r in ipairs(rules) do
@@ -197,8 +230,11 @@ function M.from_rules(rules, default, opts)
 end
 
 local function names_to_rules(names, action)
+  local n, msg = list_length(names, "the list of syscall names")
+  if not n then return nil, msg end
   local rules, seen = {}, {}
-  for _, name in ipairs(names) do
+  for i = 1, n do
+    local name = names[i]
     if not seen[name] then seen[name] = true; rules[#rules + 1] = { action, name } end
   end
   return rules
@@ -206,13 +242,16 @@ end
 
 function M.allow_list(names, opts)
   opts = opts or {}
-  return M.from_rules(names_to_rules(names, "allow"), opts.default or "kill_process", opts)
+  local rules, msg = names_to_rules(names, "allow")
+  if not rules then return fail("bad_rule", msg) end
+  return M.from_rules(rules, opts.default or "kill_process", opts)
 end
 
 function M.deny_list(names, opts)
   opts = opts or {}
-  return M.from_rules(names_to_rules(names, opts.deny_action or "errno(EPERM)"),
-                      opts.default or "allow", opts)
+  local rules, msg = names_to_rules(names, opts.deny_action or "errno(EPERM)")
+  if not rules then return fail("bad_rule", msg) end
+  return M.from_rules(rules, opts.default or "allow", opts)
 end
 
 -- syscall_number(name [, arch]) -> the kernel's number (x32 with its bit), or nil

@@ -53,6 +53,22 @@ test("errors name the problem and the line", function()
   eq("duplicate_rule", err.code)
 end)
 
+test("a list with a hole or a stray key is an error, never a shorter filter", function()
+  local f, err = sx.deny_list({ "ptrace", nil, "kexec_load" })
+  eq(nil, f)
+  eq("bad_rule", err.code)
+  assert(tostring(err):find("hole"), tostring(err))
+  f, err = sx.allow_list({ "read", extra = "write" })
+  eq("bad_rule", err.code)
+  f, err = sx.from_rules({ { "allow", "read" }, nil, { "allow", "write" } }, "kill_process")
+  eq("bad_rule", err.code)
+  f, err = sx.from_rules({ { action = "allow", syscall = "socket",
+    args = { { index = 0, op = "eq", value = 1 }, nil, { index = 1, op = "eq", value = 1 } } } }, "kill_process")
+  eq("bad_rule", err.code)
+  f, err = sx.deny_list({ "ptrace" }, { arches = { "x86_64", nil, "i386" } })
+  eq("unsupported_arch", err.code)
+end)
+
 test("install puts the filter on the calling process", function()
   local script = [[
     local sx = require "sx.ffi"
