@@ -104,11 +104,38 @@ static int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
 
 /* ---- argument conditions --------------------------------------------------- */
 
+/* How arguments sit in seccomp_data on one audit arch. On 32-bit ABIs (i386, arm) only
+** the low word is the argument: the syscall reads 32 bits, but the kernel may hand
+** seccomp a register's dirty upper half (int 0x80 from a 64-bit process), so comparing
+** it would let a caller slip past a rule. kafel and libseccomp compare the low word too. */
+struct layout {
+  int big_endian;
+  int wide;
+};
+
 struct words { uint32_t lo, hi; };
 
 static struct words arg_offsets(unsigned index, int big_endian) {
   uint32_t base = OFF_ARGS + 8 * index;
   return big_endian ? (struct words){ base + 4, base } : (struct words){ base, base + 4 };
+}
+
+static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f);
+static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, int t, int f);
+
+/* A 32-bit ABI's argument against the low words of the condition's value and mask. */
+static int condition32(struct gen *g, const struct sx_cond *c, uint32_t lo, int t, int f) {
+  uint32_t v = (uint32_t)c->value;
+  switch (c->op) {
+    case SX_OP_EQ: return masked_word(g, lo, 0xffffffffu, v, t, f);
+    case SX_OP_NE: return masked_word(g, lo, 0xffffffffu, v, f, t);
+    case SX_OP_MASKED_EQ: return masked_word(g, lo, (uint32_t)c->mask, v, t, f);
+    case SX_OP_GT: return order_lo(g, lo, 1, v, t, f);
+    case SX_OP_GE: return order_lo(g, lo, 0, v, t, f);
+    case SX_OP_LT: return order_lo(g, lo, 0, v, f, t);
+    case SX_OP_LE: return order_lo(g, lo, 1, v, f, t);
+    default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
+  }
 }
 
 /* (word & mask) == value on one 32-bit word. */
@@ -134,9 +161,10 @@ static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int 
   return load(g, off, jump(g, BPF_JGT, value, above, jump(g, BPF_JEQ, value, lo_node, below)));
 }
 
-static int condition(struct gen *g, const struct sx_cond *c, int big_endian, int t, int f) {
-  struct words off = arg_offsets(c->index, big_endian);
+static int condition(struct gen *g, const struct sx_cond *c, struct layout l, int t, int f) {
+  struct words off = arg_offsets(c->index, l.big_endian);
   uint32_t vlo = (uint32_t)c->value, vhi = (uint32_t)(c->value >> 32);
+  if (!l.wide) return condition32(g, c, off.lo, t, f);
   switch (c->op) {
     case SX_OP_EQ:
       return masked_word(g, off.hi, 0xffffffffu, vhi,
@@ -248,14 +276,14 @@ static int region_ranges(struct ranges *rs, const struct sx_policy *p, const str
 /* ---- code for one audit arch ----------------------------------------------- */
 
 static int outcome_code(struct gen *g, const struct sx_policy *p, const struct outcome *o,
-                        int big_endian) {
+                        struct layout l) {
   int next = ret(g, o->action);
   for (size_t i = o->nk; i-- > 0; ) {
     const struct sx_rule *r = &p->rules[o->k[i].rule];
     int pass = ret(g, r->action);
     if (r->ncond == 0) continue;
     for (unsigned c = r->ncond; c-- > 0; )
-      pass = condition(g, &r->conds[c], big_endian, pass, next);
+      pass = condition(g, &r->conds[c], l, pass, next);
     next = pass;
   }
   return next;
@@ -263,17 +291,17 @@ static int outcome_code(struct gen *g, const struct sx_policy *p, const struct o
 
 /* Balanced search over ranges [lo, hi]: the A register holds the syscall number. */
 static int search_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
-                       size_t lo, size_t hi, int big_endian) {
-  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, big_endian);
+                       size_t lo, size_t hi, struct layout l) {
+  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, l);
   size_t mid = lo + (hi - lo + 1) / 2;
-  int right = search_tree(g, p, rs, mid, hi, big_endian);
-  int left = search_tree(g, p, rs, lo, mid - 1, big_endian);
+  int right = search_tree(g, p, rs, mid, hi, l);
+  int left = search_tree(g, p, rs, lo, mid - 1, l);
   return jump(g, BPF_JGE, rs->r[mid].start, right, left);
 }
 
 struct group {
   uint32_t audit;
-  int big_endian;
+  struct layout layout;
   struct region regions[2];        /* x86_64 and x32 share an audit arch */
   size_t nregions;
   struct sx_keyed *owned[2];
@@ -309,7 +337,7 @@ static int group_code(struct gen *g, const struct sx_policy *p, const struct gro
     sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
     return -1;
   }
-  entry = load(g, OFF_NR, search_tree(g, p, &rs, 0, rs.n - 1, gr->big_endian));
+  entry = load(g, OFF_NR, search_tree(g, p, &rs, 0, rs.n - 1, gr->layout));
   free(rs.r);
   return entry;
 }
@@ -397,7 +425,8 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
     if (gi == n) {
       memset(&groups[n], 0, sizeof groups[n]);
       groups[n].audit = audit;
-      groups[n].big_endian = sx_arch_big_endian(p->arches[i]);
+      groups[n].layout.big_endian = sx_arch_big_endian(p->arches[i]);
+      groups[n].layout.wide = sx_arch_bits(p->arches[i]) == 64;
       n++;
     }
   }

@@ -56,6 +56,11 @@ static int l_big_endian(lua_State *L) {
   return 1;
 }
 
+static int l_arch_bits(lua_State *L) {
+  lua_pushinteger(L, sx_arch_bits(check_arch(L, 1)));
+  return 1;
+}
+
 static int l_syscall_number(lua_State *L) {
   long nr = sx_syscall_number(luaL_checkstring(L, 1), check_arch(L, 2));
   if (nr == SX_NO_SYSCALL) lua_pushnil(L); else lua_pushinteger(L, nr);
@@ -339,7 +344,7 @@ static int l_probe(lua_State *L) {
 
 static const luaL_Reg core_functions[] = {
   { "arches", l_arches }, { "host_arch", l_host_arch }, { "audit", l_audit },
-  { "big_endian", l_big_endian },
+  { "big_endian", l_big_endian }, { "arch_bits", l_arch_bits },
   { "syscall_number", l_syscall_number }, { "syscall_name", l_syscall_name },
   { "syscall_known", l_syscall_known }, { "syscall_suggest", l_syscall_suggest },
   { "syscall_names", l_syscall_names },

@@ -35,6 +35,8 @@ SX_API int sx_arch_from_name(const char *name);     /* -1 when unknown */
 SX_API int sx_arch_host(void);                      /* -1 when unsupported */
 SX_API uint32_t sx_arch_audit(int arch);            /* AUDIT_ARCH_* value */
 SX_API int sx_arch_big_endian(int arch);
+/* Width of syscall arguments: 32 on i386 and arm, where conditions compare the low word. */
+SX_API int sx_arch_bits(int arch);
 
 /* ---- syscall tables ------------------------------------------------------ */
 

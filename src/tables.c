@@ -53,6 +53,11 @@ int sx_arch_big_endian(int arch) {
   return (arch >= 0 && arch < SX_ARCH_COUNT) ? arch_infos[arch].big_endian : 0;
 }
 
+int sx_arch_bits(int arch) {
+  /* __AUDIT_ARCH_64BIT; x32 shares x86_64's audit arch and its 64-bit registers */
+  return (sx_arch_audit(arch) & 0x80000000u) ? 64 : 32;
+}
+
 int sx_arch_host(void) {
 #if defined(__x86_64__) && defined(__ILP32__)
   return SX_ARCH_X32;

@@ -15,8 +15,14 @@ local X32_BIT = 0x40000000
 -- The kernel caches the native arch and, on x86_64 and arm64, the compat one.
 local CACHED = { x86_64 = { x86_64 = true, i386 = true }, aarch64 = { aarch64 = true, arm = true } }
 
-local function holds(cond, args)
-  local a, v = args[cond.index + 1] or 0, cond.value
+-- Does `cond` hold? On 32-bit ABIs (narrow) only the low words of argument, value and
+-- mask count, as the compiler emits them.
+local function holds(cond, args, narrow)
+  local a, v, mask = args[cond.index + 1] or 0, cond.value, cond.mask
+  if narrow then
+    a, v = a & 0xffffffff, v & 0xffffffff
+    mask = mask and mask & 0xffffffff
+  end
   local op = cond.op
   if op == "eq" then return a == v
   elseif op == "ne" then return a ~= v
@@ -24,7 +30,7 @@ local function holds(cond, args)
   elseif op == "le" then return a == v or ult(a, v)
   elseif op == "gt" then return ult(v, a)
   elseif op == "ge" then return a == v or ult(v, a)
-  else return (a & cond.mask) == v end
+  else return (a & mask) == v end
 end
 
 local function covers(f, arch)
@@ -44,7 +50,8 @@ local function deciding_rule(f, arch, nr, args)
     if r.syscall == name or r.syscall == bare then
       if r.args then
         local all = true
-        for _, c in ipairs(r.args) do all = all and holds(c, args) end
+        local narrow = core.arch_bits(arch) == 32
+        for _, c in ipairs(r.args) do all = all and holds(c, args, narrow) end
         if all then return i, ("rule %d: its conditions hold"):format(i) end
       elseif not fallback then
         fallback = i

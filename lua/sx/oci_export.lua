@@ -464,6 +464,81 @@ local function decide_sets(list, default, syscall)
   return out
 end
 
+-- ---- 32-bit ABIs ------------------------------------------------------------------------
+-- On i386 and arm an argument is 32 bits: the compiler (and libseccomp, reading a profile)
+-- compare only the low words of argument, value and mask. So for those arches the sets are
+-- worked out on the rules' low words, then kept to [0, 2^32) per argument, where every
+-- atom left has a value below 2^32 and means the same once a runtime narrows it.
+local NARROW = { i386 = true, arm = true }
+local LOW = 0xffffffff
+
+local function narrowed_rules(list)
+  local out = {}
+  for i, r in ipairs(list) do
+    local args
+    if r.args then
+      args = {}
+      for k, c in ipairs(r.args) do
+        args[k] = { index = c.index, op = c.op, value = c.value & LOW, mask = c.mask and c.mask & LOW }
+      end
+    end
+    out[i] = { value = r.value, args = args }
+  end
+  return out
+end
+
+-- The part of each term inside [0, 2^32): an atom about values from 2^32 up either holds
+-- for every 32-bit value (ne, lt, le: dropped) or for none (the term goes).
+local function within_32_bits(set)
+  local out = {}
+  for _, term in ipairs(set) do
+    local kept, empty = {}, false
+    for _, a in ipairs(term) do
+      if not ult(LOW, a.value) then kept[#kept + 1] = a
+      elseif a.op ~= "ne" and a.op ~= "lt" and a.op ~= "le" then empty = true; break end
+    end
+    if not empty then out[#out + 1] = kept end
+  end
+  return out
+end
+
+local function narrow_sets(list, default, syscall)
+  local sets, err = decide_sets(narrowed_rules(list), default, syscall)
+  if not sets then return nil, err end
+  local out = {}
+  for _, s in ipairs(sets) do
+    local set = within_32_bits(s[2])
+    if #set > 0 then out[#out + 1] = { s[1], merge_terms(set) } end
+  end
+  return out
+end
+
+local function sets_key(sets)
+  local parts = {}
+  for _, s in ipairs(sets) do
+    local terms = {}
+    for _, t in ipairs(s[2]) do terms[#terms + 1] = term_key(t) end
+    table.sort(terms)
+    parts[#parts + 1] = s[1] .. ":" .. concat(terms, "|")
+  end
+  return concat(parts, ";")
+end
+
+-- The sets for one syscall on the filter's arches: 64-bit, 32-bit, or both when they agree.
+local function syscall_sets(list, default, syscall, narrow, wide)
+  if not narrow then return decide_sets(list, default, syscall) end
+  local small, err = narrow_sets(list, default, syscall)
+  if not small or not wide then return small, err end
+  local big, berr = decide_sets(list, default, syscall)
+  if not big then return nil, berr end
+  if sets_key(big) ~= sets_key(small) then
+    return nil, error_.new("bad_rule", fmt("the conditions on '%s' mean different things on " ..
+      "32-bit (i386, arm) and 64-bit architectures, which one profile cannot say: export " ..
+      "one profile per architecture", syscall), { syscall = syscall })
+  end
+  return big
+end
+
 -- ---- JSON ---------------------------------------------------------------------------------
 
 local function u64(v)
@@ -514,6 +589,10 @@ function M.export(f, opts, scmp_arch)
   end
   local default = action.value(f.default)
   local primary = f.arches[1]
+  local narrow, wide = false, false
+  for _, a in ipairs(f.arches) do
+    if NARROW[a] then narrow = true else wide = true end
+  end
 
   -- rules grouped by syscall name, in first-seen order
   local groups, order = {}, {}
@@ -534,7 +613,7 @@ function M.export(f, opts, scmp_arch)
   -- entries keyed by action + args, names gathered in first-seen order
   local entries, by_key = {}, {}
   for _, name in ipairs(order) do
-    local sets, err = decide_sets(groups[name], default, name)
+    local sets, err = syscall_sets(groups[name], default, name, narrow, wide)
     if not sets then return nil, err end
     local count = #entries
     for _, s in ipairs(sets) do count = count + #s[2] end

@@ -11,7 +11,8 @@
 --   * then the rules for that syscall number on that arch: conditional rules in the order
 --     given, the first whose conditions all hold decides; else the syscall's unconditional
 --     rule; else the default action.
---   * conditions compare full 64-bit values, unsigned.
+--   * conditions compare 64-bit values, unsigned; on the 32-bit ABIs (i386, arm) an
+--     argument is 32 bits, so only the low 32 bits of argument, value and mask count.
 --
 -- Nothing here reuses the compiler: the audit values are written out from
 -- <linux/audit.h>, action values from <linux/seccomp.h>, and only the syscall tables
@@ -59,17 +60,26 @@ function M.action_value(a)
   error("not an action: " .. text)
 end
 
--- Does condition `cond` hold for the six arguments `args` (args[1] is argument 0)?
-local function holds(cond, args)
+-- The ABIs whose syscall arguments are 32 bits wide.
+M.NARROW = { i386 = true, arm = true }
+
+-- Does condition `cond` hold for the six arguments `args` (args[1] is argument 0) on an
+-- ABI whose arguments are 32 bits when `narrow`?
+local function holds(cond, args, narrow)
   local a, v = args[cond.index + 1] or 0, cond.value
   local op = cond.op
+  local mask = cond.mask
+  if narrow then
+    a, v = a & 0xffffffff, v & 0xffffffff
+    mask = mask and mask & 0xffffffff
+  end
   if op == "eq" then return a == v
   elseif op == "ne" then return a ~= v
   elseif op == "lt" then return ult(a, v)
   elseif op == "le" then return a == v or ult(a, v)
   elseif op == "gt" then return ult(v, a)
   elseif op == "ge" then return a == v or ult(v, a)
-  elseif op == "masked_eq" then return (a & cond.mask) == v
+  elseif op == "masked_eq" then return (a & mask) == v
   end
   error("unknown op " .. tostring(op))
 end
@@ -154,7 +164,7 @@ function M.eval(ref, arch_or_audit, nr, args)
     if r.args and #r.args > 0 then
       local all = true
       for _, c in ipairs(r.args) do
-        if not holds(c, args) then all = false; break end
+        if not holds(c, args, M.NARROW[arch]) then all = false; break end
       end
       if all then return M.action_value(r.action) end
     else
