@@ -127,7 +127,9 @@ end
 
 local function random_value(narrow)
   if math.random(3) == 1 then
-    return narrow and math.random(0, 0xffffffff) or math.random(math.mininteger, math.maxinteger)
+    -- two 32-bit halves: Lua 5.3's math.random cannot span the whole integer range
+    local low = math.random(0, 0xffffffff)
+    return narrow and low or (math.random(0, 0xffffffff) << 32) | low
   end
   return pick(narrow and EDGES32 or EDGES64)
 end
