@@ -14,6 +14,7 @@
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef SX_VERSION
 #define SX_VERSION "unknown"
@@ -26,6 +27,64 @@ extern const struct sx_embedded sx_embedded_modules[];
 
 int luaopen_sx_core(lua_State *L);
 int luaopen_sx_process_core(lua_State *L);
+
+/* ---- sx.host: the last line the policy ran ------------------------------------
+** `return seccomp.allow_list{...}` is a tail call, so when sx looks for the policy line to
+** blame, the policy's frame is gone. A line hook remembers the last line run in the
+** policy's own source. It is C, and compares the chunk's source pointer (all functions of
+** a chunk share it) before any string, so building a big filter stays cheap. Its state
+** is a userdata reached through the thread's extra space: no C globals. */
+
+struct line_track {
+  char source[512];            /* "@policy.lua" */
+  const char *seen;            /* the source pointer once matched */
+  int line;
+};
+
+static struct line_track **track_slot(lua_State *L) {
+  return (struct line_track **)lua_getextraspace(L);
+}
+
+static void line_hook(lua_State *L, lua_Debug *ar) {
+  struct line_track *t = *track_slot(L);
+  if (!t || !lua_getinfo(L, "S", ar)) return;
+  if (ar->source != t->seen) {
+    if (strcmp(ar->source, t->source) != 0) return;
+    t->seen = ar->source;
+  }
+  t->line = ar->currentline;
+}
+
+/* host.track(source): remember lines run in `source` from now on. */
+static int host_track(lua_State *L) {
+  const char *source = luaL_checkstring(L, 1);
+  struct line_track *t = lua_newuserdatauv(L, sizeof *t, 0);
+  snprintf(t->source, sizeof t->source, "%s", source);
+  t->seen = NULL;
+  t->line = 0;
+  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");   /* keeps it alive */
+  *track_slot(L) = t;
+  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
+  return 0;
+}
+
+/* host.untrack() -> the last line run in the source, or nil */
+static int host_untrack(lua_State *L) {
+  struct line_track *t = *track_slot(L);
+  lua_sethook(L, NULL, 0, 0);
+  *track_slot(L) = NULL;
+  if (t && t->line > 0) lua_pushinteger(L, t->line); else lua_pushnil(L);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");
+  return 1;
+}
+
+static int luaopen_sx_host(lua_State *L) {
+  static const luaL_Reg host[] = { { "track", host_track }, { "untrack", host_untrack },
+                                   { NULL, NULL } };
+  luaL_newlib(L, host);
+  return 1;
+}
 
 /* package.preload loader of an embedded module: upvalue 1 is its index. */
 static int load_embedded(lua_State *L) {
@@ -54,6 +113,8 @@ static int run(lua_State *L) {
   lua_setfield(L, -2, "sx.core");
   lua_pushcfunction(L, luaopen_sx_process_core);
   lua_setfield(L, -2, "sx.process_core");
+  lua_pushcfunction(L, luaopen_sx_host);
+  lua_setfield(L, -2, "sx.host");
   lua_pop(L, 1);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "sx.runner");
@@ -77,6 +138,7 @@ int main(int argc, char **argv) {
     fputs("sxlua: cannot create the Lua state: not enough memory\n", stderr);
     return EXIT_RUNNER;
   }
+  *track_slot(L) = NULL;
   lua_pushcfunction(L, run);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

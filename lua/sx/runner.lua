@@ -14,9 +14,9 @@ local process = require "sx.process"
 local seccomp = require "sx.seccomp"
 
 local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
-      unpack, _G, sethook, getinfo =
+      unpack, _G =
   io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math.type,
-  table.unpack, _G, debug.sethook, debug.getinfo
+  table.unpack, _G
 
 local M = {}
 
@@ -152,12 +152,10 @@ local function run_policy(policy, policy_args, argv, version)
                exit_status = M.exit_status }
   -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
   -- looks for the line to blame. A line hook remembers the policy's last line instead.
-  local source, last_line = "@" .. policy, nil
-  sethook(function(_, line)
-    if getinfo(2, "S").source == source then last_line = line end
-  end, "l")
+  local host = require "sx.host"
+  host.track("@" .. policy)
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
-  sethook()
+  local last_line = host.untrack()
   local here = last_line and (policy .. ":" .. last_line) or policy
   if not results[1] then
     local msg = tostring(results[2])
