@@ -49,7 +49,7 @@ static size_t node_hash(uint16_t code, uint32_t k, int jt, int jf) {
 }
 
 static int grow_slots(struct gen *g) {
-  size_t nslots = g->nslots ? g->nslots * 2 : 1024;
+  size_t nslots = g->nslots ? g->nslots * 2 : 256;
   int *slots = malloc(nslots * sizeof *slots);
   if (!slots) return 0;
   for (size_t i = 0; i < nslots; i++) slots[i] = -1;
@@ -433,13 +433,13 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
   return n;
 }
 
-static int build(struct gen *g, const struct sx_policy *p, struct group *groups, size_t ngroups,
-                 int *root, struct sx_error *err) {
+static int build(struct gen *g, const struct sx_policy *p, const int *rows, struct group *groups,
+                 size_t ngroups, int *root, struct sx_error *err) {
   int st, next;
   for (size_t i = 0; i < p->narches; i++) {
     struct sx_keyed *k;
     size_t nk, gi = 0;
-    if ((st = sx_resolve_rules(p, p->arches[i], &k, &nk, err))) return st;
+    if ((st = sx_resolve_rules(p, rows, p->arches[i], &k, &nk, err))) return st;
     while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
     add_region(&groups[gi], p->arches[i], k, nk);
   }
@@ -461,14 +461,17 @@ int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_erro
   struct gen g;
   struct group groups[SX_ARCH_COUNT];
   size_t ngroups;
-  int st, root = 0;
+  int st, root = 0, *rows;
   memset(&g, 0, sizeof g);
   out->insns = NULL;
   out->len = 0;
   if (err) sx_set_error(err, SX_OK, -1, "%s", "");
-  if ((st = sx_validate_policy(p, err))) return st;
+  if ((rows = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
+    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  if ((st = sx_validate_policy(p, rows, err))) { free(rows); return st; }
   ngroups = collect_groups(p, groups);
-  st = build(&g, p, groups, ngroups, &root, err);
+  st = build(&g, p, rows, groups, ngroups, &root, err);
+  free(rows);
   if (st == SX_OK) st = emit_program(&g, root, out, err);
   for (size_t gi = 0; gi < ngroups; gi++)
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);

@@ -76,13 +76,13 @@ static int check_arches(const struct sx_policy *p, struct sx_error *err) {
   return SX_OK;
 }
 
-static int on_any_arch(const struct sx_policy *p, const char *name) {
+static int on_any_arch(const struct sx_policy *p, int row) {
   for (size_t i = 0; i < p->narches; i++)
-    if (sx_syscall_number(name, p->arches[i]) != SX_NO_SYSCALL) return 1;
+    if (sx_row_number(row, p->arches[i]) != SX_NO_SYSCALL) return 1;
   return 0;
 }
 
-static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, long i,
+static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, long i, int row,
                          struct sx_error *err) {
   if (r->syscall == NULL) {
     /* A bare number means different syscalls on different architectures. */
@@ -97,8 +97,8 @@ static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, lon
                           r->number, sx_arch_name(p->arches[0])), SX_E_BAD_RULE;
     return SX_OK;
   }
-  if (on_any_arch(p, r->syscall)) return SX_OK;
-  if (sx_syscall_known(r->syscall)) {
+  if (row >= 0 && on_any_arch(p, row)) return SX_OK;
+  if (row >= 0) {
     char names[128] = "";
     for (size_t a = 0; a < p->narches; a++)
       snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", a ? ", " : "",
@@ -131,7 +131,7 @@ static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
   return SX_OK;
 }
 
-int sx_validate_policy(const struct sx_policy *p, struct sx_error *err) {
+int sx_validate_policy(const struct sx_policy *p, int *rows, struct sx_error *err) {
   int st = check_arches(p, err);
   if (st) return st;
   if (!sx_action_valid(p->default_action))
@@ -147,16 +147,31 @@ int sx_validate_policy(const struct sx_policy *p, struct sx_error *err) {
     if (!sx_action_valid(r->action))
       return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
              SX_E_BAD_ACTION;
-    if ((st = check_syscall(p, r, (long)i, err)) || (st = check_conds(r, (long)i, err)))
+    rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1;
+    if ((st = check_syscall(p, r, (long)i, rows[i], err)) || (st = check_conds(r, (long)i, err)))
       return st;
   }
   return SX_OK;
 }
 
-static int compare_keyed(const void *a, const void *b) {
-  const struct sx_keyed *x = a, *y = b;
-  if (x->key != y->key) return x->key < y->key ? -1 : 1;
-  return (x->rule > y->rule) - (x->rule < y->rule);
+/* Sort by key, keeping rule order among equal keys: a stable LSD radix sort by bytes,
+** skipping the byte positions where every key is the same (most keys are below 1024). */
+static int sort_keyed(struct sx_keyed *k, size_t n) {
+  struct sx_keyed *tmp;
+  uint32_t all_or = 0, all_and = 0xffffffffu;
+  if (n < 2) return 1;
+  if ((tmp = malloc(n * sizeof *tmp)) == NULL) return 0;
+  for (size_t i = 0; i < n; i++) { all_or |= k[i].key; all_and &= k[i].key; }
+  for (unsigned shift = 0; shift < 32; shift += 8) {
+    size_t count[257] = { 0 };
+    if ((((all_or ^ all_and) >> shift) & 0xff) == 0) continue;   /* same byte everywhere */
+    for (size_t i = 0; i < n; i++) count[((k[i].key >> shift) & 0xff) + 1]++;
+    for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++) tmp[count[(k[i].key >> shift) & 0xff]++] = k[i];
+    memcpy(k, tmp, n * sizeof *k);
+  }
+  free(tmp);
+  return 1;
 }
 
 static const char *rule_label(const struct sx_rule *r, char *buf, size_t size) {
@@ -185,8 +200,8 @@ static int check_duplicates(const struct sx_policy *p, const struct sx_keyed *k,
   return SX_OK;
 }
 
-int sx_resolve_rules(const struct sx_policy *p, int arch, struct sx_keyed **out,
-                     size_t *count, struct sx_error *err) {
+int sx_resolve_rules(const struct sx_policy *p, const int *rows, int arch,
+                     struct sx_keyed **out, size_t *count, struct sx_error *err) {
   struct sx_keyed *k = NULL;
   size_t n = 0;
   uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
@@ -196,13 +211,16 @@ int sx_resolve_rules(const struct sx_policy *p, int arch, struct sx_keyed **out,
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
   for (size_t i = 0; i < p->nrules; i++) {
     const struct sx_rule *r = &p->rules[i];
-    long nr = r->syscall ? sx_syscall_number(r->syscall, arch) : r->number;
+    long nr = r->syscall ? sx_row_number(rows[i], arch) : r->number;
     if (nr == SX_NO_SYSCALL) continue;
     k[n].key = (uint32_t)nr | bit;
     k[n].rule = i;
     n++;
   }
-  if (n > 1) qsort(k, n, sizeof *k, compare_keyed);
+  if (!sort_keyed(k, n)) {
+    free(k);
+    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  }
   int st = check_duplicates(p, k, n, err);
   if (st) { free(k); return st; }
   *out = k;

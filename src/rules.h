@@ -13,16 +13,22 @@ struct sx_keyed {
   size_t rule;
 };
 
+/* The syscall table's row of a name (-1 when unknown), and a row's number on an arch:
+** a compile looks each name up once, then reads numbers per arch. */
+int sx_syscall_row(const char *name);
+long sx_row_number(int row, int arch);
+
 void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
 
-/* Check everything about a policy that does not depend on one architecture. */
-int sx_validate_policy(const struct sx_policy *policy, struct sx_error *err);
+/* Check everything about a policy that does not depend on one architecture, and fill
+** rows[i] with rule i's table row (-1 for a rule by number). */
+int sx_validate_policy(const struct sx_policy *policy, int *rows, struct sx_error *err);
 
 /* The rules that apply on `arch`, sorted by key and then by rule order; checks for
 ** duplicate unconditional rules. *out is malloc'd (NULL when there are none). */
-int sx_resolve_rules(const struct sx_policy *policy, int arch, struct sx_keyed **out,
-                     size_t *count, struct sx_error *err);
+int sx_resolve_rules(const struct sx_policy *policy, const int *rows, int arch,
+                     struct sx_keyed **out, size_t *count, struct sx_error *err);
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 

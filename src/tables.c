@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "sx.h"
+#include "rules.h"
 
 struct syscall_row {
   const char *name;
@@ -91,6 +91,27 @@ static const struct syscall_row *find_row(const char *name) {
     if (c < 0) hi = mid; else lo = mid + 1;
   }
   return NULL;
+}
+
+/* FNV-1a, as tools/gen_syscalls.lua hashed the names into syscall_slots. */
+static uint32_t name_hash(const char *name) {
+  uint32_t h = 2166136261u;
+  for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
+  return h;
+}
+
+int sx_syscall_row(const char *name) {
+  for (uint32_t i = name_hash(name) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
+       i = (i + 1) & (SX_SYSCALL_SLOTS - 1))
+    if (strcmp(syscall_rows[syscall_slots[i]].name, name) == 0) return syscall_slots[i];
+  return -1;
+}
+
+long sx_row_number(int row, int arch) {
+  int nr;
+  if (row < 0 || row >= SX_SYSCALL_ROWS || arch < 0 || arch >= SX_ARCH_COUNT) return SX_NO_SYSCALL;
+  nr = syscall_rows[row].numbers[arch];
+  return nr < 0 ? SX_NO_SYSCALL : nr;
 }
 
 long sx_syscall_number(const char *name, int arch) {

@@ -61,4 +61,29 @@ for _, row in ipairs(rows) do
   out[#out + 1] = ('  { "%s", { %s } },'):format(row.name, table.concat(nums, ", "))
 end
 out[#out + 1] = "};"
+
+-- A hash table over the names (FNV-1a, 32 bits; open addressing with linear probing), so a
+-- compile finds a name with one hash and, usually, one strcmp. tables.c hashes the same way.
+local SLOTS = 1
+while SLOTS < 2 * #rows do SLOTS = SLOTS * 2 end
+local function fnv1a(name)
+  local h = 2166136261
+  for i = 1, #name do h = ((h ~ name:byte(i)) * 16777619) & 0xffffffff end
+  return h
+end
+local slots = {}
+for i = 0, SLOTS - 1 do slots[i] = -1 end
+for r, row in ipairs(rows) do
+  local i = fnv1a(row.name) & (SLOTS - 1)
+  while slots[i] ~= -1 do i = (i + 1) & (SLOTS - 1) end
+  slots[i] = r - 1
+end
+out[#out + 1] = ("#define SX_SYSCALL_SLOTS %d"):format(SLOTS)
+out[#out + 1] = "static const short syscall_slots[SX_SYSCALL_SLOTS] = {"
+for i = 0, SLOTS - 1, 16 do
+  local line = {}
+  for j = i, math.min(i + 15, SLOTS - 1) do line[#line + 1] = tostring(slots[j]) end
+  out[#out + 1] = "  " .. table.concat(line, ", ") .. ","
+end
+out[#out + 1] = "};"
 io.write(table.concat(out, "\n"), "\n")
