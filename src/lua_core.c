@@ -241,16 +241,22 @@ static void read_args(lua_State *L, int idx, uint64_t args[6]) {
   for (int i = 0; i < 6; i++) args[i] = lua_isnoneornil(L, idx + i) ? 0 : sx_checku64(L, idx + i);
 }
 
+/* seccomp_data from the arguments (audit, nr, a0..a5) at `idx`. */
+static struct sx_data read_data(lua_State *L, int idx) {
+  struct sx_data d;
+  memset(&d, 0, sizeof d);
+  d.arch = (uint32_t)luaL_checkinteger(L, idx);
+  d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, idx + 1);
+  read_args(L, idx + 2, d.args);
+  return d;
+}
+
 /* emulate(bpf, audit, nr, a0..a5) -> action, executed */
 static int l_emulate(lua_State *L) {
   size_t len, executed = 0;
   const struct sx_insn *insns = check_program(L, 1, &len);
-  struct sx_data d;
+  struct sx_data d = read_data(L, 2);
   uint32_t action;
-  memset(&d, 0, sizeof d);
-  d.arch = (uint32_t)luaL_checkinteger(L, 2);
-  d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, 3);
-  read_args(L, 4, d.args);
   if (sx_emulate(insns, len, &d, &action, &executed) != SX_OK)
     return luaL_error(L, "the BPF program ran off its end");
   lua_pushinteger(L, action);
@@ -262,12 +268,8 @@ static int l_emulate(lua_State *L) {
 static int l_trace(lua_State *L) {
   size_t len, executed = 0, path[SX_MAX_INSNS];
   const struct sx_insn *insns = check_program(L, 1, &len);
-  struct sx_data d;
+  struct sx_data d = read_data(L, 2);
   uint32_t action;
-  memset(&d, 0, sizeof d);
-  d.arch = (uint32_t)luaL_checkinteger(L, 2);
-  d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, 3);
-  read_args(L, 4, d.args);
   if (sx_trace(insns, len, &d, &action, path, SX_MAX_INSNS, &executed) != SX_OK)
     return luaL_error(L, "the BPF program ran off its end");
   lua_pushinteger(L, action);

@@ -155,11 +155,20 @@ int sx_validate_policy(const struct sx_policy *p, int *rows, struct sx_error *er
 }
 
 /* Sort by key, keeping rule order among equal keys: a stable LSD radix sort by bytes,
-** skipping the byte positions where every key is the same (most keys are below 1024). */
+** skipping the byte positions where every key is the same (most keys are below 1024),
+** or for a few keys an insertion sort. */
 static int sort_keyed(struct sx_keyed *k, size_t n) {
   struct sx_keyed *tmp;
   uint32_t all_or = 0, all_and = 0xffffffffu;
-  if (n < 2) return 1;
+  if (n < 64) {                   /* few keys: a stable insertion sort beats the counts */
+    for (size_t i = 1; i < n; i++) {
+      struct sx_keyed x = k[i];
+      size_t j = i;
+      for (; j > 0 && k[j - 1].key > x.key; j--) k[j] = k[j - 1];
+      k[j] = x;
+    }
+    return 1;
+  }
   if ((tmp = malloc(n * sizeof *tmp)) == NULL) return 0;
   for (size_t i = 0; i < n; i++) { all_or |= k[i].key; all_and &= k[i].key; }
   for (unsigned shift = 0; shift < 32; shift += 8) {

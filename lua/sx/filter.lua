@@ -77,22 +77,31 @@ local function check_arch(arch)
   error_.raise(("unknown architecture '%s'"):format(tostring(arch)))
 end
 
--- eval(syscall [, args [, arch]]) -> action, instructions executed (by the emulator).
--- args is a list: args[1] is argument 0.
-function Filter:eval(syscall, args, arch)
+-- A probe: the arch (checked), the kernel's syscall number, and six 64-bit arguments
+-- from a list (args[1] is argument 0); or nil, err for a syscall the arch lacks.
+local function probe(self, syscall, args, arch)
   arch = check_arch(arch or self.arches[1])
   local nr, err = syscall_number(syscall, arch)
   if not nr then return nil, err end
   local a = {}
   for i = 1, 6 do
     local v = args and args[i]
-    if v == nil then a[i] = 0
-    else
+    a[i] = 0
+    if v ~= nil then
       local n, msg = rules_.integer64(v)
       if not n then error_.raise(("argument %d: %s"):format(i - 1, msg)) end
       a[i] = n
     end
   end
+  return arch, nr, a
+end
+
+-- eval(syscall [, args [, arch]]) -> action, instructions executed (by the emulator).
+-- args is a list: args[1] is argument 0.
+function Filter:eval(syscall, args, arch)
+  local nr, a
+  arch, nr, a = probe(self, syscall, args, arch)
+  if not arch then return nil, nr end
   local value, executed = core.emulate(self.bpf, core.audit(arch), nr & 0xffffffff,
                                        a[1], a[2], a[3], a[4], a[5], a[6])
   return action.canonical(value), executed
@@ -116,19 +125,9 @@ end
 
 -- explain(syscall [, args [, arch]]) -> which rule decided, the action, the path taken.
 function Filter:explain(syscall, args, arch)
-  arch = check_arch(arch or self.arches[1])
-  local nr, err = syscall_number(syscall, arch)
-  if not nr then return nil, err end
-  local a = {}
-  for i = 1, 6 do
-    local v = args and args[i]
-    a[i] = 0
-    if v ~= nil then
-      local n, msg = rules_.integer64(v)
-      if not n then error_.raise(("argument %d: %s"):format(i - 1, msg)) end
-      a[i] = n
-    end
-  end
+  local nr, a
+  arch, nr, a = probe(self, syscall, args, arch)
+  if not arch then return nil, nr end
   return require("sx.inspect").explain(self, nr, a, arch)
 end
 
