@@ -1,5 +1,7 @@
 -- spec/support/gateway.lua: start a real server on a loopback port for a spec, wait until
 -- it answers, fetch pages with curl, read a process's seccomp state, and stop it.
+local proc = require "support.proc"
+
 local M = {}
 
 function M.run(cmd)
@@ -35,13 +37,7 @@ function M.wait(port, path)
   return nil
 end
 
-function M.read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+M.read = proc.read
 
 -- Seccomp mode of a process (and of each of its threads).
 function M.seccomp(pid)
