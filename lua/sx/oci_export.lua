@@ -133,6 +133,18 @@ local function cube_atom(index, m, v)
   return { index = index, op = "masked_eq", mask = m, value = v }
 end
 
+-- The atoms for argument `index` whose union is the cubes in `list`, fewest first merged;
+-- nil when a cube has no atom.
+local function cube_atoms(index, list)
+  local out = {}
+  for _, c in ipairs(merge_cubes(list)) do
+    local a = cube_atom(index, c[1], c[2])
+    if not a then return nil end
+    out[#out + 1] = a
+  end
+  return out
+end
+
 -- Atoms (alternatives) for an interval set on one index; nil when it is everything.
 local function interval_atoms(index, list)
   if #list == 1 and list[1][1] == 0 and list[1][2] == ALL then return nil end
@@ -201,13 +213,7 @@ local function one_index(index, atoms)
     acc = next_
     if #acc == 0 then return {} end
   end
-  local alts = {}
-  for _, c in ipairs(merge_cubes(acc)) do
-    local a = cube_atom(index, c[1], c[2])
-    if not a then return nil end
-    alts[#alts + 1] = a
-  end
-  return alts
+  return cube_atoms(index, acc)
 end
 
 -- A term in canonical shape: at most one atom per index, as a set (several terms when a
@@ -361,13 +367,7 @@ local function union_atoms(index, atoms)
   for _, a in ipairs(atoms) do
     for _, c in ipairs(cubes(a)) do list[#list + 1] = c end
   end
-  local out = {}
-  for _, c in ipairs(merge_cubes(list)) do
-    local a = cube_atom(index, c[1], c[2])
-    if not a then return nil end
-    out[#out + 1] = a
-  end
-  return out
+  return cube_atoms(index, list)
 end
 
 -- Fewer terms for the same set: terms equal but for one index are joined when the union
