@@ -7,10 +7,12 @@
 ** conditions, a chain that loads argument words: only that syscall's branch ever loads
 ** them, so every other number keeps a path the kernel's constant-action cache accepts.
 **
-** Code is built as a DAG of instructions, hash-consed so identical tails are shared, and
-** emitted backwards so every jump target is placed before its jump; a conditional jump
-** whose target ends up more than 255 instructions away goes through an inserted JA
-** (or a copy of the RET it aims at).
+** Code is placed backwards, from the program's end, so every jump target is placed
+** before its jump; a conditional jump whose target ends up more than 255 instructions
+** away goes through an inserted JA (or a copy of the RET it aims at). The search trees
+** are placed as they are made (nothing in one repeats, and an arch whose tree would
+** equal an earlier one's shares it); their leaves, the RETs and argument checks, are
+** built as a DAG of instructions, hash-consed so identical tails are placed once.
 */
 #include <linux/filter.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ struct gen {
   size_t n, cap;
   int *slots;              /* hash table of node ids, -1 when empty */
   size_t nslots;
+  struct { uint32_t action; int id; } rets[8];   /* RET nodes by action, id -1: none */
   int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
   /* emission */
   int *pos;                /* position of each node counted from the program's end */
@@ -41,10 +44,8 @@ struct gen {
 };
 
 static size_t node_hash(uint16_t code, uint32_t k, int jt, int jf) {
-  uint64_t h = code;
-  h = h * 0x9e3779b97f4a7c15u ^ k;
-  h = h * 0x9e3779b97f4a7c15u ^ (uint32_t)jt;
-  h = h * 0x9e3779b97f4a7c15u ^ (uint32_t)jf;
+  uint64_t h = ((uint64_t)k << 16 | code) * 0x9e3779b97f4a7c15u ^
+               ((uint64_t)(uint32_t)jt << 32 | (uint32_t)jf) * 0xff51afd7ed558ccdu;
   return (size_t)(h ^ (h >> 29));
 }
 
@@ -52,7 +53,7 @@ static int grow_slots(struct gen *g) {
   size_t nslots = g->nslots ? g->nslots * 2 : 256;
   int *slots = malloc(nslots * sizeof *slots);
   if (!slots) return 0;
-  for (size_t i = 0; i < nslots; i++) slots[i] = -1;
+  memset(slots, 0xff, nslots * sizeof *slots);          /* all -1 */
   for (size_t id = 0; id < g->n; id++) {
     const struct node *nd = &g->nodes[id];
     size_t s = node_hash(nd->code, nd->k, nd->jt, nd->jf) & (nslots - 1);
@@ -79,19 +80,26 @@ static int node(struct gen *g, uint16_t code, uint32_t k, int jt, int jf) {
   ** takes instructions can never fit; stopping here also bounds emit()'s recursion. */
   if (g->n >= SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
   if (g->n == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 256;
+    size_t cap = g->cap ? g->cap * 2 : 64;
     struct node *nodes = realloc(g->nodes, cap * sizeof *nodes);
-    if (!nodes) { g->failed = SX_E_NOMEM; return 0; }
-    g->nodes = nodes;
+    int *pos = nodes ? realloc(g->pos, cap * sizeof *pos) : NULL;
+    if (nodes) g->nodes = nodes;
+    if (!pos) { g->failed = SX_E_NOMEM; return 0; }
+    g->pos = pos;
     g->cap = cap;
   }
   g->nodes[g->n] = (struct node){ code, k, jt, jf };
+  g->pos[g->n] = -1;                /* not placed yet */
   g->slots[s] = (int)g->n;
   return (int)g->n++;
 }
 
+/* RETs are most of a tree's leaves and come in few actions: remembered apart. */
 static int ret(struct gen *g, uint32_t action) {
-  return node(g, BPF_RET | BPF_K, action, -1, -1);
+  size_t c = (action ^ action >> 16) & 7;
+  if (g->rets[c].id >= 0 && g->rets[c].action == action) return g->rets[c].id;
+  g->rets[c].action = action;
+  return g->rets[c].id = node(g, BPF_RET | BPF_K, action, -1, -1);
 }
 
 static int load(struct gen *g, uint32_t offset, int next) {
@@ -225,7 +233,11 @@ struct ranges {
 
 static int add_range(struct ranges *rs, const struct sx_policy *p, uint32_t start,
                      struct outcome o) {
-  if (rs->n > 0 && outcome_equal(p, &rs->r[rs->n - 1].o, &o)) return 1;
+  if (rs->n > 0) {
+    const struct outcome *last = &rs->r[rs->n - 1].o;
+    if (last->nk == 0 && o.nk == 0 ? last->action == o.action : outcome_equal(p, last, &o))
+      return 1;
+  }
   if (rs->n == rs->cap) {
     size_t cap = rs->cap ? rs->cap * 2 : 64;
     struct range *r = realloc(rs->r, cap * sizeof *r);
@@ -289,22 +301,14 @@ static int outcome_code(struct gen *g, const struct sx_policy *p, const struct o
   return next;
 }
 
-/* Balanced search over ranges [lo, hi]: the A register holds the syscall number. */
-static int search_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
-                       size_t lo, size_t hi, struct layout l) {
-  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, l);
-  size_t mid = lo + (hi - lo + 1) / 2;
-  int right = search_tree(g, p, rs, mid, hi, l);
-  int left = search_tree(g, p, rs, lo, mid - 1, l);
-  return jump(g, BPF_JGE, rs->r[mid].start, right, left);
-}
-
 struct group {
   uint32_t audit;
   struct layout layout;
   struct region regions[2];        /* x86_64 and x32 share an audit arch */
   size_t nregions;
   struct sx_keyed *owned[2];
+  struct ranges ranges;
+  int entry;                       /* position of its code */
 };
 
 static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk) {
@@ -324,29 +328,31 @@ static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk
   gr->nregions++;
 }
 
-static int group_code(struct gen *g, const struct sx_policy *p, const struct group *gr,
-                      struct sx_error *err) {
-  struct ranges rs = { NULL, 0, 0 };
+static int group_ranges(const struct sx_policy *p, struct group *gr) {
   uint64_t cursor = 0;
   struct outcome bad = { p->bad_arch_action, NULL, 0 };
-  int entry = 0, ok = 1;
-  for (size_t i = 0; i < gr->nregions && ok; i++) ok = region_ranges(&rs, p, &gr->regions[i], &cursor);
-  if (ok && cursor <= 0xffffffffu) ok = add_range(&rs, p, (uint32_t)cursor, bad);
-  if (!ok) {
-    free(rs.r);
-    sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
-    return -1;
-  }
-  entry = load(g, OFF_NR, search_tree(g, p, &rs, 0, rs.n - 1, gr->layout));
-  free(rs.r);
-  return entry;
+  for (size_t i = 0; i < gr->nregions; i++)
+    if (!region_ranges(&gr->ranges, p, &gr->regions[i], &cursor)) return 0;
+  return cursor > 0xffffffffu || add_range(&gr->ranges, p, (uint32_t)cursor, bad);
+}
+
+/* Would two arches get the same code? */
+static int same_code(const struct sx_policy *p, const struct group *a, const struct group *b) {
+  if (a->ranges.n != b->ranges.n || a->layout.big_endian != b->layout.big_endian ||
+      a->layout.wide != b->layout.wide) return 0;
+  for (size_t i = 0; i < a->ranges.n; i++)
+    if (a->ranges.r[i].start != b->ranges.r[i].start ||
+        !outcome_equal(p, &a->ranges.r[i].o, &b->ranges.r[i].o)) return 0;
+  return 1;
 }
 
 /* ---- emission --------------------------------------------------------------- */
 
 static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+  if (g->failed) return 0;
+  if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
   if (g->count == g->outcap) {
-    size_t cap = g->outcap * 2;
+    size_t cap = g->outcap ? g->outcap * 2 : 64;
     struct sx_insn *out = realloc(g->out, cap * sizeof *out);
     if (!out) { g->failed = SX_E_NOMEM; return 0; }
     g->out = out;
@@ -356,62 +362,79 @@ static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
   return (int)g->count++;
 }
 
-/* Re-aim at node `id` (placed at `at`) from close by: a copy of a RET, or a JA to it. */
-static int near_target(struct gen *g, int id, int at) {
-  const struct node *nd = &g->nodes[id];
-  if (BPF_CLASS(nd->code) == BPF_RET) return put(g, nd->code, nd->k, 0, 0);
+/* Re-aim at the instruction placed at `at` from close by: a copy of a RET, or a JA. */
+static int near_target(struct gen *g, int at) {
+  struct sx_insn target = g->out[at];
+  if (BPF_CLASS(target.code) == BPF_RET) return put(g, target.code, target.k, 0, 0);
   return put(g, BPF_JMP | BPF_JA, (uint32_t)((int)g->count - at - 1), 0, 0);
 }
 
+/* A conditional jump to the instructions placed at t and f. */
+static int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
+  for (;;) {
+    if (g->failed) return 0;
+    if ((int)g->count - f - 1 > 255) f = near_target(g, f);
+    else if ((int)g->count - t - 1 > 255) t = near_target(g, t);
+    else break;
+  }
+  return put(g, code, k, (uint8_t)((int)g->count - t - 1), (uint8_t)((int)g->count - f - 1));
+}
+
+/* A load or ALU step that falls through to the instruction placed at `next`. */
+static int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
+  if (next != (int)g->count - 1) near_target(g, next);
+  return put(g, code, k, 0, 0);
+}
+
+/* Place DAG node `id` (once: later uses get the same position) and return its position. */
 static int emit(struct gen *g, int id) {
   const struct node *nd = &g->nodes[id];
   int t, f;
-  if (g->failed || g->pos[id] >= 0) return g->pos[id];
+  if (g->failed) return 0;
+  if (g->pos[id] >= 0) return g->pos[id];
   switch (BPF_CLASS(nd->code)) {
     case BPF_RET:
       return g->pos[id] = put(g, nd->code, nd->k, 0, 0);
     case BPF_JMP:
       t = emit(g, nd->jt);
       f = emit(g, nd->jf);
-      if (g->failed) return 0;
-      for (;;) {
-        if ((int)g->count - f - 1 > 255) f = near_target(g, nd->jf, f);
-        else if ((int)g->count - t - 1 > 255) t = near_target(g, nd->jt, t);
-        else break;
-      }
-      return g->pos[id] = put(g, nd->code, nd->k, (uint8_t)((int)g->count - t - 1),
-                              (uint8_t)((int)g->count - f - 1));
+      return g->pos[id] = place_jump(g, nd->code, nd->k, t, f);
     default:                        /* loads and ALU fall through to their next node */
       t = emit(g, nd->jt);
-      if (g->failed) return 0;
-      if (t != (int)g->count - 1) near_target(g, nd->jt, t);
-      return g->pos[id] = put(g, nd->code, nd->k, 0, 0);
+      return g->pos[id] = place_step(g, nd->code, nd->k, t);
   }
 }
 
-static int emit_program(struct gen *g, int root, struct sx_program *out, struct sx_error *err) {
-  g->pos = malloc(g->n * sizeof *g->pos);
-  g->outcap = g->n + 16;
-  g->out = malloc(g->outcap * sizeof *g->out);
-  if (!g->pos || !g->out) g->failed = SX_E_NOMEM;
-  else {
-    for (size_t i = 0; i < g->n; i++) g->pos[i] = -1;
-    emit(g, root);
+/* The balanced search over ranges [lo, hi] (the A register holds the syscall number),
+** placed as it is made: each of its jumps tests a different start, so nothing in a tree
+** repeats and only its leaves (a RET, or a syscall's argument checks) go through the DAG. */
+static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
+                     size_t lo, size_t hi, struct layout l) {
+  if (lo == hi) return emit(g, outcome_code(g, p, &rs->r[lo].o, l));
+  size_t mid = lo + (hi - lo + 1) / 2;
+  int right = emit_tree(g, p, rs, mid, hi, l);
+  int left = emit_tree(g, p, rs, lo, mid - 1, l);
+  if (right == left) return right;  /* one leaf both ways: no test */
+  return place_jump(g, BPF_JMP | BPF_JGE | BPF_K, rs->r[mid].start, right, left);
+}
+
+/* The program, placed from its end: each audit arch's code (in the policy's order), the
+** bad-arch RET, the arch tests and the load of the arch first. Returns the root. */
+static int emit_program(struct gen *g, const struct sx_policy *p, struct group *groups,
+                        size_t ngroups) {
+  int next;
+  for (size_t gi = 0; gi < ngroups; gi++) {
+    struct group *gr = &groups[gi];
+    size_t same = 0;
+    while (same < gi && !same_code(p, &groups[same], gr)) same++;
+    if (same < gi) { gr->entry = groups[same].entry; continue; }
+    gr->entry = place_step(g, BPF_LD | BPF_W | BPF_ABS, OFF_NR,
+                           emit_tree(g, p, &gr->ranges, 0, gr->ranges.n - 1, gr->layout));
   }
-  if (!g->failed && g->count > SX_MAX_INSNS) g->failed = SX_E_TOO_BIG;
-  if (g->failed) {
-    if (g->failed == SX_E_TOO_BIG)
-      sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs %zu BPF instructions; the kernel "
-                   "takes at most %d", g->count, SX_MAX_INSNS);
-    else
-      sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
-    return g->failed;
-  }
-  out->insns = malloc(g->count * sizeof *out->insns);
-  if (!out->insns) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  out->len = g->count;
-  for (size_t i = 0; i < g->count; i++) out->insns[i] = g->out[g->count - 1 - i];
-  return SX_OK;
+  next = emit(g, ret(g, p->bad_arch_action));
+  for (size_t gi = ngroups; gi-- > 0; )
+    next = place_jump(g, BPF_JMP | BPF_JEQ | BPF_K, groups[gi].audit, groups[gi].entry, next);
+  return place_step(g, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, next);
 }
 
 /* ---- the whole program ------------------------------------------------------ */
@@ -433,9 +456,10 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
   return n;
 }
 
-static int build(struct gen *g, const struct sx_policy *p, const int *rows, struct group *groups,
-                 size_t ngroups, int *root, struct sx_error *err) {
-  int st, next;
+/* Each arch's rules by number, and each audit arch's ranges. */
+static int resolve(const struct sx_policy *p, const int *rows, struct group *groups,
+                   size_t ngroups, struct sx_error *err) {
+  int st;
   for (size_t i = 0; i < p->narches; i++) {
     struct sx_keyed *k;
     size_t nk, gi = 0;
@@ -443,43 +467,61 @@ static int build(struct gen *g, const struct sx_policy *p, const int *rows, stru
     while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
     add_region(&groups[gi], p->arches[i], k, nk);
   }
-  next = ret(g, p->bad_arch_action);
-  for (size_t gi = ngroups; gi-- > 0; ) {
-    int entry = group_code(g, p, &groups[gi], err);
-    if (entry < 0) return SX_E_NOMEM;
-    next = jump(g, BPF_JEQ, groups[gi].audit, entry, next);
-  }
-  *root = load(g, OFF_ARCH, next);
-  if (g->failed == SX_E_TOO_BIG)
-    return sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs more than %d BPF "
-                        "instructions, the kernel's limit", SX_MAX_INSNS), SX_E_TOO_BIG;
-  if (g->failed) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  for (size_t gi = 0; gi < ngroups; gi++)
+    if (!group_ranges(p, &groups[gi]))
+      return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
   return SX_OK;
 }
 
-int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_error *err) {
+/* The placed program, first instruction first, into `out`. */
+static int finish(struct gen *g, struct sx_program *out, struct sx_error *err) {
+  if (g->failed == SX_E_TOO_BIG)
+    return sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs more than %d BPF "
+                        "instructions, the kernel's limit", SX_MAX_INSNS), SX_E_TOO_BIG;
+  if (g->failed || (out->insns = malloc(g->count * sizeof *out->insns)) == NULL)
+    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  out->len = g->count;
+  for (size_t i = 0; i < g->count; i++) out->insns[i] = g->out[g->count - 1 - i];
+  return SX_OK;
+}
+
+int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_program *out,
+                    struct sx_error *err) {
   struct gen g;
   struct group groups[SX_ARCH_COUNT];
-  size_t ngroups;
-  int st, root = 0, *rows;
+  size_t ngroups = 0;
+  int st, *scratch = NULL;
+  const int *rows = known;
   memset(&g, 0, sizeof g);
+  for (size_t c = 0; c < sizeof g.rets / sizeof *g.rets; c++) g.rets[c].id = -1;
   out->insns = NULL;
   out->len = 0;
-  if (err) sx_set_error(err, SX_OK, -1, "%s", "");
-  if ((rows = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
+  if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
+  if (!known && (rows = scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  if ((st = sx_validate_policy(p, rows, err))) { free(rows); return st; }
-  ngroups = collect_groups(p, groups);
-  st = build(&g, p, rows, groups, ngroups, &root, err);
-  free(rows);
-  if (st == SX_OK) st = emit_program(&g, root, out, err);
-  for (size_t gi = 0; gi < ngroups; gi++)
+  st = sx_validate_policy(p, known, scratch, err);
+  if (st == SX_OK) {
+    ngroups = collect_groups(p, groups);
+    st = resolve(p, rows, groups, ngroups, err);
+  }
+  if (st == SX_OK) {
+    emit_program(&g, p, groups, ngroups);
+    st = finish(&g, out, err);
+  }
+  for (size_t gi = 0; gi < ngroups; gi++) {
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
+    free(groups[gi].ranges.r);
+  }
+  free(scratch);
   free(g.nodes);
   free(g.slots);
   free(g.pos);
   free(g.out);
   return st;
+}
+
+int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_error *err) {
+  return sx_compile_rows(p, NULL, out, err);
 }
 
 void sx_program_free(struct sx_program *prog) {

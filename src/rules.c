@@ -77,8 +77,9 @@ static int check_arches(const struct sx_policy *p, struct sx_error *err) {
 }
 
 static int on_any_arch(const struct sx_policy *p, int row) {
-  for (size_t i = 0; i < p->narches; i++)
-    if (sx_row_number(row, p->arches[i]) != SX_NO_SYSCALL) return 1;
+  const int *numbers = sx_row_numbers(row);
+  for (size_t i = 0; numbers && i < p->narches; i++)
+    if (numbers[p->arches[i]] >= 0) return 1;
   return 0;
 }
 
@@ -131,7 +132,8 @@ static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
   return SX_OK;
 }
 
-int sx_validate_policy(const struct sx_policy *p, int *rows, struct sx_error *err) {
+int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
+                       struct sx_error *err) {
   int st = check_arches(p, err);
   if (st) return st;
   if (!sx_action_valid(p->default_action))
@@ -147,8 +149,8 @@ int sx_validate_policy(const struct sx_policy *p, int *rows, struct sx_error *er
     if (!sx_action_valid(r->action))
       return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
              SX_E_BAD_ACTION;
-    rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1;
-    if ((st = check_syscall(p, r, (long)i, rows[i], err)) || (st = check_conds(r, (long)i, err)))
+    int row = known ? known[i] : (rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1);
+    if ((st = check_syscall(p, r, (long)i, row, err)) || (st = check_conds(r, (long)i, err)))
       return st;
   }
   return SX_OK;
@@ -209,26 +211,61 @@ static int check_duplicates(const struct sx_policy *p, const struct sx_keyed *k,
   return SX_OK;
 }
 
+/* Numbers below this (without the x32 bit) are ordered through buckets, not sorted:
+** every architecture's table stays below it except arm's private calls (0xf0000 up). */
+enum { BUCKETS = 1024 };
+
+/* raw[0..n) into k in key order, rule order kept among equal keys, in O(n + BUCKETS/64):
+** each key's rules are chained from head[key] (a bitmap says which heads are set), built
+** from the last rule back so each chain comes out in rule order. The caller has checked
+** that every key less `bit` is below BUCKETS. */
+static void bucket_keyed(const struct sx_keyed *raw, size_t n, uint32_t bit,
+                         struct sx_keyed *k, int *next) {
+  uint64_t used[BUCKETS / 64] = { 0 };
+  int head[BUCKETS];
+  size_t m = 0;
+  for (size_t i = n; i-- > 0; ) {
+    uint32_t b = raw[i].key - bit;
+    uint64_t mask = (uint64_t)1 << (b % 64);
+    next[i] = (used[b / 64] & mask) ? head[b] : -1;
+    used[b / 64] |= mask;
+    head[b] = (int)i;
+  }
+  for (size_t w = 0; w < BUCKETS / 64; w++)
+    for (uint64_t bits = used[w]; bits; bits &= bits - 1)
+      for (int i = head[w * 64 + (size_t)__builtin_ctzll(bits)]; i >= 0; i = next[i])
+        k[m++] = raw[i];
+}
+
 int sx_resolve_rules(const struct sx_policy *p, const int *rows, int arch,
                      struct sx_keyed **out, size_t *count, struct sx_error *err) {
-  struct sx_keyed *k = NULL;
+  struct sx_keyed *k = NULL, *raw;
   size_t n = 0;
-  uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
+  uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0, most = 0;
   *out = NULL;
   *count = 0;
-  if (p->nrules > 0 && (k = malloc(p->nrules * sizeof *k)) == NULL)
+  if (p->nrules == 0) return SX_OK;
+  /* the sorted keys, then the keys in rule order, then bucket_keyed's chains */
+  if ((k = malloc(p->nrules * (2 * sizeof *k + sizeof(int)))) == NULL)
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  raw = k + p->nrules;
   for (size_t i = 0; i < p->nrules; i++) {
     const struct sx_rule *r = &p->rules[i];
-    long nr = r->syscall ? sx_row_number(rows[i], arch) : r->number;
-    if (nr == SX_NO_SYSCALL) continue;
-    k[n].key = (uint32_t)nr | bit;
-    k[n].rule = i;
+    long nr = r->syscall ? sx_row_numbers(rows[i])[arch] : r->number;
+    if (nr < 0) continue;
+    raw[n].key = (uint32_t)nr | bit;
+    raw[n].rule = i;
+    if (raw[n].key - bit > most) most = raw[n].key - bit;
     n++;
   }
-  if (!sort_keyed(k, n)) {
-    free(k);
-    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  if (most < BUCKETS) {
+    bucket_keyed(raw, n, bit, k, (int *)(void *)(raw + p->nrules));
+  } else {
+    memcpy(k, raw, n * sizeof *k);
+    if (!sort_keyed(k, n)) {
+      free(k);
+      return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+    }
   }
   int st = check_duplicates(p, k, n, err);
   if (st) { free(k); return st; }

@@ -16,14 +16,25 @@ struct sx_keyed {
 /* The syscall table's row of a name (-1 when unknown), and a row's number on an arch:
 ** a compile looks each name up once, then reads numbers per arch. */
 int sx_syscall_row(const char *name);
+/* The same for the first len bytes of name, which hold no NUL. */
+int sx_syscall_row_len(const char *name, size_t len);
 long sx_row_number(int row, int arch);
+/* A row's numbers, indexed by enum sx_arch (-1 where the arch lacks it), or NULL. */
+const int *sx_row_numbers(int row);
 
 void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
 
-/* Check everything about a policy that does not depend on one architecture, and fill
-** rows[i] with rule i's table row (-1 for a rule by number). */
-int sx_validate_policy(const struct sx_policy *policy, int *rows, struct sx_error *err);
+/* Check everything about a policy that does not depend on one architecture. Rule i's
+** table row (-1 for a rule by number) is known[i], or when known is NULL it is looked up
+** here and stored in rows[i]. */
+int sx_validate_policy(const struct sx_policy *policy, const int *known, int *rows,
+                       struct sx_error *err);
+
+/* sx_compile for a caller that looked the names up itself: rows[i] is rule i's table row
+** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. */
+int sx_compile_rows(const struct sx_policy *policy, const int *rows, struct sx_program *out,
+                    struct sx_error *err);
 
 /* The rules that apply on `arch`, sorted by key and then by rule order; checks for
 ** duplicate unconditional rules. *out is malloc'd (NULL when there are none). */

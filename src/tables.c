@@ -93,25 +93,53 @@ static const struct syscall_row *find_row(const char *name) {
   return NULL;
 }
 
-/* FNV-1a, as tools/gen_syscalls.lua hashed the names into syscall_slots. */
-static uint32_t name_hash(const char *name) {
-  uint32_t h = 2166136261u;
-  for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
-  return h;
+/* Up to 8 bytes as a little-endian word, whatever the host's byte order. */
+static uint64_t load_le(const char *p, size_t n) {
+  uint64_t w = 0;
+  if (n == 8) {
+    memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+  }
+  while (n-- > 0) w = w << 8 | (unsigned char)p[n];
+  return w;
 }
 
-int sx_syscall_row(const char *name) {
-  for (uint32_t i = name_hash(name) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
-       i = (i + 1) & (SX_SYSCALL_SLOTS - 1))
-    if (strcmp(syscall_rows[syscall_slots[i]].name, name) == 0) return syscall_slots[i];
+/* The hash tools/gen_syscalls.lua put the names into syscall_slots with: the length and
+** the first and last 8 bytes, so a lookup costs the same for every name. */
+static uint32_t name_hash(const char *name, size_t len) {
+  uint64_t first = load_le(name, len < 8 ? len : 8);
+  uint64_t last = len > 8 ? load_le(name + len - 8, 8) : 0;
+  uint64_t h = (first ^ (len * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
+  h ^= h >> 32;      /* a multiply only carries differences upwards: bring them down */
+  h = (h ^ last) * 0xc4ceb9fe1a85ec53u;
+  h ^= h >> 32;
+  return (uint32_t)h;
+}
+
+int sx_syscall_row_len(const char *name, size_t len) {
+  for (uint32_t i = name_hash(name, len) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
+       i = (i + 1) & (SX_SYSCALL_SLOTS - 1)) {
+    const char *row = syscall_rows[syscall_slots[i]].name;
+    if (strncmp(row, name, len) == 0 && row[len] == '\0') return syscall_slots[i];
+  }
   return -1;
 }
 
+int sx_syscall_row(const char *name) {
+  return sx_syscall_row_len(name, strlen(name));
+}
+
+const int *sx_row_numbers(int row) {
+  return row >= 0 && row < SX_SYSCALL_ROWS ? syscall_rows[row].numbers : NULL;
+}
+
 long sx_row_number(int row, int arch) {
-  int nr;
-  if (row < 0 || row >= SX_SYSCALL_ROWS || arch < 0 || arch >= SX_ARCH_COUNT) return SX_NO_SYSCALL;
-  nr = syscall_rows[row].numbers[arch];
-  return nr < 0 ? SX_NO_SYSCALL : nr;
+  const int *numbers = sx_row_numbers(row);
+  if (!numbers || arch < 0 || arch >= SX_ARCH_COUNT || numbers[arch] < 0) return SX_NO_SYSCALL;
+  return numbers[arch];
 }
 
 long sx_syscall_number(const char *name, int arch) {

@@ -62,19 +62,30 @@ for _, row in ipairs(rows) do
 end
 out[#out + 1] = "};"
 
--- A hash table over the names (FNV-1a, 32 bits; open addressing with linear probing), so a
--- compile finds a name with one hash and, usually, one strcmp. tables.c hashes the same way.
+-- A hash table over the names (open addressing with linear probing), so a compile finds a
+-- name with one hash and, usually, one compare. The hash reads the name's length and its
+-- first and last 8 bytes (little-endian), a fixed cost whatever the length; tables.c
+-- hashes the same way.
 local SLOTS = 1
-while SLOTS < 2 * #rows do SLOTS = SLOTS * 2 end
-local function fnv1a(name)
-  local h = 2166136261
-  for i = 1, #name do h = ((h ~ name:byte(i)) * 16777619) & 0xffffffff end
-  return h
+while SLOTS < 4 * #rows do SLOTS = SLOTS * 2 end
+local function word(s)
+  return (string.unpack("<i8", s .. ("\0"):rep(8 - #s)))
+end
+local function name_hash(name)
+  local len = #name
+  local first, last = word(name:sub(1, 8)), 0
+  if len > 8 then last = word(name:sub(-8)) end
+  -- a multiply only carries differences upwards: each xor-shift brings them back down
+  local h = (first ~ (len * 0x9e3779b97f4a7c15)) * 0xff51afd7ed558ccd
+  h = h ~ (h >> 32)
+  h = (h ~ last) * 0xc4ceb9fe1a85ec53
+  h = h ~ (h >> 32)
+  return h & 0xffffffff
 end
 local slots = {}
 for i = 0, SLOTS - 1 do slots[i] = -1 end
 for r, row in ipairs(rows) do
-  local i = fnv1a(row.name) & (SLOTS - 1)
+  local i = name_hash(row.name) & (SLOTS - 1)
   while slots[i] ~= -1 do i = (i + 1) & (SLOTS - 1) end
   slots[i] = r - 1
 end
