@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lua_compat.h"
+#include "lua_rules.h"
 #include "sx.h"
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
@@ -369,5 +370,6 @@ LUAMOD_EXPORT int luaopen_sx_core(lua_State *L) {
   lua_pushinteger(L, SX_INSTALL_KEEP_PRIVS); lua_setfield(L, -2, "keep_privs");
   lua_pushinteger(L, SX_INSTALL_NO_NEW_PRIVS); lua_setfield(L, -2, "no_new_privs");
   lua_setfield(L, -2, "INSTALL");
+  sx_open_rules(L);
   return 1;
 }

@@ -26,6 +26,8 @@ local Action = { __name = "sx.action" }
 Action.__index = Action
 function Action.__eq(a, b) return a.value == b.value end
 function Action.__tostring(a) return core.action_string(a.value) end
+-- sx.core's quick path for rule tables reads action objects by this metatable
+if core.register_type then core.register_type("sx.action", Action) end
 
 local interned = setmetatable({}, { __mode = "v" })
 

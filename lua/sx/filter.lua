@@ -16,9 +16,31 @@ local X32_BIT = 0x40000000
 
 local Filter = { __name = "sx.filter" }
 
--- Methods, and `summary`, computed on first use (it evaluates every syscall).
+local M = {}
+
+-- A filter from sx.core.from_rules (the quick path of seccomp.from_rules) holds its rules
+-- in C, in `ruleset`, and gets the Lua fields below from it on first use.
+local FROM_RULESET = { rules = true, default = true, bad_arch = true, arches = true, arch = true }
+
+local function unpack_ruleset(f, ruleset)
+  local arches, default, bad_arch, rules = core.ruleset(ruleset)
+  for _, r in ipairs(rules) do r.action = action.canonical(r.action) end
+  rawset(f, "arches", arches)
+  rawset(f, "arch", #arches == 1 and arches[1] or nil)
+  rawset(f, "default", action.canonical(default))
+  rawset(f, "bad_arch", action.canonical(bad_arch))
+  rawset(f, "rules", rules)
+  rawset(f, "ruleset", nil)
+end
+
+-- Methods, the fields a ruleset holds, and `summary`, computed on first use (it
+-- evaluates every syscall).
 function Filter.__index(f, key)
-  if key == "summary" then
+  local ruleset = rawget(f, "ruleset")
+  if ruleset and FROM_RULESET[key] then
+    unpack_ruleset(f, ruleset)
+    return rawget(f, key)
+  elseif key == "summary" then
     local summary = require("sx.inspect").summary(f)
     rawset(f, "summary", summary)
     return summary
@@ -26,7 +48,7 @@ function Filter.__index(f, key)
   return Filter[key]
 end
 
-local M = {}
+if core.register_type then core.register_type("sx.filter", Filter) end
 
 function M.is(x) return getmetatable(x) == Filter end
 

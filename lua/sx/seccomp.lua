@@ -130,7 +130,13 @@ end
 -- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
 -- A group is a set: a syscall's own unconditional rule overrides its group's, overlapping
 -- groups with one action merge, and groups giving a syscall two actions are duplicate_rule.
+-- Plain rule tables take sx.core's quick path; whatever it leaves (groups, text, mistakes)
+-- comes here, where it is read in full and errors name the rule and line.
+local quick = core.from_rules
+
 function M.from_rules(rules, default, opts)
+  local f = quick(rules, default, opts)
+  if f then return f end
   opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
   if default == nil then
     return nil, error_.new("bad_action", "from_rules needs a default action")

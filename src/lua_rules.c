@@ -1,0 +1,475 @@
+/*
+** lua_rules.c: sx.core.from_rules, the quick path of sx.seccomp's constructors.
+**
+** It reads rule tables straight from Lua in their plain forms (syscall names and numbers,
+** action strings and action objects, condition tables with integer values), compiles
+** them, and returns a filter that keeps its rules in C (a ruleset userdata) until someone
+** asks for f.rules. Anything else (groups, text conditions, values given as strings,
+** tables with metatables) and every mistake make it return nothing: the Lua layer then
+** takes its full path, which accepts more and says what is wrong and on which line. So
+** this path never decides alone what a policy means; it only ever agrees with the full
+** one, and spec/quick_spec.lua holds it to that. It raises nothing but out-of-memory.
+*/
+#include <string.h>
+
+#include "lua_compat.h"
+#include "lua_rules.h"
+#include "rules.h"
+
+#if LUA_VERSION_NUM >= 503          /* sx.seccomp needs 5.3's integers; LuaJIT uses sx.ffi */
+
+/* The field and operator names, interned like every short Lua string: a key read from a
+** table is one of them exactly when the pointers are equal. */
+enum name {
+  N_ACTION, N_SYSCALL, N_ARGS, N_INDEX, N_OP, N_VALUE, N_MASK, N_ARCH, N_ARCHES, N_BAD_ARCH,
+  N_OPS, N_COUNT = N_OPS + SX_OP_COUNT
+};
+static const char *const name_text[N_OPS] = {
+  "action", "syscall", "args", "index", "op", "value", "mask", "arch", "arches", "bad_arch"
+};
+
+struct names { const char *p[N_COUNT]; };
+
+/* What a filter made here keeps: one block, rules, rows and conditions inside it (a full
+** userdata never moves, so the pointers between its parts stay right). */
+struct ruleset {
+  uint32_t default_action, bad_arch_action;
+  int arches[SX_ARCH_COUNT];
+  size_t narches, nrules, nconds, cond_cap;
+  struct sx_rule *rules;
+  int *rows;
+  struct sx_cond *conds;
+};
+
+#define RULESET "sx.ruleset"
+
+struct reader {
+  lua_State *L;
+  const struct names *names;
+  struct ruleset *rs;
+  const char *last_action;          /* the last action string parsed, and its value */
+  uint32_t last_value;
+  int out_of_room;                  /* more conditions than the ruleset has room for */
+};
+
+static int is_plain_table(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  if (!lua_getmetatable(L, idx)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* The name index of a string key, or -1. */
+static int name_of(const struct reader *rd, int idx, int from, int to) {
+  const char *s;
+  if (lua_type(rd->L, idx) != LUA_TSTRING) return -1;
+  s = lua_tostring(rd->L, idx);
+  for (int n = from; n < to; n++)
+    if (s == rd->names->p[n]) return n;
+  return -1;
+}
+
+/* ---- actions: the forms sx.action reads, nothing wider ------------------------ */
+
+static int parse_digits(const char *s, size_t len, uint32_t limit, uint32_t *out) {
+  uint32_t v = 0;
+  if (len == 0) return 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (uint32_t)(s[i] - '0');
+    if (v > limit) return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static const struct { const char *name; uint32_t value; } plain_actions[] = {
+  { "allow", SX_RET_ALLOW }, { "kill_process", SX_RET_KILL_PROCESS },
+  { "kill_thread", SX_RET_KILL_THREAD }, { "trap", SX_RET_TRAP },
+  { "log", SX_RET_LOG }, { "notify", SX_RET_USER_NOTIF },
+};
+
+/* "allow", "ERRNO(eperm)", "errno(13)", "trace(7)": any case, as sx.action takes them. */
+static int parse_action(const char *s, size_t len, uint32_t *value) {
+  char buf[48];
+  uint32_t n;
+  if (len >= sizeof buf || memchr(s, '\0', len)) return 0;
+  for (size_t i = 0; i < len; i++) buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+  buf[len] = '\0';
+  for (size_t i = 0; i < sizeof plain_actions / sizeof *plain_actions; i++)
+    if (strcmp(buf, plain_actions[i].name) == 0) return *value = plain_actions[i].value, 1;
+  if (len < 8 || buf[len - 1] != ')') return 0;
+  buf[len - 1] = '\0';
+  if (strncmp(buf, "errno(", 6) == 0) {
+    int e;
+    if (parse_digits(buf + 6, len - 7, SX_MAX_ERRNO, &n)) return *value = SX_RET_ERRNO | n, 1;
+    if (buf[6] == '\0' || (e = sx_errno_from_name(buf + 6)) < 0) return 0;
+    return *value = SX_RET_ERRNO | (uint32_t)e, 1;
+  }
+  if (strncmp(buf, "trace(", 6) == 0 && parse_digits(buf + 6, len - 7, SX_RET_DATA, &n))
+    return *value = SX_RET_TRACE | n, 1;
+  return 0;
+}
+
+/* The action at idx: a string in a plain form, or an sx.action object. */
+static int read_action(struct reader *rd, int idx, uint32_t *value) {
+  lua_State *L = rd->L;
+  int ok;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (s == rd->last_action) return *value = rd->last_value, 1;
+    if (!parse_action(s, len, value)) return 0;
+    rd->last_action = s;
+    rd->last_value = *value;
+    return 1;
+  }
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, "sx.action");
+  ok = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  if (!ok) return 0;
+  lua_pushstring(L, "value");
+  lua_rawget(L, idx < 0 ? idx - 1 : idx);
+  ok = lua_isinteger(L, -1);
+  *value = (uint32_t)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return ok && sx_action_valid(*value);
+}
+
+/* ---- rules ---------------------------------------------------------------------- */
+
+/* Is the table at idx a list of exactly n items (no other keys)? */
+static int only_list(lua_State *L, int idx, size_t n) {
+  int extra;
+  if (n == 0) lua_pushnil(L); else lua_pushinteger(L, (lua_Integer)n);
+  extra = lua_next(L, idx);
+  if (extra) lua_pop(L, 2);
+  return !extra;
+}
+
+static int read_syscall(struct reader *rd, int idx, struct sx_rule *r, int *row) {
+  lua_State *L = rd->L;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (len == 0 || s[0] == '@' || memchr(s, '\0', len)) return 0;   /* groups: Lua's job */
+    if ((*row = sx_syscall_row_len(s, len)) < 0) return 0;
+    r->syscall = sx_syscall_at((size_t)*row);
+    r->number = -1;
+    return 1;
+  }
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    int exact;
+    lua_Integer n = lua_tointegerx(L, idx, &exact);
+    if (!exact || n < 0) return 0;
+    r->syscall = NULL;
+    r->number = (long)n;
+    *row = -1;
+    return 1;
+  }
+  return 0;
+}
+
+static int read_cond(struct reader *rd, int t, struct sx_cond *c) {
+  lua_State *L = rd->L;
+  unsigned seen = 0;
+  c->mask = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    int key = name_of(rd, -2, N_INDEX, N_MASK + 1), ok = 1;
+    lua_Integer v = 0;
+    if (key == N_OP) {
+      int op = name_of(rd, -1, N_OPS, N_COUNT);
+      ok = op >= 0;
+      c->op = op - N_OPS;
+    } else if (key >= 0) {
+      ok = lua_isinteger(L, -1);
+      v = lua_tointeger(L, -1);
+      if (key == N_INDEX) { ok = ok && v >= 0 && v <= 5; c->index = (unsigned)v; }
+      else if (key == N_VALUE) c->value = (uint64_t)v;
+      else c->mask = (uint64_t)v;
+    }
+    lua_pop(L, 1);
+    if (key < 0 || !ok) { lua_pop(L, 1); return 0; }
+    seen |= 1u << key;
+  }
+  if ((seen & (1u << N_INDEX | 1u << N_OP | 1u << N_VALUE)) !=
+      (1u << N_INDEX | 1u << N_OP | 1u << N_VALUE)) return 0;
+  /* a mask goes with masked_eq and nothing else */
+  return ((seen >> N_MASK) & 1) == (c->op == SX_OP_MASKED_EQ);
+}
+
+static int read_args(struct reader *rd, int idx, struct sx_rule *r) {
+  lua_State *L = rd->L;
+  struct ruleset *rs = rd->rs;
+  size_t n;
+  int t = lua_gettop(L) + 1;
+  if (!is_plain_table(L, idx)) return 0;
+  lua_pushvalue(L, idx);
+  n = (size_t)lua_rawlen(L, t);
+  if (rs->nconds + n > rs->cond_cap) rd->out_of_room = 1;
+  if (n > SX_MAX_CONDS || rd->out_of_room || !only_list(L, t, n)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  r->conds = rs->conds + rs->nconds;
+  r->ncond = (unsigned)n;
+  for (size_t c = 0; c < n; c++) {
+    int ok;
+    lua_rawgeti(L, t, (lua_Integer)c + 1);
+    ok = is_plain_table(L, t + 1) && read_cond(rd, t + 1, &rs->conds[rs->nconds + c]);
+    lua_pop(L, 1);
+    if (!ok) { lua_pop(L, 1); return 0; }
+  }
+  rs->nconds += n;
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Rule i from the table at t: {action, name [, args]} or {action =, syscall =, args =}. */
+static int read_rule(struct reader *rd, int t, size_t i) {
+  lua_State *L = rd->L;
+  struct sx_rule *r = &rd->rs->rules[i];
+  unsigned seen = 0;
+  *r = (struct sx_rule){ 0, NULL, -1, 0, NULL };
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    int field = name_of(rd, -2, N_ACTION, N_ARGS + 1), ok;
+    if (field < 0 && lua_isinteger(L, -2)) {
+      lua_Integer k = lua_tointeger(L, -2);
+      if (k >= 1 && k <= 3) field = (int)k - 1;
+    }
+    ok = field >= 0 && !(seen & (1u << field));
+    if (ok) {
+      seen |= 1u << field;
+      if (field == N_ACTION) ok = read_action(rd, -1, &r->action);
+      else if (field == N_SYSCALL) ok = read_syscall(rd, -1, r, &rd->rs->rows[i]);
+      else ok = read_args(rd, -1, r);
+    }
+    lua_pop(L, 1);
+    if (!ok) { lua_pop(L, 1); return 0; }
+  }
+  return (seen & 3u) == 3u;         /* an action and a syscall */
+}
+
+static int read_rules(struct reader *rd, int idx) {
+  lua_State *L = rd->L;
+  size_t n = rd->rs->nrules;
+  int t = lua_gettop(L) + 1;
+  for (size_t i = 0; i < n; i++) {
+    int ok;
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    ok = is_plain_table(L, t) && read_rule(rd, t, i);
+    lua_pop(L, 1);
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+/* ---- options: {arch =} or {arches =}, and bad_arch ------------------------------ */
+
+static int read_arch(lua_State *L, int idx, struct ruleset *rs) {
+  size_t len;
+  const char *s;
+  int arch;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &len);
+  if (strlen(s) != len || (arch = sx_arch_from_name(s)) < 0) return 0;
+  for (size_t a = 0; a < rs->narches; a++)
+    if (rs->arches[a] == arch) return 0;
+  rs->arches[rs->narches++] = arch;
+  return 1;
+}
+
+static int read_arch_list(lua_State *L, int idx, struct ruleset *rs) {
+  size_t n;
+  int t = lua_gettop(L) + 1, ok = 1;
+  if (!is_plain_table(L, idx)) return 0;
+  lua_pushvalue(L, idx);
+  n = (size_t)lua_rawlen(L, t);
+  if (n == 0 || n > SX_ARCH_COUNT || !only_list(L, t, n)) ok = 0;
+  for (size_t i = 0; ok && i < n; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    ok = read_arch(L, t + 1, rs);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return ok;
+}
+
+static int host_arch(struct ruleset *rs) {
+  int host = sx_arch_host();
+  if (host < 0) return 0;
+  rs->arches[rs->narches++] = host;
+  return 1;
+}
+
+static int read_options(struct reader *rd, int idx) {
+  lua_State *L = rd->L;
+  struct ruleset *rs = rd->rs;
+  unsigned seen = 0;
+  rs->bad_arch_action = SX_RET_KILL_PROCESS;
+  if (lua_isnoneornil(L, idx)) return host_arch(rs);
+  if (!is_plain_table(L, idx)) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int key = name_of(rd, -2, N_ARCH, N_BAD_ARCH + 1), ok;
+    if (key == N_ARCH) ok = read_arch(L, -1, rs);
+    else if (key == N_ARCHES) ok = read_arch_list(L, -1, rs);
+    else ok = key == N_BAD_ARCH && read_action(rd, -1, &rs->bad_arch_action);
+    lua_pop(L, 1);
+    if (!ok) { lua_pop(L, 1); return 0; }
+    seen |= 1u << key;
+  }
+  seen &= 1u << N_ARCH | 1u << N_ARCHES;
+  if (seen == 0) return host_arch(rs);
+  return seen != (1u << N_ARCH | 1u << N_ARCHES);  /* both: a mistake the full path names */
+}
+
+/* ---- from_rules ---------------------------------------------------------------- */
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* A ruleset userdata with room for n rules and cond_cap conditions, on the stack top. */
+static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap) {
+  size_t rules_at = align8(sizeof(struct ruleset));
+  size_t rows_at = rules_at + align8(n * sizeof(struct sx_rule));
+  size_t conds_at = rows_at + align8(n * sizeof(int));
+  char *block = lua_newuserdatauv(L, conds_at + cond_cap * sizeof(struct sx_cond), 0);
+  struct ruleset *rs = (struct ruleset *)(void *)block;
+  memset(rs, 0, sizeof *rs);
+  rs->nrules = n;
+  rs->cond_cap = cond_cap;
+  rs->rules = (struct sx_rule *)(void *)(block + rules_at);
+  rs->rows = (int *)(void *)(block + rows_at);
+  rs->conds = (struct sx_cond *)(void *)(block + conds_at);
+  luaL_setmetatable(L, RULESET);
+  return rs;
+}
+
+/* Read everything into a ruleset on the stack top; 0 when the full path must decide. */
+static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
+  lua_State *L = rd->L;
+  rd->rs = new_ruleset(L, n, cond_cap);
+  rd->last_action = NULL;
+  rd->out_of_room = 0;
+  return read_options(rd, 3) && read_action(rd, 2, &rd->rs->default_action) &&
+         read_rules(rd, 1);
+}
+
+/* from_rules(rules, default [, opts]) -> filter, or nothing when the full path decides. */
+static int l_from_rules(lua_State *L) {
+  struct reader rd = { L, lua_touserdata(L, lua_upvalueindex(1)), NULL, NULL, 0, 0 };
+  struct sx_policy p;
+  struct sx_program prog;
+  size_t n;
+  int ok;
+  lua_settop(L, 3);
+  if (!is_plain_table(L, 1)) return 0;
+  n = (size_t)lua_rawlen(L, 1);
+  if (!only_list(L, 1, n)) return 0;
+  /* room for a condition per rule; a policy with more reads again with all the room */
+  ok = read_policy(&rd, n, n);
+  if (!ok && rd.out_of_room) {
+    lua_pop(L, 1);
+    ok = read_policy(&rd, n, n * SX_MAX_CONDS);
+  }
+  if (!ok) return 0;
+  p = (struct sx_policy){ rd.rs->rules, n, rd.rs->default_action, rd.rs->bad_arch_action,
+                          rd.rs->arches, rd.rs->narches };
+  if (sx_compile_rows(&p, rd.rs->rows, &prog, NULL) != SX_OK) return 0;
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
+  sx_program_free(&prog);
+  lua_setfield(L, -2, "bpf");
+  lua_pushvalue(L, 4);
+  lua_setfield(L, -2, "ruleset");
+  lua_getfield(L, LUA_REGISTRYINDEX, "sx.filter");
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* ---- ruleset: what the Lua layer shows of a quick filter, on demand ------------------ */
+
+static void push_cond(lua_State *L, const struct sx_cond *c) {
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, c->index);
+  lua_setfield(L, -2, "index");
+  lua_pushstring(L, sx_op_name(c->op));
+  lua_setfield(L, -2, "op");
+  lua_pushinteger(L, (lua_Integer)c->value);
+  lua_setfield(L, -2, "value");
+  if (c->op == SX_OP_MASKED_EQ) {
+    lua_pushinteger(L, (lua_Integer)c->mask);
+    lua_setfield(L, -2, "mask");
+  }
+}
+
+/* ruleset(rs) -> arches, default, bad_arch, rules: actions as kernel values, rules as
+** {action =, syscall = name|number, args = {...}|nil}. */
+static int l_ruleset(lua_State *L) {
+  const struct ruleset *rs = luaL_checkudata(L, 1, RULESET);
+  lua_createtable(L, (int)rs->narches, 0);
+  for (size_t a = 0; a < rs->narches; a++) {
+    lua_pushstring(L, sx_arch_name(rs->arches[a]));
+    lua_rawseti(L, -2, (lua_Integer)a + 1);
+  }
+  lua_pushinteger(L, rs->default_action);
+  lua_pushinteger(L, rs->bad_arch_action);
+  lua_createtable(L, (int)rs->nrules, 0);
+  for (size_t i = 0; i < rs->nrules; i++) {
+    const struct sx_rule *r = &rs->rules[i];
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, r->action);
+    lua_setfield(L, -2, "action");
+    if (r->syscall) lua_pushstring(L, r->syscall); else lua_pushinteger(L, r->number);
+    lua_setfield(L, -2, "syscall");
+    if (r->ncond > 0) {
+      lua_createtable(L, (int)r->ncond, 0);
+      for (unsigned c = 0; c < r->ncond; c++) {
+        push_cond(L, &r->conds[c]);
+        lua_rawseti(L, -2, (lua_Integer)c + 1);
+      }
+      lua_setfield(L, -2, "args");
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 4;
+}
+
+/* register_type(name, metatable): the metatables of filters ("sx.filter") and action
+** objects ("sx.action"), which from_rules makes and recognises. */
+static int l_register_type(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  luaL_argcheck(L, strcmp(name, "sx.filter") == 0 || strcmp(name, "sx.action") == 0, 1,
+                "sx.filter or sx.action");
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_setfield(L, LUA_REGISTRYINDEX, name);
+  return 0;
+}
+
+void sx_open_rules(lua_State *L) {
+  struct names *names;
+  luaL_newmetatable(L, RULESET);
+  lua_pop(L, 1);
+  /* from_rules keeps the names alive as upvalues 2.. and their addresses in upvalue 1 */
+  names = lua_newuserdatauv(L, sizeof *names, 0);
+  for (int n = 0; n < N_COUNT; n++) {
+    const char *text = n < N_OPS ? name_text[n] : sx_op_name(n - N_OPS);
+    names->p[n] = lua_pushstring(L, text);
+  }
+  lua_pushcclosure(L, l_from_rules, 1 + N_COUNT);
+  lua_setfield(L, -2, "from_rules");
+  lua_pushcfunction(L, l_ruleset);
+  lua_setfield(L, -2, "ruleset");
+  lua_pushcfunction(L, l_register_type);
+  lua_setfield(L, -2, "register_type");
+}
+
+#else
+
+void sx_open_rules(lua_State *L) { (void)L; }
+
+#endif
