@@ -39,8 +39,8 @@ struct gen {
   int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
   /* emission */
   int *pos;                /* position of each node counted from the program's end */
-  struct sx_insn *out;     /* instructions in reverse order */
-  size_t count, outcap;
+  struct sx_insn *out;     /* instructions in reverse order, room for SX_MAX_INSNS */
+  size_t count;
 };
 
 static size_t node_hash(uint16_t code, uint32_t k, int jt, int jf) {
@@ -348,16 +348,10 @@ static int same_code(const struct sx_policy *p, const struct group *a, const str
 
 /* ---- emission --------------------------------------------------------------- */
 
+/* g->out has room for the kernel's limit: past it, the program is too big. */
 static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
   if (g->failed) return 0;
   if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
-  if (g->count == g->outcap) {
-    size_t cap = g->outcap ? g->outcap * 2 : 64;
-    struct sx_insn *out = realloc(g->out, cap * sizeof *out);
-    if (!out) { g->failed = SX_E_NOMEM; return 0; }
-    g->out = out;
-    g->outcap = cap;
-  }
   g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
   return (int)g->count++;
 }
@@ -410,7 +404,11 @@ static int emit(struct gen *g, int id) {
 ** repeats and only its leaves (a RET, or a syscall's argument checks) go through the DAG. */
 static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
                      size_t lo, size_t hi, struct layout l) {
-  if (lo == hi) return emit(g, outcome_code(g, p, &rs->r[lo].o, l));
+  if (lo == hi) {
+    const struct outcome *o = &rs->r[lo].o;
+    int id = o->nk == 0 ? ret(g, o->action) : outcome_code(g, p, o, l);
+    return !g->failed && g->pos[id] >= 0 ? g->pos[id] : emit(g, id);
+  }
   size_t mid = lo + (hi - lo + 1) / 2;
   int right = emit_tree(g, p, rs, mid, hi, l);
   int left = emit_tree(g, p, rs, lo, mid - 1, l);
@@ -504,6 +502,8 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_progr
     ngroups = collect_groups(p, groups);
     st = resolve(p, rows, groups, ngroups, err);
   }
+  if (st == SX_OK && (g.out = malloc(SX_MAX_INSNS * sizeof *g.out)) == NULL)
+    st = (sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM);
   if (st == SX_OK) {
     emit_program(&g, p, groups, ngroups);
     st = finish(&g, out, err);

@@ -62,8 +62,15 @@ static int l_arch_bits(lua_State *L) {
   return 1;
 }
 
+/* A syscall name; one holding a NUL byte names nothing (C would read only its start). */
+static const char *check_name(lua_State *L, int idx) {
+  size_t len;
+  const char *name = luaL_checklstring(L, idx, &len);
+  return strlen(name) == len ? name : "";
+}
+
 static int l_syscall_number(lua_State *L) {
-  long nr = sx_syscall_number(luaL_checkstring(L, 1), check_arch(L, 2));
+  long nr = sx_syscall_number(check_name(L, 1), check_arch(L, 2));
   if (nr == SX_NO_SYSCALL) lua_pushnil(L); else lua_pushinteger(L, nr);
   return 1;
 }
@@ -76,12 +83,12 @@ static int l_syscall_name(lua_State *L) {
 }
 
 static int l_syscall_known(lua_State *L) {
-  lua_pushboolean(L, sx_syscall_known(luaL_checkstring(L, 1)));
+  lua_pushboolean(L, sx_syscall_known(check_name(L, 1)));
   return 1;
 }
 
 static int l_syscall_suggest(lua_State *L) {
-  const char *near = sx_syscall_suggest(luaL_checkstring(L, 1));
+  const char *near = sx_syscall_suggest(check_name(L, 1));
   if (near) lua_pushstring(L, near); else lua_pushnil(L);
   return 1;
 }

@@ -21,11 +21,13 @@
 /* The field and operator names, interned like every short Lua string: a key read from a
 ** table is one of them exactly when the pointers are equal. */
 enum name {
-  N_ACTION, N_SYSCALL, N_ARGS, N_INDEX, N_OP, N_VALUE, N_MASK, N_ARCH, N_ARCHES, N_BAD_ARCH,
+  N_ACTION, N_SYSCALL, N_ARGS, N_INDEX, N_OP, N_VALUE, N_MASK,
+  N_ARCH, N_ARCHES, N_BAD_ARCH, N_DEFAULT, N_DENY_ACTION,     /* options */
   N_OPS, N_COUNT = N_OPS + SX_OP_COUNT
 };
 static const char *const name_text[N_OPS] = {
-  "action", "syscall", "args", "index", "op", "value", "mask", "arch", "arches", "bad_arch"
+  "action", "syscall", "args", "index", "op", "value", "mask",
+  "arch", "arches", "bad_arch", "default", "deny_action"
 };
 
 struct names { const char *p[N_COUNT]; };
@@ -50,6 +52,7 @@ struct reader {
   const char *last_action;          /* the last action string parsed, and its value */
   uint32_t last_value;
   int out_of_room;                  /* more conditions than the ruleset has room for */
+  uint32_t deny_action;             /* opts.deny_action of deny_list */
 };
 
 static int is_plain_table(lua_State *L, int idx) {
@@ -153,7 +156,7 @@ static int read_syscall(struct reader *rd, int idx, struct sx_rule *r, int *row)
   if (lua_type(L, idx) == LUA_TSTRING) {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    if (len == 0 || s[0] == '@' || memchr(s, '\0', len)) return 0;   /* groups: Lua's job */
+    if (len == 0 || s[0] == '@') return 0;                         /* groups: Lua's job */
     if ((*row = sx_syscall_row_len(s, len)) < 0) return 0;
     r->syscall = sx_syscall_at((size_t)*row);
     r->number = -1;
@@ -305,7 +308,11 @@ static int host_arch(struct ruleset *rs) {
   return 1;
 }
 
-static int read_options(struct reader *rd, int idx) {
+#define BIT(n) (1u << (n))
+
+/* opts: arch or arches, bad_arch, and the keys of `extra` (default, deny_action) that
+** the constructor takes; a key it does not take is a mistake the full path names. */
+static int read_options(struct reader *rd, int idx, unsigned extra) {
   lua_State *L = rd->L;
   struct ruleset *rs = rd->rs;
   unsigned seen = 0;
@@ -314,17 +321,24 @@ static int read_options(struct reader *rd, int idx) {
   if (!is_plain_table(L, idx)) return 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    int key = name_of(rd, -2, N_ARCH, N_BAD_ARCH + 1), ok;
+    int key = name_of(rd, -2, N_ARCH, N_DENY_ACTION + 1), ok;
     if (key == N_ARCH) ok = read_arch(L, -1, rs);
     else if (key == N_ARCHES) ok = read_arch_list(L, -1, rs);
-    else ok = key == N_BAD_ARCH && read_action(rd, -1, &rs->bad_arch_action);
+    else if (key == N_BAD_ARCH) ok = read_action(rd, -1, &rs->bad_arch_action);
+    else if (key == N_DEFAULT && (extra & BIT(N_DEFAULT)))
+      ok = read_action(rd, -1, &rs->default_action);
+    else if (key == N_DENY_ACTION && (extra & BIT(N_DENY_ACTION)))
+      ok = read_action(rd, -1, &rd->deny_action);
+    else ok = 0;
     lua_pop(L, 1);
     if (!ok) { lua_pop(L, 1); return 0; }
-    seen |= 1u << key;
+    seen |= BIT(key);
   }
-  seen &= 1u << N_ARCH | 1u << N_ARCHES;
-  if (seen == 0) return host_arch(rs);
-  return seen != (1u << N_ARCH | 1u << N_ARCHES);  /* both: a mistake the full path names */
+  switch (seen & (BIT(N_ARCH) | BIT(N_ARCHES))) {
+    case 0: return host_arch(rs);
+    case BIT(N_ARCH) | BIT(N_ARCHES): return 0;   /* both: a mistake the full path names */
+    default: return 1;
+  }
 }
 
 /* ---- from_rules ---------------------------------------------------------------- */
@@ -354,15 +368,38 @@ static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
   rd->rs = new_ruleset(L, n, cond_cap);
   rd->last_action = NULL;
   rd->out_of_room = 0;
-  return read_options(rd, 3) && read_action(rd, 2, &rd->rs->default_action) &&
+  return read_options(rd, 3, 0) && read_action(rd, 2, &rd->rs->default_action) &&
          read_rules(rd, 1);
+}
+
+/* Compile the ruleset at ud and push the filter; nothing when the compiler refuses. */
+static int push_filter(lua_State *L, const struct ruleset *rs, int ud) {
+  struct sx_policy p = { rs->rules, rs->nrules, rs->default_action, rs->bad_arch_action,
+                         rs->arches, rs->narches };
+  struct sx_program prog;
+  if (sx_compile_rows(&p, rs->rows, &prog, NULL) != SX_OK) return 0;
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
+  sx_program_free(&prog);
+  lua_setfield(L, -2, "bpf");
+  lua_pushvalue(L, ud);
+  lua_setfield(L, -2, "ruleset");
+  lua_getfield(L, LUA_REGISTRYINDEX, "sx.filter");
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+static struct reader new_reader(lua_State *L) {
+  struct reader rd;
+  memset(&rd, 0, sizeof rd);
+  rd.L = L;
+  rd.names = lua_touserdata(L, lua_upvalueindex(1));
+  return rd;
 }
 
 /* from_rules(rules, default [, opts]) -> filter, or nothing when the full path decides. */
 static int l_from_rules(lua_State *L) {
-  struct reader rd = { L, lua_touserdata(L, lua_upvalueindex(1)), NULL, NULL, 0, 0 };
-  struct sx_policy p;
-  struct sx_program prog;
+  struct reader rd = new_reader(L);
   size_t n;
   int ok;
   lua_settop(L, 3);
@@ -375,19 +412,54 @@ static int l_from_rules(lua_State *L) {
     lua_pop(L, 1);
     ok = read_policy(&rd, n, n * SX_MAX_CONDS);
   }
-  if (!ok) return 0;
-  p = (struct sx_policy){ rd.rs->rules, n, rd.rs->default_action, rd.rs->bad_arch_action,
-                          rd.rs->arches, rd.rs->narches };
-  if (sx_compile_rows(&p, rd.rs->rows, &prog, NULL) != SX_OK) return 0;
-  lua_createtable(L, 0, 2);
-  lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
-  sx_program_free(&prog);
-  lua_setfield(L, -2, "bpf");
-  lua_pushvalue(L, 4);
-  lua_setfield(L, -2, "ruleset");
-  lua_getfield(L, LUA_REGISTRYINDEX, "sx.filter");
-  lua_setmetatable(L, -2);
+  return ok && push_filter(L, rd.rs, 4);
+}
+
+/* ---- allow_list and deny_list ---------------------------------------------------- */
+
+enum { MAX_ROWS = 1024 };
+
+/* names[1..n] at idx as rules giving `action`, in order; a name twice counts once (a list
+** is a set). Names only: numbers and groups are the full path's. */
+static int read_names(struct reader *rd, int idx, size_t n, uint32_t action) {
+  lua_State *L = rd->L;
+  struct ruleset *rs = rd->rs;
+  uint64_t seen[MAX_ROWS / 64] = { 0 };
+  size_t m = 0;
+  if (sx_syscall_count() > MAX_ROWS) return 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len;
+    const char *s;
+    int row = -1;
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (s && len > 0 && s[0] != '@') row = sx_syscall_row_len(s, len);
+    lua_pop(L, 1);
+    if (row < 0) return 0;
+    if (seen[row / 64] & (1ull << (row % 64))) continue;
+    seen[row / 64] |= 1ull << (row % 64);
+    rs->rules[m] = (struct sx_rule){ action, sx_syscall_at((size_t)row), -1, 0, NULL };
+    rs->rows[m++] = row;
+  }
+  rs->nrules = m;
   return 1;
+}
+
+/* from_list(names, opts, deny) -> filter, or nothing when the full path decides: allow_list
+** (deny false) or deny_list with their defaults. */
+static int l_from_list(lua_State *L) {
+  struct reader rd = new_reader(L);
+  int deny = lua_toboolean(L, 3);
+  size_t n;
+  lua_settop(L, 2);
+  if (!is_plain_table(L, 1)) return 0;
+  n = (size_t)lua_rawlen(L, 1);
+  if (!only_list(L, 1, n)) return 0;
+  rd.rs = new_ruleset(L, n, 0);
+  rd.rs->default_action = deny ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
+  rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */
+  if (!read_options(&rd, 2, BIT(N_DEFAULT) | (deny ? BIT(N_DENY_ACTION) : 0))) return 0;
+  return read_names(&rd, 1, n, deny ? rd.deny_action : SX_RET_ALLOW) && push_filter(L, rd.rs, 3);
 }
 
 /* ---- ruleset: what the Lua layer shows of a quick filter, on demand ------------------ */
@@ -460,6 +532,10 @@ void sx_open_rules(lua_State *L) {
     const char *text = n < N_OPS ? name_text[n] : sx_op_name(n - N_OPS);
     names->p[n] = lua_pushstring(L, text);
   }
+  lua_pushvalue(L, -1 - N_COUNT);   /* both readers share the names */
+  for (int n = 0; n < N_COUNT; n++) lua_pushvalue(L, -1 - N_COUNT);
+  lua_pushcclosure(L, l_from_list, 1 + N_COUNT);
+  lua_setfield(L, -3 - N_COUNT, "from_list");
   lua_pushcclosure(L, l_from_rules, 1 + N_COUNT);
   lua_setfield(L, -2, "from_rules");
   lua_pushcfunction(L, l_ruleset);

@@ -6,7 +6,7 @@
 
 #include <lua.h>
 
-/* Add from_rules, ruleset and register_type to the module table on the stack top. */
+/* Add from_rules, from_list, ruleset and register_type to the module table on the stack top. */
 void sx_open_rules(lua_State *L);
 
 #endif

@@ -146,7 +146,7 @@ int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
     return sx_set_error(err, SX_E_BAD_RULE, -1, "rules missing"), SX_E_BAD_RULE;
   for (size_t i = 0; i < p->nrules; i++) {
     const struct sx_rule *r = &p->rules[i];
-    if (!sx_action_valid(r->action))
+    if ((i == 0 || r->action != r[-1].action) && !sx_action_valid(r->action))
       return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
              SX_E_BAD_ACTION;
     int row = known ? known[i] : (rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1);

@@ -11,6 +11,7 @@
 
 struct syscall_row {
   const char *name;
+  unsigned char len;
   int numbers[SX_ARCH_COUNT];
 };
 
@@ -122,8 +123,8 @@ static uint32_t name_hash(const char *name, size_t len) {
 int sx_syscall_row_len(const char *name, size_t len) {
   for (uint32_t i = name_hash(name, len) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
        i = (i + 1) & (SX_SYSCALL_SLOTS - 1)) {
-    const char *row = syscall_rows[syscall_slots[i]].name;
-    if (strncmp(row, name, len) == 0 && row[len] == '\0') return syscall_slots[i];
+    const struct syscall_row *row = &syscall_rows[syscall_slots[i]];
+    if (row->len == len && memcmp(row->name, name, len) == 0) return syscall_slots[i];
   }
   return -1;
 }

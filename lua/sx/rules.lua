@@ -152,6 +152,9 @@ function M.normalize(rule, i, where)
   elseif type(syscall) ~= "string" then
     return fail("bad_rule", ("rule %d: syscall must be a name or a number, got %s")
                 :format(i, type(syscall)), { syscall = syscall })
+  elseif syscall:find("\0", 1, true) then   -- C would read only the part before it
+    return fail("unknown_syscall", ("rule %d: unknown syscall %q (a name holds no NUL byte)")
+                :format(i, syscall), { syscall = syscall })
   end
   local conds, cmsg = normalize_args(args, i)
   if cmsg then return fail("bad_rule", cmsg, { syscall = syscall }) end

@@ -105,8 +105,14 @@ local DENY_OPTIONS = { default = true, deny_action = true, arch = true, arches =
                        bad_arch = true }
 local RULES_OPTIONS = { arch = true, arches = true, bad_arch = true }
 
+-- Plain lists of names take sx.core's quick path; the rest (numbers, groups, mistakes)
+-- comes here.
+local quick_list = core.from_list
+
 -- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
 function M.allow_list(names, opts)
+  local f = quick_list(names, opts, false)
+  if f then return f end
   opts = error_.check_options(opts, LIST_OPTIONS, "allow_list")
   local rules, err = names_to_rules(names, "allow", "allow_list")
   if not rules then return nil, err end
@@ -117,6 +123,8 @@ end
 -- deny_list(names [, opts]): opts.deny_action (default errno(EPERM)) for these,
 -- opts.default (default "allow") for the rest.
 function M.deny_list(names, opts)
+  local f = quick_list(names, opts, true)
+  if f then return f end
   opts = error_.check_options(opts, DENY_OPTIONS, "deny_list")
   local deny = opts.deny_action == nil and action.errno("EPERM") or opts.deny_action
   local rules, err = names_to_rules(names, deny, "deny_list")
@@ -130,8 +138,9 @@ end
 -- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
 -- A group is a set: a syscall's own unconditional rule overrides its group's, overlapping
 -- groups with one action merge, and groups giving a syscall two actions are duplicate_rule.
--- Plain rule tables take sx.core's quick path; whatever it leaves (groups, text, mistakes)
--- comes here, where it is read in full and errors name the rule and line.
+-- Plain rule tables take sx.core's quick path (src/lua_rules.c); whatever it leaves
+-- (groups, text, mistakes) comes here, where it is read in full and errors name the rule
+-- and line.
 local quick = core.from_rules
 
 function M.from_rules(rules, default, opts)
