@@ -4,7 +4,9 @@
 --   for _, input in ipairs(inputs.all(profile_path)) do ... input.rules ... end
 --
 -- Each input is {name, what, rules, default, opts} in sx.seccomp's form; support.lsc
--- writes the same rules as a rule file for the C benchmarks and libseccomp. All are for
+-- writes the same rules as a rule file for the C benchmarks and libseccomp. A list input
+-- also has lua_call, the constructor a Lua user calls for it (allow_list, deny_list),
+-- named in lua_api; for the others that is from_rules. All are for
 -- x86_64 and use only syscalls whose x86_64 numbers sx and libseccomp agree on, so both
 -- compilers get exactly the same rules.
 
@@ -49,10 +51,15 @@ end
 function M.allow_list(n, names)
   names = names or shared_names()
   local pick = shuffled(names, 42)
-  local rules = {}
-  for i = 1, n do rules[i] = { action = "allow", syscall = pick[i] } end
+  local rules, list = {}, {}
+  for i = 1, n do
+    rules[i] = { action = "allow", syscall = pick[i] }
+    list[i] = pick[i]
+  end
   return { name = "allow" .. n, what = fmt("allow list of %d syscalls", n), rules = rules,
-           default = "kill_process", opts = { arch = ARCH } }
+           default = "kill_process", opts = { arch = ARCH },
+           lua_call = function() return seccomp.allow_list(list, { arch = ARCH }) end,
+           lua_api = "allow_list" }
 end
 
 local DENY = {
@@ -69,7 +76,9 @@ function M.deny_list()
   local rules = {}
   for i, name in ipairs(DENY) do rules[i] = { action = "errno(EPERM)", syscall = name } end
   return { name = "deny40", what = "deny list of 40 syscalls (errno EPERM, default allow)",
-           rules = rules, default = "allow", opts = { arch = ARCH } }
+           rules = rules, default = "allow", opts = { arch = ARCH },
+           lua_call = function() return seccomp.deny_list(DENY, { arch = ARCH }) end,
+           lua_api = "deny_list" }
 end
 
 -- 25 syscalls with one rule of two conditions each (every operator, 64-bit values), and

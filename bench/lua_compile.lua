@@ -1,17 +1,22 @@
 -- bench/lua_compile.lua: compile time through the Lua API (sx.seccomp in lua5.4), which
--- is what a Lua user pays: rule normalisation in Lua, then the C compiler.
+-- is what a Lua user pays: reading the rule tables, then the C compiler.
 --
---   lua5.4 bench/lua_compile.lua time NAME PROFILE     median CPU ns per from_rules call
---   lua5.4 bench/lua_compile.lua once NAME PROFILE N   N calls (for callgrind; run with
---                                                      N = 0 too and take the difference)
--- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50).
-
+--   lua5.4 bench/lua_compile.lua time NAME PROFILE [VIA]     median CPU ns per call
+--   lua5.4 bench/lua_compile.lua once NAME PROFILE N [VIA]   N calls (for callgrind; run
+--                                                            with N = 0 too and take the
+--                                                            difference)
+-- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50). VIA is "api"
+-- (default: the constructor a user calls for the input, allow_list / deny_list for the
+-- lists) or "rules" (from_rules with the input's rule tables, for every input).
 local seccomp = require "sx.seccomp"
 local inputs = require "inputs"
 
 local clock, sort = os.clock, table.sort
 
-local mode, name, profile, n = arg[1], arg[2], arg[3], math.tointeger(tonumber(arg[4] or ""))
+local mode, name, profile = arg[1], arg[2], arg[3]
+local n = math.tointeger(tonumber(arg[4] or ""))
+local via = (mode == "once" and arg[5] or arg[4]) or "api"
+assert(via == "api" or via == "rules", "VIA is api or rules")
 
 local input
 for _, i in ipairs(inputs.all(profile)) do
@@ -19,8 +24,11 @@ for _, i in ipairs(inputs.all(profile)) do
 end
 assert(input, "no input named " .. tostring(name))
 
-local function compile()
+local compile = function()
   return assert(seccomp.from_rules(input.rules, input.default, input.opts))
+end
+if via == "api" and input.lua_call then
+  compile = function() return assert(input.lua_call()) end
 end
 
 if mode == "once" then
