@@ -91,7 +91,8 @@ local function callgrind_breakdown(file, total, label)
   local p = io.popen("callgrind_annotate --inclusive=yes " .. file .. " 2>/dev/null")
   local shares = {}
   for line in p:lines() do
-    local ir, fn = line:match("^%s*([%d,]+) %(%s*[%d.]+%%%)%s+%S-:([%w_]+)")
+    -- "name'2" is a recursive call's entry, already inside the plain name's count
+    local ir, fn = line:match("^%s*([%d,]+) %(%s*[%d.]+%%%)%s+%S-:([%w_]+)%s")
     if ir and fn then
       for _, want in ipairs(BREAKDOWN) do
         if fn == want or (want == "memset" and fn:find("memset")) then

@@ -161,6 +161,17 @@ describe("the quick path of from_rules", function()
   declined("a rule that is not a table", "bad_rule", { "read" }, "kill_process")
   declined("a hole in the rules (a misspelt variable)", "bad_rule",
            { { "allow", "read" }, nil, { "allow", "write" } }, "kill_process")
+  -- a table built with explicit keys keeps them in hash slots, where walking on from the
+  -- last key alone would not see a hole (this got past the quick path under Lua 5.3)
+  for _, keys in ipairs({ { 1, 3 }, { 3, 1 }, { 1, 2, 4 }, { 4, 2, 1 }, { 2, 5, 1, 3 } }) do
+    local t = {}
+    for _, k in ipairs(keys) do t[k] = { "allow", ({ "read", "write", "close", "dup", "pipe" })[k] } end
+    declined("a hole among explicit keys " .. table.concat(keys, ","), "bad_rule", t, "kill_process")
+    local args = {}
+    for _, k in ipairs(keys) do args[k] = { index = 0, op = "ne", value = k } end
+    declined("a hole among explicit condition keys " .. table.concat(keys, ","), "bad_rule",
+             R{ action = "allow", syscall = "read", args = args }, "kill_process")
+  end
   declined("a key beside the list", "bad_rule", { { "allow", "read" }, extra = { "allow", "write" } },
            "kill_process")
   declined("rules behind a metatable", "filter",
@@ -246,6 +257,10 @@ describe("the quick path of from_rules", function()
   list_declined("a misspelt name", "unknown_syscall", "allow_list", { "read", "wirte" })
   list_declined("a NUL in a name", "unknown_syscall", "allow_list", { "read\0" })
   list_declined("a hole", "bad_rule", "allow_list", { "read", nil, "write" })
+  list_declined("a hole among explicit keys", "bad_rule", "allow_list",
+                { [1] = "read", [3] = "write" })
+  list_declined("a hole among explicit arch keys", "unsupported_arch", "allow_list",
+                { "read" }, { arches = { [1] = "x86_64", [3] = "i386" } })
   list_declined("deny_action", "raise allow_list: unknown option 'deny_action'", "allow_list",
                 { "read" }, { deny_action = "allow" })
   list_declined("a misspelt option", "raise deny_list: unknown option 'defualt'", "deny_list",

@@ -142,13 +142,24 @@ static int read_action(struct reader *rd, int idx, uint32_t *value) {
 
 /* ---- rules ---------------------------------------------------------------------- */
 
-/* Is the table at idx a list of exactly n items (no other keys)? */
-static int only_list(lua_State *L, int idx, size_t n) {
-  int extra;
-  if (n == 0) lua_pushnil(L); else lua_pushinteger(L, (lua_Integer)n);
-  extra = lua_next(L, idx);
-  if (extra) lua_pop(L, 2);
-  return !extra;
+/* Reads item i (0-based) of a list from the stack top. */
+typedef int (*item_reader)(struct reader *rd, size_t i, void *ctx);
+
+/* Read the table at t (absolute) as a list of exactly n items, in whatever order lua_next
+** gives them: any key but 1..n fails, and so do fewer keys. (Walking on from key n alone
+** would miss keys kept in hash slots before it, and with them a hole in the list.) */
+static int read_list(struct reader *rd, int t, size_t n, item_reader item, void *ctx) {
+  lua_State *L = rd->L;
+  size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_Integer k = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+    int ok = k >= 1 && (lua_Unsigned)k <= n && item(rd, (size_t)k - 1, ctx);
+    lua_pop(L, 1);
+    if (!ok) { lua_pop(L, 1); return 0; }
+    count++;
+  }
+  return count == n;
 }
 
 static int read_syscall(struct reader *rd, int idx, struct sx_rule *r, int *row) {
@@ -203,31 +214,27 @@ static int read_cond(struct reader *rd, int t, struct sx_cond *c) {
   return ((seen >> N_MASK) & 1) == (c->op == SX_OP_MASKED_EQ);
 }
 
+static int read_cond_item(struct reader *rd, size_t i, void *conds) {
+  int t = lua_gettop(rd->L);
+  return is_plain_table(rd->L, t) && read_cond(rd, t, (struct sx_cond *)conds + i);
+}
+
 static int read_args(struct reader *rd, int idx, struct sx_rule *r) {
   lua_State *L = rd->L;
   struct ruleset *rs = rd->rs;
   size_t n;
-  int t = lua_gettop(L) + 1;
+  int t = lua_gettop(L) + 1, ok;
   if (!is_plain_table(L, idx)) return 0;
   lua_pushvalue(L, idx);
   n = (size_t)lua_rawlen(L, t);
   if (rs->nconds + n > rs->cond_cap) rd->out_of_room = 1;
-  if (n > SX_MAX_CONDS || rd->out_of_room || !only_list(L, t, n)) {
-    lua_pop(L, 1);
-    return 0;
-  }
   r->conds = rs->conds + rs->nconds;
   r->ncond = (unsigned)n;
-  for (size_t c = 0; c < n; c++) {
-    int ok;
-    lua_rawgeti(L, t, (lua_Integer)c + 1);
-    ok = is_plain_table(L, t + 1) && read_cond(rd, t + 1, &rs->conds[rs->nconds + c]);
-    lua_pop(L, 1);
-    if (!ok) { lua_pop(L, 1); return 0; }
-  }
-  rs->nconds += n;
+  ok = n <= SX_MAX_CONDS && !rd->out_of_room &&
+       read_list(rd, t, n, read_cond_item, rs->conds + rs->nconds);
+  if (ok) rs->nconds += n;
   lua_pop(L, 1);
-  return 1;
+  return ok;
 }
 
 /* Rule i from the table at t: {action, name [, args]} or {action =, syscall =, args =}. */
@@ -256,48 +263,45 @@ static int read_rule(struct reader *rd, int t, size_t i) {
   return (seen & 3u) == 3u;         /* an action and a syscall */
 }
 
-static int read_rules(struct reader *rd, int idx) {
-  lua_State *L = rd->L;
-  size_t n = rd->rs->nrules;
-  int t = lua_gettop(L) + 1;
-  for (size_t i = 0; i < n; i++) {
-    int ok;
-    lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    ok = is_plain_table(L, t) && read_rule(rd, t, i);
-    lua_pop(L, 1);
-    if (!ok) return 0;
-  }
-  return 1;
+static int read_rule_item(struct reader *rd, size_t i, void *ctx) {
+  int t = lua_gettop(rd->L);
+  (void)ctx;
+  return is_plain_table(rd->L, t) && read_rule(rd, t, i);
 }
 
 /* ---- options: {arch =} or {arches =}, and bad_arch ------------------------------ */
 
-static int read_arch(lua_State *L, int idx, struct ruleset *rs) {
+/* An arch name at idx, or -1. */
+static int arch_at(lua_State *L, int idx) {
   size_t len;
   const char *s;
-  int arch;
-  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  if (lua_type(L, idx) != LUA_TSTRING) return -1;
   s = lua_tolstring(L, idx, &len);
-  if (strlen(s) != len || (arch = sx_arch_from_name(s)) < 0) return 0;
+  return strlen(s) == len ? sx_arch_from_name(s) : -1;
+}
+
+static int add_arch(struct ruleset *rs, int arch) {
+  if (arch < 0) return 0;
   for (size_t a = 0; a < rs->narches; a++)
-    if (rs->arches[a] == arch) return 0;
+    if (rs->arches[a] == arch) return 0;           /* listed twice */
   rs->arches[rs->narches++] = arch;
   return 1;
 }
 
-static int read_arch_list(lua_State *L, int idx, struct ruleset *rs) {
+static int read_arch_item(struct reader *rd, size_t i, void *arches) {
+  return (((int *)arches)[i] = arch_at(rd->L, -1)) >= 0;
+}
+
+static int read_arch_list(struct reader *rd, int idx) {
+  lua_State *L = rd->L;
+  int arches[SX_ARCH_COUNT], t = lua_gettop(L) + 1, ok;
   size_t n;
-  int t = lua_gettop(L) + 1, ok = 1;
   if (!is_plain_table(L, idx)) return 0;
   lua_pushvalue(L, idx);
   n = (size_t)lua_rawlen(L, t);
-  if (n == 0 || n > SX_ARCH_COUNT || !only_list(L, t, n)) ok = 0;
-  for (size_t i = 0; ok && i < n; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    ok = read_arch(L, t + 1, rs);
-    lua_pop(L, 1);
-  }
+  ok = n > 0 && n <= SX_ARCH_COUNT && read_list(rd, t, n, read_arch_item, arches);
   lua_pop(L, 1);
+  for (size_t i = 0; ok && i < n; i++) ok = add_arch(rd->rs, arches[i]);
   return ok;
 }
 
@@ -322,8 +326,8 @@ static int read_options(struct reader *rd, int idx, unsigned extra) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int key = name_of(rd, -2, N_ARCH, N_DENY_ACTION + 1), ok;
-    if (key == N_ARCH) ok = read_arch(L, -1, rs);
-    else if (key == N_ARCHES) ok = read_arch_list(L, -1, rs);
+    if (key == N_ARCH) ok = add_arch(rs, arch_at(L, -1));
+    else if (key == N_ARCHES) ok = read_arch_list(rd, -1);
     else if (key == N_BAD_ARCH) ok = read_action(rd, -1, &rs->bad_arch_action);
     else if (key == N_DEFAULT && (extra & BIT(N_DEFAULT)))
       ok = read_action(rd, -1, &rs->default_action);
@@ -369,7 +373,7 @@ static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
   rd->last_action = NULL;
   rd->out_of_room = 0;
   return read_options(rd, 3, 0) && read_action(rd, 2, &rd->rs->default_action) &&
-         read_rules(rd, 1);
+         read_list(rd, 1, n, read_rule_item, NULL);
 }
 
 /* Compile the ruleset at ud and push the filter; nothing when the compiler refuses. */
@@ -405,7 +409,6 @@ static int l_from_rules(lua_State *L) {
   lua_settop(L, 3);
   if (!is_plain_table(L, 1)) return 0;
   n = (size_t)lua_rawlen(L, 1);
-  if (!only_list(L, 1, n)) return 0;
   /* room for a condition per rule; a policy with more reads again with all the room */
   ok = read_policy(&rd, n, n);
   if (!ok && rd.out_of_room) {
@@ -419,27 +422,29 @@ static int l_from_rules(lua_State *L) {
 
 enum { MAX_ROWS = 1024 };
 
+/* Item i of a list of names: its table row, kept in rows[i] for read_names. */
+static int read_name_item(struct reader *rd, size_t i, void *rows) {
+  lua_State *L = rd->L;
+  size_t len;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  int row = s && len > 0 && s[0] != '@' ? sx_syscall_row_len(s, len) : -1;
+  return (((int *)rows)[i] = row) >= 0;
+}
+
 /* names[1..n] at idx as rules giving `action`, in order; a name twice counts once (a list
 ** is a set). Names only: numbers and groups are the full path's. */
 static int read_names(struct reader *rd, int idx, size_t n, uint32_t action) {
-  lua_State *L = rd->L;
   struct ruleset *rs = rd->rs;
   uint64_t seen[MAX_ROWS / 64] = { 0 };
   size_t m = 0;
-  if (sx_syscall_count() > MAX_ROWS) return 0;
+  if (sx_syscall_count() > MAX_ROWS || !read_list(rd, idx, n, read_name_item, rs->rows))
+    return 0;
   for (size_t i = 0; i < n; i++) {
-    size_t len;
-    const char *s;
-    int row = -1;
-    lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-    if (s && len > 0 && s[0] != '@') row = sx_syscall_row_len(s, len);
-    lua_pop(L, 1);
-    if (row < 0) return 0;
+    int row = rs->rows[i];
     if (seen[row / 64] & (1ull << (row % 64))) continue;
     seen[row / 64] |= 1ull << (row % 64);
     rs->rules[m] = (struct sx_rule){ action, sx_syscall_at((size_t)row), -1, 0, NULL };
-    rs->rows[m++] = row;
+    rs->rows[m++] = row;            /* m <= i: rows still unread stay put */
   }
   rs->nrules = m;
   return 1;
@@ -454,7 +459,6 @@ static int l_from_list(lua_State *L) {
   lua_settop(L, 2);
   if (!is_plain_table(L, 1)) return 0;
   n = (size_t)lua_rawlen(L, 1);
-  if (!only_list(L, 1, n)) return 0;
   rd.rs = new_ruleset(L, n, 0);
   rd.rs->default_action = deny ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
   rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */
