@@ -153,8 +153,8 @@ for _, input in ipairs(all) do
   r.ir_sx = c_ir("sx", input.file, 100, input.name)
   r.ir_lsc = c_ir("lsc", input.file, 5)
   r.ir_lsc2 = c_ir("lsc2", input.file, 5)
-  r.ir_lua = lua_ir(input.name, 10, "api")
-  r.ir_lua_rules = lua_ir(input.name, 10, "rules")
+  r.ir_lua = lua_ir(input.name, 100, "api")
+  r.ir_lua_rules = lua_ir(input.name, 100, "rules")
   compile[#compile + 1] = r
 end
 
