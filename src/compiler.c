@@ -405,8 +405,8 @@ static int emit(struct gen *g, int id) {
 static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
                      size_t lo, size_t hi, struct layout l) {
   if (lo == hi) {
-    const struct outcome *o = &rs->r[lo].o;
-    int id = o->nk == 0 ? ret(g, o->action) : outcome_code(g, p, o, l);
+    int id = outcome_code(g, p, &rs->r[lo].o, l);
+    /* most leaves are RETs placed already: spare them the call */
     return !g->failed && g->pos[id] >= 0 ? g->pos[id] : emit(g, id);
   }
   size_t mid = lo + (hi - lo + 1) / 2;

@@ -13,12 +13,11 @@ struct sx_keyed {
   size_t rule;
 };
 
-/* The syscall table's row of a name (-1 when unknown), and a row's number on an arch:
-** a compile looks each name up once, then reads numbers per arch. */
+/* The syscall table's row of a name (-1 when unknown), and a row's numbers: a compile
+** looks each name up once, then reads numbers per arch. */
 int sx_syscall_row(const char *name);
 /* The same for the first len bytes of name (a NUL among them matches no row). */
 int sx_syscall_row_len(const char *name, size_t len);
-long sx_row_number(int row, int arch);
 /* A row's numbers, indexed by enum sx_arch (-1 where the arch lacks it), or NULL. */
 const int *sx_row_numbers(int row);
 

@@ -137,12 +137,6 @@ const int *sx_row_numbers(int row) {
   return row >= 0 && row < SX_SYSCALL_ROWS ? syscall_rows[row].numbers : NULL;
 }
 
-long sx_row_number(int row, int arch) {
-  const int *numbers = sx_row_numbers(row);
-  if (!numbers || arch < 0 || arch >= SX_ARCH_COUNT || numbers[arch] < 0) return SX_NO_SYSCALL;
-  return numbers[arch];
-}
-
 long sx_syscall_number(const char *name, int arch) {
   const struct syscall_row *row;
   if (arch < 0 || arch >= SX_ARCH_COUNT || (row = find_row(name)) == NULL)
