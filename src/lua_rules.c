@@ -72,47 +72,7 @@ static int name_of(const struct reader *rd, int idx, int from, int to) {
   return -1;
 }
 
-/* ---- actions: the forms sx.action reads, nothing wider ------------------------ */
-
-static int parse_digits(const char *s, size_t len, uint32_t limit, uint32_t *out) {
-  uint32_t v = 0;
-  if (len == 0) return 0;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9') return 0;
-    v = v * 10 + (uint32_t)(s[i] - '0');
-    if (v > limit) return 0;
-  }
-  *out = v;
-  return 1;
-}
-
-static const struct { const char *name; uint32_t value; } plain_actions[] = {
-  { "allow", SX_RET_ALLOW }, { "kill_process", SX_RET_KILL_PROCESS },
-  { "kill_thread", SX_RET_KILL_THREAD }, { "trap", SX_RET_TRAP },
-  { "log", SX_RET_LOG }, { "notify", SX_RET_USER_NOTIF },
-};
-
-/* "allow", "ERRNO(eperm)", "errno(13)", "trace(7)": any case, as sx.action takes them. */
-static int parse_action(const char *s, size_t len, uint32_t *value) {
-  char buf[48];
-  uint32_t n;
-  if (len >= sizeof buf || memchr(s, '\0', len)) return 0;
-  for (size_t i = 0; i < len; i++) buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-  buf[len] = '\0';
-  for (size_t i = 0; i < sizeof plain_actions / sizeof *plain_actions; i++)
-    if (strcmp(buf, plain_actions[i].name) == 0) return *value = plain_actions[i].value, 1;
-  if (len < 8 || buf[len - 1] != ')') return 0;
-  buf[len - 1] = '\0';
-  if (strncmp(buf, "errno(", 6) == 0) {
-    int e;
-    if (parse_digits(buf + 6, len - 7, SX_MAX_ERRNO, &n)) return *value = SX_RET_ERRNO | n, 1;
-    if (buf[6] == '\0' || (e = sx_errno_from_name(buf + 6)) < 0) return 0;
-    return *value = SX_RET_ERRNO | (uint32_t)e, 1;
-  }
-  if (strncmp(buf, "trace(", 6) == 0 && parse_digits(buf + 6, len - 7, SX_RET_DATA, &n))
-    return *value = SX_RET_TRACE | n, 1;
-  return 0;
-}
+/* ---- actions: the forms sx.action reads (sx_action_parse), nothing wider ------- */
 
 /* The action at idx: a string in a plain form, or an sx.action object. */
 static int read_action(struct reader *rd, int idx, uint32_t *value) {
@@ -122,7 +82,7 @@ static int read_action(struct reader *rd, int idx, uint32_t *value) {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
     if (s == rd->last_action) return *value = rd->last_value, 1;
-    if (!parse_action(s, len, value)) return 0;
+    if (!sx_action_parse(s, len, value)) return 0;
     rd->last_action = s;
     rd->last_value = *value;
     return 1;
