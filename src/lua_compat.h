@@ -1,6 +1,7 @@
 /*
 ** lua_compat.h: the few differences between Lua 5.4, Lua 5.3 and LuaJIT 2.1 that the
-** sx bindings meet, in one place. Everything else is the common Lua C API.
+** sx bindings meet, in one place, and the argument checks the bindings share. Everything
+** else is the common Lua C API.
 **
 ** LuaJIT numbers are doubles: a 64-bit argument value that does not fit 53 bits cannot
 ** cross as a number, so sx_checku64 also takes strings ("0xffffffffffffffff").
@@ -13,6 +14,8 @@
 #include <lua.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "sx.h"
 
 #if LUA_VERSION_NUM < 504
 #define lua_newuserdatauv(L, size, nuv) lua_newuserdata(L, size)
@@ -50,6 +53,16 @@ static inline uint64_t sx_checku64(lua_State *L, int idx) {
 #else
   return (uint64_t)luaL_checkinteger(L, idx);
 #endif
+}
+
+/* A BPF program argument: a string of 8-byte instructions. */
+static inline const struct sx_insn *sx_checkprogram(lua_State *L, int idx, size_t *len) {
+  size_t bytes;
+  const char *s = luaL_checklstring(L, idx, &bytes);
+  luaL_argcheck(L, bytes % sizeof(struct sx_insn) == 0, idx,
+                "BPF program length is not a multiple of 8 bytes");
+  *len = bytes / sizeof(struct sx_insn);
+  return (const struct sx_insn *)(const void *)s;
 }
 
 #endif

@@ -16,15 +16,6 @@
 
 LUAMOD_EXPORT int luaopen_sx_core(lua_State *L);
 
-static const struct sx_insn *check_program(lua_State *L, int idx, size_t *len) {
-  size_t bytes;
-  const char *s = luaL_checklstring(L, idx, &bytes);
-  luaL_argcheck(L, bytes % sizeof(struct sx_insn) == 0, idx,
-                "BPF program length is not a multiple of 8 bytes");
-  *len = bytes / sizeof(struct sx_insn);
-  return (const struct sx_insn *)(const void *)s;
-}
-
 static int check_arch(lua_State *L, int idx) {
   const char *name = luaL_checkstring(L, idx);
   int arch = sx_arch_from_name(name);
@@ -235,7 +226,7 @@ static int l_compile(lua_State *L) {
 
 static int l_check(lua_State *L) {
   size_t len;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   struct sx_error err;
   int st = sx_check(insns, len, &err);
   if (st == SX_OK) { lua_pushboolean(L, 1); return 1; }
@@ -262,7 +253,7 @@ static struct sx_data read_data(lua_State *L, int idx) {
 /* emulate(bpf, audit, nr, a0..a5) -> action, executed */
 static int l_emulate(lua_State *L) {
   size_t len, executed = 0;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   struct sx_data d = read_data(L, 2);
   uint32_t action;
   if (sx_emulate(insns, len, &d, &action, &executed) != SX_OK)
@@ -275,7 +266,7 @@ static int l_emulate(lua_State *L) {
 /* trace(bpf, audit, nr, a0..a5) -> action, {pc...} (0-based instruction indexes) */
 static int l_trace(lua_State *L) {
   size_t len, executed = 0, path[SX_MAX_INSNS];
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   struct sx_data d = read_data(L, 2);
   uint32_t action;
   if (sx_trace(insns, len, &d, &action, path, SX_MAX_INSNS, &executed) != SX_OK)
@@ -291,7 +282,7 @@ static int l_trace(lua_State *L) {
 
 static int l_cache_eligible(lua_State *L) {
   size_t len;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   lua_pushboolean(L, sx_cache_eligible(insns, len, (uint32_t)luaL_checkinteger(L, 2),
                                        (int32_t)(uint32_t)luaL_checkinteger(L, 3)));
   return 1;
@@ -300,7 +291,7 @@ static int l_cache_eligible(lua_State *L) {
 /* constant_action(bpf, audit, nr) -> action | nil when the decision reads arguments */
 static int l_constant_action(lua_State *L) {
   size_t len;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   uint32_t action;
   if (sx_constant_action(insns, len, (uint32_t)luaL_checkinteger(L, 2),
                          (int32_t)(uint32_t)luaL_checkinteger(L, 3), &action))
@@ -312,7 +303,7 @@ static int l_constant_action(lua_State *L) {
 
 static int l_disasm(lua_State *L) {
   size_t len, need;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   char *text;
   need = sx_disasm(insns, len, NULL, 0);
   text = lua_newuserdatauv(L, need + 1, 0);   /* scratch, collected by Lua */
@@ -324,7 +315,7 @@ static int l_disasm(lua_State *L) {
 /* install(bpf, flags) -> true | nil, code, message, errno, tid */
 static int l_install(lua_State *L) {
   size_t len;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   unsigned flags = (unsigned)luaL_checkinteger(L, 2);
   struct sx_install_error err;
   if (sx_install(insns, len, flags, &err) == SX_OK) { lua_pushboolean(L, 1); return 1; }
@@ -341,7 +332,7 @@ static const char *const probe_outcomes[] = { "returned", "errno", "signaled", "
 /* probe(bpf, nr, a0..a5) -> outcome, value */
 static int l_probe(lua_State *L) {
   size_t len;
-  const struct sx_insn *insns = check_program(L, 1, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
   uint64_t args[6];
   struct sx_probe_result r;
   long nr = (long)luaL_checkinteger(L, 2);

@@ -128,22 +128,13 @@ static int l_state(lua_State *L) {
   return 1;
 }
 
-static const struct sx_insn *check_program(lua_State *L, int idx, size_t *len) {
-  size_t bytes;
-  const char *s = luaL_checklstring(L, idx, &bytes);
-  luaL_argcheck(L, bytes % sizeof(struct sx_insn) == 0, idx,
-                "BPF program length is not a multiple of 8 bytes");
-  *len = bytes / sizeof(struct sx_insn);
-  return (const struct sx_insn *)(const void *)s;
-}
-
 /* install(bpf, guard, decide|nil) -> true | nil, code, errno, msg */
 static int l_install(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   size_t len, dlen = 0;
-  const struct sx_insn *insns = check_program(L, 2, &len), *decide = NULL;
+  const struct sx_insn *insns = sx_checkprogram(L, 2, &len), *decide = NULL;
   struct sx_agent_error e;
-  if (!lua_isnoneornil(L, 4)) decide = check_program(L, 4, &dlen);
+  if (!lua_isnoneornil(L, 4)) decide = sx_checkprogram(L, 4, &dlen);
   return result(L, sx_agent_install(a, insns, len, lua_toboolean(L, 3) ? SX_AGENT_GUARD : 0,
                                     decide, dlen, &e), &e);
 }
@@ -152,7 +143,7 @@ static int l_install(lua_State *L) {
 static int l_exec_action(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   size_t len;
-  const struct sx_insn *insns = check_program(L, 2, &len);
+  const struct sx_insn *insns = sx_checkprogram(L, 2, &len);
   uint32_t action;
   int rc = sx_agent_exec_action(a, insns, len, &action);
   if (rc != SX_AGENT_OK) {
