@@ -1,6 +1,7 @@
 -- sxlua's inspection commands (dump, explain, summary, bpf, export, groups) on a known
 -- policy, checked line by line, plus raw BPF and OCI sources and their errors.
 local seccomp = require "sx.seccomp"
+local proc = require "support.proc"
 
 local build = assert(os.getenv("SX_BUILD_DIR"), "run through ctest")
 local source = assert(os.getenv("SX_SOURCE_DIR"))
@@ -20,13 +21,6 @@ local function lines(text)
   return t
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 local function known_filter()
   return assert(dofile(known))
 end
@@ -35,7 +29,8 @@ describe("sxlua dump #lua54", function()
   it("prints the reviewed disassembly of the known policy, line by line", function()
     local out, code = run("dump " .. known)
     assert.equal(0, code)
-    local got, want = lines(out), lines(read(source .. "/spec/fixtures/known_policy.dump"))
+    local dump = assert(proc.read(source .. "/spec/fixtures/known_policy.dump"))
+    local got, want = lines(out), lines(dump)
     assert.equal(#want, #got)
     for i = 1, #want do assert.equal(want[i], got[i]) end
   end)
@@ -140,7 +135,7 @@ describe("sxlua bpf #lua54", function()
     assert.equal(f.bpf, out)
     local path = os.tmpname()
     assert.equal(0, select(2, run(("bpf -o %s %s"):format(path, known))))
-    assert.equal(f.bpf, read(path))
+    assert.equal(f.bpf, assert(proc.read(path)))
     -- and reads it back: raw BPF as a source
     out, code = run(("explain --bpf %s -- ptrace"):format(path))
     os.remove(path)

@@ -21,6 +21,7 @@ local seccomp = require "sx.seccomp"
 local action = require "sx.action"
 local core = require "sx.core"
 local gen = require "support.random_rules"
+local proc = require "support.proc"
 
 local fmt, concat = string.format, table.concat
 
@@ -33,19 +34,6 @@ local function exists(path)
   local f = io.open(path)
   if f then f:close() end
   return f ~= nil
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
 end
 
 -- u64 as the oracle reads it
@@ -68,14 +56,14 @@ local function libseccomp_filter(rules, default, opts)
     end
     lines[#lines + 1] = concat(l, " ")
   end
-  write(TMP, concat(lines, "\n") .. "\n")
+  proc.write(TMP, concat(lines, "\n") .. "\n")
   -- libseccomp's rule merging can take minutes on many masked rules for one syscall
   local p = io.popen(fmt("timeout 10 %s %s %s.bpf", ORACLE, TMP, TMP))
   local said = p:read("a")
   local ok, _, status = p:close()
   if not ok and status == 124 then return nil, "libseccomp took more than 10 seconds" end
   assert(ok, "libseccomp_oracle failed")
-  local g, err = seccomp.load(read(TMP .. ".bpf"), opts.arches[1])
+  local g, err = seccomp.load(assert(proc.read(TMP .. ".bpf")), opts.arches[1])
   os.remove(TMP .. ".bpf")
   if not g then return nil, tostring(err) end   -- more than the kernel's 4096 instructions
   return g, said
@@ -86,7 +74,7 @@ local disagree = {}
 local function table_differences(arch)
   if disagree[arch] then return disagree[arch] end
   local names = seccomp.syscall_names()
-  write(TMP, concat(names, "\n") .. "\n")
+  proc.write(TMP, concat(names, "\n") .. "\n")
   local p = io.popen(fmt("%s names %s < %s", ORACLE, arch, TMP))
   local out, theirs = {}, {}
   for name, n in p:read("a"):gmatch("(%S+) (%-?%d+)") do theirs[name] = math.tointeger(tonumber(n)) end
@@ -175,7 +163,7 @@ end
 local have_oracle = exists(ORACLE)
 
 describe("sx.oci and libseccomp agree", function()
-  local text = exists(DOCKER) and read(DOCKER)
+  local text = proc.read(DOCKER)
 
   local function docker_case(arches, caps)
     local rules, default, opts, report = oci.to_rules(text, { arches = arches, caps = caps })
