@@ -79,6 +79,51 @@ describe("random rule sets", function()
     assert.is_true(checked > 1000)
   end)
 
+  it("leave no instruction unreachable, also around conditions decided without a test",
+     function()
+    local function check(f, what)
+      local dead = bpf.unreachable(f.bpf)
+      if #dead > 0 then
+        error(("unreachable instructions %s in\n%s\n%s"):format(table.concat(dead, ","),
+              seccomp.disasm(f), what), 0)
+      end
+    end
+    local seen = 0
+    for seed = first_seed, first_seed + iterations - 1 do
+      local case = gen.rule_set(seed, seed % 10 == 0 and 40 or nil)
+      local f = seccomp.from_rules(case.rules, case.default, case.opts)
+      if f then check(f, gen.source(case)); seen = seen + 1 end
+    end
+    assert.is_true(seen > iterations // 2)
+    -- conditions that always or never hold, before, between and after real ones
+    local MAX = -1
+    local always = { { index = 0, op = "ge", value = 0 }, { index = 1, op = "le", value = MAX },
+                     { index = 2, op = "masked_eq", mask = 0, value = 0 } }
+    local never = { { index = 0, op = "gt", value = MAX }, { index = 1, op = "lt", value = 0 },
+                    { index = 2, op = "masked_eq", mask = 0xff, value = 0x100 },
+                    { index = 3, op = "masked_eq", mask = 0xff00000000, value = 1 << 40 | 1 } }
+    local real = { index = 4, op = "eq", value = 7 }
+    for _, arches in ipairs({ { "x86_64" }, { "i386" }, { "s390x", "aarch64" } }) do
+      for _, odd in ipairs({ always[1], always[2], always[3], never[1], never[2], never[3],
+                             never[4] }) do
+        for _, args in ipairs({ { odd }, { real, odd }, { odd, real }, { real, odd, real } }) do
+          local rules = {
+            { action = seccomp.errno(1), syscall = "openat", args = { real } },
+            { action = seccomp.errno(2), syscall = "openat", args = args },
+            { action = seccomp.errno(3), syscall = "openat",
+              args = { { index = 5, op = "ne", value = 9 } } },
+            { action = "allow", syscall = "read" },
+          }
+          local case = { seed = 0, rules = rules, default = "kill_process",
+                         opts = { arches = arches, bad_arch = "kill_process" } }
+          local ok, why = agree.check(case)
+          if not ok then error(why, 0) end
+          check(assert(seccomp.from_rules(rules, "kill_process", case.opts)), gen.source(case))
+        end
+      end
+    end
+  end)
+
   it("fail the check when the filter is wrong (the check can fail)", function()
     -- a filter compiled from one rule set, checked against a different rule set's meaning
     local case = { seed = 1, rules = { { action = seccomp.errno(5), syscall = "getpid",

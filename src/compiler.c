@@ -7,12 +7,11 @@
 ** conditions, a chain that loads argument words: only that syscall's branch ever loads
 ** them, so every other number keeps a path the kernel's constant-action cache accepts.
 **
-** Code is placed backwards, from the program's end, so every jump target is placed
-** before its jump; a conditional jump whose target ends up more than 255 instructions
-** away goes through an inserted JA (or a copy of the RET it aims at). The search trees
-** are placed as they are made (nothing in one repeats, and an arch whose tree would
-** equal an earlier one's shares it); their leaves, the RETs and argument checks, are
-** built as a DAG of instructions, hash-consed so identical tails are placed once.
+** Code is placed backwards, from the program's end, as it is made: every jump target is
+** placed before its jump, and a conditional jump whose target ends up more than 255
+** instructions away goes through an inserted JA (or a fresh copy of the RET it aims at).
+** A RET is placed when a jump first needs it and shared by later jumps within reach; an
+** arch whose code would equal an earlier arch's shares that code.
 */
 #include <linux/filter.h>
 #include <stdlib.h>
@@ -22,92 +21,95 @@
 
 enum { OFF_NR = 0, OFF_ARCH = 4, OFF_ARGS = 16 };
 
-/* ---- the instruction DAG ------------------------------------------------- */
+/* ---- placing instructions ------------------------------------------------ */
 
-struct node {
-  uint16_t code;
-  uint32_t k;
-  int jt, jf;              /* jump targets; for loads and ALU, jt is the next node */
+/* A jump target is a position counted from the program's end (>= 0), or -1 - s for the
+** RET of rets[s], which is placed when a jump first needs it. */
+struct ret_slot {
+  uint32_t action;
+  int pos;                 /* the latest placed copy; UNPLACED, or FREE for an empty slot */
 };
+enum { FREE = -1, UNPLACED = -2 };
 
 struct gen {
-  struct node *nodes;
-  size_t n, cap;
-  int *slots;              /* hash table of node ids, -1 when empty */
-  size_t nslots;
-  struct { uint32_t action; int id; } rets[8];   /* RET nodes by action, id -1: none */
-  int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
-  /* emission */
-  int *pos;                /* position of each node counted from the program's end */
   struct sx_insn *out;     /* instructions in reverse order, room for SX_MAX_INSNS */
   size_t count;
+  struct ret_slot *rets;   /* open addressing by action, at most half full */
+  size_t nrets;
+  int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
 };
 
-static size_t node_hash(uint16_t code, uint32_t k, int jt, int jf) {
-  uint64_t h = ((uint64_t)k << 16 | code) * 0x9e3779b97f4a7c15u ^
-               ((uint64_t)(uint32_t)jt << 32 | (uint32_t)jf) * 0xff51afd7ed558ccdu;
-  return (size_t)(h ^ (h >> 29));
-}
-
-static int grow_slots(struct gen *g) {
-  size_t nslots = g->nslots ? g->nslots * 2 : 256;
-  int *slots = malloc(nslots * sizeof *slots);
-  if (!slots) return 0;
-  memset(slots, 0xff, nslots * sizeof *slots);          /* all -1 */
-  for (size_t id = 0; id < g->n; id++) {
-    const struct node *nd = &g->nodes[id];
-    size_t s = node_hash(nd->code, nd->k, nd->jt, nd->jf) & (nslots - 1);
-    while (slots[s] >= 0) s = (s + 1) & (nslots - 1);
-    slots[s] = (int)id;
-  }
-  free(g->slots);
-  g->slots = slots;
-  g->nslots = nslots;
-  return 1;
-}
-
-/* The one node with these fields, made on first use. */
-static int node(struct gen *g, uint16_t code, uint32_t k, int jt, int jf) {
-  size_t s;
+/* g->out has room for the kernel's limit: past it, the program is too big. */
+static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
   if (g->failed) return 0;
-  if (g->n * 2 >= g->nslots && !grow_slots(g)) { g->failed = SX_E_NOMEM; return 0; }
-  s = node_hash(code, k, jt, jf) & (g->nslots - 1);
-  for (; g->slots[s] >= 0; s = (s + 1) & (g->nslots - 1)) {
-    const struct node *nd = &g->nodes[g->slots[s]];
-    if (nd->code == code && nd->k == k && nd->jt == jt && nd->jf == jf) return g->slots[s];
-  }
-  /* Every node is reachable and emitted at least once, so more nodes than the kernel
-  ** takes instructions can never fit; stopping here also bounds emit()'s recursion. */
-  if (g->n >= SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
-  if (g->n == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 64;
-    struct node *nodes = realloc(g->nodes, cap * sizeof *nodes);
-    int *pos = nodes ? realloc(g->pos, cap * sizeof *pos) : NULL;
-    if (nodes) g->nodes = nodes;
-    if (!pos) { g->failed = SX_E_NOMEM; return 0; }
-    g->pos = pos;
-    g->cap = cap;
-  }
-  g->nodes[g->n] = (struct node){ code, k, jt, jf };
-  g->pos[g->n] = -1;                /* not placed yet */
-  g->slots[s] = (int)g->n;
-  return (int)g->n++;
+  if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
+  g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
+  return (int)g->count++;
 }
 
-/* RETs are most of a tree's leaves and come in few actions: remembered apart. */
+/* The target "return action". */
 static int ret(struct gen *g, uint32_t action) {
-  size_t c = (action ^ action >> 16) & 7;
-  if (g->rets[c].id >= 0 && g->rets[c].action == action) return g->rets[c].id;
-  g->rets[c].action = action;
-  return g->rets[c].id = node(g, BPF_RET | BPF_K, action, -1, -1);
+  size_t s = (size_t)((action ^ action >> 16) * 0x9e3779b1u) & (g->nrets - 1);
+  while (g->rets[s].pos != FREE && g->rets[s].action != action) s = (s + 1) & (g->nrets - 1);
+  if (g->rets[s].pos == FREE) g->rets[s] = (struct ret_slot){ action, UNPLACED };
+  return -1 - (int)s;
 }
 
-static int load(struct gen *g, uint32_t offset, int next) {
-  return node(g, BPF_LD | BPF_W | BPF_ABS, offset, next, -1);
+/* The position of target t for an instruction placed next, which reaches back at most
+** `reach` (255 for a conditional jump, 0 for a fall-through): a RET out of reach is placed
+** again, and the new copy is the one later jumps share. */
+static int target_at(struct gen *g, int t, int reach) {
+  struct ret_slot *r;
+  if (t >= 0) return t;
+  r = &g->rets[-1 - t];
+  if (r->pos < 0 || (int)g->count - r->pos - 1 > reach)
+    r->pos = put(g, BPF_RET | BPF_K, r->action, 0, 0);
+  return r->pos;
 }
 
+/* Everything placed from position `mark` on is dropped (it turned out unreachable). */
+static void drop_from(struct gen *g, size_t mark) {
+  g->count = mark;
+  for (size_t s = 0; s < g->nrets; s++)
+    if (g->rets[s].pos >= (int)mark) g->rets[s].pos = UNPLACED;
+}
+
+/* Re-aim at the instruction placed at `at` from close by: a copy of a RET, or a JA. */
+static int near_target(struct gen *g, int at) {
+  struct sx_insn target = g->out[at];
+  if (BPF_CLASS(target.code) == BPF_RET) return put(g, target.code, target.k, 0, 0);
+  return put(g, BPF_JMP | BPF_JA, (uint32_t)((int)g->count - at - 1), 0, 0);
+}
+
+/* A conditional jump to targets t and f (t != f), placed. */
+static int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
+  f = target_at(g, f, 255);
+  t = target_at(g, t, 255);
+  for (;;) {
+    if (g->failed) return 0;
+    if ((int)g->count - f - 1 > 255) f = near_target(g, f);
+    else if ((int)g->count - t - 1 > 255) t = near_target(g, t);
+    else break;
+  }
+  return put(g, code, k, (uint8_t)((int)g->count - t - 1), (uint8_t)((int)g->count - f - 1));
+}
+
+/* A load or ALU step that falls through to target `next`, placed. */
+static int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
+  next = target_at(g, next, 0);
+  if (!g->failed && next != (int)g->count - 1) near_target(g, next);
+  return put(g, code, k, 0, 0);
+}
+
+/* A test of A: a jump, or nothing when both ways lead to the same place. */
 static int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
-  return jt == jf ? jt : node(g, BPF_JMP | op | BPF_K, k, jt, jf);
+  return jt == jf ? jt : place_jump(g, BPF_JMP | op | BPF_K, k, jt, jf);
+}
+
+/* The word at `off` loaded in front of `test`, the tests placed since `mark`; when none
+** were (the outcome did not depend on the word), no load either. */
+static int load_for(struct gen *g, uint32_t off, size_t mark, int test) {
+  return g->count == mark ? test : place_step(g, BPF_LD | BPF_W | BPF_ABS, off, test);
 }
 
 /* ---- argument conditions --------------------------------------------------- */
@@ -148,25 +150,34 @@ static int condition32(struct gen *g, const struct sx_cond *c, uint32_t lo, int 
 
 /* (word & mask) == value on one 32-bit word. */
 static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f) {
+  size_t mark = g->count;
+  int test;
   if (value & ~mask) return f;
   if (mask == 0) return t;
-  if (value == 0) return load(g, off, jump(g, BPF_JSET, mask, f, t));
-  if (mask == 0xffffffffu) return load(g, off, jump(g, BPF_JEQ, value, t, f));
-  return load(g, off, node(g, BPF_ALU | BPF_AND | BPF_K, mask, jump(g, BPF_JEQ, value, t, f), -1));
+  if (value == 0) return load_for(g, off, mark, jump(g, BPF_JSET, mask, f, t));
+  test = jump(g, BPF_JEQ, value, t, f);
+  if (mask != 0xffffffffu && g->count != mark)
+    test = place_step(g, BPF_ALU | BPF_AND | BPF_K, mask, test);
+  return load_for(g, off, mark, test);
 }
 
 /* Low word of an ordering test: A > value (strict) or A >= value. */
 static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, int t, int f) {
+  size_t mark = g->count;
   if (strict && value == 0xffffffffu) return f;
   if (!strict && value == 0) return t;
-  return load(g, off, jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f));
+  return load_for(g, off, mark, jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f));
 }
 
 /* High word decides unless equal: above, equal -> lo_node, below. */
-static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int lo_node, int below) {
-  if (value == 0) return load(g, off, jump(g, BPF_JGT, 0, above, lo_node));
-  if (value == 0xffffffffu) return load(g, off, jump(g, BPF_JEQ, value, lo_node, below));
-  return load(g, off, jump(g, BPF_JGT, value, above, jump(g, BPF_JEQ, value, lo_node, below)));
+static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int lo_node,
+                    int below) {
+  size_t mark = g->count;
+  int test;
+  if (value == 0) test = jump(g, BPF_JGT, 0, above, lo_node);
+  else if (value == 0xffffffffu) test = jump(g, BPF_JEQ, value, lo_node, below);
+  else test = jump(g, BPF_JGT, value, above, jump(g, BPF_JEQ, value, lo_node, below));
+  return load_for(g, off, mark, test);
 }
 
 static int condition(struct gen *g, const struct sx_cond *c, struct layout l, int t, int f) {
@@ -181,6 +192,7 @@ static int condition(struct gen *g, const struct sx_cond *c, struct layout l, in
       return masked_word(g, off.hi, 0xffffffffu, vhi,
                          masked_word(g, off.lo, 0xffffffffu, vlo, f, t), t);
     case SX_OP_MASKED_EQ:
+      if (vhi & ~(uint32_t)(c->mask >> 32)) return f;    /* decided before the low word */
       return masked_word(g, off.hi, (uint32_t)(c->mask >> 32), vhi,
                          masked_word(g, off.lo, (uint32_t)c->mask, vlo, t, f), f);
     case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, t, f), f);
@@ -287,16 +299,36 @@ static int region_ranges(struct ranges *rs, const struct sx_policy *p, const str
 
 /* ---- code for one audit arch ----------------------------------------------- */
 
+/* A rule's conditions in front of `pass` (where they lead when all hold) and `fail`. A
+** condition decided without a test (it never holds) makes the tests placed for the
+** conditions after it unreachable: they are dropped. */
+static int rule_code(struct gen *g, const struct sx_rule *r, struct layout l, int fail) {
+  size_t mark = g->count;
+  int pass = ret(g, r->action);
+  for (unsigned c = r->ncond; c-- > 0; ) {
+    size_t before = g->count;
+    int next = condition(g, &r->conds[c], l, pass, fail);
+    if (g->count == before && next == fail) { drop_from(g, mark); return fail; }
+    pass = next;
+  }
+  return pass;
+}
+
+/* The code for one outcome: its conditional rules in order, then its action. A rule that
+** holds without a test (every condition always holds) makes the rules after it
+** unreachable: their code is dropped. */
 static int outcome_code(struct gen *g, const struct sx_policy *p, const struct outcome *o,
                         struct layout l) {
+  size_t start = g->count;
   int next = ret(g, o->action);
   for (size_t i = o->nk; i-- > 0; ) {
     const struct sx_rule *r = &p->rules[o->k[i].rule];
-    int pass = ret(g, r->action);
+    size_t before = g->count;
+    int code;
     if (r->ncond == 0) continue;
-    for (unsigned c = r->ncond; c-- > 0; )
-      pass = condition(g, &r->conds[c], l, pass, next);
-    next = pass;
+    code = rule_code(g, r, l, next);
+    if (g->count == before && code != next) drop_from(g, start);
+    next = code;
   }
   return next;
 }
@@ -348,72 +380,15 @@ static int same_code(const struct sx_policy *p, const struct group *a, const str
 
 /* ---- emission --------------------------------------------------------------- */
 
-/* g->out has room for the kernel's limit: past it, the program is too big. */
-static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
-  if (g->failed) return 0;
-  if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
-  g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
-  return (int)g->count++;
-}
-
-/* Re-aim at the instruction placed at `at` from close by: a copy of a RET, or a JA. */
-static int near_target(struct gen *g, int at) {
-  struct sx_insn target = g->out[at];
-  if (BPF_CLASS(target.code) == BPF_RET) return put(g, target.code, target.k, 0, 0);
-  return put(g, BPF_JMP | BPF_JA, (uint32_t)((int)g->count - at - 1), 0, 0);
-}
-
-/* A conditional jump to the instructions placed at t and f. */
-static int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
-  for (;;) {
-    if (g->failed) return 0;
-    if ((int)g->count - f - 1 > 255) f = near_target(g, f);
-    else if ((int)g->count - t - 1 > 255) t = near_target(g, t);
-    else break;
-  }
-  return put(g, code, k, (uint8_t)((int)g->count - t - 1), (uint8_t)((int)g->count - f - 1));
-}
-
-/* A load or ALU step that falls through to the instruction placed at `next`. */
-static int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
-  if (next != (int)g->count - 1) near_target(g, next);
-  return put(g, code, k, 0, 0);
-}
-
-/* Place DAG node `id` (once: later uses get the same position) and return its position. */
-static int emit(struct gen *g, int id) {
-  const struct node *nd = &g->nodes[id];
-  int t, f;
-  if (g->failed) return 0;
-  if (g->pos[id] >= 0) return g->pos[id];
-  switch (BPF_CLASS(nd->code)) {
-    case BPF_RET:
-      return g->pos[id] = put(g, nd->code, nd->k, 0, 0);
-    case BPF_JMP:
-      t = emit(g, nd->jt);
-      f = emit(g, nd->jf);
-      return g->pos[id] = place_jump(g, nd->code, nd->k, t, f);
-    default:                        /* loads and ALU fall through to their next node */
-      t = emit(g, nd->jt);
-      return g->pos[id] = place_step(g, nd->code, nd->k, t);
-  }
-}
-
 /* The balanced search over ranges [lo, hi] (the A register holds the syscall number),
-** placed as it is made: each of its jumps tests a different start, so nothing in a tree
-** repeats and only its leaves (a RET, or a syscall's argument checks) go through the DAG. */
+** placed as it is made. Returns the target to jump to. */
 static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
                      size_t lo, size_t hi, struct layout l) {
-  if (lo == hi) {
-    int id = outcome_code(g, p, &rs->r[lo].o, l);
-    /* most leaves are RETs placed already: spare them the call */
-    return !g->failed && g->pos[id] >= 0 ? g->pos[id] : emit(g, id);
-  }
+  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, l);
   size_t mid = lo + (hi - lo + 1) / 2;
   int right = emit_tree(g, p, rs, mid, hi, l);
   int left = emit_tree(g, p, rs, lo, mid - 1, l);
-  if (right == left) return right;  /* one leaf both ways: no test */
-  return place_jump(g, BPF_JMP | BPF_JGE | BPF_K, rs->r[mid].start, right, left);
+  return jump(g, BPF_JGE, rs->r[mid].start, right, left);
 }
 
 /* The program, placed from its end: each audit arch's code (in the policy's order), the
@@ -429,7 +404,7 @@ static int emit_program(struct gen *g, const struct sx_policy *p, struct group *
     gr->entry = place_step(g, BPF_LD | BPF_W | BPF_ABS, OFF_NR,
                            emit_tree(g, p, &gr->ranges, 0, gr->ranges.n - 1, gr->layout));
   }
-  next = emit(g, ret(g, p->bad_arch_action));
+  next = ret(g, p->bad_arch_action);
   for (size_t gi = ngroups; gi-- > 0; )
     next = place_jump(g, BPF_JMP | BPF_JEQ | BPF_K, groups[gi].audit, groups[gi].entry, next);
   return place_step(g, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, next);
@@ -483,6 +458,14 @@ static int finish(struct gen *g, struct sx_program *out, struct sx_error *err) {
   return SX_OK;
 }
 
+/* Room for g's RET slots, at most half full: a policy has no more distinct actions than
+** runs of equal actions in its rules, plus the default and bad-arch ones. */
+static size_t ret_slots(size_t runs) {
+  size_t n = 8;
+  while (n < 2 * (runs + 2)) n *= 2;
+  return n;
+}
+
 int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_program *out,
                     struct sx_error *err) {
   struct gen g;
@@ -490,21 +473,26 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_progr
   size_t ngroups = 0;
   int st, *scratch = NULL;
   const int *rows = known;
+  size_t runs = 0;
   memset(&g, 0, sizeof g);
-  for (size_t c = 0; c < sizeof g.rets / sizeof *g.rets; c++) g.rets[c].id = -1;
   out->insns = NULL;
   out->len = 0;
   if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
   if (!known && (rows = scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  st = sx_validate_policy(p, known, scratch, err);
+  st = sx_validate_policy(p, known, scratch, &runs, err);
   if (st == SX_OK) {
     ngroups = collect_groups(p, groups);
     st = resolve(p, rows, groups, ngroups, err);
   }
-  if (st == SX_OK && (g.out = malloc(SX_MAX_INSNS * sizeof *g.out)) == NULL)
-    st = (sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM);
   if (st == SX_OK) {
+    g.nrets = ret_slots(runs);
+    g.out = malloc(SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets);
+    if (g.out == NULL) st = (sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM);
+  }
+  if (st == SX_OK) {
+    g.rets = (struct ret_slot *)(void *)(g.out + SX_MAX_INSNS);
+    memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
     emit_program(&g, p, groups, ngroups);
     st = finish(&g, out, err);
   }
@@ -513,9 +501,6 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_progr
     free(groups[gi].ranges.r);
   }
   free(scratch);
-  free(g.nodes);
-  free(g.slots);
-  free(g.pos);
   free(g.out);
   return st;
 }

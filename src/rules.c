@@ -133,8 +133,9 @@ static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
 }
 
 int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
-                       struct sx_error *err) {
+                       size_t *runs, struct sx_error *err) {
   int st = check_arches(p, err);
+  *runs = 0;
   if (st) return st;
   if (!sx_action_valid(p->default_action))
     return sx_set_error(err, SX_E_BAD_ACTION, -1, "invalid default action 0x%08x",
@@ -146,9 +147,12 @@ int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
     return sx_set_error(err, SX_E_BAD_RULE, -1, "rules missing"), SX_E_BAD_RULE;
   for (size_t i = 0; i < p->nrules; i++) {
     const struct sx_rule *r = &p->rules[i];
-    if ((i == 0 || r->action != r[-1].action) && !sx_action_valid(r->action))
-      return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
-             SX_E_BAD_ACTION;
+    if (i == 0 || r->action != r[-1].action) {
+      if (!sx_action_valid(r->action))
+        return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
+               SX_E_BAD_ACTION;
+      ++*runs;
+    }
     int row = known ? known[i] : (rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1);
     if ((st = check_syscall(p, r, (long)i, row, err)) || (st = check_conds(r, (long)i, err)))
       return st;

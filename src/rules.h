@@ -30,9 +30,10 @@ void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ..
 
 /* Check everything about a policy that does not depend on one architecture. Rule i's
 ** table row (-1 for a rule by number) is known[i], or when known is NULL it is looked up
-** here and stored in rows[i]. */
+** here and stored in rows[i]. *runs counts the runs of equal actions in the rules (at
+** least the number of distinct actions among them). */
 int sx_validate_policy(const struct sx_policy *policy, const int *known, int *rows,
-                       struct sx_error *err);
+                       size_t *runs, struct sx_error *err);
 
 /* sx_compile for a caller that looked the names up itself: rows[i] is rule i's table row
 ** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. */

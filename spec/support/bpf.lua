@@ -3,6 +3,7 @@
 -- including how a 32-bit load reads a 64-bit argument on a big-endian arch.
 --
 --   run(bpf, audit, nr, args) -> action, instructions executed
+--   unreachable(bpf) -> the positions no path from the first instruction reaches
 
 local unpack, ult = string.unpack, math.ult
 
@@ -64,6 +65,29 @@ function M.run(bpf, audit, nr, args)
     pc = pc + 1
   end
   error("ran off the end of the program")
+end
+
+-- Every path is followed whatever the data: a position left unvisited is dead code.
+function M.unreachable(bpf)
+  local n, seen, todo = #bpf // 8, {}, { 0 }
+  while #todo > 0 do
+    local pc = table.remove(todo)
+    if pc < n and not seen[pc] then
+      seen[pc] = true
+      local code, jt, jf, k = unpack("<I2BBI4", bpf, pc * 8 + 1)
+      local class = code & 0x07
+      if code == 0x05 then todo[#todo + 1] = pc + 1 + k
+      elseif class == 0x05 then
+        todo[#todo + 1] = pc + 1 + jt
+        todo[#todo + 1] = pc + 1 + jf
+      elseif class ~= 0x06 then todo[#todo + 1] = pc + 1 end
+    end
+  end
+  local dead = {}
+  for pc = 0, n - 1 do
+    if not seen[pc] then dead[#dead + 1] = pc end
+  end
+  return dead
 end
 
 return M
