@@ -56,4 +56,44 @@ describe("syscall tables", function()
       end
     end
   end)
+
+  it("finds exactly the names in the table: no near miss, prefix or extension slips in",
+     function()
+    -- the lookup compares 8-byte words of zero-padded names: every length matters
+    local core = require "sx.core"
+    local names, set = seccomp.syscall_names(), {}
+    for _, name in ipairs(names) do set[name] = true end
+    local lengths = {}
+    for _, name in ipairs(names) do
+      assert.is_true(core.syscall_known(name), name)
+      lengths[#name] = true
+      for i = 1, #name do
+        local changed = name:sub(1, i - 1) .. "#" .. name:sub(i + 1)
+        assert.is_false(core.syscall_known(changed), changed)
+        local prefix = name:sub(1, i - 1)
+        if i > 1 then assert.equal(set[prefix] or false, core.syscall_known(prefix), prefix) end
+      end
+      assert.equal(set[name .. "x"] or false, core.syscall_known(name .. "x"), name .. "x")
+      assert.is_false(core.syscall_known(name .. "\0"))
+      assert.is_false(core.syscall_known(name .. ("\0"):rep(40 - #name)))
+    end
+    for _, len in ipairs({ 3, 4, 5, 7, 8, 9, 15, 16, 17, 22, 28 }) do
+      assert.is_true(lengths[len] or false, "no name of length " .. len .. " to test")
+    end
+    assert.is_false(core.syscall_known(""))
+    assert.is_false(core.syscall_known(("a"):rep(200)))
+  end)
+end)
+
+describe("sx.core", function()
+  it("loads on its own, in a fresh state, before anything else", function()
+    -- luaopen_sx_core pushes more than the 20 stack slots a C function gets unasked
+    local lua = os.getenv("SX_LUA") or "lua5.4"
+    local p = assert(io.popen(("%s -e 'local c = require \"sx.core\" " ..
+                               "print(type(c.from_rules), c.syscall_known(\"read\"))' 2>&1"):format(lua)))
+    local out = p:read("a")
+    local ok, how, code = p:close()
+    assert.equal("function\ttrue\n", out)
+    assert.is_true(ok, ("%s %s"):format(how, code))
+  end)
 end)

@@ -490,6 +490,8 @@ void sx_open_rules(lua_State *L) {
   struct names *names;
   luaL_newmetatable(L, RULESET);
   lua_pop(L, 1);
+  /* the names twice over, beyond the 20 slots a C function may use unasked */
+  luaL_checkstack(L, 2 * N_COUNT + 4, "sx.core");
   /* from_rules keeps the names alive as upvalues 2.. and their addresses in upvalue 1 */
   names = lua_newuserdatauv(L, sizeof *names, 0);
   for (int n = 0; n < N_COUNT; n++) {
