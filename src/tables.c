@@ -9,8 +9,12 @@
 
 #include "rules.h"
 
+/* Names sit in fixed room, zero-padded, so a lookup compares them 8 bytes at a time
+** (tools/gen_syscalls.lua refuses a name that does not fit). */
+enum { NAME_ROOM = 32 };
+
 struct syscall_row {
-  const char *name;
+  char name[NAME_ROOM];
   unsigned char len;
   int numbers[SX_ARCH_COUNT];
 };
@@ -94,25 +98,37 @@ static const struct syscall_row *find_row(const char *name) {
   return NULL;
 }
 
-/* Up to 8 bytes as a little-endian word, whatever the host's byte order. */
-static uint64_t load_le(const char *p, size_t n) {
-  uint64_t w = 0;
-  if (n == 8) {
-    memcpy(&w, p, 8);
+static uint64_t le64(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
+  w = __builtin_bswap64(w);
 #endif
-    return w;
-  }
-  while (n-- > 0) w = w << 8 | (unsigned char)p[n];
   return w;
+}
+
+static uint64_t le32(const char *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap32(w);
+#endif
+  return w;
+}
+
+/* The first n bytes (n < 8) as a little-endian word, read without a loop: two overlapping
+** 4-byte loads, or for 1..3 bytes the first, middle and last. */
+static uint64_t le_short(const char *p, size_t n) {
+  const unsigned char *u = (const unsigned char *)p;
+  if (n >= 4) return le32(p) | (le32(p + n - 4) >> (8 * (8 - n))) << 32;
+  if (n == 0) return 0;
+  return (uint64_t)u[0] | (uint64_t)u[n / 2] << (8 * (n / 2)) |
+         (uint64_t)u[n - 1] << (8 * (n - 1));
 }
 
 /* The hash tools/gen_syscalls.lua put the names into syscall_slots with: the length and
 ** the first and last 8 bytes, so a lookup costs the same for every name. */
-static uint32_t name_hash(const char *name, size_t len) {
-  uint64_t first = load_le(name, len < 8 ? len : 8);
-  uint64_t last = len > 8 ? load_le(name + len - 8, 8) : 0;
+static uint32_t name_hash(size_t len, uint64_t first, uint64_t last) {
   uint64_t h = (first ^ (len * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
   h ^= h >> 32;      /* a multiply only carries differences upwards: bring them down */
   h = (h ^ last) * 0xc4ceb9fe1a85ec53u;
@@ -121,10 +137,18 @@ static uint32_t name_hash(const char *name, size_t len) {
 }
 
 int sx_syscall_row_len(const char *name, size_t len) {
-  for (uint32_t i = name_hash(name, len) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
+  uint64_t first, last;
+  if (len >= NAME_ROOM) return -1;
+  first = len < 8 ? le_short(name, len) : le64(name);
+  last = len > 8 ? le64(name + len - 8) : 0;
+  for (uint32_t i = name_hash(len, first, last) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
        i = (i + 1) & (SX_SYSCALL_SLOTS - 1)) {
     const struct syscall_row *row = &syscall_rows[syscall_slots[i]];
-    if (row->len == len && memcmp(row->name, name, len) == 0) return syscall_slots[i];
+    /* the padding makes the row's 8-byte words the same as the name's */
+    if (row->len == len && le64(row->name) == first &&
+        (len <= 8 || le64(row->name + len - 8) == last) &&
+        (len <= 16 || memcmp(row->name + 8, name + 8, len - 16) == 0))
+      return syscall_slots[i];
   }
   return -1;
 }

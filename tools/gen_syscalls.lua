@@ -37,6 +37,8 @@ local function read_table(path)
           elseif f:match("^%d+$") then numbers[i] = tonumber(f)
           else fail(lineno, ("bad number %q for %s"):format(f, arches[i])) end
         end
+        -- tables.c keeps each name in 32 bytes, zero-padded (its NAME_ROOM)
+        if #name > 31 then fail(lineno, "name longer than 31 bytes: " .. name) end
         rows[#rows + 1] = { name = name, numbers = numbers }
       end
     end
