@@ -271,12 +271,23 @@ static struct outcome key_outcome(const struct sx_policy *p, const struct sx_key
   return o;
 }
 
-/* The numbers [lo, hi] that one architecture of an audit-arch group owns. */
+/* The numbers [lo, hi] that one architecture of an audit-arch group owns, and its rules:
+** sorted by key (k), or for a policy without conditions as a map of actions. */
 struct region {
   uint64_t lo, hi;
   const struct sx_keyed *k;
   size_t nk;
+  const struct sx_action_map *map;
 };
+
+/* Numbers from *cursor up to key get the default action, key gets o. */
+static inline int add_key(struct ranges *rs, const struct sx_policy *p, uint32_t key,
+                          struct outcome o, uint64_t *cursor) {
+  struct outcome constant = { p->default_action, NULL, 0 };
+  if (key > *cursor && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
+  *cursor = (uint64_t)key + 1;
+  return add_range(rs, p, key, o);
+}
 
 static int region_ranges(struct ranges *rs, const struct sx_policy *p, const struct region *rg,
                          uint64_t *cursor) {
@@ -284,12 +295,18 @@ static int region_ranges(struct ranges *rs, const struct sx_policy *p, const str
   struct outcome bad = { p->bad_arch_action, NULL, 0 };
   if (rg->lo > *cursor && !add_range(rs, p, (uint32_t)*cursor, bad)) return 0;
   *cursor = rg->lo;
+  if (rg->map) {
+    for (size_t w = 0; w < SX_MAP_NUMBERS / 64; w++)
+      for (uint64_t bits = rg->map->used[w]; bits; bits &= bits - 1) {
+        uint32_t b = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+        struct outcome o = { rg->map->action[b], NULL, 0 };
+        if (!add_key(rs, p, (uint32_t)rg->lo + b, o, cursor)) return 0;
+      }
+  }
   for (size_t i = 0; i < rg->nk; ) {
     size_t j = i;
     while (j < rg->nk && rg->k[j].key == rg->k[i].key) j++;
-    if (rg->k[i].key > *cursor && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
-    if (!add_range(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i))) return 0;
-    *cursor = (uint64_t)rg->k[i].key + 1;
+    if (!add_key(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i), cursor)) return 0;
     i = j;
   }
   if (*cursor <= rg->hi && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
@@ -338,13 +355,15 @@ struct group {
   struct layout layout;
   struct region regions[2];        /* x86_64 and x32 share an audit arch */
   size_t nregions;
-  struct sx_keyed *owned[2];
+  void *owned[2];                  /* each region's keys or map */
   struct ranges ranges;
   int entry;                       /* position of its code */
 };
 
-static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk) {
-  struct region rg = { 0, 0xffffffffu, k, nk };
+static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk,
+                       struct sx_action_map *map) {
+  struct region rg = { 0, 0xffffffffu, k, nk, map };
+  void *owned = map ? (void *)map : (void *)k;
   if (arch == SX_ARCH_X86_64) rg.hi = SX_X32_SYSCALL_BIT - 1;
   if (arch == SX_ARCH_X32) rg.lo = SX_X32_SYSCALL_BIT;
   /* keep regions in number order */
@@ -352,10 +371,10 @@ static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk
     gr->regions[1] = gr->regions[0];
     gr->owned[1] = gr->owned[0];
     gr->regions[0] = rg;
-    gr->owned[0] = k;
+    gr->owned[0] = owned;
   } else {
     gr->regions[gr->nregions] = rg;
-    gr->owned[gr->nregions] = k;
+    gr->owned[gr->nregions] = owned;
   }
   gr->nregions++;
 }
@@ -429,16 +448,23 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
   return n;
 }
 
-/* Each arch's rules by number, and each audit arch's ranges. */
-static int resolve(const struct sx_policy *p, const int *rows, struct group *groups,
-                   size_t ngroups, struct sx_error *err) {
+/* Each arch's rules by number (a map of actions when no rule has conditions and they
+** fit one), and each audit arch's ranges. */
+static int resolve(const struct sx_policy *p, const int *rows, const struct sx_shape *shape,
+                   struct group *groups, size_t ngroups, struct sx_error *err) {
   int st;
   for (size_t i = 0; i < p->narches; i++) {
-    struct sx_keyed *k;
-    size_t nk, gi = 0;
-    if ((st = sx_resolve_rules(p, rows, p->arches[i], &k, &nk, err))) return st;
+    struct sx_keyed *k = NULL;
+    struct sx_action_map *map = NULL;
+    size_t nk = 0, gi = 0;
+    if (shape->conditional == 0) {
+      if ((map = malloc(sizeof *map)) == NULL)
+        return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+      if (!sx_map_rules(p, rows, p->arches[i], map)) { free(map); map = NULL; }
+    }
+    if (!map && (st = sx_resolve_rules(p, rows, p->arches[i], &k, &nk, err))) return st;
     while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
-    add_region(&groups[gi], p->arches[i], k, nk);
+    add_region(&groups[gi], p->arches[i], k, nk, map);
   }
   for (size_t gi = 0; gi < ngroups; gi++)
     if (!group_ranges(p, &groups[gi]))
@@ -473,20 +499,20 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_progr
   size_t ngroups = 0;
   int st, *scratch = NULL;
   const int *rows = known;
-  size_t runs = 0;
+  struct sx_shape shape;
   memset(&g, 0, sizeof g);
   out->insns = NULL;
   out->len = 0;
   if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
   if (!known && (rows = scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  st = sx_validate_policy(p, known, scratch, &runs, err);
+  st = sx_validate_policy(p, known, scratch, &shape, err);
   if (st == SX_OK) {
     ngroups = collect_groups(p, groups);
-    st = resolve(p, rows, groups, ngroups, err);
+    st = resolve(p, rows, &shape, groups, ngroups, err);
   }
   if (st == SX_OK) {
-    g.nrets = ret_slots(runs);
+    g.nrets = ret_slots(shape.runs);
     g.out = malloc(SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets);
     if (g.out == NULL) st = (sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM);
   }

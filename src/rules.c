@@ -133,9 +133,9 @@ static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
 }
 
 int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
-                       size_t *runs, struct sx_error *err) {
+                       struct sx_shape *shape, struct sx_error *err) {
   int st = check_arches(p, err);
-  *runs = 0;
+  shape->runs = shape->conditional = 0;
   if (st) return st;
   if (!sx_action_valid(p->default_action))
     return sx_set_error(err, SX_E_BAD_ACTION, -1, "invalid default action 0x%08x",
@@ -151,11 +151,12 @@ int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
       if (!sx_action_valid(r->action))
         return sx_set_error(err, SX_E_BAD_ACTION, (long)i, "invalid action 0x%08x", r->action),
                SX_E_BAD_ACTION;
-      ++*runs;
+      shape->runs++;
     }
     int row = known ? known[i] : (rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1);
     if ((st = check_syscall(p, r, (long)i, row, err)) || (st = check_conds(r, (long)i, err)))
       return st;
+    shape->conditional += r->ncond > 0;
   }
   return SX_OK;
 }
@@ -217,7 +218,29 @@ static int check_duplicates(const struct sx_policy *p, const struct sx_keyed *k,
 
 /* Numbers below this (without the x32 bit) are ordered through buckets, not sorted:
 ** every architecture's table stays below it except arm's private calls (0xf0000 up). */
-enum { BUCKETS = 1024 };
+enum { BUCKETS = SX_MAP_NUMBERS };
+
+/* Rule i's number on `arch`, -1 when it has none there. */
+static long rule_number(const struct sx_policy *p, const int *rows, size_t i, int arch) {
+  return p->rules[i].syscall ? sx_row_numbers(rows[i])[arch] : p->rules[i].number;
+}
+
+int sx_map_rules(const struct sx_policy *p, const int *rows, int arch,
+                 struct sx_action_map *map) {
+  uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
+  memset(map->used, 0, sizeof map->used);
+  for (size_t i = 0; i < p->nrules; i++) {
+    long nr = rule_number(p, rows, i, arch);
+    uint32_t b = ((uint32_t)nr | bit) - bit;
+    uint64_t mask;
+    if (nr < 0) continue;
+    mask = (uint64_t)1 << (b % 64);
+    if (b >= SX_MAP_NUMBERS || (map->used[b / 64] & mask)) return 0;
+    map->used[b / 64] |= mask;
+    map->action[b] = p->rules[i].action;
+  }
+  return 1;
+}
 
 /* raw[0..n) into k in key order, rule order kept among equal keys, in O(n + BUCKETS/64):
 ** each key's rules are chained from head[key] (a bitmap says which heads are set), built
@@ -254,8 +277,7 @@ int sx_resolve_rules(const struct sx_policy *p, const int *rows, int arch,
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
   raw = k + p->nrules;
   for (size_t i = 0; i < p->nrules; i++) {
-    const struct sx_rule *r = &p->rules[i];
-    long nr = r->syscall ? sx_row_numbers(rows[i])[arch] : r->number;
+    long nr = rule_number(p, rows, i, arch);
     if (nr < 0) continue;
     raw[n].key = (uint32_t)nr | bit;
     raw[n].rule = i;

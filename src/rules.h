@@ -28,12 +28,17 @@ int sx_action_parse(const char *s, size_t len, uint32_t *value);
 void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
 
+/* What sx_validate_policy saw that the compiler can plan with. */
+struct sx_shape {
+  size_t runs;             /* runs of equal actions in the rules: >= the distinct actions */
+  size_t conditional;      /* rules with argument conditions */
+};
+
 /* Check everything about a policy that does not depend on one architecture. Rule i's
 ** table row (-1 for a rule by number) is known[i], or when known is NULL it is looked up
-** here and stored in rows[i]. *runs counts the runs of equal actions in the rules (at
-** least the number of distinct actions among them). */
+** here and stored in rows[i]. */
 int sx_validate_policy(const struct sx_policy *policy, const int *known, int *rows,
-                       size_t *runs, struct sx_error *err);
+                       struct sx_shape *shape, struct sx_error *err);
 
 /* sx_compile for a caller that looked the names up itself: rows[i] is rule i's table row
 ** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. */
@@ -44,6 +49,20 @@ int sx_compile_rows(const struct sx_policy *policy, const int *rows, struct sx_p
 ** duplicate unconditional rules. *out is malloc'd (NULL when there are none). */
 int sx_resolve_rules(const struct sx_policy *policy, const int *rows, int arch,
                      struct sx_keyed **out, size_t *count, struct sx_error *err);
+
+/* The rules of a policy without conditions, for one arch, as the action of each number
+** (less the x32 bit) below SX_MAP_NUMBERS that a rule names. */
+enum { SX_MAP_NUMBERS = 1024 };
+struct sx_action_map {
+  uint64_t used[SX_MAP_NUMBERS / 64];
+  uint32_t action[SX_MAP_NUMBERS];       /* where used */
+};
+
+/* Fill `map` from the rules that apply on `arch` (none may have conditions); 0 when they
+** do not fit it: a number past SX_MAP_NUMBERS, or two rules for one number (which
+** sx_resolve_rules reports). */
+int sx_map_rules(const struct sx_policy *policy, const int *rows, int arch,
+                 struct sx_action_map *map);
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 
