@@ -74,11 +74,19 @@ local function c_time(which, file)
   return tonumber(w[1]), tonumber(w[2])
 end
 
--- via: "api" (the constructor a user calls for the input) or "rules" (from_rules)
-local function lua_time(name, via)
-  local w = words(sh(fmt("%s lua5.4 bench/lua_compile.lua time %s %s %s", LUA_ENV, name,
-                         PROFILE, via)))
-  return tonumber(w[1]), tonumber(w[2])
+-- sx and libseccomp in alternating batches (one process): ns per compile of each, and the
+-- median of the pairs' ratios (libseccomp / sx)
+local function c_pair(file)
+  local w = words(sh(fmt("%s/bench/compile_bench pair %s", BUILD, file)))
+  return tonumber(w[1]), tonumber(w[2]), tonumber(w[3])
+end
+
+-- The same through the Lua API, libseccomp inside lua5.4 (bench/lsc_lua.c); via: "api"
+-- (the constructor a user calls for the input) or "rules" (from_rules)
+local function lua_pair(input, via)
+  local w = words(sh(fmt("%s lua5.4 bench/lua_compile.lua pair %s %s %s %s", LUA_ENV,
+                         input.name, PROFILE, via, input.file)))
+  return tonumber(w[1]), tonumber(w[2]), tonumber(w[3])
 end
 
 -- Where sx's compile spends its instructions (inclusive shares), from one callgrind file.
@@ -144,11 +152,10 @@ local compile = {}
 for _, input in ipairs(all) do
   log("compile time: %s", input.name)
   local r = { input = input }
-  r.sx, r.sx_runs = c_time("sx", input.file)
-  r.lsc, r.lsc_runs = c_time("lsc", input.file)
+  r.sx, r.lsc, r.c_ratio = c_pair(input.file)
   r.lsc2 = c_time("lsc2", input.file)
-  r.lua, r.lua_runs = lua_time(input.name, "api")
-  r.lua_rules = lua_time(input.name, "rules")
+  r.lua, r.lsc_lua, r.lua_ratio = lua_pair(input, "api")
+  r.lua_rules, r.lsc_rules, r.rules_ratio = lua_pair(input, "rules")
   log("callgrind: %s", input.name)
   r.ir_sx = c_ir("sx", input.file, 100, input.name)
   r.ir_lsc = c_ir("lsc", input.file, 5)
@@ -354,17 +361,21 @@ local function p(...) out[#out + 1] = fmt(...) end
 
 p("### 1. Compile time, rules -> BPF bytes (x86_64)")
 p("")
-p("Median CPU time per compile (31 batches, each about 20 ms of compiles), in µs, and " ..
-  "callgrind instruction counts per compile (deterministic). Ratios are libseccomp / sx: " ..
-  "above 1 means sx is faster.")
+p("Times are medians of CPU time per compile, in µs. sx and libseccomp run in the same " ..
+  "process in 31 pairs of alternating batches (about 10 ms each): the C API in " ..
+  "`compile_bench pair`, the Lua API in `lua_compile.lua pair` with libseccomp loaded into " ..
+  "lua5.4 (`bench/lsc_lua.c`). Each ratio is the median of the 31 pairs' ratios " ..
+  "(libseccomp / sx: above 1 means sx is faster), so both sides see the same machine; " ..
+  "this VM's speed drifts between runs far more than within a pair. The libseccomp column " ..
+  "is from the C pairs; \"libseccomp tree\" (CTL_OPTIMIZE 2) is timed alone.")
 p("")
 p("| input | Lua API call | sx C API | sx Lua API | sx Lua from_rules | libseccomp | " ..
   "libseccomp tree | C ratio | Lua ratio | from_rules ratio |")
 p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for _, r in ipairs(compile) do
-  p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", r.input.name,
+  p("| %s | %s | %s | %s | %s | %s | %s | %.1fx | %.1fx | %.1fx |", r.input.name,
     r.input.lua_api or "from_rules", us(r.sx), us(r.lua), us(r.lua_rules), us(r.lsc),
-    us(r.lsc2), ratio(r.lsc, r.sx), ratio(r.lsc, r.lua), ratio(r.lsc, r.lua_rules))
+    us(r.lsc2), r.c_ratio, r.lua_ratio, r.rules_ratio)
 end
 p("")
 p("The same compiles in callgrind's instruction counts (Ir per compile):")
@@ -451,8 +462,8 @@ local function target(ok, text) t[#t + 1] = fmt("- %s %s", ok and "MET" or "MISS
 do
   local minc, minl, wc, wl = math.huge, math.huge, nil, nil
   for _, r in ipairs(compile) do
-    if r.lsc / r.sx < minc then minc, wc = r.lsc / r.sx, r.input.name end
-    if r.lsc / r.lua < minl then minl, wl = r.lsc / r.lua, r.input.name end
+    if r.c_ratio < minc then minc, wc = r.c_ratio, r.input.name end
+    if r.lua_ratio < minl then minl, wl = r.lua_ratio, r.input.name end
   end
   target(minc >= 20, fmt("compile >= 20x faster than libseccomp on every input, C API " ..
                          "(lowest: %.1fx on %s)", minc, wc))
@@ -460,7 +471,7 @@ do
                          "(lowest: %.1fx on %s)", minl, wl))
   local minr, wr = math.huge, nil
   for _, r in ipairs(compile) do
-    if r.lsc / r.lua_rules < minr then minr, wr = r.lsc / r.lua_rules, r.input.name end
+    if r.rules_ratio < minr then minr, wr = r.rules_ratio, r.input.name end
   end
   t[#t + 1] = fmt("- (for comparison) every input through from_rules: lowest %.1fx on %s",
                   minr, wr)
@@ -558,7 +569,9 @@ write(DOCS, concat({
   "  argument conditions each, every operator. Each is also written as a rule file",
   "  (`bench/rulefile.h`) that the C benchmark reads for both compilers.",
   "- Compile time: `bench/compile_bench.c` (links `sxcore` and libseccomp; never part of the",
-  "  product) and `bench/lua_compile.lua`. Instruction counts: `valgrind --tool=callgrind`",
+  "  product) and `bench/lua_compile.lua`, each timing sx and libseccomp in alternating",
+  "  batches (`pair` mode; for Lua, libseccomp is loaded into lua5.4 by `bench/lsc_lua.c`).",
+  "  Instruction counts: `valgrind --tool=callgrind`",
   "  with `--toggle-collect` on the compile function (C), or the difference between N calls",
   "  and none (Lua).",
   "- Instructions per decision and cache eligibility: both compilers' programs run in sx's",

@@ -3,6 +3,9 @@
 ** the same rule file (bench/rulefile.h).
 **
 **   compile_bench time sx|lsc|lsc2 FILE    median CPU ns per compile, over batches
+**   compile_bench pair FILE                sx and libseccomp in alternating batches:
+**                                          median ns per compile of each, and the
+**                                          median of the batch pairs' ratios
 **   compile_bench once sx|lsc|lsc2 FILE N  N compiles, for callgrind: only the functions
 **                                          bench_sx_compile / bench_lsc_compile count
 **                                          (--toggle-collect), so parsing is left out
@@ -80,25 +83,54 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Batches of n compiles, n chosen so a batch takes about 20 ms; the median per compile. */
-static int time_it(struct job *j) {
-  double per[BATCHES], t0, spent;
+/* How many compiles take about `ns` of CPU time. */
+static long batch_size(struct job *j, double ns) {
   long n = 1;
-  if (compile_once(j)) return 1;
   for (;;) {
-    t0 = cpu_ns();
+    double t0 = cpu_ns();
     for (long i = 0; i < n; i++) compile_once(j);
-    spent = cpu_ns() - t0;
-    if (spent > 20e6 || n > (1L << 24)) break;
+    if (cpu_ns() - t0 > ns || n > (1L << 24)) return n;
     n *= 2;
   }
+}
+
+/* CPU ns per compile over a batch of n. */
+static double batch(struct job *j, long n) {
+  double t0 = cpu_ns();
+  for (long i = 0; i < n; i++) compile_once(j);
+  return (cpu_ns() - t0) / (double)n;
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return v[n / 2];
+}
+
+/* Batches of n compiles, n chosen so a batch takes about 20 ms; the median per compile. */
+static int time_it(struct job *j) {
+  double per[BATCHES];
+  long n;
+  if (compile_once(j)) return 1;
+  n = batch_size(j, 20e6);
+  for (int b = 0; b < BATCHES; b++) per[b] = batch(j, n);
+  printf("%.1f %ld %zu\n", median(per, BATCHES), n * BATCHES, j->bytes);
+  return 0;
+}
+
+/* sx (j) and libseccomp (peer) in alternating batches of about 10 ms each, so both see the
+** same machine: this VM's speed drifts between runs far more than within a pair. */
+static int time_pair(struct job *j, struct job *peer) {
+  double sx[BATCHES], lsc[BATCHES], ratio[BATCHES];
+  long n, m;
+  if (compile_once(j) || compile_once(peer)) return 1;
+  n = batch_size(j, 10e6);
+  m = batch_size(peer, 10e6);
   for (int b = 0; b < BATCHES; b++) {
-    t0 = cpu_ns();
-    for (long i = 0; i < n; i++) compile_once(j);
-    per[b] = (cpu_ns() - t0) / (double)n;
+    sx[b] = batch(j, n);
+    lsc[b] = batch(peer, m);
+    ratio[b] = lsc[b] / sx[b];
   }
-  qsort(per, BATCHES, sizeof *per, cmp_double);
-  printf("%.1f %ld %zu\n", per[BATCHES / 2], n * BATCHES, j->bytes);
+  printf("%.1f %.1f %.2f\n", median(sx, BATCHES), median(lsc, BATCHES), median(ratio, BATCHES));
   return 0;
 }
 
@@ -134,14 +166,17 @@ int main(int argc, char **argv) {
     printf("%u\n", seccomp_api_get());
     return 0;
   }
-  if (argc < 4) {
-    fprintf(stderr, "usage: compile_bench time|once|emit sx|lsc|lsc2 FILE [N]\n");
+  int pair = argc == 3 && strcmp(argv[1], "pair") == 0;
+  const char *which = pair ? "sx" : argv[2], *file = pair ? argv[2] : argv[3];
+  if (!pair && argc < 4) {
+    fprintf(stderr, "usage: compile_bench time|once|emit sx|lsc|lsc2 FILE [N]\n"
+                    "       compile_bench pair FILE\n");
     return 1;
   }
   memset(&j, 0, sizeof j);
-  j.optimize = strcmp(argv[2], "lsc") == 0 ? 1 : strcmp(argv[2], "lsc2") == 0 ? 2 : 0;
-  if (rf_read_path(argv[3], &j.rf, why, sizeof why)) {
-    fprintf(stderr, "compile_bench: %s: %s\n", argv[3], why);
+  j.optimize = strcmp(which, "lsc") == 0 ? 1 : strcmp(which, "lsc2") == 0 ? 2 : 0;
+  if (rf_read_path(file, &j.rf, why, sizeof why)) {
+    fprintf(stderr, "compile_bench: %s: %s\n", file, why);
     return 1;
   }
   for (size_t a = 0; a < j.rf.narches; a++) {
@@ -161,6 +196,11 @@ int main(int argc, char **argv) {
   }
   if ((j.memfd = memfd_create("compile_bench", 0)) < 0) { perror("memfd_create"); return 1; }
   if (strcmp(argv[1], "time") == 0) st = time_it(&j);
+  else if (pair) {
+    struct job peer = j;
+    peer.optimize = 1;
+    st = time_pair(&j, &peer);
+  }
   else if (strcmp(argv[1], "emit") == 0) st = emit(&j);
   else if (strcmp(argv[1], "once") == 0 && argc >= 5) {
     long n = atol(argv[4]);

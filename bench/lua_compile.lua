@@ -5,6 +5,10 @@
 --   lua5.4 bench/lua_compile.lua once NAME PROFILE N [VIA]   N calls (for callgrind; run
 --                                                            with N = 0 too and take the
 --                                                            difference)
+--   lua5.4 bench/lua_compile.lua pair NAME PROFILE VIA RULEFILE
+--       the calls and libseccomp's compiles of RULEFILE (the same input, through
+--       bench/lsc_lua.c in this process) in alternating batches: median ns per call,
+--       median ns per libseccomp compile, median of the pairs' ratios
 -- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50). VIA is "api"
 -- (default: the constructor a user calls for the input, allow_list / deny_list for the
 -- lists) or "rules" (from_rules with the input's rule tables, for every input).
@@ -31,26 +35,52 @@ if via == "api" and input.lua_call then
   compile = function() return assert(input.lua_call()) end
 end
 
+-- CPU ns per call over a batch of n calls of fn.
+local function batch(fn, n)
+  local t0 = clock()
+  for _ = 1, n do fn() end
+  return (clock() - t0) / n * 1e9
+end
+
+-- How many calls of fn take about `seconds` of CPU time.
+local function batch_size(fn, seconds)
+  local n = 1
+  while true do
+    local t0 = clock()
+    for _ = 1, n do fn() end
+    if clock() - t0 > seconds then return n end
+    n = n * 2
+  end
+end
+
+local function median(v)
+  sort(v)
+  return v[(#v + 1) // 2]
+end
+
 if mode == "once" then
   local f
   for _ = 1, n do f = compile() end
   print(f and #f.bpf or 0)
 elseif mode == "time" then
   local f = compile()
-  local per, batch = {}, 1
-  while true do
-    local t0 = clock()
-    for _ = 1, batch do compile() end
-    if clock() - t0 > 0.02 then break end
-    batch = batch * 2
-  end
+  local per, size = {}, batch_size(compile, 0.02)
+  for b = 1, 31 do per[b] = batch(compile, size) end
+  print(("%.1f %d %d"):format(median(per), size * 31, #f.bpf))
+elseif mode == "pair" then
+  local peer = require("bench.lsc_peer").load(assert(arg[5], "pair needs a rule file"))
+  local function lsc() peer:compile(1) end
+  compile()
+  local n, m = batch_size(compile, 0.01), batch_size(lsc, 0.01)
+  local ours, theirs, ratio = {}, {}, {}
   for b = 1, 31 do
+    ours[b] = batch(compile, n)
     local t0 = clock()
-    for _ = 1, batch do compile() end
-    per[b] = (clock() - t0) / batch * 1e9
+    peer:compile(m)
+    theirs[b] = (clock() - t0) / m * 1e9
+    ratio[b] = theirs[b] / ours[b]
   end
-  sort(per)
-  print(("%.1f %d %d"):format(per[16], batch * 31, #f.bpf))
+  print(("%.1f %.1f %.2f"):format(median(ours), median(theirs), median(ratio)))
 else
-  error("usage: lua_compile.lua time|once NAME PROFILE [N]")
+  error("usage: lua_compile.lua time|once|pair NAME PROFILE ...")
 end
