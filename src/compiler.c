@@ -40,7 +40,7 @@ struct gen {
 };
 
 /* g->out has room for the kernel's limit: past it, the program is too big. */
-static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+static inline int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
   if (g->failed) return 0;
   if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
   g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
@@ -48,7 +48,7 @@ static int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 }
 
 /* The target "return action". */
-static int ret(struct gen *g, uint32_t action) {
+static inline int ret(struct gen *g, uint32_t action) {
   size_t s = (size_t)((action ^ action >> 16) * 0x9e3779b1u) & (g->nrets - 1);
   while (g->rets[s].pos != FREE && g->rets[s].action != action) s = (s + 1) & (g->nrets - 1);
   if (g->rets[s].pos == FREE) g->rets[s] = (struct ret_slot){ action, UNPLACED };
@@ -58,7 +58,7 @@ static int ret(struct gen *g, uint32_t action) {
 /* The position of target t for an instruction placed next, which reaches back at most
 ** `reach` (255 for a conditional jump, 0 for a fall-through): a RET out of reach is placed
 ** again, and the new copy is the one later jumps share. */
-static int target_at(struct gen *g, int t, int reach) {
+static inline int target_at(struct gen *g, int t, int reach) {
   struct ret_slot *r;
   if (t >= 0) return t;
   r = &g->rets[-1 - t];
@@ -82,7 +82,7 @@ static int near_target(struct gen *g, int at) {
 }
 
 /* A conditional jump to targets t and f (t != f), placed. */
-static int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
+static inline int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
   f = target_at(g, f, 255);
   t = target_at(g, t, 255);
   for (;;) {
@@ -95,20 +95,20 @@ static int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
 }
 
 /* A load or ALU step that falls through to target `next`, placed. */
-static int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
+static inline int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
   next = target_at(g, next, 0);
   if (!g->failed && next != (int)g->count - 1) near_target(g, next);
   return put(g, code, k, 0, 0);
 }
 
 /* A test of A: a jump, or nothing when both ways lead to the same place. */
-static int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
+static inline int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
   return jt == jf ? jt : place_jump(g, BPF_JMP | op | BPF_K, k, jt, jf);
 }
 
 /* The word at `off` loaded in front of `test`, the tests placed since `mark`; when none
 ** were (the outcome did not depend on the word), no load either. */
-static int load_for(struct gen *g, uint32_t off, size_t mark, int test) {
+static inline int load_for(struct gen *g, uint32_t off, size_t mark, int test) {
   return g->count == mark ? test : place_step(g, BPF_LD | BPF_W | BPF_ABS, off, test);
 }
 
@@ -247,8 +247,9 @@ static int add_range(struct ranges *rs, const struct sx_policy *p, uint32_t star
                      struct outcome o) {
   if (rs->n > 0) {
     const struct outcome *last = &rs->r[rs->n - 1].o;
-    if (last->nk == 0 && o.nk == 0 ? last->action == o.action : outcome_equal(p, last, &o))
-      return 1;
+    if (last->action == o.action && (last->nk == 0) == (o.nk == 0) &&
+        (o.nk == 0 || outcome_equal(p, last, &o)))
+      return 1;                     /* the last range goes on */
   }
   if (rs->n == rs->cap) {
     size_t cap = rs->cap ? rs->cap * 2 : 64;
