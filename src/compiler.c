@@ -11,7 +11,10 @@
 ** placed before its jump, and a conditional jump whose target ends up more than 255
 ** instructions away goes through an inserted JA (or a fresh copy of the RET it aims at).
 ** A RET is placed when a jump first needs it and shared by later jumps within reach; an
-** arch whose code would equal an earlier arch's shares that code.
+** arch whose code would equal an earlier arch's shares that code. A condition decided
+** without a test drops whatever code it made unreachable, so every instruction placed can
+** run. A policy without conditions reaches the ranges through a map of actions per
+** number (sx_map_rules) instead of sorted keys.
 */
 #include <linux/filter.h>
 #include <stdlib.h>
