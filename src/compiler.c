@@ -403,14 +403,21 @@ static int same_code(const struct sx_policy *p, const struct group *a, const str
 
 /* ---- emission --------------------------------------------------------------- */
 
+/* The target for one range: its RET, or its conditional rules' code. */
+static inline int leaf(struct gen *g, const struct sx_policy *p, const struct range *r,
+                       struct layout l) {
+  return r->o.nk == 0 ? ret(g, r->o.action) : outcome_code(g, p, &r->o, l);
+}
+
 /* The balanced search over ranges [lo, hi] (the A register holds the syscall number),
 ** placed as it is made. Returns the target to jump to. */
 static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
                      size_t lo, size_t hi, struct layout l) {
-  if (lo == hi) return outcome_code(g, p, &rs->r[lo].o, l);
   size_t mid = lo + (hi - lo + 1) / 2;
-  int right = emit_tree(g, p, rs, mid, hi, l);
-  int left = emit_tree(g, p, rs, lo, mid - 1, l);
+  int right, left;
+  if (lo == hi) return leaf(g, p, &rs->r[lo], l);
+  right = hi == mid ? leaf(g, p, &rs->r[mid], l) : emit_tree(g, p, rs, mid, hi, l);
+  left = lo == mid - 1 ? leaf(g, p, &rs->r[lo], l) : emit_tree(g, p, rs, lo, mid - 1, l);
   return jump(g, BPF_JGE, rs->r[mid].start, right, left);
 }
 
