@@ -72,6 +72,7 @@ static inline int target_at(struct gen *g, int t, int reach) {
 
 /* Everything placed from position `mark` on is dropped (it turned out unreachable). */
 static void drop_from(struct gen *g, size_t mark) {
+  if (g->count == mark) return;
   g->count = mark;
   for (size_t s = 0; s < g->nrets; s++)
     if (g->rets[s].pos >= (int)mark) g->rets[s].pos = UNPLACED;
@@ -195,7 +196,6 @@ static int condition(struct gen *g, const struct sx_cond *c, struct layout l, in
       return masked_word(g, off.hi, 0xffffffffu, vhi,
                          masked_word(g, off.lo, 0xffffffffu, vlo, f, t), t);
     case SX_OP_MASKED_EQ:
-      if (vhi & ~(uint32_t)(c->mask >> 32)) return f;    /* decided before the low word */
       return masked_word(g, off.hi, (uint32_t)(c->mask >> 32), vhi,
                          masked_word(g, off.lo, (uint32_t)c->mask, vlo, t, f), f);
     case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, t, f), f);
@@ -320,17 +320,16 @@ static int region_ranges(struct ranges *rs, const struct sx_policy *p, const str
 
 /* ---- code for one audit arch ----------------------------------------------- */
 
-/* A rule's conditions in front of `pass` (where they lead when all hold) and `fail`. A
-** condition decided without a test (it never holds) makes the tests placed for the
-** conditions after it unreachable: they are dropped. */
+/* A rule's conditions in front of `pass` (where they lead when all hold) and `fail`.
+** Code placed for a condition is reached only through the target it returns: when that
+** is `fail` (it never holds, e.g. a masked_eq whose high word cannot match), the code
+** placed for it and for the conditions after it is dropped. */
 static int rule_code(struct gen *g, const struct sx_rule *r, struct layout l, int fail) {
   size_t mark = g->count;
   int pass = ret(g, r->action);
   for (unsigned c = r->ncond; c-- > 0; ) {
-    size_t before = g->count;
-    int next = condition(g, &r->conds[c], l, pass, fail);
-    if (g->count == before && next == fail) { drop_from(g, mark); return fail; }
-    pass = next;
+    pass = condition(g, &r->conds[c], l, pass, fail);
+    if (pass == fail) { drop_from(g, mark); return fail; }
   }
   return pass;
 }
