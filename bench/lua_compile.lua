@@ -1,7 +1,6 @@
 -- bench/lua_compile.lua: compile time through the Lua API (sx.seccomp in lua5.4), which
 -- is what a Lua user pays: reading the rule tables, then the C compiler.
 --
---   lua5.4 bench/lua_compile.lua time NAME PROFILE [VIA]     median CPU ns per call
 --   lua5.4 bench/lua_compile.lua once NAME PROFILE N [VIA]   N calls (for callgrind; run
 --                                                            with N = 0 too and take the
 --                                                            difference)
@@ -62,25 +61,20 @@ if mode == "once" then
   local f
   for _ = 1, n do f = compile() end
   print(f and #f.bpf or 0)
-elseif mode == "time" then
-  local f = compile()
-  local per, size = {}, batch_size(compile, 0.02)
-  for b = 1, 31 do per[b] = batch(compile, size) end
-  print(("%.1f %d %d"):format(median(per), size * 31, #f.bpf))
 elseif mode == "pair" then
   local peer = require("bench.lsc_peer").load(assert(arg[5], "pair needs a rule file"))
   local function lsc() peer:compile(1) end
   compile()
-  local n, m = batch_size(compile, 0.01), batch_size(lsc, 0.01)
+  local calls, peer_calls = batch_size(compile, 0.01), batch_size(lsc, 0.01)
   local ours, theirs, ratio = {}, {}, {}
   for b = 1, 31 do
-    ours[b] = batch(compile, n)
+    ours[b] = batch(compile, calls)
     local t0 = clock()
-    peer:compile(m)
-    theirs[b] = (clock() - t0) / m * 1e9
+    peer:compile(peer_calls)
+    theirs[b] = (clock() - t0) / peer_calls * 1e9
     ratio[b] = theirs[b] / ours[b]
   end
   print(("%.1f %.1f %.2f"):format(median(ours), median(theirs), median(ratio)))
 else
-  error("usage: lua_compile.lua time|once|pair NAME PROFILE ...")
+  error("usage: lua_compile.lua once|pair NAME PROFILE ...")
 end
