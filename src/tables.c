@@ -87,17 +87,6 @@ int sx_arch_host(void) {
 #endif
 }
 
-static const struct syscall_row *find_row(const char *name) {
-  size_t lo = 0, hi = SX_SYSCALL_ROWS;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(name, syscall_rows[mid].name);
-    if (c == 0) return &syscall_rows[mid];
-    if (c < 0) hi = mid; else lo = mid + 1;
-  }
-  return NULL;
-}
-
 static uint64_t le64(const char *p) {
   uint64_t w;
   memcpy(&w, p, 8);
@@ -162,10 +151,10 @@ const int *sx_row_numbers(int row) {
 }
 
 long sx_syscall_number(const char *name, int arch) {
-  const struct syscall_row *row;
-  if (arch < 0 || arch >= SX_ARCH_COUNT || (row = find_row(name)) == NULL)
+  int row;
+  if (arch < 0 || arch >= SX_ARCH_COUNT || (row = sx_syscall_row(name)) < 0)
     return SX_NO_SYSCALL;
-  return row->numbers[arch] < 0 ? SX_NO_SYSCALL : row->numbers[arch];
+  return syscall_rows[row].numbers[arch] < 0 ? SX_NO_SYSCALL : syscall_rows[row].numbers[arch];
 }
 
 const char *sx_syscall_name(long nr, int arch) {
@@ -179,7 +168,7 @@ const char *sx_syscall_name(long nr, int arch) {
 }
 
 int sx_syscall_known(const char *name) {
-  return find_row(name) != NULL;
+  return sx_syscall_row(name) >= 0;
 }
 
 size_t sx_syscall_count(void) { return SX_SYSCALL_ROWS; }
