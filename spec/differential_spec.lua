@@ -50,6 +50,7 @@ local seccomp = require "sx.seccomp"
 local core = require "sx.core"
 local action = require "sx.action"
 local lsc = require "support.lsc"
+local shrink_rules = require("support.shrink").rules
 
 local ipairs, pairs, fmt, concat, insert, tostring =
   ipairs, pairs, string.format, table.concat, table.insert, tostring
@@ -327,30 +328,7 @@ local function still_fails(case, p)
 end
 
 local function shrink(case, p)
-  local progress = true
-  while progress do
-    progress = false
-    for i = #case.rules, 1, -1 do
-      local rules = {}
-      for j, r in ipairs(case.rules) do if j ~= i then rules[#rules + 1] = r end end
-      local smaller = copy_case(case, rules)
-      if still_fails(smaller, p) then case, progress = smaller, true end
-    end
-    for i, r in ipairs(case.rules) do
-      for c = #(r.args or {}), 1, -1 do
-        if #r.args > 1 then
-          local args = {}
-          for k, cond in ipairs(r.args) do if k ~= c then args[#args + 1] = cond end end
-          local rules = {}
-          for j, q in ipairs(case.rules) do rules[j] = q end
-          rules[i] = { action = r.action, syscall = r.syscall, args = args }
-          local smaller = copy_case(case, rules)
-          if still_fails(smaller, p) then case, r, progress = smaller, rules[i], true end
-        end
-      end
-    end
-  end
-  return case
+  return shrink_rules(case, function(c) return still_fails(c, p) end, copy_case)
 end
 
 local function lua_source(case, p)

@@ -163,6 +163,33 @@ describe("random rule sets", function()
     assert.matches("arch \"x86_64\", nr 0x27", why)
   end)
 
+  it("shrink a failing case to the rule and the condition that make it fail", function()
+    local shrink = require "support.shrink"
+    local culprit = { index = 2, op = "eq", value = 7 }
+    local case = { rules = {
+      { "allow", "read" },
+      { action = "log", syscall = "openat",
+        args = { { index = 0, op = "ne", value = 1 }, culprit,
+                 { index = 3, op = "gt", value = 9 } } },
+      { "errno(1)", "write", { { index = 1, op = "lt", value = 4 }, culprit } },
+      { action = "trap", syscall = "close" },
+    } }
+    -- "fails" while some rule of openat keeps the culprit condition
+    local function still(c)
+      for _, r in ipairs(c.rules) do
+        if (r.syscall or r[2]) == "openat" then
+          for _, cond in ipairs(r.args or r[3] or {}) do if cond == culprit then return true end end
+        end
+      end
+      return false
+    end
+    local small = shrink.rules(case, still, function(_, rules) return { rules = rules } end)
+    assert.equal(1, #small.rules)
+    assert.equal("openat", small.rules[1].syscall)
+    assert.same({ culprit }, small.rules[1].args)
+    assert.equal(4, #case.rules)              -- the case given is left as it was
+  end)
+
   it("print a reproducer that runs", function()
     local case = gen.rule_set(7)
     local src = gen.source(case)

@@ -12,6 +12,7 @@ local seccomp = require "sx.seccomp"
 local core = require "sx.core"
 local reference = require "support.reference"
 local gen = require "support.random_rules"
+local shrink_rules = require("support.shrink").rules
 
 local ipairs, pairs, type, tostring, unpack, fmt, concat =
   ipairs, pairs, type, tostring, table.unpack, string.format, table.concat
@@ -252,42 +253,13 @@ local function failure(case, only_probe)
   return run_probes(f, case, ref, case.seed)
 end
 
-local function without(list, i)
-  local out = {}
-  for j, x in ipairs(list) do if j ~= i then out[#out + 1] = x end end
-  return out
-end
-
--- Make a failing case smaller while it still fails the same way.
+-- Make a failing case smaller while it still fails the same way (support.shrink).
 local function shrink(case, fail)
   local probe = fail.nr and fail or nil
-  local function still(c)
-    local f2 = failure(c, probe)
-    return f2 ~= nil
-  end
-  local changed = true
-  while changed do
-    changed = false
-    for i = #case.rules, 1, -1 do
-      local c = { seed = case.seed, rules = without(case.rules, i), default = case.default,
-                  opts = case.opts }
-      if still(c) then case, changed = c, true end
-    end
-    for i, rule in ipairs(case.rules) do
-      local args = rule.args or rule[3]
-      if args and #args > 1 then
-        for k = #args, 1, -1 do
-          local nr = { action = rule.action or rule[1], syscall = rule.syscall or rule[2],
-                       args = without(args, k) }
-          local rules = without(case.rules, 0)
-          rules[i] = nr
-          local c = { seed = case.seed, rules = rules, default = case.default, opts = case.opts }
-          if still(c) then case, changed = c, true; break end
-        end
-      end
-    end
-  end
-  return case
+  return shrink_rules(case, function(c) return failure(c, probe) ~= nil end,
+    function(c, rules)
+      return { seed = c.seed, rules = rules, default = c.default, opts = c.opts }
+    end)
 end
 
 local function describe(case, fail)
