@@ -235,6 +235,18 @@ describe("the quick path of from_rules", function()
     assert.is_true(taken >= 40, "the quick path took only " .. taken .. " lists")
   end)
 
+  -- arm's private calls (0xf0000 up) are past the compiler's map of actions: a list
+  -- naming one is compiled as rules instead, to the same program.
+  it("builds a list naming one of arm's private calls", function()
+    for _, deny in ipairs({ false, true }) do
+      local list, opts = { "read", "cacheflush", "write", "read" }, { arches = { "arm", "x86_64" } }
+      local q = assert(core.from_list(list, opts, deny))
+      assert.same(view(assert(full_list(list, opts, deny))), view(q))
+      assert.equal(deny and "errno(EPERM)" or "allow", tostring((q:eval("cacheflush", nil, "arm"))))
+      assert.equal(deny and "allow" or "kill_process", tostring((q:eval("usr26", nil, "arm"))))
+    end
+  end)
+
   local function list_declined(label, expect, fname, names, opts)
     it("leaves to the full path: " .. fname .. " with " .. label, function()
       assert.is_nil(core.from_list(names, opts, fname == "deny_list"))

@@ -241,28 +241,23 @@ static int outcome_equal(const struct sx_policy *p, const struct outcome *a,
   }
 }
 
+/* A group's ranges, in room made for the most it can have (max_ranges). */
 struct ranges {
   struct range *r;
-  size_t n, cap;
+  size_t n;
 };
 
-static int add_range(struct ranges *rs, const struct sx_policy *p, uint32_t start,
-                     struct outcome o) {
-  if (rs->n > 0) {
-    const struct outcome *last = &rs->r[rs->n - 1].o;
-    if (last->action == o.action && (last->nk == 0) == (o.nk == 0) &&
-        (o.nk == 0 || outcome_equal(p, last, &o)))
-      return 1;                     /* the last range goes on */
-  }
-  if (rs->n == rs->cap) {
-    size_t cap = rs->cap ? rs->cap * 2 : 64;
-    struct range *r = realloc(rs->r, cap * sizeof *r);
-    if (!r) return 0;
-    rs->r = r;
-    rs->cap = cap;
-  }
+/* A range with a constant action, unless the last range goes on with it. */
+static inline void add_constant(struct ranges *rs, uint32_t start, uint32_t action) {
+  if (rs->n > 0 && rs->r[rs->n - 1].o.nk == 0 && rs->r[rs->n - 1].o.action == action) return;
+  rs->r[rs->n++] = (struct range){ start, { action, NULL, 0 } };
+}
+
+static void add_range(struct ranges *rs, const struct sx_policy *p, uint32_t start,
+                      struct outcome o) {
+  if (o.nk == 0) { add_constant(rs, start, o.action); return; }
+  if (rs->n > 0 && outcome_equal(p, &rs->r[rs->n - 1].o, &o)) return;
   rs->r[rs->n++] = (struct range){ start, o };
-  return 1;
 }
 
 static struct outcome key_outcome(const struct sx_policy *p, const struct sx_keyed *k, size_t nk) {
@@ -285,37 +280,31 @@ struct region {
 };
 
 /* Numbers from *cursor up to key get the default action, key gets o. */
-static inline int add_key(struct ranges *rs, const struct sx_policy *p, uint32_t key,
-                          struct outcome o, uint64_t *cursor) {
-  struct outcome constant = { p->default_action, NULL, 0 };
-  if (key > *cursor && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
+static inline void add_key(struct ranges *rs, const struct sx_policy *p, uint32_t key,
+                           struct outcome o, uint64_t *cursor) {
+  if (key > *cursor) add_constant(rs, (uint32_t)*cursor, p->default_action);
   *cursor = (uint64_t)key + 1;
-  return add_range(rs, p, key, o);
+  add_range(rs, p, key, o);
 }
 
-static int region_ranges(struct ranges *rs, const struct sx_policy *p, const struct region *rg,
-                         uint64_t *cursor) {
-  struct outcome constant = { p->default_action, NULL, 0 };
-  struct outcome bad = { p->bad_arch_action, NULL, 0 };
-  if (rg->lo > *cursor && !add_range(rs, p, (uint32_t)*cursor, bad)) return 0;
+static void region_ranges(struct ranges *rs, const struct sx_policy *p, const struct region *rg,
+                          uint64_t *cursor) {
+  if (rg->lo > *cursor) add_constant(rs, (uint32_t)*cursor, p->bad_arch_action);
   *cursor = rg->lo;
-  if (rg->map) {
-    for (size_t w = 0; w < SX_MAP_NUMBERS / 64; w++)
-      for (uint64_t bits = rg->map->used[w]; bits; bits &= bits - 1) {
-        uint32_t b = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-        struct outcome o = { rg->map->action[b], NULL, 0 };
-        if (!add_key(rs, p, (uint32_t)rg->lo + b, o, cursor)) return 0;
-      }
-  }
+  for (size_t w = 0; rg->map && w < SX_MAP_NUMBERS / 64; w++)
+    for (uint64_t bits = rg->map->used[w]; bits; bits &= bits - 1) {
+      uint32_t b = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+      add_key(rs, p, (uint32_t)rg->lo + b, (struct outcome){ rg->map->action[b], NULL, 0 },
+              cursor);
+    }
   for (size_t i = 0; i < rg->nk; ) {
     size_t j = i;
     while (j < rg->nk && rg->k[j].key == rg->k[i].key) j++;
-    if (!add_key(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i), cursor)) return 0;
+    add_key(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i), cursor);
     i = j;
   }
-  if (*cursor <= rg->hi && !add_range(rs, p, (uint32_t)*cursor, constant)) return 0;
+  if (*cursor <= rg->hi) add_constant(rs, (uint32_t)*cursor, p->default_action);
   *cursor = rg->hi + 1;
-  return 1;
 }
 
 /* ---- code for one audit arch ----------------------------------------------- */
@@ -358,15 +347,15 @@ struct group {
   struct layout layout;
   struct region regions[2];        /* x86_64 and x32 share an audit arch */
   size_t nregions;
-  void *owned[2];                  /* each region's keys or map */
+  void *owned[2];                  /* each region's keys */
   struct ranges ranges;
   int entry;                       /* position of its code */
 };
 
 static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk,
-                       struct sx_action_map *map) {
+                       const struct sx_action_map *map) {
   struct region rg = { 0, 0xffffffffu, k, nk, map };
-  void *owned = map ? (void *)map : (void *)k;
+  void *owned = k;
   if (arch == SX_ARCH_X86_64) rg.hi = SX_X32_SYSCALL_BIT - 1;
   if (arch == SX_ARCH_X32) rg.lo = SX_X32_SYSCALL_BIT;
   /* keep regions in number order */
@@ -382,12 +371,28 @@ static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk
   gr->nregions++;
 }
 
+/* The most ranges a group can have: per region the bad-arch numbers before it, each key
+** and the default-action numbers before it, and those after the last key; then the
+** bad-arch numbers after the last region. */
+static size_t max_ranges(const struct group *gr) {
+  size_t n = 1;
+  for (size_t i = 0; i < gr->nregions; i++) {
+    const struct region *rg = &gr->regions[i];
+    size_t keys = rg->nk;
+    for (size_t w = 0; rg->map && w < SX_MAP_NUMBERS / 64; w++)
+      keys += (size_t)__builtin_popcountll(rg->map->used[w]);
+    n += 2 + 2 * keys;
+  }
+  return n;
+}
+
 static int group_ranges(const struct sx_policy *p, struct group *gr) {
   uint64_t cursor = 0;
-  struct outcome bad = { p->bad_arch_action, NULL, 0 };
+  if ((gr->ranges.r = malloc(max_ranges(gr) * sizeof *gr->ranges.r)) == NULL) return 0;
   for (size_t i = 0; i < gr->nregions; i++)
-    if (!region_ranges(&gr->ranges, p, &gr->regions[i], &cursor)) return 0;
-  return cursor > 0xffffffffu || add_range(&gr->ranges, p, (uint32_t)cursor, bad);
+    region_ranges(&gr->ranges, p, &gr->regions[i], &cursor);
+  if (cursor <= 0xffffffffu) add_constant(&gr->ranges, (uint32_t)cursor, p->bad_arch_action);
+  return 1;
 }
 
 /* Would two arches get the same code? */
@@ -458,20 +463,19 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
   return n;
 }
 
-/* Each arch's rules by number (a map of actions when no rule has conditions and they
-** fit one), and each audit arch's ranges. */
-static int resolve(const struct sx_policy *p, const int *rows, const struct sx_shape *shape,
-                   struct group *groups, size_t ngroups, struct sx_error *err) {
+/* Each arch's rules by number, and each audit arch's ranges. When `maps` has room for a
+** map of actions per arch (a policy without conditions), the rules that fit one go there,
+** from the policy's rules or from `list`; the rest are sorted by key. */
+static int resolve(const struct sx_policy *p, const int *rows, const struct sx_list *list,
+                   struct sx_action_map *maps, struct group *groups, size_t ngroups,
+                   struct sx_error *err) {
   int st;
+  if (list && (st = sx_map_list(p, list, maps, err))) return st;
   for (size_t i = 0; i < p->narches; i++) {
     struct sx_keyed *k = NULL;
-    struct sx_action_map *map = NULL;
+    struct sx_action_map *map = maps ? &maps[i] : NULL;
     size_t nk = 0, gi = 0;
-    if (shape->conditional == 0) {
-      if ((map = malloc(sizeof *map)) == NULL)
-        return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-      if (!sx_map_rules(p, rows, p->arches[i], map)) { free(map); map = NULL; }
-    }
+    if (map && !list && !sx_map_rules(p, rows, p->arches[i], map)) map = NULL;
     if (!map && (st = sx_resolve_rules(p, rows, p->arches[i], &k, &nk, err))) return st;
     while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
     add_region(&groups[gi], p->arches[i], k, nk, map);
@@ -502,32 +506,30 @@ static size_t ret_slots(size_t runs) {
   return n;
 }
 
-int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_program *out,
-                    struct sx_error *err) {
-  struct gen g;
-  struct group groups[SX_ARCH_COUNT];
-  size_t ngroups = 0;
-  int st, *scratch = NULL;
-  const int *rows = known;
-  struct sx_shape shape;
-  memset(&g, 0, sizeof g);
+static void clear(struct sx_program *out, struct sx_error *err) {
   out->insns = NULL;
   out->len = 0;
   if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
-  if (!known && (rows = scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *rows)) == NULL)
-    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  st = sx_validate_policy(p, known, scratch, &shape, err);
+}
+
+/* The program of a validated policy of `shape`, its rules given by rows or by list. One
+** block holds the placed instructions, the RET slots and the maps of actions. */
+static int compile(const struct sx_policy *p, const int *rows, const struct sx_list *list,
+                   const struct sx_shape *shape, struct sx_program *out, struct sx_error *err) {
+  struct gen g;
+  struct group groups[SX_ARCH_COUNT];
+  size_t ngroups = collect_groups(p, groups);
+  size_t nmaps = shape->conditional == 0 ? p->narches : 0;
+  struct sx_action_map *maps;
+  int st = SX_OK;
+  memset(&g, 0, sizeof g);
+  g.nrets = ret_slots(shape->runs);
+  maps = malloc(nmaps * sizeof *maps + SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets);
+  if (maps == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  g.out = (struct sx_insn *)(void *)(maps + nmaps);
+  g.rets = (struct ret_slot *)(void *)(g.out + SX_MAX_INSNS);
+  st = resolve(p, rows, list, nmaps ? maps : NULL, groups, ngroups, err);
   if (st == SX_OK) {
-    ngroups = collect_groups(p, groups);
-    st = resolve(p, rows, &shape, groups, ngroups, err);
-  }
-  if (st == SX_OK) {
-    g.nrets = ret_slots(shape.runs);
-    g.out = malloc(SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets);
-    if (g.out == NULL) st = (sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM);
-  }
-  if (st == SX_OK) {
-    g.rets = (struct ret_slot *)(void *)(g.out + SX_MAX_INSNS);
     memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
     emit_program(&g, p, groups, ngroups);
     st = finish(&g, out, err);
@@ -536,9 +538,48 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_progr
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
     free(groups[gi].ranges.r);
   }
-  free(scratch);
-  free(g.out);
+  free(maps);
   return st;
+}
+
+int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_program *out,
+                    struct sx_error *err) {
+  int st, *scratch = NULL;
+  struct sx_shape shape;
+  clear(out, err);
+  if (!known && (scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *scratch)) == NULL)
+    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  st = sx_validate_policy(p, known, scratch, &shape, err);
+  if (st == SX_OK) st = compile(p, known ? known : scratch, NULL, &shape, out, err);
+  free(scratch);
+  return st;
+}
+
+/* A list with a number past the maps, compiled as the rules it stands for. */
+static int compile_list_rules(const struct sx_policy *p, const struct sx_list *list,
+                              struct sx_program *out, struct sx_error *err) {
+  struct sx_rule *rules = malloc((list->n ? list->n : 1) * sizeof *rules);
+  struct sx_policy q = *p;
+  int st;
+  if (rules == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  for (size_t i = 0; i < list->n; i++)
+    rules[i] = (struct sx_rule){ list->action, sx_syscall_at((size_t)list->rows[i]), -1, 0,
+                                 NULL };
+  q.rules = rules;
+  q.nrules = list->n;
+  st = sx_compile_rows(&q, list->rows, out, err);
+  free(rules);
+  return st;
+}
+
+int sx_compile_list(const struct sx_policy *p, const struct sx_list *list,
+                    struct sx_program *out, struct sx_error *err) {
+  struct sx_shape shape;
+  int st;
+  clear(out, err);
+  if ((st = sx_validate_list(p, list, &shape, err)) == SX_OK)
+    st = compile(p, NULL, list, &shape, out, err);
+  return st == SX_NOT_MAPPED ? compile_list_rules(p, list, out, err) : st;
 }
 
 int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_error *err) {

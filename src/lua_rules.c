@@ -33,9 +33,10 @@ static const char *const name_text[N_OPS] = {
 struct names { const char *p[N_COUNT]; };
 
 /* What a filter made here keeps: one block, rules, rows and conditions inside it (a full
-** userdata never moves, so the pointers between its parts stay right). */
+** userdata never moves, so the pointers between its parts stay right). A list's ruleset
+** keeps rows alone (rules is NULL): rule i gives list_action to row i's syscall. */
 struct ruleset {
-  uint32_t default_action, bad_arch_action;
+  uint32_t default_action, bad_arch_action, list_action;
   int arches[SX_ARCH_COUNT];
   size_t narches, nrules, nconds, cond_cap;
   struct sx_rule *rules;
@@ -309,17 +310,18 @@ static int read_options(struct reader *rd, int idx, unsigned extra) {
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
-/* A ruleset userdata with room for n rules and cond_cap conditions, on the stack top. */
-static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap) {
+/* A ruleset userdata with room for n rules (none for a list) and cond_cap conditions,
+** on the stack top. */
+static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap, int list) {
   size_t rules_at = align8(sizeof(struct ruleset));
-  size_t rows_at = rules_at + align8(n * sizeof(struct sx_rule));
+  size_t rows_at = rules_at + (list ? 0 : align8(n * sizeof(struct sx_rule)));
   size_t conds_at = rows_at + align8(n * sizeof(int));
   char *block = lua_newuserdatauv(L, conds_at + cond_cap * sizeof(struct sx_cond), 0);
   struct ruleset *rs = (struct ruleset *)(void *)block;
   memset(rs, 0, sizeof *rs);
   rs->nrules = n;
   rs->cond_cap = cond_cap;
-  rs->rules = (struct sx_rule *)(void *)(block + rules_at);
+  rs->rules = list ? NULL : (struct sx_rule *)(void *)(block + rules_at);
   rs->rows = (int *)(void *)(block + rows_at);
   rs->conds = (struct sx_cond *)(void *)(block + conds_at);
   luaL_setmetatable(L, RULESET);
@@ -329,7 +331,7 @@ static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap) {
 /* Read everything into a ruleset on the stack top; 0 when the full path must decide. */
 static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
   lua_State *L = rd->L;
-  rd->rs = new_ruleset(L, n, cond_cap);
+  rd->rs = new_ruleset(L, n, cond_cap, 0);
   rd->last_action = NULL;
   rd->out_of_room = 0;
   return read_options(rd, 3, 0) && read_action(rd, 2, &rd->rs->default_action) &&
@@ -340,8 +342,11 @@ static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
 static int push_filter(lua_State *L, const struct ruleset *rs, int ud) {
   struct sx_policy p = { rs->rules, rs->nrules, rs->default_action, rs->bad_arch_action,
                          rs->arches, rs->narches };
+  struct sx_list list = { rs->rows, rs->nrules, rs->list_action };
   struct sx_program prog;
-  if (sx_compile_rows(&p, rs->rows, &prog, NULL) != SX_OK) return 0;
+  int st = rs->rules ? sx_compile_rows(&p, rs->rows, &prog, NULL)
+                     : sx_compile_list(&p, &list, &prog, NULL);
+  if (st != SX_OK) return 0;
   lua_createtable(L, 0, 2);
   lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
   sx_program_free(&prog);
@@ -391,9 +396,9 @@ static int read_name_item(struct reader *rd, size_t i, void *rows) {
   return (((int *)rows)[i] = row) >= 0;
 }
 
-/* names[1..n] at idx as rules giving `action`, in order; a name twice counts once (a list
-** is a set). Names only: numbers and groups are the full path's. */
-static int read_names(struct reader *rd, int idx, size_t n, uint32_t action) {
+/* names[1..n] at idx as the list's rows, in order; a name twice counts once (a list is a
+** set). Names only: numbers and groups are the full path's. */
+static int read_names(struct reader *rd, int idx, size_t n) {
   struct ruleset *rs = rd->rs;
   uint64_t seen[MAX_ROWS / 64] = { 0 };
   size_t m = 0;
@@ -403,7 +408,6 @@ static int read_names(struct reader *rd, int idx, size_t n, uint32_t action) {
     int row = rs->rows[i];
     if (seen[row / 64] & (1ull << (row % 64))) continue;
     seen[row / 64] |= 1ull << (row % 64);
-    rs->rules[m] = (struct sx_rule){ action, sx_syscall_at((size_t)row), -1, 0, NULL };
     rs->rows[m++] = row;            /* m <= i: rows still unread stay put */
   }
   rs->nrules = m;
@@ -419,11 +423,12 @@ static int l_from_list(lua_State *L) {
   lua_settop(L, 2);
   if (!is_plain_table(L, 1)) return 0;
   n = (size_t)lua_rawlen(L, 1);
-  rd.rs = new_ruleset(L, n, 0);
+  rd.rs = new_ruleset(L, n, 0, 1);
   rd.rs->default_action = deny ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
   rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */
   if (!read_options(&rd, 2, BIT(N_DEFAULT) | (deny ? BIT(N_DENY_ACTION) : 0))) return 0;
-  return read_names(&rd, 1, n, deny ? rd.deny_action : SX_RET_ALLOW) && push_filter(L, rd.rs, 3);
+  rd.rs->list_action = deny ? rd.deny_action : SX_RET_ALLOW;
+  return read_names(&rd, 1, n) && push_filter(L, rd.rs, 3);
 }
 
 /* ---- ruleset: what the Lua layer shows of a quick filter, on demand ------------------ */
@@ -455,7 +460,9 @@ static int l_ruleset(lua_State *L) {
   lua_pushinteger(L, rs->bad_arch_action);
   lua_createtable(L, (int)rs->nrules, 0);
   for (size_t i = 0; i < rs->nrules; i++) {
-    const struct sx_rule *r = &rs->rules[i];
+    struct sx_rule listed = { rs->list_action, NULL, -1, 0, NULL };
+    const struct sx_rule *r = rs->rules ? &rs->rules[i] : &listed;
+    if (!rs->rules) listed.syscall = sx_syscall_at((size_t)rs->rows[i]);
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, r->action);
     lua_setfield(L, -2, "action");

@@ -132,8 +132,8 @@ static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
   return SX_OK;
 }
 
-int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
-                       struct sx_shape *shape, struct sx_error *err) {
+/* What every policy is checked for before its rules: arches and the two fixed actions. */
+static int check_frame(const struct sx_policy *p, struct sx_shape *shape, struct sx_error *err) {
   int st = check_arches(p, err);
   shape->runs = shape->conditional = 0;
   if (st) return st;
@@ -143,6 +143,24 @@ int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
   if (!sx_action_valid(p->bad_arch_action))
     return sx_set_error(err, SX_E_BAD_ACTION, -1, "invalid bad-arch action 0x%08x",
                         p->bad_arch_action), SX_E_BAD_ACTION;
+  return SX_OK;
+}
+
+int sx_validate_list(const struct sx_policy *p, const struct sx_list *list,
+                     struct sx_shape *shape, struct sx_error *err) {
+  int st = check_frame(p, shape, err);
+  if (st || list->n == 0) return st;
+  if (!sx_action_valid(list->action))
+    return sx_set_error(err, SX_E_BAD_ACTION, 0, "invalid action 0x%08x", list->action),
+           SX_E_BAD_ACTION;
+  shape->runs = 1;
+  return SX_OK;
+}
+
+int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
+                       struct sx_shape *shape, struct sx_error *err) {
+  int st = check_frame(p, shape, err);
+  if (st) return st;
   if (p->nrules > 0 && p->rules == NULL)
     return sx_set_error(err, SX_E_BAD_RULE, -1, "rules missing"), SX_E_BAD_RULE;
   for (size_t i = 0; i < p->nrules; i++) {
@@ -240,6 +258,31 @@ int sx_map_rules(const struct sx_policy *p, const int *rows, int arch,
     map->action[b] = p->rules[i].action;
   }
   return 1;
+}
+
+int sx_map_list(const struct sx_policy *p, const struct sx_list *list,
+                struct sx_action_map *maps, struct sx_error *err) {
+  for (size_t a = 0; a < p->narches; a++) memset(maps[a].used, 0, sizeof maps[a].used);
+  for (size_t i = 0; i < list->n; i++) {
+    const int *numbers = sx_row_numbers(list->rows[i]);
+    int found = 0;
+    for (size_t a = 0; numbers && a < p->narches; a++) {
+      int nr = numbers[p->arches[a]];
+      uint32_t bit = p->arches[a] == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
+      uint32_t b = ((uint32_t)nr | bit) - bit;
+      if (nr < 0) continue;
+      if (b >= SX_MAP_NUMBERS) return SX_NOT_MAPPED;
+      maps[a].used[b / 64] |= (uint64_t)1 << (b % 64);
+      maps[a].action[b] = list->action;
+      found = 1;
+    }
+    if (!found) {
+      struct sx_rule r = { list->action, numbers ? sx_syscall_at((size_t)list->rows[i]) : "",
+                           -1, 0, NULL };
+      return check_syscall(p, &r, (long)i, numbers ? list->rows[i] : -1, err);
+    }
+  }
+  return SX_OK;
 }
 
 /* raw[0..n) into k in key order, rule order kept among equal keys, in O(n + BUCKETS/64):

@@ -64,6 +64,29 @@ struct sx_action_map {
 int sx_map_rules(const struct sx_policy *policy, const int *rows, int arch,
                  struct sx_action_map *map);
 
+/* A policy whose rules all give one action to syscalls named without conditions
+** (allow_list, deny_list): the table rows of its syscalls, each at most once. */
+struct sx_list {
+  const int *rows;
+  size_t n;
+  uint32_t action;
+};
+
+/* sx_validate_policy for a list, but for its syscalls, which sx_map_list checks. */
+int sx_validate_list(const struct sx_policy *policy, const struct sx_list *list,
+                     struct sx_shape *shape, struct sx_error *err);
+
+/* sx_map_rules for a list on each of the policy's arches at once (maps[a] for arches[a]),
+** checking that each syscall exists on one of them. SX_NOT_MAPPED when a number is past
+** SX_MAP_NUMBERS (arm's private calls). */
+enum { SX_NOT_MAPPED = -1 };
+int sx_map_list(const struct sx_policy *policy, const struct sx_list *list,
+                struct sx_action_map *maps, struct sx_error *err);
+
+/* Compile `policy` (its rules unused) with the rules of `list`. */
+int sx_compile_list(const struct sx_policy *policy, const struct sx_list *list,
+                    struct sx_program *out, struct sx_error *err);
+
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 
 #endif
