@@ -378,10 +378,7 @@ static size_t max_ranges(const struct group *gr) {
   size_t n = 1;
   for (size_t i = 0; i < gr->nregions; i++) {
     const struct region *rg = &gr->regions[i];
-    size_t keys = rg->nk;
-    for (size_t w = 0; rg->map && w < SX_MAP_NUMBERS / 64; w++)
-      keys += (size_t)__builtin_popcountll(rg->map->used[w]);
-    n += 2 + 2 * keys;
+    n += 2 + 2 * (rg->map ? rg->map->count : rg->nk);
   }
   return n;
 }
@@ -524,10 +521,10 @@ static int compile(const struct sx_policy *p, const int *rows, const struct sx_l
   int st = SX_OK;
   memset(&g, 0, sizeof g);
   g.nrets = ret_slots(shape->runs);
-  maps = malloc(nmaps * sizeof *maps + SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets);
-  if (maps == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  g.out = (struct sx_insn *)(void *)(maps + nmaps);
+  g.out = malloc(SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets + nmaps * sizeof *maps);
+  if (g.out == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
   g.rets = (struct ret_slot *)(void *)(g.out + SX_MAX_INSNS);
+  maps = (struct sx_action_map *)(void *)(g.rets + g.nrets);
   st = resolve(p, rows, list, nmaps ? maps : NULL, groups, ngroups, err);
   if (st == SX_OK) {
     memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
@@ -538,7 +535,7 @@ static int compile(const struct sx_policy *p, const int *rows, const struct sx_l
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
     free(groups[gi].ranges.r);
   }
-  free(maps);
+  free(g.out);
   return st;
 }
 

@@ -109,7 +109,7 @@ typedef int (*item_reader)(struct reader *rd, size_t i, void *ctx);
 /* Read the table at t (absolute) as a list of exactly n items, in whatever order lua_next
 ** gives them: any key but 1..n fails, and so do fewer keys. (Walking on from key n alone
 ** would miss keys kept in hash slots before it, and with them a hole in the list.) */
-static int read_list(struct reader *rd, int t, size_t n, item_reader item, void *ctx) {
+static inline int read_list(struct reader *rd, int t, size_t n, item_reader item, void *ctx) {
   lua_State *L = rd->L;
   size_t count = 0;
   lua_pushnil(L);
@@ -391,7 +391,8 @@ enum { MAX_ROWS = 1024 };
 static int read_name_item(struct reader *rd, size_t i, void *rows) {
   lua_State *L = rd->L;
   size_t len;
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  /* a number turns into a string here, on the stack only, and names no syscall */
+  const char *s = lua_tolstring(L, -1, &len);
   int row = s && len > 0 && s[0] != '@' ? sx_syscall_row_len(s, len) : -1;
   return (((int *)rows)[i] = row) >= 0;
 }

@@ -247,6 +247,7 @@ int sx_map_rules(const struct sx_policy *p, const int *rows, int arch,
                  struct sx_action_map *map) {
   uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
   memset(map->used, 0, sizeof map->used);
+  map->count = 0;
   for (size_t i = 0; i < p->nrules; i++) {
     long nr = rule_number(p, rows, i, arch);
     uint32_t b = ((uint32_t)nr | bit) - bit;
@@ -256,30 +257,40 @@ int sx_map_rules(const struct sx_policy *p, const int *rows, int arch,
     if (b >= SX_MAP_NUMBERS || (map->used[b / 64] & mask)) return 0;
     map->used[b / 64] |= mask;
     map->action[b] = p->rules[i].action;
+    map->count++;
   }
   return 1;
 }
 
+/* One arch's map of a list; *lacking tells whether the arch lacks one of its syscalls. */
+static int map_list_on(const struct sx_list *list, int arch, struct sx_action_map *map,
+                       int *lacking) {
+  uint32_t bit = arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
+  memset(map->used, 0, sizeof map->used);
+  map->count = 0;
+  for (size_t i = 0; i < list->n; i++) {
+    int nr = sx_row_numbers(list->rows[i])[arch];
+    uint32_t b = ((uint32_t)nr | bit) - bit;
+    uint64_t mask = (uint64_t)1 << (b % 64);
+    if (nr < 0) { *lacking = 1; continue; }
+    if (b >= SX_MAP_NUMBERS) return SX_NOT_MAPPED;
+    map->count += !(map->used[b / 64] & mask);
+    map->used[b / 64] |= mask;
+    map->action[b] = list->action;
+  }
+  return SX_OK;
+}
+
 int sx_map_list(const struct sx_policy *p, const struct sx_list *list,
                 struct sx_action_map *maps, struct sx_error *err) {
-  for (size_t a = 0; a < p->narches; a++) memset(maps[a].used, 0, sizeof maps[a].used);
-  for (size_t i = 0; i < list->n; i++) {
-    const int *numbers = sx_row_numbers(list->rows[i]);
-    int found = 0;
-    for (size_t a = 0; numbers && a < p->narches; a++) {
-      int nr = numbers[p->arches[a]];
-      uint32_t bit = p->arches[a] == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0;
-      uint32_t b = ((uint32_t)nr | bit) - bit;
-      if (nr < 0) continue;
-      if (b >= SX_MAP_NUMBERS) return SX_NOT_MAPPED;
-      maps[a].used[b / 64] |= (uint64_t)1 << (b % 64);
-      maps[a].action[b] = list->action;
-      found = 1;
-    }
-    if (!found) {
-      struct sx_rule r = { list->action, numbers ? sx_syscall_at((size_t)list->rows[i]) : "",
-                           -1, 0, NULL };
-      return check_syscall(p, &r, (long)i, numbers ? list->rows[i] : -1, err);
+  int lacking = 0, st;
+  for (size_t a = 0; a < p->narches; a++)
+    if ((st = map_list_on(list, p->arches[a], &maps[a], &lacking))) return st;
+  for (size_t i = 0; lacking && i < list->n; i++) {       /* is one on none of them? */
+    int row = list->rows[i];
+    if (!on_any_arch(p, row)) {
+      struct sx_rule r = { list->action, sx_syscall_at((size_t)row), -1, 0, NULL };
+      return check_syscall(p, &r, (long)i, row, err);
     }
   }
   return SX_OK;

@@ -54,6 +54,7 @@ int sx_resolve_rules(const struct sx_policy *policy, const int *rows, int arch,
 ** (less the x32 bit) below SX_MAP_NUMBERS that a rule names. */
 enum { SX_MAP_NUMBERS = 1024 };
 struct sx_action_map {
+  size_t count;                          /* numbers used */
   uint64_t used[SX_MAP_NUMBERS / 64];
   uint32_t action[SX_MAP_NUMBERS];       /* where used */
 };
