@@ -383,13 +383,14 @@ static size_t max_ranges(const struct group *gr) {
   return n;
 }
 
-static int group_ranges(const struct sx_policy *p, struct group *gr) {
+/* The group's ranges, in the room at *room, which moves past them. */
+static void group_ranges(const struct sx_policy *p, struct group *gr, struct range **room) {
   uint64_t cursor = 0;
-  if ((gr->ranges.r = malloc(max_ranges(gr) * sizeof *gr->ranges.r)) == NULL) return 0;
+  gr->ranges.r = *room;
+  *room += max_ranges(gr);
   for (size_t i = 0; i < gr->nregions; i++)
     region_ranges(&gr->ranges, p, &gr->regions[i], &cursor);
   if (cursor <= 0xffffffffu) add_constant(&gr->ranges, (uint32_t)cursor, p->bad_arch_action);
-  return 1;
 }
 
 /* Would two arches get the same code? */
@@ -464,8 +465,8 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
 ** map of actions per arch (a policy without conditions), the rules that fit one go there,
 ** from the policy's rules or from `list`; the rest are sorted by key. */
 static int resolve(const struct sx_policy *p, const int *rows, const struct sx_list *list,
-                   struct sx_action_map *maps, struct group *groups, size_t ngroups,
-                   struct sx_error *err) {
+                   struct sx_action_map *maps, struct range *room, struct group *groups,
+                   size_t ngroups, struct sx_error *err) {
   int st;
   if (list && (st = sx_map_list(p, list, maps, err))) return st;
   for (size_t i = 0; i < p->narches; i++) {
@@ -477,9 +478,7 @@ static int resolve(const struct sx_policy *p, const int *rows, const struct sx_l
     while (groups[gi].audit != sx_arch_audit(p->arches[i])) gi++;
     add_region(&groups[gi], p->arches[i], k, nk, map);
   }
-  for (size_t gi = 0; gi < ngroups; gi++)
-    if (!group_ranges(p, &groups[gi]))
-      return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  for (size_t gi = 0; gi < ngroups; gi++) group_ranges(p, &groups[gi], &room);
   return SX_OK;
 }
 
@@ -509,52 +508,78 @@ static void clear(struct sx_program *out, struct sx_error *err) {
   if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
 }
 
-/* The program of a validated policy of `shape`, its rules given by rows or by list. One
-** block holds the placed instructions, the RET slots and the maps of actions. */
+/* n bytes to work in: work's memory, grown when short, or without work fresh memory
+** the caller frees. */
+static void *work_room(struct sx_work *work, size_t n) {
+  void *mem;
+  if (work == NULL) return malloc(n);
+  if (work->size >= n) return work->mem;
+  if ((mem = malloc(n)) == NULL) return NULL;
+  free(work->mem);
+  work->mem = mem;
+  work->size = n;
+  return mem;
+}
+
+void sx_work_free(struct sx_work *work) {
+  free(work->mem);
+  work->mem = NULL;
+  work->size = 0;
+}
+
+/* The program of a validated policy of `shape`, its rules given by rows or by list. The
+** room to work in holds the placed instructions, the RET slots, the maps of actions and
+** every group's ranges (at most two a rule and two an arch, and one a group). */
 static int compile(const struct sx_policy *p, const int *rows, const struct sx_list *list,
-                   const struct sx_shape *shape, struct sx_program *out, struct sx_error *err) {
+                   const struct sx_shape *shape, struct sx_work *work, struct sx_program *out,
+                   struct sx_error *err) {
   struct gen g;
   struct group groups[SX_ARCH_COUNT];
   size_t ngroups = collect_groups(p, groups);
   size_t nmaps = shape->conditional == 0 ? p->narches : 0;
+  size_t nrules = list ? list->n : p->nrules, nranges = ngroups + p->narches * (2 + 2 * nrules);
   struct sx_action_map *maps;
-  int st = SX_OK;
+  char *room = NULL;
+  int st;
   memset(&g, 0, sizeof g);
   g.nrets = ret_slots(shape->runs);
-  g.out = malloc(SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets + nmaps * sizeof *maps);
-  if (g.out == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  if (nrules < SIZE_MAX / (4 * SX_ARCH_COUNT * sizeof(struct range)))
+    room = work_room(work, SX_MAX_INSNS * sizeof *g.out + g.nrets * sizeof *g.rets +
+                           nmaps * sizeof *maps + nranges * sizeof(struct range));
+  if (room == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  g.out = (struct sx_insn *)(void *)room;
   g.rets = (struct ret_slot *)(void *)(g.out + SX_MAX_INSNS);
   maps = (struct sx_action_map *)(void *)(g.rets + g.nrets);
-  st = resolve(p, rows, list, nmaps ? maps : NULL, groups, ngroups, err);
+  st = resolve(p, rows, list, nmaps ? maps : NULL, (struct range *)(void *)(maps + nmaps),
+               groups, ngroups, err);
   if (st == SX_OK) {
     memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
     emit_program(&g, p, groups, ngroups);
     st = finish(&g, out, err);
   }
-  for (size_t gi = 0; gi < ngroups; gi++) {
+  for (size_t gi = 0; gi < ngroups; gi++)
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
-    free(groups[gi].ranges.r);
-  }
-  free(g.out);
+  if (work == NULL) free(room);
   return st;
 }
 
-int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_program *out,
-                    struct sx_error *err) {
+int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_work *work,
+                    struct sx_program *out, struct sx_error *err) {
   int st, *scratch = NULL;
   struct sx_shape shape;
   clear(out, err);
   if (!known && (scratch = malloc((p->nrules ? p->nrules : 1) * sizeof *scratch)) == NULL)
     return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
   st = sx_validate_policy(p, known, scratch, &shape, err);
-  if (st == SX_OK) st = compile(p, known ? known : scratch, NULL, &shape, out, err);
+  if (st == SX_OK) st = compile(p, known ? known : scratch, NULL, &shape, work, out, err);
   free(scratch);
   return st;
 }
 
 /* A list with a number past the maps, compiled as the rules it stands for. */
 static int compile_list_rules(const struct sx_policy *p, const struct sx_list *list,
-                              struct sx_program *out, struct sx_error *err) {
+                              struct sx_work *work, struct sx_program *out,
+                              struct sx_error *err) {
   struct sx_rule *rules = malloc((list->n ? list->n : 1) * sizeof *rules);
   struct sx_policy q = *p;
   int st;
@@ -564,23 +589,23 @@ static int compile_list_rules(const struct sx_policy *p, const struct sx_list *l
                                  NULL };
   q.rules = rules;
   q.nrules = list->n;
-  st = sx_compile_rows(&q, list->rows, out, err);
+  st = sx_compile_rows(&q, list->rows, work, out, err);
   free(rules);
   return st;
 }
 
 int sx_compile_list(const struct sx_policy *p, const struct sx_list *list,
-                    struct sx_program *out, struct sx_error *err) {
+                    struct sx_work *work, struct sx_program *out, struct sx_error *err) {
   struct sx_shape shape;
   int st;
   clear(out, err);
   if ((st = sx_validate_list(p, list, &shape, err)) == SX_OK)
-    st = compile(p, NULL, list, &shape, out, err);
-  return st == SX_NOT_MAPPED ? compile_list_rules(p, list, out, err) : st;
+    st = compile(p, NULL, list, &shape, work, out, err);
+  return st == SX_NOT_MAPPED ? compile_list_rules(p, list, work, out, err) : st;
 }
 
 int sx_compile(const struct sx_policy *p, struct sx_program *out, struct sx_error *err) {
-  return sx_compile_rows(p, NULL, out, err);
+  return sx_compile_rows(p, NULL, NULL, out, err);
 }
 
 void sx_program_free(struct sx_program *prog) {

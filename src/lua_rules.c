@@ -30,7 +30,12 @@ static const char *const name_text[N_OPS] = {
   "arch", "arches", "bad_arch", "default", "deny_action"
 };
 
-struct names { const char *p[N_COUNT]; };
+/* What both readers share, in the userdata of their first upvalue: the names, and the
+** room their compiles work in (given back by its __gc). */
+struct shared {
+  const char *names[N_COUNT];
+  struct sx_work work;
+};
 
 /* What a filter made here keeps: one block, rules, rows and conditions inside it (a full
 ** userdata never moves, so the pointers between its parts stay right). A list's ruleset
@@ -48,7 +53,7 @@ struct ruleset {
 
 struct reader {
   lua_State *L;
-  const struct names *names;
+  struct shared *shared;
   struct ruleset *rs;
   const char *last_action;          /* the last action string parsed, and its value */
   uint32_t last_value;
@@ -69,7 +74,7 @@ static int name_of(const struct reader *rd, int idx, int from, int to) {
   if (lua_type(rd->L, idx) != LUA_TSTRING) return -1;
   s = lua_tostring(rd->L, idx);
   for (int n = from; n < to; n++)
-    if (s == rd->names->p[n]) return n;
+    if (s == rd->shared->names[n]) return n;
   return -1;
 }
 
@@ -339,13 +344,15 @@ static int read_policy(struct reader *rd, size_t n, size_t cond_cap) {
 }
 
 /* Compile the ruleset at ud and push the filter; nothing when the compiler refuses. */
-static int push_filter(lua_State *L, const struct ruleset *rs, int ud) {
+static int push_filter(struct reader *rd, const struct ruleset *rs, int ud) {
+  lua_State *L = rd->L;
   struct sx_policy p = { rs->rules, rs->nrules, rs->default_action, rs->bad_arch_action,
                          rs->arches, rs->narches };
   struct sx_list list = { rs->rows, rs->nrules, rs->list_action };
+  struct sx_work *work = &rd->shared->work;
   struct sx_program prog;
-  int st = rs->rules ? sx_compile_rows(&p, rs->rows, &prog, NULL)
-                     : sx_compile_list(&p, &list, &prog, NULL);
+  int st = rs->rules ? sx_compile_rows(&p, rs->rows, work, &prog, NULL)
+                     : sx_compile_list(&p, &list, work, &prog, NULL);
   if (st != SX_OK) return 0;
   lua_createtable(L, 0, 2);
   lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
@@ -362,7 +369,7 @@ static struct reader new_reader(lua_State *L) {
   struct reader rd;
   memset(&rd, 0, sizeof rd);
   rd.L = L;
-  rd.names = lua_touserdata(L, lua_upvalueindex(1));
+  rd.shared = lua_touserdata(L, lua_upvalueindex(1));
   return rd;
 }
 
@@ -380,7 +387,7 @@ static int l_from_rules(lua_State *L) {
     lua_pop(L, 1);
     ok = read_policy(&rd, n, n * SX_MAX_CONDS);
   }
-  return ok && push_filter(L, rd.rs, 4);
+  return ok && push_filter(&rd, rd.rs, 4);
 }
 
 /* ---- allow_list and deny_list ---------------------------------------------------- */
@@ -429,7 +436,7 @@ static int l_from_list(lua_State *L) {
   rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */
   if (!read_options(&rd, 2, BIT(N_DEFAULT) | (deny ? BIT(N_DENY_ACTION) : 0))) return 0;
   rd.rs->list_action = deny ? rd.deny_action : SX_RET_ALLOW;
-  return read_names(&rd, 1, n) && push_filter(L, rd.rs, 3);
+  return read_names(&rd, 1, n) && push_filter(&rd, rd.rs, 3);
 }
 
 /* ---- ruleset: what the Lua layer shows of a quick filter, on demand ------------------ */
@@ -494,17 +501,28 @@ static int l_register_type(lua_State *L) {
   return 0;
 }
 
+static int shared_gc(lua_State *L) {
+  struct shared *shared = lua_touserdata(L, 1);
+  sx_work_free(&shared->work);
+  return 0;
+}
+
 void sx_open_rules(lua_State *L) {
-  struct names *names;
+  struct shared *shared;
   luaL_newmetatable(L, RULESET);
   lua_pop(L, 1);
   /* the names twice over, beyond the 20 slots a C function may use unasked */
   luaL_checkstack(L, 2 * N_COUNT + 4, "sx.core");
-  /* from_rules keeps the names alive as upvalues 2.. and their addresses in upvalue 1 */
-  names = lua_newuserdatauv(L, sizeof *names, 0);
+  /* the readers keep the names alive as upvalues 2.., and the shared block in upvalue 1 */
+  shared = lua_newuserdatauv(L, sizeof *shared, 0);
+  memset(shared, 0, sizeof *shared);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, shared_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   for (int n = 0; n < N_COUNT; n++) {
     const char *text = n < N_OPS ? name_text[n] : sx_op_name(n - N_OPS);
-    names->p[n] = lua_pushstring(L, text);
+    shared->names[n] = lua_pushstring(L, text);
   }
   lua_pushvalue(L, -1 - N_COUNT);   /* both readers share the names */
   for (int n = 0; n < N_COUNT; n++) lua_pushvalue(L, -1 - N_COUNT);

@@ -40,10 +40,20 @@ struct sx_shape {
 int sx_validate_policy(const struct sx_policy *policy, const int *known, int *rows,
                        struct sx_shape *shape, struct sx_error *err);
 
+/* Room a caller keeps for its compiles to work in, so that repeated compiles do not ask
+** malloc for the same tens of kilobytes each time (glibc tidies its free lists on every
+** large request). Starts zeroed; sx_work_free gives the memory back. */
+struct sx_work {
+  void *mem;
+  size_t size;
+};
+void sx_work_free(struct sx_work *work);
+
 /* sx_compile for a caller that looked the names up itself: rows[i] is rule i's table row
-** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. */
-int sx_compile_rows(const struct sx_policy *policy, const int *rows, struct sx_program *out,
-                    struct sx_error *err);
+** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. It works
+** in `work` (NULL: memory of its own). */
+int sx_compile_rows(const struct sx_policy *policy, const int *rows, struct sx_work *work,
+                    struct sx_program *out, struct sx_error *err);
 
 /* The rules that apply on `arch`, sorted by key and then by rule order; checks for
 ** duplicate unconditional rules. *out is malloc'd (NULL when there are none). */
@@ -84,9 +94,9 @@ enum { SX_NOT_MAPPED = -1 };
 int sx_map_list(const struct sx_policy *policy, const struct sx_list *list,
                 struct sx_action_map *maps, struct sx_error *err);
 
-/* Compile `policy` (its rules unused) with the rules of `list`. */
+/* Compile `policy` (its rules unused) with the rules of `list`, in `work` as above. */
 int sx_compile_list(const struct sx_policy *policy, const struct sx_list *list,
-                    struct sx_program *out, struct sx_error *err);
+                    struct sx_work *work, struct sx_program *out, struct sx_error *err);
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 
