@@ -482,15 +482,27 @@ static int resolve(const struct sx_policy *p, const int *rows, const struct sx_l
   return SX_OK;
 }
 
-/* The placed program, first instruction first, into `out`. */
-static int finish(struct gen *g, struct sx_program *out, struct sx_error *err) {
+/* The placed program, first instruction first, into `out`: a copy of its own, or with
+** work the placed instructions turned around where they are. */
+static int finish(struct gen *g, struct sx_work *work, struct sx_program *out,
+                  struct sx_error *err) {
   if (g->failed == SX_E_TOO_BIG)
     return sx_set_error(err, SX_E_TOO_BIG, -1, "the filter needs more than %d BPF "
                         "instructions, the kernel's limit", SX_MAX_INSNS), SX_E_TOO_BIG;
-  if (g->failed || (out->insns = malloc(g->count * sizeof *out->insns)) == NULL)
-    return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  if (g->failed) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+  if (work) {
+    for (size_t i = 0, j = g->count - 1; i < j; i++, j--) {
+      struct sx_insn t = g->out[i];
+      g->out[i] = g->out[j];
+      g->out[j] = t;
+    }
+    out->insns = g->out;
+  } else {
+    if ((out->insns = malloc(g->count * sizeof *out->insns)) == NULL)
+      return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
+    for (size_t i = 0; i < g->count; i++) out->insns[i] = g->out[g->count - 1 - i];
+  }
   out->len = g->count;
-  for (size_t i = 0; i < g->count; i++) out->insns[i] = g->out[g->count - 1 - i];
   return SX_OK;
 }
 
@@ -555,7 +567,7 @@ static int compile(const struct sx_policy *p, const int *rows, const struct sx_l
   if (st == SX_OK) {
     memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
     emit_program(&g, p, groups, ngroups);
-    st = finish(&g, out, err);
+    st = finish(&g, work, out, err);
   }
   for (size_t gi = 0; gi < ngroups; gi++)
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);

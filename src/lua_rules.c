@@ -354,9 +354,11 @@ static int push_filter(struct reader *rd, const struct ruleset *rs, int ud) {
   int st = rs->rules ? sx_compile_rows(&p, rs->rows, work, &prog, NULL)
                      : sx_compile_list(&p, &list, work, &prog, NULL);
   if (st != SX_OK) return 0;
-  lua_createtable(L, 0, 2);
+  /* the program lies in work: copied first, before a collection step can run a finalizer
+  ** that compiles */
   lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
-  sx_program_free(&prog);
+  lua_createtable(L, 0, 2);
+  lua_insert(L, -2);
   lua_setfield(L, -2, "bpf");
   lua_pushvalue(L, ud);
   lua_setfield(L, -2, "ruleset");

@@ -51,7 +51,8 @@ void sx_work_free(struct sx_work *work);
 
 /* sx_compile for a caller that looked the names up itself: rows[i] is rule i's table row
 ** (sx_syscall_row, -1 for a rule by number), consistent with rules[i].syscall. It works
-** in `work` (NULL: memory of its own). */
+** in `work`, and then the program it gives lies there too: it is not to be freed, and
+** lasts until the next compile in `work`. Without work, it is as sx_compile's. */
 int sx_compile_rows(const struct sx_policy *policy, const int *rows, struct sx_work *work,
                     struct sx_program *out, struct sx_error *err);
 
