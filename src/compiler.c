@@ -588,21 +588,30 @@ int sx_compile_rows(const struct sx_policy *p, const int *known, struct sx_work 
   return st;
 }
 
-/* A list with a number past the maps, compiled as the rules it stands for. */
+/* A list with a number past the maps, compiled as the rules it stands for: one for each
+** row, where it first comes. */
 static int compile_list_rules(const struct sx_policy *p, const struct sx_list *list,
                               struct sx_work *work, struct sx_program *out,
                               struct sx_error *err) {
-  struct sx_rule *rules = malloc((list->n ? list->n : 1) * sizeof *rules);
+  size_t n = list->n ? list->n : 1, words = (sx_syscall_count() + 63) / 64;
+  struct sx_rule *rules = malloc(n * (sizeof *rules + sizeof(int)));
+  int *rows = (int *)(void *)(rules + n);
+  uint64_t *seen = calloc(words, sizeof *seen);
   struct sx_policy q = *p;
-  int st;
-  if (rules == NULL) return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
-  for (size_t i = 0; i < list->n; i++)
-    rules[i] = (struct sx_rule){ list->action, sx_syscall_at((size_t)list->rows[i]), -1, 0,
-                                 NULL };
+  int st = SX_E_NOMEM;
   q.rules = rules;
-  q.nrules = list->n;
-  st = sx_compile_rows(&q, list->rows, work, out, err);
+  q.nrules = 0;
+  for (size_t i = 0; rules && seen && i < list->n; i++) {
+    int row = list->rows[i];
+    if (seen[row / 64] & (1ull << (row % 64))) continue;
+    seen[row / 64] |= 1ull << (row % 64);
+    rules[q.nrules] = (struct sx_rule){ list->action, sx_syscall_at((size_t)row), -1, 0, NULL };
+    rows[q.nrules++] = row;
+  }
+  if (rules && seen) st = sx_compile_rows(&q, rows, work, out, err);
+  else sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
   free(rules);
+  free(seen);
   return st;
 }
 

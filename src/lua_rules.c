@@ -406,22 +406,11 @@ static int read_name_item(struct reader *rd, size_t i, void *rows) {
   return (((int *)rows)[i] = row) >= 0;
 }
 
-/* names[1..n] at idx as the list's rows, in order; a name twice counts once (a list is a
-** set). Names only: numbers and groups are the full path's. */
+/* names[1..n] at idx as the list's rows, in order (a name twice is harmless: a list is a
+** set, and the compiler and l_ruleset take it so). Names only: numbers and groups are the
+** full path's. */
 static int read_names(struct reader *rd, int idx, size_t n) {
-  struct ruleset *rs = rd->rs;
-  uint64_t seen[MAX_ROWS / 64] = { 0 };
-  size_t m = 0;
-  if (sx_syscall_count() > MAX_ROWS || !read_list(rd, idx, n, read_name_item, rs->rows))
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    int row = rs->rows[i];
-    if (seen[row / 64] & (1ull << (row % 64))) continue;
-    seen[row / 64] |= 1ull << (row % 64);
-    rs->rows[m++] = row;            /* m <= i: rows still unread stay put */
-  }
-  rs->nrules = m;
-  return 1;
+  return sx_syscall_count() <= MAX_ROWS && read_list(rd, idx, n, read_name_item, rd->rs->rows);
 }
 
 /* from_list(names, opts, deny) -> filter, or nothing when the full path decides: allow_list
@@ -458,9 +447,11 @@ static void push_cond(lua_State *L, const struct sx_cond *c) {
 }
 
 /* ruleset(rs) -> arches, default, bad_arch, rules: actions as kernel values, rules as
-** {action =, syscall = name|number, args = {...}|nil}. */
+** {action =, syscall = name|number, args = {...}|nil}; a list's names once each. */
 static int l_ruleset(lua_State *L) {
   const struct ruleset *rs = luaL_checkudata(L, 1, RULESET);
+  uint64_t seen[MAX_ROWS / 64] = { 0 };
+  lua_Integer m = 0;
   lua_createtable(L, (int)rs->narches, 0);
   for (size_t a = 0; a < rs->narches; a++) {
     lua_pushstring(L, sx_arch_name(rs->arches[a]));
@@ -472,7 +463,12 @@ static int l_ruleset(lua_State *L) {
   for (size_t i = 0; i < rs->nrules; i++) {
     struct sx_rule listed = { rs->list_action, NULL, -1, 0, NULL };
     const struct sx_rule *r = rs->rules ? &rs->rules[i] : &listed;
-    if (!rs->rules) listed.syscall = sx_syscall_at((size_t)rs->rows[i]);
+    if (!rs->rules) {
+      int row = rs->rows[i];
+      if (seen[row / 64] & (1ull << (row % 64))) continue;
+      seen[row / 64] |= 1ull << (row % 64);
+      listed.syscall = sx_syscall_at((size_t)row);
+    }
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, r->action);
     lua_setfield(L, -2, "action");
@@ -486,7 +482,7 @@ static int l_ruleset(lua_State *L) {
       }
       lua_setfield(L, -2, "args");
     }
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    lua_rawseti(L, -2, ++m);
   }
   return 4;
 }

@@ -77,7 +77,7 @@ int sx_map_rules(const struct sx_policy *policy, const int *rows, int arch,
                  struct sx_action_map *map);
 
 /* A policy whose rules all give one action to syscalls named without conditions
-** (allow_list, deny_list): the table rows of its syscalls, each at most once. */
+** (allow_list, deny_list): the table rows of its syscalls. A row twice counts once. */
 struct sx_list {
   const int *rows;
   size_t n;
