@@ -133,10 +133,12 @@ int sx_syscall_row_len(const char *name, size_t len) {
   for (uint32_t i = name_hash(len, first, last) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
        i = (i + 1) & (SX_SYSCALL_SLOTS - 1)) {
     const struct syscall_row *row = &syscall_rows[syscall_slots[i]];
-    /* the padding makes the row's 8-byte words the same as the name's */
+    /* the padding makes the row's 8-byte words the same as the name's; words at 0, 8, 16
+    ** and len - 8 cover any name shorter than NAME_ROOM */
     if (row->len == len && le64(row->name) == first &&
         (len <= 8 || le64(row->name + len - 8) == last) &&
-        (len <= 16 || memcmp(row->name + 8, name + 8, len - 16) == 0))
+        (len <= 16 || le64(row->name + 8) == le64(name + 8)) &&
+        (len <= 24 || le64(row->name + 16) == le64(name + 16)))
       return syscall_slots[i];
   }
   return -1;
