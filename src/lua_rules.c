@@ -51,6 +51,10 @@ struct ruleset {
 
 #define RULESET "sx.ruleset"
 
+/* The readers' second upvalue holds the metatables they give and recognise. */
+enum { TYPE_RULESET = 1, TYPE_FILTER, TYPE_ACTION };
+#define TYPES lua_upvalueindex(2)
+
 struct reader {
   lua_State *L;
   struct shared *shared;
@@ -94,7 +98,7 @@ static int read_action(struct reader *rd, int idx, uint32_t *value) {
     return 1;
   }
   if (!lua_getmetatable(L, idx)) return 0;
-  lua_getfield(L, LUA_REGISTRYINDEX, "sx.action");
+  lua_rawgeti(L, TYPES, TYPE_ACTION);
   ok = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
   if (!ok) return 0;
@@ -329,7 +333,8 @@ static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap, int 
   rs->rules = list ? NULL : (struct sx_rule *)(void *)(block + rules_at);
   rs->rows = (int *)(void *)(block + rows_at);
   rs->conds = (struct sx_cond *)(void *)(block + conds_at);
-  luaL_setmetatable(L, RULESET);
+  lua_rawgeti(L, TYPES, TYPE_RULESET);
+  lua_setmetatable(L, -2);
   return rs;
 }
 
@@ -362,7 +367,7 @@ static int push_filter(struct reader *rd, const struct ruleset *rs, int ud) {
   lua_setfield(L, -2, "bpf");
   lua_pushvalue(L, ud);
   lua_setfield(L, -2, "ruleset");
-  lua_getfield(L, LUA_REGISTRYINDEX, "sx.filter");
+  lua_rawgeti(L, TYPES, TYPE_FILTER);
   lua_setmetatable(L, -2);
   return 1;
 }
@@ -491,11 +496,12 @@ static int l_ruleset(lua_State *L) {
 ** objects ("sx.action"), which from_rules makes and recognises. */
 static int l_register_type(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  luaL_argcheck(L, strcmp(name, "sx.filter") == 0 || strcmp(name, "sx.action") == 0, 1,
-                "sx.filter or sx.action");
+  int type = strcmp(name, "sx.filter") == 0 ? TYPE_FILTER :
+             strcmp(name, "sx.action") == 0 ? TYPE_ACTION : 0;
+  luaL_argcheck(L, type != 0, 1, "sx.filter or sx.action");
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  lua_setfield(L, LUA_REGISTRYINDEX, name);
+  lua_rawseti(L, lua_upvalueindex(1), type);
   return 0;
 }
 
@@ -505,33 +511,36 @@ static int shared_gc(lua_State *L) {
   return 0;
 }
 
+/* Into the module table on the stack top: from_list and from_rules, with upvalues the
+** shared block, the types and the names (kept alive there), and ruleset, register_type. */
 void sx_open_rules(lua_State *L) {
+  int module = lua_gettop(L), nup = 2 + N_COUNT;
   struct shared *shared;
-  luaL_newmetatable(L, RULESET);
-  lua_pop(L, 1);
-  /* the names twice over, beyond the 20 slots a C function may use unasked */
-  luaL_checkstack(L, 2 * N_COUNT + 4, "sx.core");
-  /* the readers keep the names alive as upvalues 2.., and the shared block in upvalue 1 */
+  /* the upvalues twice over, beyond the 20 slots a C function may use unasked */
+  luaL_checkstack(L, 2 * nup + 4, "sx.core");
   shared = lua_newuserdatauv(L, sizeof *shared, 0);
   memset(shared, 0, sizeof *shared);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, shared_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
+  lua_createtable(L, 3, 0);
+  luaL_newmetatable(L, RULESET);
+  lua_rawseti(L, -2, TYPE_RULESET);
   for (int n = 0; n < N_COUNT; n++) {
     const char *text = n < N_OPS ? name_text[n] : sx_op_name(n - N_OPS);
     shared->names[n] = lua_pushstring(L, text);
   }
-  lua_pushvalue(L, -1 - N_COUNT);   /* both readers share the names */
-  for (int n = 0; n < N_COUNT; n++) lua_pushvalue(L, -1 - N_COUNT);
-  lua_pushcclosure(L, l_from_list, 1 + N_COUNT);
-  lua_setfield(L, -3 - N_COUNT, "from_list");
-  lua_pushcclosure(L, l_from_rules, 1 + N_COUNT);
-  lua_setfield(L, -2, "from_rules");
+  lua_pushvalue(L, module + 2);
+  lua_pushcclosure(L, l_register_type, 1);
+  lua_setfield(L, module, "register_type");
+  for (int i = 1; i <= nup; i++) lua_pushvalue(L, module + i);
+  lua_pushcclosure(L, l_from_list, nup);                  /* takes the copies */
+  lua_setfield(L, module, "from_list");
+  lua_pushcclosure(L, l_from_rules, nup);                 /* and this the upvalues */
+  lua_setfield(L, module, "from_rules");
   lua_pushcfunction(L, l_ruleset);
-  lua_setfield(L, -2, "ruleset");
-  lua_pushcfunction(L, l_register_type);
-  lua_setfield(L, -2, "register_type");
+  lua_setfield(L, module, "ruleset");
 }
 
 #else
