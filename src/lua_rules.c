@@ -18,12 +18,12 @@
 
 #if LUA_VERSION_NUM >= 503          /* sx.seccomp needs 5.3's integers; LuaJIT uses sx.ffi */
 
-/* The field and operator names, interned like every short Lua string: a key read from a
-** table is one of them exactly when the pointers are equal. */
+/* The field, operator and arch names, interned like every short Lua string: a string
+** read from a table is one of them exactly when the pointers are equal. */
 enum name {
   N_ACTION, N_SYSCALL, N_ARGS, N_INDEX, N_OP, N_VALUE, N_MASK,
   N_ARCH, N_ARCHES, N_BAD_ARCH, N_DEFAULT, N_DENY_ACTION,     /* options */
-  N_OPS, N_COUNT = N_OPS + SX_OP_COUNT
+  N_OPS, N_ARCH_NAMES = N_OPS + SX_OP_COUNT, N_COUNT = N_ARCH_NAMES + SX_ARCH_COUNT
 };
 static const char *const name_text[N_OPS] = {
   "action", "syscall", "args", "index", "op", "value", "mask",
@@ -242,12 +242,9 @@ static int read_rule_item(struct reader *rd, size_t i, void *ctx) {
 /* ---- options: {arch =} or {arches =}, and bad_arch ------------------------------ */
 
 /* An arch name at idx, or -1. */
-static int arch_at(lua_State *L, int idx) {
-  size_t len;
-  const char *s;
-  if (lua_type(L, idx) != LUA_TSTRING) return -1;
-  s = lua_tolstring(L, idx, &len);
-  return strlen(s) == len ? sx_arch_from_name(s) : -1;
+static int arch_at(const struct reader *rd, int idx) {
+  int n = name_of(rd, idx, N_ARCH_NAMES, N_COUNT);
+  return n < 0 ? -1 : n - N_ARCH_NAMES;
 }
 
 static int add_arch(struct ruleset *rs, int arch) {
@@ -259,7 +256,7 @@ static int add_arch(struct ruleset *rs, int arch) {
 }
 
 static int read_arch_item(struct reader *rd, size_t i, void *arches) {
-  return (((int *)arches)[i] = arch_at(rd->L, -1)) >= 0;
+  return (((int *)arches)[i] = arch_at(rd, -1)) >= 0;
 }
 
 static int read_arch_list(struct reader *rd, int idx) {
@@ -296,7 +293,7 @@ static int read_options(struct reader *rd, int idx, unsigned extra) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int key = name_of(rd, -2, N_ARCH, N_DENY_ACTION + 1), ok;
-    if (key == N_ARCH) ok = add_arch(rs, arch_at(L, -1));
+    if (key == N_ARCH) ok = add_arch(rs, arch_at(rd, -1));
     else if (key == N_ARCHES) ok = read_arch_list(rd, -1);
     else if (key == N_BAD_ARCH) ok = read_action(rd, -1, &rs->bad_arch_action);
     else if (key == N_DEFAULT && (extra & BIT(N_DEFAULT)))
@@ -528,7 +525,8 @@ void sx_open_rules(lua_State *L) {
   luaL_newmetatable(L, RULESET);
   lua_rawseti(L, -2, TYPE_RULESET);
   for (int n = 0; n < N_COUNT; n++) {
-    const char *text = n < N_OPS ? name_text[n] : sx_op_name(n - N_OPS);
+    const char *text = n < N_OPS ? name_text[n] : n < N_ARCH_NAMES ? sx_op_name(n - N_OPS)
+                                                                   : sx_arch_name(n - N_ARCH_NAMES);
     shared->names[n] = lua_pushstring(L, text);
   }
   lua_pushvalue(L, module + 2);
