@@ -93,7 +93,7 @@ end
 local breakdown = {}
 -- (static functions the compiler inlines have no entry of their own)
 local BREAKDOWN = { "sx_syscall_row_len", "sx_validate_policy", "sx_resolve_rules",
-                    "sx_map_rules", "add_range", "emit_tree" }
+                    "sx_map_rules", "emit_tree", "place_jump" }
 
 local function callgrind_breakdown(file, total, label)
   local p = io.popen("callgrind_annotate --inclusive=yes " .. file .. " 2>/dev/null")
