@@ -594,23 +594,24 @@ static int compile_list_rules(const struct sx_policy *p, const struct sx_list *l
                               struct sx_work *work, struct sx_program *out,
                               struct sx_error *err) {
   size_t n = list->n ? list->n : 1, words = (sx_syscall_count() + 63) / 64;
-  struct sx_rule *rules = malloc(n * (sizeof *rules + sizeof(int)));
-  int *rows = (int *)(void *)(rules + n);
+  struct sx_rule *rules = malloc(n * sizeof *rules);
+  int *rows = malloc(n * sizeof *rows);
   uint64_t *seen = calloc(words, sizeof *seen);
   struct sx_policy q = *p;
   int st = SX_E_NOMEM;
   q.rules = rules;
   q.nrules = 0;
-  for (size_t i = 0; rules && seen && i < list->n; i++) {
+  for (size_t i = 0; rules && rows && seen && i < list->n; i++) {
     int row = list->rows[i];
     if (seen[row / 64] & (1ull << (row % 64))) continue;
     seen[row / 64] |= 1ull << (row % 64);
     rules[q.nrules] = (struct sx_rule){ list->action, sx_syscall_at((size_t)row), -1, 0, NULL };
     rows[q.nrules++] = row;
   }
-  if (rules && seen) st = sx_compile_rows(&q, rows, work, out, err);
+  if (rules && rows && seen) st = sx_compile_rows(&q, rows, work, out, err);
   else sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
   free(rules);
+  free(rows);
   free(seen);
   return st;
 }

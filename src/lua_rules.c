@@ -31,7 +31,9 @@ static const char *const name_text[N_OPS] = {
 };
 
 /* What both readers share, in the userdata of their first upvalue: the names, and the
-** room their compiles work in (given back by its __gc). */
+** room their compiles work in (given back by its __gc). Room past WORK_KEPT bytes (only a
+** policy of thousands of rules needs it) is given back after the compile. */
+enum { WORK_KEPT = 256 * 1024 };
 struct shared {
   const char *names[N_COUNT];
   struct sx_work work;
@@ -359,6 +361,7 @@ static int push_filter(struct reader *rd, const struct ruleset *rs, int ud) {
   /* the program lies in work: copied first, before a collection step can run a finalizer
   ** that compiles */
   lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
+  if (work->size > WORK_KEPT) sx_work_free(work);   /* a huge policy's room is not kept */
   lua_createtable(L, 0, 2);
   lua_insert(L, -2);
   lua_setfield(L, -2, "bpf");
