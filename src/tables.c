@@ -115,14 +115,12 @@ static uint64_t le_short(const char *p, size_t n) {
          (uint64_t)u[n - 1] << (8 * (n - 1));
 }
 
-/* The hash tools/gen_syscalls.lua put the names into syscall_slots with: the length and
-** the first and last 8 bytes, so a lookup costs the same for every name. */
-static uint32_t name_hash(size_t len, uint64_t first, uint64_t last) {
-  uint64_t h = (first ^ (len * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
-  h ^= h >> 32;      /* a multiply only carries differences upwards: bring them down */
-  h = (h ^ last) * 0xc4ceb9fe1a85ec53u;
-  h ^= h >> 32;
-  return (uint32_t)h;
+/* The hash tools/gen_syscalls.lua put the names into syscall_slots with: the first and
+** the last 8 bytes and the length, so a lookup costs the same for every name, in two
+** multiplies that run side by side; the slot is the sum's top bits. */
+static uint32_t name_slot(size_t len, uint64_t first, uint64_t last) {
+  return (uint32_t)((first * 0x9e3779b97f4a7c15u + (last ^ len) * 0xc4ceb9fe1a85ec53u) >>
+                    (64 - SX_SYSCALL_SLOT_BITS));
 }
 
 int sx_syscall_row_len(const char *name, size_t len) {
@@ -130,7 +128,7 @@ int sx_syscall_row_len(const char *name, size_t len) {
   if (len >= NAME_ROOM) return -1;
   first = len < 8 ? le_short(name, len) : le64(name);
   last = len > 8 ? le64(name + len - 8) : 0;
-  for (uint32_t i = name_hash(len, first, last) & (SX_SYSCALL_SLOTS - 1); syscall_slots[i] >= 0;
+  for (uint32_t i = name_slot(len, first, last); syscall_slots[i] >= 0;
        i = (i + 1) & (SX_SYSCALL_SLOTS - 1)) {
     const struct syscall_row *row = &syscall_rows[syscall_slots[i]];
     /* the padding makes the row's 8-byte words the same as the name's; words at 0, 8, 16

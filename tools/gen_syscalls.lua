@@ -65,24 +65,20 @@ end
 out[#out + 1] = "};"
 
 -- A hash table over the names (open addressing with linear probing), so a compile finds a
--- name with one hash and, usually, one compare. The hash reads the name's length and its
--- first and last 8 bytes (little-endian), a fixed cost whatever the length; tables.c
+-- name with one hash and, usually, one compare. The hash reads the name's first and last 8
+-- bytes (little-endian, zero-padded) and its length, a fixed cost whatever the length,
+-- multiplies the first word and the last (xor the length) each by an odd constant, side
+-- by side, and takes the sum's top bits, which every bit of both words reaches. tables.c
 -- hashes the same way.
-local SLOTS = 1
-while SLOTS < 4 * #rows do SLOTS = SLOTS * 2 end
+local SLOTS, BITS = 1, 0
+while SLOTS < 4 * #rows do SLOTS, BITS = SLOTS * 2, BITS + 1 end
 local function word(s)
   return (string.unpack("<i8", s .. ("\0"):rep(8 - #s)))
 end
 local function name_hash(name)
-  local len = #name
   local first, last = word(name:sub(1, 8)), 0
-  if len > 8 then last = word(name:sub(-8)) end
-  -- a multiply only carries differences upwards: each xor-shift brings them back down
-  local h = (first ~ (len * 0x9e3779b97f4a7c15)) * 0xff51afd7ed558ccd
-  h = h ~ (h >> 32)
-  h = (h ~ last) * 0xc4ceb9fe1a85ec53
-  h = h ~ (h >> 32)
-  return h & 0xffffffff
+  if #name > 8 then last = word(name:sub(-8)) end
+  return (first * 0x9e3779b97f4a7c15 + (last ~ #name) * 0xc4ceb9fe1a85ec53) >> (64 - BITS)
 end
 local slots = {}
 for i = 0, SLOTS - 1 do slots[i] = -1 end
@@ -91,6 +87,7 @@ for r, row in ipairs(rows) do
   while slots[i] ~= -1 do i = (i + 1) & (SLOTS - 1) end
   slots[i] = r - 1
 end
+out[#out + 1] = ("#define SX_SYSCALL_SLOT_BITS %d"):format(BITS)
 out[#out + 1] = ("#define SX_SYSCALL_SLOTS %d"):format(SLOTS)
 out[#out + 1] = "static const short syscall_slots[SX_SYSCALL_SLOTS] = {"
 for i = 0, SLOTS - 1, 16 do
