@@ -603,8 +603,7 @@ static int compile_list_rules(const struct sx_policy *p, const struct sx_list *l
   q.nrules = 0;
   for (size_t i = 0; rules && rows && seen && i < list->n; i++) {
     int row = list->rows[i];
-    if (seen[row / 64] & (1ull << (row % 64))) continue;
-    seen[row / 64] |= 1ull << (row % 64);
+    if (!sx_bit_set(seen, (size_t)row)) continue;
     rules[q.nrules] = (struct sx_rule){ list->action, sx_syscall_at((size_t)row), -1, 0, NULL };
     rows[q.nrules++] = row;
   }

@@ -470,8 +470,7 @@ static int l_ruleset(lua_State *L) {
     const struct sx_rule *r = rs->rules ? &rs->rules[i] : &listed;
     if (!rs->rules) {
       int row = rs->rows[i];
-      if (seen[row / 64] & (1ull << (row % 64))) continue;
-      seen[row / 64] |= 1ull << (row % 64);
+      if (!sx_bit_set(seen, (size_t)row)) continue;
       listed.syscall = sx_syscall_at((size_t)row);
     }
     lua_createtable(L, 0, 3);

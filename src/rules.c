@@ -251,11 +251,8 @@ int sx_map_rules(const struct sx_policy *p, const int *rows, int arch,
   for (size_t i = 0; i < p->nrules; i++) {
     long nr = rule_number(p, rows, i, arch);
     uint32_t b = ((uint32_t)nr | bit) - bit;
-    uint64_t mask;
     if (nr < 0) continue;
-    mask = (uint64_t)1 << (b % 64);
-    if (b >= SX_MAP_NUMBERS || (map->used[b / 64] & mask)) return 0;
-    map->used[b / 64] |= mask;
+    if (b >= SX_MAP_NUMBERS || !sx_bit_set(map->used, b)) return 0;
     map->action[b] = p->rules[i].action;
     map->count++;
   }
@@ -271,11 +268,9 @@ static int map_list_on(const struct sx_list *list, int arch, struct sx_action_ma
   for (size_t i = 0; i < list->n; i++) {
     int nr = sx_row_numbers(list->rows[i])[arch];
     uint32_t b = ((uint32_t)nr | bit) - bit;
-    uint64_t mask = (uint64_t)1 << (b % 64);
     if (nr < 0) { *lacking = 1; continue; }
     if (b >= SX_MAP_NUMBERS) return SX_NOT_MAPPED;
-    map->count += !(map->used[b / 64] & mask);
-    map->used[b / 64] |= mask;
+    map->count += sx_bit_set(map->used, b);
     map->action[b] = list->action;
   }
   return SX_OK;
@@ -307,9 +302,7 @@ static void bucket_keyed(const struct sx_keyed *raw, size_t n, uint32_t bit,
   size_t m = 0;
   for (size_t i = n; i-- > 0; ) {
     uint32_t b = raw[i].key - bit;
-    uint64_t mask = (uint64_t)1 << (b % 64);
-    next[i] = (used[b / 64] & mask) ? head[b] : -1;
-    used[b / 64] |= mask;
+    next[i] = sx_bit_set(used, b) ? -1 : head[b];
     head[b] = (int)i;
   }
   for (size_t w = 0; w < BUCKETS / 64; w++)

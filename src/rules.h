@@ -101,4 +101,12 @@ int sx_compile_list(const struct sx_policy *policy, const struct sx_list *list,
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 
+/* Sets bit i of the bitmap `bits`; 1 when it was clear (i is seen the first time). */
+static inline int sx_bit_set(uint64_t *bits, size_t i) {
+  uint64_t mask = (uint64_t)1 << (i % 64);
+  int clear = !(bits[i / 64] & mask);
+  bits[i / 64] |= mask;
+  return clear;
+}
+
 #endif
