@@ -564,7 +564,7 @@ write(DOCS, concat({
   "",
   "- Inputs (`bench/inputs.lua`), all for x86_64 and limited to syscalls whose numbers sx's",
   "  tables and libseccomp 2.5.4's agree on: Docker's default profile",
-  "  (`../shared/profiles/docker-default.json`) through `sx.oci.to_rules`; an allow list of",
+  "  (`spec/fixtures/docker-default.json`) through `sx.oci.to_rules`; an allow list of",
   "  300 syscalls (a fixed shuffle); a deny list of 40; 40 allows plus 25 syscalls with two",
   "  argument conditions each, every operator. Each is also written as a rule file",
   "  (`bench/rulefile.h`) that the C benchmark reads for both compilers.",

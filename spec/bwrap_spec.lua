@@ -6,7 +6,7 @@ local oci = require "sx.oci"
 
 local fmt = string.format
 
-local DOCKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/../shared/profiles/docker-default.json"
+local DOCKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/docker-default.json"
 local BPF = os.tmpname()
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end

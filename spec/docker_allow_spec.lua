@@ -14,7 +14,7 @@ end
 
 -- The names of the profile's entries that allow unconditionally.
 local function docker_allow_names()
-  local path = (os.getenv("SX_SOURCE_DIR") or ".") .. "/../shared/profiles/docker-default.json"
+  local path = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/docker-default.json"
   local f = assert(io.open(path))
   local profile = cjson.decode(f:read("a"))
   f:close()

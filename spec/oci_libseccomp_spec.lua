@@ -27,7 +27,7 @@ local fmt, concat = string.format, table.concat
 
 local SOURCE = os.getenv("SX_SOURCE_DIR") or "."
 local ORACLE = (os.getenv("SX_BUILD_DIR") or "build") .. "/spec-bin/libseccomp_oracle"
-local DOCKER = SOURCE .. "/../shared/profiles/docker-default.json"
+local DOCKER = SOURCE .. "/spec/fixtures/docker-default.json"
 local TMP = os.tmpname()
 
 local function exists(path)

@@ -5,7 +5,7 @@ local core = require "sx.core"
 
 local fmt, concat = string.format, table.concat
 
-local DOCKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/../shared/profiles/docker-default.json"
+local DOCKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/docker-default.json"
 local X86 = { arches = { "x86_64" } }
 
 local function read(path)

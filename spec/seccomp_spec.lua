@@ -705,7 +705,7 @@ int main(void) {
     -- and Docker's default allow list (its unconditional entries)
     local cjson = require "cjson"
     local h = assert(io.open((os.getenv("SX_SOURCE_DIR") or ".") ..
-                             "/../shared/profiles/docker-default.json"))
+                             "/spec/fixtures/docker-default.json"))
     local profile = cjson.decode(h:read("a"))
     h:close()
     local docker = {}

@@ -1,5 +1,5 @@
--- gen_syscalls.lua: turns the shared syscalls.tsv into src/syscalls.inc.
--- usage: lua5.4 tools/gen_syscalls.lua ../shared/data/syscalls.tsv > src/syscalls.inc
+-- gen_syscalls.lua: turns data/syscalls.tsv into src/syscalls.inc.
+-- usage: lua5.4 tools/gen_syscalls.lua data/syscalls.tsv > src/syscalls.inc
 -- The columns must be the architectures of enum sx_arch, in its order; anything else
 -- in the input is an error, so a changed table cannot silently shift numbers.
 
