@@ -1,24 +1,22 @@
 /*
-** agent.c: the checkpointed spawn agent (see sx_agent.h for the contract).
+** agent.c: the checkpointed spawn agent, the parent's side (see sx_agent.h for the
+** contract, agent_child.h for what the children do).
 **
-** Everything the child needs (argv, envp, the resolved path, the sorted list of
-** descriptors to keep) is built in the parent before fork; the child only makes raw
-** syscalls and touches the shared page. The parent and the child talk through that
-** MAP_SHARED page: the parent writes a command and bumps cmd_seq, the child does it
-** and sets ack_seq. Either side sleeps in futex(2) on those words. After a filter is
-** installed the child may be forbidden futex, so before each command the parent runs
-** the installed programs through sx_emulate with the exact futex call the child will
-** make, and tells the child whether to block in it or spin on the page.
+** Everything the children need (argv, envp, the resolved path, the descriptors to keep,
+** the filters) is made in the parent; the children share its memory and only make raw
+** syscalls. The parent waits on words of a shared report page (futexes): `stage` while
+** the workload gets ready, `workload_tid`, which the kernel clears when the workload
+** execs or ends (CLONE_CHILD_CLEARTID), after proceed.
 */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,33 +32,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sx_agent.h"
+#include "agent_child.h"
+#include "gate.h"
 
 extern char **environ;
-
-enum { CMD_NONE, CMD_INSTALL, CMD_PROCEED };
-
-enum {
-  STAGE_NONE, STAGE_PARKED, STAGE_CWD_FAILED, STAGE_INSTALLED, STAGE_INSTALL_FAILED,
-  STAGE_NNP_FAILED, STAGE_EXECING, STAGE_EXEC_FAILED, STAGE_SETUP_FAILED
-};
-
-/* The shared page. The program to install is copied into `insns`, so the child reads
-** it with no syscall. */
-struct shared {
-  uint32_t cmd_seq, ack_seq;
-  int cmd, flags, set_nnp, futex_ok, wake_ok;
-  int stage, error, listener;
-  struct sock_fprog prog;
-  struct sx_insn insns[SX_MAX_INSNS];
-};
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
+enum {
+  STACK_SIZE = 64 * 1024,       /* each child's; a guard page below it */
+  KERNEL_INSNS = 32768          /* the kernel's MAX_INSNS_PER_PATH: a process's filters together */
+};
+
+/* The plan the children read, and what the parent keeps beside it. */
+struct inner {
+  struct sx_plan plan;
+  int carrier_of[SX_AGENT_MAX_FILTERS];     /* carrier i serves filter carrier_of[i] */
+  struct seccomp_notif stash[SX_AGENT_MAX_FILTERS];   /* received during proceed, not ours */
+  int stashed[SX_AGENT_MAX_FILTERS];
+};
+
 static const char *const code_names[] = {
-  "ok", "not_ready", "running", "no_process", "system", "not_found", "cwd_failed",
-  "install_failed", "blocked", "exec_failed", "bad_program", "died"
+  "ok", "not_parked", "no_process", "system", "not_found", "cwd_failed", "install_failed",
+  "blocked", "exec_failed", "bad_program", "died", "no_namespace", "setup_failed"
 };
 
 const char *sx_agent_code_name(int code) {
@@ -71,6 +67,7 @@ static int fail(struct sx_agent_error *err, int code, int e, const char *fmt, co
   if (err) {
     err->code = code;
     err->error = e;
+    err->index = -1;
     snprintf(err->message, sizeof err->message, fmt, arg ? arg : "");
   }
   return code;
@@ -79,99 +76,13 @@ static int fail(struct sx_agent_error *err, int code, int e, const char *fmt, co
 void sx_agent_init(struct sx_agent *a) {
   memset(a, 0, sizeof *a);
   a->state = SX_AGENT_EMPTY;
-  a->pidfd = a->exec_fd = a->listener = -1;
-  a->filter_kill_nr = -1;
+  a->pidfd = a->child_pidfd = a->self_pidfd = -1;
 }
 
-/* ---- the child ---------------------------------------------------------- */
+static struct sx_report *report_of(const struct sx_agent *a) { return a->report; }
+static struct inner *inner_of(const struct sx_agent *a) { return a->inner; }
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#else
-  __asm__ __volatile__("" ::: "memory");
-#endif
-}
-
-static __attribute__((noreturn)) void child_exit(int code) {
-  syscall(SYS_exit_group, code);
-  __builtin_trap();          /* exit_group itself was denied: end without a syscall */
-}
-
-static __attribute__((noreturn)) void child_fail(struct shared *s, int stage, int e) {
-  s->error = e;
-  STORE(s->stage, stage);
-  child_exit(127);
-}
-
-/* Close every descriptor but the sorted `keep` list (close_range over the gaps). */
-static void close_others(const int *keep, size_t nkeep) {
-  unsigned lo = 0;
-  for (size_t i = 0; i <= nkeep; i++) {
-    unsigned hi = i < nkeep ? (unsigned)keep[i] : ~0u;
-    if (hi > lo) {
-      if (syscall(SYS_close_range, lo, i < nkeep ? hi - 1 : ~0u, 0) != 0)
-        for (unsigned fd = lo; fd < hi && fd < 65536; fd++) close((int)fd);
-    }
-    lo = hi + 1;
-    if (i == nkeep || hi == ~0u) break;
-  }
-}
-
-static __attribute__((noreturn)) void child_main(const struct sx_agent *a, struct shared *s,
-                                                 const char *cwd, const int *keep,
-                                                 size_t nkeep, const int *pass,
-                                                 size_t npass) {
-  /* A kernel sigaction of all zeros is SIG_DFL with no flags and an empty mask on every
-  ** architecture; raw syscalls reach the signals glibc keeps for itself (32, 33) too. */
-  static const unsigned long zeros[8];
-  uint32_t done;
-  /* The parent-death signal first, then check the parent did not die before it. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(s, STAGE_SETUP_FAILED, errno);
-  if (getppid() != a->parent) child_exit(127);
-  for (int sig = 1; sig <= 64; sig++)   /* KILL and STOP refuse: fine */
-    syscall(SYS_rt_sigaction, sig, zeros, NULL, sizeof(uint64_t));
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, zeros, NULL, sizeof(uint64_t));
-  if (cwd && chdir(cwd) != 0) child_fail(s, STAGE_CWD_FAILED, errno);
-  close_others(keep, nkeep);
-  for (size_t i = 0; i < npass; i++) fcntl(pass[i], F_SETFD, 0);   /* survive execve */
-  if (a->nnp_asked && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    child_fail(s, STAGE_NNP_FAILED, errno);
-  done = 1;
-  STORE(s->stage, STAGE_PARKED);
-  STORE(s->ack_seq, done);
-  syscall(SYS_futex, &s->ack_seq, FUTEX_WAKE, 1, 0, 0, 0);
-  for (;;) {
-    while (LOAD(s->cmd_seq) == done) {
-      if (LOAD(s->futex_ok)) syscall(SYS_futex, &s->cmd_seq, FUTEX_WAIT, done, 0, 0, 0);
-      else cpu_relax();
-    }
-    done = LOAD(s->cmd_seq);
-    if (s->cmd == CMD_INSTALL) {
-      long fd;
-      if (s->set_nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        s->error = errno;
-        STORE(s->stage, STAGE_NNP_FAILED);
-      } else if ((fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags, &s->prog)) < 0) {
-        s->error = errno;
-        STORE(s->stage, STAGE_INSTALL_FAILED);
-      } else {
-        s->listener = (int)fd;
-        STORE(s->stage, STAGE_INSTALLED);
-      }
-      STORE(s->ack_seq, done);
-      if (LOAD(s->wake_ok)) syscall(SYS_futex, &s->ack_seq, FUTEX_WAKE, 1, 0, 0, 0);
-    } else if (s->cmd == CMD_PROCEED) {
-      STORE(s->stage, STAGE_EXECING);
-      syscall(SYS_execve, a->path, a->argv, a->envp);
-      child_fail(s, STAGE_EXEC_FAILED, errno);
-    }
-  }
-}
-
-/* ---- the parent: preparing ------------------------------------------------ */
+/* ---- preparing: the program, its arguments, its descriptors -------------------- */
 
 static size_t count(const char *const *v) {
   size_t n = 0;
@@ -237,76 +148,339 @@ static int cmp_int(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-/* Copy argv, envp and path into one block; a->argv etc. point into it. */
-static int build_block(struct sx_agent *a, const char *const *argv, const char *const *envp,
-                       const char *path) {
-  size_t argc = count(argv), envc = count(envp), size, i;
+/* One allocation for what the children read: the argv and envp vectors and strings, the
+** resolved path, cwd and the sorted descriptors to keep. */
+static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char *path,
+                       char *const **argv, char *const **envp) {
+  const char *const *env = o->envp ? o->envp : (const char *const *)environ;
+  size_t argc = count(o->argv), envc = count(env), size, i, nkeep = 0;
+  struct sx_plan *plan = &inner_of(a)->plan;
   char **vec, *p;
-  size = (argc + envc + 2) * sizeof(char *) + strlen(path) + 1;
-  for (i = 0; i < argc; i++) size += strlen(argv[i]) + 1;
-  for (i = 0; i < envc; i++) size += strlen(envp[i]) + 1;
+  int *keep;
+  size = (argc + envc + 2) * sizeof(char *) + (o->nfds + 3) * 2 * sizeof(int) +
+         strlen(path) + 1 + (o->cwd ? strlen(o->cwd) + 1 : 0);
+  for (i = 0; i < argc; i++) size += strlen(o->argv[i]) + 1;
+  for (i = 0; i < envc; i++) size += strlen(env[i]) + 1;
   if (!(a->block = malloc(size))) return -1;
   vec = (char **)(void *)a->block;
-  p = (char *)(vec + argc + envc + 2);
-  for (i = 0; i < argc; i++) { vec[i] = p; p = stpcpy(p, argv[i]) + 1; }
+  keep = (int *)(void *)(vec + argc + envc + 2);
+  p = (char *)(keep + 2 * (o->nfds + 3));
+  for (i = 0; i < argc; i++) { vec[i] = p; p = stpcpy(p, o->argv[i]) + 1; }
   vec[argc] = NULL;
-  for (i = 0; i < envc; i++) { vec[argc + 1 + i] = p; p = stpcpy(p, envp[i]) + 1; }
+  for (i = 0; i < envc; i++) { vec[argc + 1 + i] = p; p = stpcpy(p, env[i]) + 1; }
   vec[argc + 1 + envc] = NULL;
-  a->argv = vec;
-  a->envp = vec + argc + 1;
-  a->path = p;
-  strcpy(p, path);
+  *argv = vec;
+  *envp = vec + argc + 1;
+  plan->path = p;
+  p = stpcpy(p, path) + 1;
+  if (o->cwd) plan->cwd = strcpy(p, o->cwd);
+  keep[nkeep++] = 0; keep[nkeep++] = 1; keep[nkeep++] = 2;
+  for (i = 0; i < o->nfds; i++) keep[nkeep++] = o->fds[i];
+  qsort(keep, nkeep, sizeof *keep, cmp_int);
+  {   /* drop repeats */
+    size_t j = 0;
+    for (i = 0; i < nkeep; i++) if (j == 0 || keep[j - 1] != keep[i]) keep[j++] = keep[i];
+    nkeep = j;
+  }
+  plan->keep = keep;
+  plan->nkeep = nkeep;
+  memcpy(keep + nkeep, o->fds, o->nfds * sizeof *keep);
+  plan->pass = keep + nkeep;
+  plan->npass = o->nfds;
   return 0;
 }
 
-/* ---- the parent: talking to the child --------------------------------------- */
+/* ---- the exec gate's pages ---------------------------------------------------- */
 
-static int child_exited(const struct sx_agent *a) {
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  return waitid(P_PID, (id_t)a->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == a->pid;
+/* `size` bytes at a random address, and a random 8-byte-aligned place in them for an
+** object of `need` bytes; NULL when no address could be had. MAP_FIXED_NOREPLACE keeps
+** what is mapped there already; the widest range this machine takes is tried first. */
+static void *random_page(size_t need, void **map, size_t *size) {
+  static const unsigned bits[] = { 46, 38, 31 };
+  *size = (need + 4096 + 4095) & ~(size_t)4095;
+  for (size_t b = 0; b < sizeof bits / sizeof *bits; b++)
+    for (int attempt = 0; attempt < 16 && bits[b] < 8 * sizeof(uintptr_t); attempt++) {
+      uint64_t r[2];
+      uintptr_t lo = (uintptr_t)1 << (bits[b] - 6), addr;
+      void *m;
+      if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return NULL;
+      addr = (uintptr_t)(lo + r[0] % (((uintptr_t)1 << bits[b]) - lo - *size)) & ~(uintptr_t)4095;
+      m = mmap((void *)addr, *size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (m == MAP_FAILED) continue;
+      if (m != (void *)addr) { munmap(m, *size); continue; }   /* an old kernel's hint */
+      *map = m;
+      return (char *)m + (r[1] % (4096 / 8)) * 8;
+    }
+  return NULL;
+}
+
+/* Copies of the path and of the argv and envp vectors at random addresses: the three
+** pointers the agent's execve passes, which only the exec gate lets through. */
+static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
+  struct sx_plan *plan = &inner_of(a)->plan;
+  size_t plen = strlen(plan->path) + 1, argc = count((const char *const *)argv),
+         envc = count((const char *const *)envp);
+  char *path = random_page(plen, &a->gate[0], &a->gate_size[0]);
+  char **av = path ? random_page((argc + 1) * sizeof *av, &a->gate[1], &a->gate_size[1]) : NULL;
+  char **ev = av ? random_page((envc + 1) * sizeof *ev, &a->gate[2], &a->gate_size[2]) : NULL;
+  if (!ev) return -1;
+  memcpy(path, plan->path, plen);
+  memcpy(av, argv, (argc + 1) * sizeof *av);
+  memcpy(ev, envp, (envc + 1) * sizeof *ev);
+  plan->path = path;
+  plan->argv = av;
+  plan->envp = ev;
+  return 0;
+}
+
+static void drop_gate(struct sx_agent *a) {
+  for (int i = 0; i < 3; i++)
+    if (a->gate[i]) munmap(a->gate[i], a->gate_size[i]), a->gate[i] = NULL;
+}
+
+/* ---- the parent: spawning ---------------------------------------------------- */
+
+static int poll_one(int fd, int timeout_ms) {
+  struct pollfd p = { fd, POLLIN, 0 };
+  return fd >= 0 && poll(&p, 1, timeout_ms) > 0;
+}
+
+/* Has the parent's own child (reaper or workload) ended? */
+static int child_ended(const struct sx_agent *a) {
+  return poll_one(a->child_pidfd, 0);
+}
+
+/* The pid a pidfd stands for, in this process's namespace, from its fdinfo. */
+static pid_t pidfd_pid(int fd) {
+  char path[64], text[512];
+  int f, pid = -1;
+  ssize_t n;
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0) return -1;
+  n = read(f, text, sizeof text - 1);
+  close(f);
+  if (n > 0) {
+    const char *line;
+    text[n] = '\0';
+    if ((line = strstr(text, "\nPid:")) != NULL) sscanf(line + 5, "%d", &pid);
+  }
+  return pid;
+}
+
+/* Every descriptor the agent holds for the process: once it has ended, none is needed. */
+static void close_fds(struct sx_agent *a) {
+  if (a->pidfd >= 0 && a->pidfd != a->child_pidfd) close(a->pidfd);
+  if (a->child_pidfd >= 0) close(a->child_pidfd);
+  if (a->self_pidfd >= 0) close(a->self_pidfd);
+  a->pidfd = a->child_pidfd = a->self_pidfd = -1;
+  for (size_t i = 0; i < a->nlisteners; i++) if (a->listeners[i] >= 0) close(a->listeners[i]);
+  a->nlisteners = 0;
 }
 
 static void reap(struct sx_agent *a) {
-  int status;
-  while (waitpid(a->pid, &status, 0) < 0 && errno == EINTR) {}
-  a->status = status;
+  struct sx_report *r = report_of(a);
+  int status = 0;
+  if (a->child > 0) while (waitpid(a->child, &status, __WALL) < 0 && errno == EINTR) {}
+  /* the reaper's own end stands in when it never saw the workload's */
+  a->status = a->namespace && LOAD(r->ended) ? r->workload_status : status;
   a->state = SX_AGENT_GONE;
+  a->child = 0;
+  close_fds(a);
 }
 
-/* Wait until the child acknowledged `seq`; -1 when it died first. When the filter keeps
-** the child from waking us, poll every 50 microseconds instead of every 20 ms. */
-static int wait_ack(struct sx_agent *a, uint32_t seq) {
-  struct shared *s = a->page;
+/* Wait until a child moved `stage` off SX_ST_STARTING; the stage, or -1 when the parent's
+** child ended first. */
+static int wait_stage(struct sx_agent *a) {
+  struct sx_report *r = report_of(a);
   for (;;) {
-    uint32_t v = LOAD(s->ack_seq);
-    struct timespec ts = { 0, LOAD(s->wake_ok) ? 20 * 1000 * 1000 : 50 * 1000 };
-    if (v == seq) return 0;
-    syscall(SYS_futex, &s->ack_seq, FUTEX_WAIT, v, &ts, 0, 0);
-    if (LOAD(s->ack_seq) != seq && child_exited(a)) return LOAD(s->ack_seq) == seq ? 0 : -1;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    uint32_t st = LOAD(r->stage);
+    if (st != SX_ST_STARTING) return (int)st;
+    syscall(SYS_futex, &r->stage, FUTEX_WAIT, SX_ST_STARTING, &ts, 0, 0);
+    if (LOAD(r->stage) == SX_ST_STARTING && child_ended(a)) return -1;
   }
 }
+
+/* The clone flags of the parent's child: the reaper in a new PID namespace, or the
+** workload (which the reaper makes with the same flags as the workload here). */
+static unsigned long child_flags(int namespace) {
+  unsigned long f = CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD;
+  return f | (namespace ? CLONE_NEWPID : CLONE_CHILD_CLEARTID);
+}
+
+/* Make the parent's child (the reaper, or the workload itself) with every signal
+** blocked, so no handler of the parent ever runs on a child's stack. */
+static int start_child(struct sx_agent *a, unsigned long flags) {
+  struct inner *in = inner_of(a);
+  struct sx_report *r = report_of(a);
+  sigset_t all, old;
+  char *top = (char *)a->stacks + a->stacks_size;
+  int (*fn)(void *) = a->namespace ? sx_reaper_main : sx_workload_main;
+  int e;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  a->child = clone(fn, top, (int)flags, &in->plan, &a->child_pidfd, NULL, &r->workload_tid);
+  e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return a->child > 0 ? 0 : -1;
+}
+
+static int spawn_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
+  struct sx_report *r = report_of(a);
+  int e = r->error;
+  const char *cwd = inner_of(a)->plan.cwd;
+  sx_agent_release(a);
+  switch (stage) {
+  case SX_ST_CWD_FAILED: return fail(err, SX_AGENT_E_CWD, e, "cwd %s", cwd);
+  case SX_ST_CLONE_FAILED:
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: the reaper could not make the workload", NULL);
+  case SX_ST_SETUP_FAILED:
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: the child could not set itself up", NULL);
+  default: return fail(err, SX_AGENT_E_DIED, 0, "the child died before it was parked", NULL);
+  }
+}
+
+static int write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC), e;
+  ssize_t n;
+  if (fd < 0) return -1;
+  n = write(fd, text, strlen(text));
+  e = errno;
+  close(fd);
+  errno = e;
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+int sx_agent_enter_user_namespace(struct sx_agent_error *err) {
+  char map[64];
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (has_cap_sys_admin()) return SX_AGENT_OK;
+  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+    return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "a process that is not dumpable cannot write "
+                "its own uid map: enter the user namespace before the first spawn", NULL);
+  if (unshare(CLONE_NEWUSER) != 0)
+    return fail(err, SX_AGENT_E_NAMESPACE, errno, "the kernel refused this process a user "
+                "namespace (unshare)", NULL);
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+  if (write_text("/proc/self/setgroups", "deny") != 0 || write_text("/proc/self/uid_map", map) != 0)
+    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's uid map", NULL);
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+  if (write_text("/proc/self/gid_map", map) != 0)
+    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's gid map", NULL);
+  return SX_AGENT_OK;
+}
+
+int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent_error *err) {
+  char path[PATH_MAX];
+  char *const *argv, *const *envp;
+  struct sx_report *r;
+  struct sx_plan *plan;
+  int stage, e;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (a->state != SX_AGENT_EMPTY) return fail(err, SX_AGENT_E_NOT_PARKED, 0, "this process was already spawned", NULL);
+  if (!o->argv || !o->argv[0]) return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "argv is empty", NULL);
+  if (sx_arch_host() < 0) return fail(err, SX_AGENT_E_SYSTEM, ENOSYS, "this architecture is not supported", NULL);
+  if (resolve(o->argv[0], env_path(o->envp), o->cwd, path, sizeof path) != 0)
+    return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "%s: command not found", o->argv[0]);
+  for (size_t i = 0; i < o->nfds; i++)
+    if (o->fds[i] < 0 || fcntl(o->fds[i], F_GETFD) < 0)
+      return fail(err, SX_AGENT_E_SYSTEM, EBADF, "fds: a descriptor to pass is not open", NULL);
+  /* Nothing the workload runs may read or write this process: see sx_agent.h. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return fail(err, SX_AGENT_E_SYSTEM, errno, "spawn: PR_SET_DUMPABLE", NULL);
+  a->namespace = !o->share_pid_namespace;
+  if (a->namespace && !has_cap_sys_admin())
+    return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "cannot make a PID namespace: this process "
+                "lacks CAP_SYS_ADMIN (sx_agent_enter_user_namespace gives it that in a user "
+                "namespace of its own)", NULL);
+  if (!(a->inner = calloc(1, sizeof(struct inner))) ||
+      build_block(a, o, path, &argv, &envp) != 0 || make_gate(a, argv, envp) != 0) {
+    e = errno ? errno : ENOMEM;
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: no memory for the plan", NULL);
+  }
+  /* the report page, then the two stacks, each above a guard page */
+  a->stacks_size = 2 * (STACK_SIZE + page);
+  a->report = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  a->stacks = mmap(NULL, a->stacks_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (a->report == MAP_FAILED || a->stacks == MAP_FAILED ||
+      mprotect(a->stacks, page, PROT_NONE) != 0 ||
+      mprotect((char *)a->stacks + STACK_SIZE + page, page, PROT_NONE) != 0) {
+    e = errno;
+    if (a->report == MAP_FAILED) a->report = NULL;
+    if (a->stacks == MAP_FAILED) a->stacks = NULL;
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
+  }
+  r = a->report;
+  memset(r->listeners, 0xff, sizeof r->listeners);
+  r->workload_tid = 1;                  /* the kernel clears it when the workload execs or ends */
+  r->workload_pidfd = -1;
+  plan = &inner_of(a)->plan;
+  plan->report = r;
+  plan->set_nnp = !o->allow_new_privs;
+  if (a->namespace) {
+    plan->parent_pidfd = a->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    plan->workload_flags = child_flags(0);
+    plan->workload_stack = (char *)a->stacks + STACK_SIZE + page;   /* the lower stack's top */
+    if (a->self_pidfd < 0) {
+      e = errno;
+      sx_agent_release(a);
+      return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: pidfd_open", NULL);
+    }
+  } else {
+    plan->parent = getpid();
+  }
+  if (start_child(a, child_flags(a->namespace)) != 0) {
+    int refused = a->namespace && (errno == EPERM || errno == EINVAL || errno == ENOSPC);
+    e = errno;
+    sx_agent_release(a);
+    if (refused) return fail(err, SX_AGENT_E_NAMESPACE, e, "cannot make a PID namespace", NULL);
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: clone", NULL);
+  }
+  a->state = SX_AGENT_PARKED;
+  if ((stage = wait_stage(a)) != SX_ST_PARKED) return spawn_failed(a, err, stage);
+  if (a->namespace) {
+    a->pidfd = r->workload_pidfd;       /* ours now: closed with the others */
+    r->workload_pidfd = -1;
+    a->pid = pidfd_pid(a->pidfd);
+  } else {
+    a->pidfd = a->child_pidfd;
+    a->pid = a->child;
+  }
+  return SX_AGENT_OK;
+}
+
+/* ---- the parent: the plan's filters ------------------------------------------- */
 
 static int32_t action_rank(uint32_t action) {
   return (int32_t)(action & SX_RET_ACTION_FULL);
 }
 
-/* The kernel's answer of a stack of programs: the most restrictive, newest first on ties. */
-static uint32_t combined(const struct sx_agent_filter *f, size_t n, const struct sx_insn *extra,
-                         size_t elen, const struct sx_data *d) {
-  uint32_t best = SX_RET_ALLOW, act;
-  size_t executed;
-  if (extra && sx_emulate(extra, elen, d, &act, &executed) == SX_OK) best = act;
-  for (size_t i = n; i-- > 0;)
-    if (sx_emulate(f[i].insns, f[i].len, d, &act, &executed) == SX_OK &&
-        action_rank(act) < action_rank(best))
-      best = act;
-  return best;
-}
-
 static int allows(uint32_t action) {
   uint32_t kind = action & SX_RET_ACTION_FULL;
   return kind == SX_RET_ALLOW || kind == SX_RET_LOG;
+}
+
+static uint32_t run(const struct sx_insn *insns, size_t len, const struct sx_data *d) {
+  uint32_t act = SX_RET_KILL_PROCESS;
+  size_t executed;
+  sx_emulate(insns, len, d, &act, &executed);
+  return act;
+}
+
+/* The kernel's answer of the plan's filters so far: the most restrictive. */
+static uint32_t combined(const struct sx_agent *a, const struct sx_data *d) {
+  uint32_t best = SX_RET_ALLOW;
+  for (size_t i = a->nfilters; i-- > 0;) {
+    uint32_t act = run(a->filters[i].insns, a->filters[i].len, d);
+    if (action_rank(act) < action_rank(best)) best = act;
+  }
+  return best;
 }
 
 static struct sx_data call_data(long nr, uint64_t a0, uint64_t a1, uint64_t a2) {
@@ -318,249 +492,201 @@ static struct sx_data call_data(long nr, uint64_t a0, uint64_t a1, uint64_t a2) 
   return d;
 }
 
-/* ---- the parent: the API ---------------------------------------------------- */
-
-int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent_error *err) {
-  char path[PATH_MAX];
-  int pipefd[2], *keep, saved, st;
-  size_t nkeep = 0;
-  struct shared *s;
-  if (a->state != SX_AGENT_EMPTY) return fail(err, SX_AGENT_E_RUNNING, 0, "this process was already spawned", NULL);
-  if (!o->argv || !o->argv[0]) return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "argv is empty", NULL);
-  if (sx_arch_host() < 0) return fail(err, SX_AGENT_E_SYSTEM, ENOSYS, "this architecture is not supported", NULL);
-  if (resolve(o->argv[0], env_path(o->envp), o->cwd, path, sizeof path) != 0)
-    return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "%s: command not found", o->argv[0]);
-  for (size_t i = 0; i < o->nfds; i++)
-    if (o->fds[i] < 0 || fcntl(o->fds[i], F_GETFD) < 0)
-      return fail(err, SX_AGENT_E_SYSTEM, EBADF, "fds: a descriptor to pass is not open", NULL);
-  if (build_block(a, o->argv, o->envp ? o->envp : (const char *const *)environ, path) != 0)
-    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn", NULL);
-  keep = calloc(o->nfds + 4, sizeof *keep);
-  if (!keep) { sx_agent_release(a); return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn", NULL); }
-  a->page_size = (sizeof *s + 4095) & ~(size_t)4095;
-  a->page = mmap(NULL, a->page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (a->page == MAP_FAILED) {
-    saved = errno; a->page = NULL; free(keep); sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, saved, "spawn: mmap", NULL);
+/* A copy of `insns` as the workload installs it: split (gate.h), as the carrier or as the
+** rest, when it notifies; with the exec gate in front when it does not allow `exec` (the
+** agent's own execve). NULL when out of memory, or with *len 0 when the gate makes it too
+** big; *len is the copy's length. */
+static struct sx_insn *split_copy(const struct sx_insn *insns, size_t len, int carrier,
+                                  size_t *out_len, const struct sx_data *exec,
+                                  const uint64_t args[3]) {
+  struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
+  size_t n;
+  *out_len = 1;                          /* not 0: out of memory is not "too big" */
+  if (!out) return NULL;
+  body = out + SX_GATE_MAX;
+  memcpy(body, insns, len * sizeof *out);
+  sx_program_split(body, len, carrier);
+  n = allows(run(body, len, exec)) ? 0 : sx_gate_prologue(out, sx_arch_host(), args);
+  if (len + n > SX_MAX_INSNS) {
+    free(out);
+    *out_len = 0;
+    return NULL;
   }
-  s = a->page;
-  s->cmd_seq = 1;
-  s->futex_ok = s->wake_ok = 1;
-  s->prog.filter = (struct sock_filter *)(void *)s->insns;
-  if (pipe2(pipefd, O_CLOEXEC) != 0) {
-    saved = errno; free(keep); sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, saved, "spawn: pipe", NULL);
-  }
-  keep[nkeep++] = 0; keep[nkeep++] = 1; keep[nkeep++] = 2; keep[nkeep++] = pipefd[1];
-  for (size_t i = 0; i < o->nfds; i++) keep[nkeep++] = o->fds[i];
-  qsort(keep, nkeep, sizeof *keep, cmp_int);
-  {   /* drop repeats */
-    size_t j = 0;
-    for (size_t i = 0; i < nkeep; i++) if (j == 0 || keep[j - 1] != keep[i]) keep[j++] = keep[i];
-    nkeep = j;
-  }
-  a->nnp_asked = o->no_new_privs;
-  a->nnp_needed = !o->no_new_privs && !has_cap_sys_admin();
-  a->nnp_done = o->no_new_privs;
-  a->parent = getpid();
-  a->pid = fork();
-  if (a->pid == 0) child_main(a, s, o->cwd, keep, nkeep, o->fds, o->nfds);
-  saved = errno;
-  free(keep);
-  close(pipefd[1]);
-  if (a->pid < 0) {
-    close(pipefd[0]); a->pid = 0; sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, saved, "spawn: fork", NULL);
-  }
-  a->exec_fd = pipefd[0];
-  a->state = SX_AGENT_PARKED;
-  a->seq = 1;
-  a->pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
-  if (a->pidfd < 0) {
-    saved = errno; sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, saved, "spawn: pidfd_open", NULL);
-  }
-  if (wait_ack(a, 1) != 0) {
-    st = LOAD(s->stage);
-    saved = s->error;
-    reap(a);
-    if (st == STAGE_CWD_FAILED) return fail(err, SX_AGENT_E_CWD, saved, "cwd %s", o->cwd);
-    if (st == STAGE_NNP_FAILED) return fail(err, SX_AGENT_E_INSTALL, saved, "no_new_privs", NULL);
-    return fail(err, SX_AGENT_E_DIED, saved, "the child died before it was parked", NULL);
-  }
-  return SX_AGENT_OK;
-}
-
-static int state_error(const struct sx_agent *a, struct sx_agent_error *err) {
-  switch (a->state) {
-  case SX_AGENT_EMPTY: return fail(err, SX_AGENT_E_NOT_READY, 0, "no process is parked yet", NULL);
-  case SX_AGENT_RUNNING: return fail(err, SX_AGENT_E_RUNNING, 0, "the process already proceeded to execve", NULL);
-  default: return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
-  }
-}
-
-static int copy_filter(struct sx_agent_filter *f, const struct sx_insn *insns, size_t len) {
-  if (!(f->insns = malloc(len * sizeof *insns))) return -1;
-  memcpy(f->insns, insns, len * sizeof *insns);
-  f->len = len;
-  return 0;
-}
-
-int sx_agent_exec_action(const struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                         uint32_t *action) {
-  struct sx_data d;
-  size_t executed;
-  struct sx_error e;
-  if (a->state != SX_AGENT_PARKED) return SX_AGENT_E_NOT_READY;
-  if (sx_check(insns, len, &e) != SX_OK) return SX_AGENT_E_BAD_PROGRAM;
-  d = call_data(SYS_execve, (uintptr_t)a->path, (uintptr_t)a->argv, (uintptr_t)a->envp);
-  return sx_emulate(insns, len, &d, action, &executed) == SX_OK ? SX_AGENT_OK
-                                                                : SX_AGENT_E_BAD_PROGRAM;
+  memmove(out + n, body, len * sizeof *out);
+  *out_len = len + n;
+  return out;
 }
 
 int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                     unsigned flags, const struct sx_insn *decide, size_t dlen,
                      struct sx_agent_error *err) {
-  struct shared *s = a->page;
+  struct inner *in = inner_of(a);
+  struct sx_agent_filter *f = &a->filters[a->nfilters];
+  struct sx_plan_filter *pf = &in->plan.filters[a->nfilters];
   struct sx_error check;
-  struct sx_data d;
-  uint32_t act, seq;
-  int stage, e;
-  if (a->state != SX_AGENT_PARKED) return state_error(a, err);
-  if (child_exited(a)) return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
-  if (len == 0 || len > SX_MAX_INSNS || sx_check(insns, len, &check) != SX_OK ||
-      (decide && sx_check(decide, dlen, &check) != SX_OK))
+  struct sx_data exec, install;
+  uint64_t args[3];
+  size_t cost;
+  uint32_t act;
+  if (a->state != SX_AGENT_PARKED)
+    return a->state == SX_AGENT_RUNNING
+      ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
+      : fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
+  if (child_ended(a)) return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
+  if (len == 0 || len > SX_MAX_INSNS || sx_check(insns, len, &check) != SX_OK)
     return fail(err, SX_AGENT_E_BAD_PROGRAM, EINVAL, "the filter is not a valid program", NULL);
-  if (a->ninstalled == SX_AGENT_MAX_FILTERS)
+  if (a->nfilters == SX_AGENT_MAX_FILTERS)
     return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "too many filters", NULL);
-  if ((flags & SX_AGENT_GUARD) && a->guarded)
-    return fail(err, SX_AGENT_E_BAD_PROGRAM, EBUSY, "an exec guard is already installed", NULL);
-  /* Would the filters already there let the child call seccomp(2)? */
-  d = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                (flags & SX_AGENT_GUARD) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0,
-                (uintptr_t)&s->prog);
-  act = combined(a->installed, a->ninstalled, NULL, 0, &d);
+  /* Would the filters before it let the workload call seccomp(2) for this one? */
+  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (uintptr_t)&pf->prog);
+  act = combined(a, &install);
   if ((act & SX_RET_ACTION_FULL) == SX_RET_ERRNO)
     return fail(err, SX_AGENT_E_INSTALL, (int)(act & SX_RET_DATA),
                 "a filter installed before denies seccomp(2)", NULL);
-  if (!allows(act))
+  if (!allows(act) && (act & SX_RET_ACTION_FULL) != SX_RET_USER_NOTIF)
     return fail(err, SX_AGENT_E_BLOCKED, 0,
                 "a filter installed before forbids seccomp(2), so no other filter can follow", NULL);
-  seq = a->seq + 1;
-  memcpy(s->insns, insns, len * sizeof *insns);
-  s->prog.len = (unsigned short)len;
-  s->flags = (flags & SX_AGENT_GUARD) ? (int)SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
-  s->set_nnp = a->nnp_needed && !a->nnp_done;
-  s->cmd = CMD_INSTALL;
-  s->listener = -1;
-  /* the exact futex calls the child will make with this filter in place */
-  d = call_data(SYS_futex, (uintptr_t)&s->cmd_seq, FUTEX_WAIT, seq);
-  STORE(s->futex_ok, allows(combined(a->installed, a->ninstalled, insns, len, &d)));
-  d = call_data(SYS_futex, (uintptr_t)&s->ack_seq, FUTEX_WAKE, 1);
-  STORE(s->wake_ok, allows(combined(a->installed, a->ninstalled, insns, len, &d)));
-  STORE(s->cmd_seq, seq);
-  syscall(SYS_futex, &s->cmd_seq, FUTEX_WAKE, 1, 0, 0, 0);
-  if (wait_ack(a, seq) != 0) {
-    reap(a);
-    return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process died while installing the filter", NULL);
+  args[0] = (uintptr_t)in->plan.path;
+  args[1] = (uintptr_t)in->plan.argv;
+  args[2] = (uintptr_t)in->plan.envp;
+  exec = call_data(SYS_execve, args[0], args[1], args[2]);
+  memset(f, 0, sizeof *f);
+  if (!(f->insns = split_copy(insns, len, 0, &f->len, &exec, args)) ||
+      (sx_program_notifies(insns, len) &&
+       !(f->carrier = split_copy(insns, len, 1, &f->carrier_len, &exec, args)))) {
+    int too_big = f->len == 0 || (f->insns && f->carrier_len == 0);
+    free(f->insns);
+    memset(f, 0, sizeof *f);
+    return too_big ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the exec gate "
+                          "in front of it need more than 4096 instructions", NULL)
+                   : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   }
-  a->seq = seq;
-  stage = LOAD(s->stage);
-  e = s->error;
-  if (stage == STAGE_NNP_FAILED)
-    return fail(err, SX_AGENT_E_INSTALL, e, "no_new_privs", NULL);
-  if (stage == STAGE_INSTALL_FAILED)
-    return fail(err, SX_AGENT_E_INSTALL, e, "the kernel refused the filter", NULL);
-  if (s->set_nnp) a->nnp_done = 1;
-  if (copy_filter(&a->installed[a->ninstalled], insns, len) != 0) {
-    sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
+  cost = f->len + 4 + (f->carrier ? f->carrier_len + 4 : 0);
+  if (a->kernel_insns + cost - 4 > KERNEL_INSNS) {
+    free(f->insns);
+    free(f->carrier);
+    memset(f, 0, sizeof *f);
+    return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filters together need more than the "
+                "kernel's 32768 instructions for one process (each costs its length + 4)", NULL);
   }
-  a->ninstalled++;
-  if (decide) {
-    if (copy_filter(&a->decide[a->ndecide], decide, dlen) != 0) {
-      sx_agent_release(a);
-      return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
-    }
-    a->ndecide++;
+  a->kernel_insns += cost;
+  pf->prog.len = (unsigned short)f->len;
+  pf->prog.filter = (struct sock_filter *)(void *)f->insns;
+  pf->flags = 0;
+  if (f->carrier) {
+    size_t c = in->plan.ncarriers++;
+    in->plan.carriers[c].prog.len = (unsigned short)f->carrier_len;
+    in->plan.carriers[c].prog.filter = (struct sock_filter *)(void *)f->carrier;
+    in->plan.carriers[c].flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    in->carrier_of[c] = (int)a->nfilters;
   }
-  if (flags & SX_AGENT_GUARD) {
-    a->guarded = 1;
-    a->listener = (int)syscall(SYS_pidfd_getfd, a->pidfd, s->listener, 0);
-    if (a->listener < 0) {
-      /* without the listener the child could never exec: do not leave it behind */
-      e = errno;
-      sx_agent_release(a);
-      return fail(err, SX_AGENT_E_SYSTEM, e, "pidfd_getfd", NULL);
-    }
-  }
+  in->plan.nfilters = ++a->nfilters;
   return SX_AGENT_OK;
 }
 
-/* ---- the supervisor: answering execve notifications -------------------------- */
+/* ---- the parent: proceed ------------------------------------------------------ */
 
-/* Kill the thread group that `tid` belongs to; 1 when that is the workload itself. */
-static int kill_caller(const struct sx_agent *a, pid_t tid) {
-  char file[64], line[128];
-  FILE *f;
-  pid_t tgid = tid;
-  snprintf(file, sizeof file, "/proc/%d/status", (int)tid);
-  if ((f = fopen(file, "re"))) {
-    while (fgets(line, sizeof line, f))
-      if (sscanf(line, "Tgid: %d", &tgid) == 1) break;
-    fclose(f);
-  }
-  kill(tid, SIGKILL);
-  return tgid == a->pid;
-}
-
-static void handle_notification(struct sx_agent *a) {
+/* A notification received while the workload prepares: its own syscalls before the
+** exec (it is blocked in the one notified, so its stage is still below EXECING) go on;
+** one from after the exec is kept for the supervisor. */
+static void answer_early(struct sx_agent *a, size_t i) {
+  struct inner *in = inner_of(a);
+  struct sx_report *r = report_of(a);
   struct seccomp_notif req;
   struct seccomp_notif_resp resp;
-  struct sx_data d;
-  uint32_t act, kind;
   memset(&req, 0, sizeof req);
-  if (ioctl(a->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;   /* caller gone */
+  if (ioctl(r->listeners[i], SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;
+  if ((pid_t)req.pid != a->pid || LOAD(r->stage) >= SX_ST_EXECING) {
+    in->stash[i] = req;
+    in->stashed[i] = 1;
+    return;
+  }
   memset(&resp, 0, sizeof resp);
   resp.id = req.id;
-  if (a->state == SX_AGENT_PARKED && !a->own_exec_done && (pid_t)req.pid == a->pid &&
-      req.data.nr == SYS_execve && req.data.arch == sx_arch_audit(sx_arch_host()) &&
-      req.data.args[0] == (uintptr_t)a->path && req.data.args[1] == (uintptr_t)a->argv &&
-      req.data.args[2] == (uintptr_t)a->envp) {
-    /* The agent's own execve: nothing but our code runs in the child before it. */
-    a->own_exec_done = 1;
-    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-  } else {
-    memset(&d, 0, sizeof d);
-    d.nr = req.data.nr;
-    d.arch = req.data.arch;
-    d.instruction_pointer = req.data.instruction_pointer;
-    memcpy(d.args, req.data.args, sizeof d.args);
-    act = combined(a->decide, a->ndecide, NULL, 0, &d);
-    kind = act & SX_RET_ACTION_FULL;
-    if (kind == SX_RET_ALLOW || kind == SX_RET_LOG) {
-      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    } else if (kind == SX_RET_ERRNO) {
-      resp.error = -(int32_t)(act & SX_RET_DATA);
-    } else if (kind == SX_RET_TRACE || kind == SX_RET_USER_NOTIF) {
-      resp.error = -ENOSYS;     /* what the kernel says when there is no tracer/listener */
-    } else {
-      /* kill_process, kill_thread, trap: the exec must never run. The notification is
-      ** still pending, so the caller cannot have exited and its pid is not reused. */
-      if (ioctl(a->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0 &&
-          kill_caller(a, (pid_t)req.pid))
-      {
-        a->filter_kill_nr = req.data.nr;
-        a->filter_kill_arch = req.data.arch;
-      }
-      resp.error = -EPERM;
-    }
-  }
-  ioctl(a->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  ioctl(r->listeners[i], SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-/* Forward what signalfd `sfd` has read to the child, unless the kernel sent it (a
-** terminal's signals already reach the child's process group). */
+/* Wait for the workload to exec or end, answering its own notified syscalls meanwhile. */
+static void await_exec(struct sx_agent *a) {
+  struct inner *in = inner_of(a);
+  struct sx_report *r = report_of(a);
+  while (LOAD(r->workload_tid) != 0) {
+    struct pollfd p[SX_AGENT_MAX_FILTERS];
+    size_t n = 0, which[SX_AGENT_MAX_FILTERS];
+    for (size_t i = 0; i < in->plan.ncarriers; i++)
+      if (LOAD(r->listeners[i]) >= 0 && !in->stashed[i]) {
+        p[n] = (struct pollfd){ r->listeners[i], POLLIN, 0 };
+        which[n++] = i;
+      }
+    if (in->plan.ncarriers == 0) {
+      struct timespec ts = { 1, 0 };
+      syscall(SYS_futex, &r->workload_tid, FUTEX_WAIT, 1, &ts, 0, 0);
+      continue;
+    }
+    if (poll(p, n, 1) > 0)
+      for (size_t k = 0; k < n; k++)
+        if (p[k].revents & POLLIN) answer_early(a, which[k]);
+  }
+}
+
+static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
+  struct sx_report *r = report_of(a);
+  int e = r->error, index = r->index, code;
+  char what[160];
+  if (stage == SX_ST_LISTENER_FAILED) index = inner_of(a)->carrier_of[index];
+  for (size_t i = 0; i < inner_of(a)->plan.ncarriers; i++)   /* listeners made already */
+    if (r->listeners[i] >= 0) close(r->listeners[i]), r->listeners[i] = -1;
+  reap(a);
+  switch (stage) {
+  case SX_ST_NNP_FAILED: code = fail(err, SX_AGENT_E_SETUP, e, "setting no_new_privs failed", NULL); break;
+  case SX_ST_CAPS_FAILED:
+    code = fail(err, SX_AGENT_E_SETUP, e, "dropping CAP_SYS_PTRACE failed (without "
+                "no_new_privs it needs CAP_SETPCAP)", NULL); break;
+  case SX_ST_FDS_FAILED:
+    code = fail(err, SX_AGENT_E_SETUP, e, "a descriptor table of its own (close_range with "
+                "CLOSE_RANGE_UNSHARE, then unshare) was refused", NULL); break;
+  case SX_ST_LISTENER_FAILED: case SX_ST_INSTALL_FAILED:
+    snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
+             stage == SX_ST_LISTENER_FAILED ? " (its notification listener)" : "");
+    code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
+    if (err) err->index = index;
+    break;
+  case SX_ST_EXEC_FAILED: code = fail(err, SX_AGENT_E_EXEC, e, "%s", inner_of(a)->plan.path); break;
+  default: code = fail(err, SX_AGENT_E_DIED, 0, "the process died before execve", NULL);
+  }
+  return code;
+}
+
+int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
+  struct inner *in = inner_of(a);
+  struct sx_report *r = report_of(a);
+  int stage;
+  if (a->state != SX_AGENT_PARKED)
+    return a->state == SX_AGENT_RUNNING
+      ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
+      : fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
+  for (size_t i = 0; i < in->plan.npass; i++)
+    if (fcntl(in->plan.pass[i], F_GETFD) < 0)
+      return fail(err, SX_AGENT_E_SYSTEM, EBADF, "fds: a descriptor to pass was closed", NULL);
+  if (child_ended(a) || LOAD(r->workload_tid) == 0) {
+    reap(a);
+    return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
+  }
+  STORE(r->cmd, SX_CMD_PROCEED);
+  syscall(SYS_futex, &r->cmd, FUTEX_WAKE, 1, 0, 0, 0);
+  await_exec(a);
+  stage = (int)LOAD(r->stage);
+  if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
+  a->state = SX_AGENT_RUNNING;
+  for (size_t i = 0; i < in->plan.ncarriers; i++) a->listeners[a->nlisteners++] = r->listeners[i];
+  drop_gate(a);
+  return SX_AGENT_OK;
+}
+
+/* ---- the parent: waiting, signals, the end -------------------------------------- */
+
+/* Forward what signalfd `sfd` has read to the workload, unless the kernel sent it (a
+** terminal's signals already reach the workload's process group). */
 static void forward_signals(struct sx_agent *a, int sfd) {
   struct signalfd_siginfo si;
   while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -568,80 +694,79 @@ static void forward_signals(struct sx_agent *a, int sfd) {
       syscall(SYS_pidfd_send_signal, a->pidfd, (int)si.ssi_signo, NULL, 0);
 }
 
-/* Poll `fd` (and the listener, and signalfd `sfd` when >= 0) until fd is readable or
-** hung up, answering notifications and forwarding signals meanwhile. */
-static int supervise_until(struct sx_agent *a, int fd, int sfd) {
+static void fail_closed(void *ctx, int listener, const struct seccomp_notif *req) {
+  struct seccomp_notif_resp resp;
+  (void)ctx;
+  memset(&resp, 0, sizeof resp);
+  resp.id = req->id;
+  resp.error = -ENOSYS;
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void dispatch(struct sx_agent *a, size_t i, sx_agent_answer answer, void *ctx) {
+  struct inner *in = inner_of(a);
+  struct seccomp_notif req;
+  if (in->stashed[i]) {
+    in->stashed[i] = 0;
+    answer(ctx, a->listeners[i], &in->stash[i]);
+    return;
+  }
+  memset(&req, 0, sizeof req);
+  if (ioctl(a->listeners[i], SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
+    answer(ctx, a->listeners[i], &req);
+}
+
+/* Poll the parent's child, the listeners and signalfd `sfd` (when >= 0) until the child
+** ends, answering and forwarding meanwhile. */
+static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *ctx) {
+  struct pollfd p[SX_AGENT_MAX_FILTERS + 2];
+  for (size_t i = 0; i < a->nlisteners; i++)
+    if (inner_of(a)->stashed[i]) dispatch(a, i, answer, ctx);
   for (;;) {
-    struct pollfd p[3] = { { fd, POLLIN, 0 }, { a->listener, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-    int n = poll(p, 3, -1);   /* negative fds are skipped */
-    if (n < 0) {
+    size_t n = 0;
+    p[n++] = (struct pollfd){ a->child_pidfd, POLLIN, 0 };
+    p[n++] = (struct pollfd){ sfd, POLLIN, 0 };
+    for (size_t i = 0; i < a->nlisteners; i++) p[n++] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
+    if (poll(p, n, -1) < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
-    if (a->listener >= 0 && (p[1].revents & POLLIN)) handle_notification(a);
-    else if (a->listener >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
-      close(a->listener);       /* nobody is left under the filter */
-      a->listener = -1;
+    for (size_t i = 0; i < a->nlisteners; i++) {
+      if (p[2 + i].revents & POLLIN) dispatch(a, i, answer, ctx);
+      else if (p[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+        close(a->listeners[i]);       /* nobody is left under that filter */
+        a->listeners[i] = -1;
+      }
     }
-    if (sfd >= 0 && (p[2].revents & POLLIN)) forward_signals(a, sfd);
+    if (sfd >= 0 && (p[1].revents & POLLIN)) forward_signals(a, sfd);
     if (p[0].revents) return 0;
   }
 }
 
-int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
-  struct shared *s = a->page;
-  int stage, e;
-  uint32_t seq;
-  if (a->state != SX_AGENT_PARKED) return state_error(a, err);
-  if (child_exited(a)) return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
-  seq = a->seq + 1;
-  s->cmd = CMD_PROCEED;
-  STORE(s->cmd_seq, seq);
-  syscall(SYS_futex, &s->cmd_seq, FUTEX_WAKE, 1, 0, 0, 0);
-  a->seq = seq;
-  if (supervise_until(a, a->exec_fd, -1) != 0) {
-    e = errno;
-    return fail(err, SX_AGENT_E_SYSTEM, e, "proceed: poll", NULL);
-  }
-  close(a->exec_fd);
-  a->exec_fd = -1;
-  stage = LOAD(s->stage);
-  e = s->error;
-  a->state = SX_AGENT_RUNNING;
-  if (stage == STAGE_EXEC_FAILED) {
-    reap(a);
-    return fail(err, SX_AGENT_E_EXEC, e, "%s", a->path);
-  }
-  if (stage != STAGE_EXECING) {
-    reap(a);
-    return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process died before execve", NULL);
-  }
-  return SX_AGENT_OK;
-}
-
-int sx_agent_wait_forward(struct sx_agent *a, const int *signals, size_t nsignals, int *status,
-                          struct sx_agent_error *err) {
+int sx_agent_wait(struct sx_agent *a, const int *signals, size_t nsignals,
+                  sx_agent_answer answer, void *ctx, int *status, struct sx_agent_error *err) {
   sigset_t set, old;
   int sfd = -1, rc = 0, e = 0;
-  if (a->state == SX_AGENT_EMPTY) return state_error(a, err);
+  if (a->state == SX_AGENT_EMPTY)
+    return fail(err, SX_AGENT_E_NO_PROCESS, 0, "no process was spawned", NULL);
   if (a->state != SX_AGENT_GONE) {
     if (nsignals) {
       sigemptyset(&set);
       for (size_t i = 0; i < nsignals; i++) sigaddset(&set, signals[i]);
-      sigprocmask(SIG_BLOCK, &set, &old);
+      pthread_sigmask(SIG_BLOCK, &set, &old);
       sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
       if (sfd < 0) {
         e = errno;
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         return fail(err, SX_AGENT_E_SYSTEM, e, "wait: signalfd", NULL);
       }
     }
-    rc = supervise_until(a, a->pidfd, sfd);
+    rc = supervise(a, sfd, answer ? answer : fail_closed, ctx);
     e = errno;
     if (sfd >= 0) {
       forward_signals(a, sfd);   /* drain: what came too late is not left pending */
       close(sfd);
-      sigprocmask(SIG_SETMASK, &old, NULL);
+      pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (rc != 0) return fail(err, SX_AGENT_E_SYSTEM, e, "wait: poll", NULL);
     reap(a);
@@ -650,12 +775,13 @@ int sx_agent_wait_forward(struct sx_agent *a, const int *signals, size_t nsignal
   return SX_AGENT_OK;
 }
 
-int sx_agent_wait(struct sx_agent *a, int *status, struct sx_agent_error *err) {
-  return sx_agent_wait_forward(a, NULL, 0, status, err);
+int sx_agent_ended(const struct sx_agent *a) {
+  return a->state == SX_AGENT_GONE || (a->state != SX_AGENT_EMPTY && child_ended(a));
 }
 
 int sx_agent_kill(struct sx_agent *a, int sig, struct sx_agent_error *err) {
-  if (a->state == SX_AGENT_EMPTY || a->state == SX_AGENT_GONE) return state_error(a, err);
+  if (a->state == SX_AGENT_EMPTY || a->state == SX_AGENT_GONE)
+    return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
   if (syscall(SYS_pidfd_send_signal, a->pidfd, sig, NULL, 0) != 0) {
     int e = errno;
     return fail(err, e == ESRCH ? SX_AGENT_E_NO_PROCESS : SX_AGENT_E_SYSTEM, e, "kill", NULL);
@@ -663,33 +789,35 @@ int sx_agent_kill(struct sx_agent *a, int sig, struct sx_agent_error *err) {
   return SX_AGENT_OK;
 }
 
-void sx_agent_unsupervise(struct sx_agent *a) {
-  if (a->listener >= 0) close(a->listener);
-  a->listener = -1;
+const int *sx_agent_listeners(const struct sx_agent *a, size_t *n) {
+  *n = a->nlisteners;
+  return a->listeners;
 }
 
 void sx_agent_release(struct sx_agent *a) {
-  if (a->pid > 0 && (a->state == SX_AGENT_PARKED || a->state == SX_AGENT_RUNNING)) {
-    if (a->pidfd >= 0) syscall(SYS_pidfd_send_signal, a->pidfd, SIGKILL, NULL, 0);
-    else kill(a->pid, SIGKILL);
+  int was = a->state, status = a->status;
+  /* The children share this memory: they are gone before any of it is given back. */
+  if (a->child > 0) {
+    if (a->child_pidfd >= 0) syscall(SYS_pidfd_send_signal, a->child_pidfd, SIGKILL, NULL, 0);
+    else kill(a->child, SIGKILL);
     reap(a);
+    status = a->status;
   }
-  if (a->pidfd >= 0) close(a->pidfd);
-  if (a->exec_fd >= 0) close(a->exec_fd);
-  if (a->listener >= 0) close(a->listener);
-  if (a->page) munmap(a->page, a->page_size);
+  if (a->pidfd < 0 && a->namespace && a->report && report_of(a)->workload_pidfd >= 0)
+    close(report_of(a)->workload_pidfd);        /* made by the reaper before spawn failed */
+  close_fds(a);
+  drop_gate(a);
+  if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE));
+  if (a->stacks) munmap(a->stacks, a->stacks_size);
+  for (size_t i = 0; i < a->nfilters; i++) {
+    free(a->filters[i].insns);
+    free(a->filters[i].carrier);
+  }
+  free(a->inner);
   free(a->block);
-  for (size_t i = 0; i < a->ninstalled; i++) free(a->installed[i].insns);
-  for (size_t i = 0; i < a->ndecide; i++) free(a->decide[i].insns);
-  {
-    int was = a->state, status = a->status, fk = a->filter_kill_nr;
-    uint32_t fka = a->filter_kill_arch;
-    sx_agent_init(a);
-    if (was != SX_AGENT_EMPTY) {   /* remember the end, so later calls say no_process */
-      a->state = SX_AGENT_GONE;
-      a->status = status;
-      a->filter_kill_nr = fk;
-      a->filter_kill_arch = fka;
-    }
+  sx_agent_init(a);
+  if (was != SX_AGENT_EMPTY) {   /* remember the end, so later calls say no_process */
+    a->state = SX_AGENT_GONE;
+    a->status = status;
   }
 }

@@ -8,6 +8,7 @@
 */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -29,13 +30,15 @@ static struct sx_agent *check_handle(lua_State *L) {
   return luaL_checkudata(L, 1, HANDLE);
 }
 
-/* nil, code, errno, message */
+/* nil, code, errno, message [, index] */
 static int push_error(lua_State *L, const struct sx_agent_error *e) {
   lua_pushnil(L);
   lua_pushstring(L, sx_agent_code_name(e->code));
   lua_pushinteger(L, e->error);
   lua_pushstring(L, e->message);
-  return 4;
+  if (e->code != SX_AGENT_E_INSTALL || e->index < 0) return 4;
+  lua_pushinteger(L, e->index + 1);
+  return 5;
 }
 
 static int result(lua_State *L, int rc, const struct sx_agent_error *e) {
@@ -45,30 +48,36 @@ static int result(lua_State *L, int rc, const struct sx_agent_error *e) {
 }
 
 /* A NULL-terminated vector of the strings in list `idx`, in a userdata left on the stack
-** (the strings stay alive: the list holds them). */
+** (the strings stay alive: the list holds them). A NUL byte would cut a string short
+** where the kernel reads it, so it is an error. */
 static const char **string_vector(lua_State *L, int idx, const char *what) {
   lua_Integer n = luaL_len(L, idx);
   const char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *v, 0);
   for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
     lua_geti(L, idx, i);
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "%s[%d] is not a string", what, (int)i);
-    v[i - 1] = lua_tostring(L, -1);
+    v[i - 1] = lua_tolstring(L, -1, &len);
+    if (strlen(v[i - 1]) != len) luaL_error(L, "%s[%d] holds a NUL byte", what, (int)i);
     lua_pop(L, 1);
   }
   v[n] = NULL;
   return v;
 }
 
-/* A descriptor: an integer or a Lua file. */
+/* A descriptor: an integer that names one, or a Lua file. */
 static int to_fd(lua_State *L, int idx) {
   luaL_Stream *p = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  lua_Integer fd;
   if (p) {
     if (!p->closef || !p->f) luaL_error(L, "fds: a closed file cannot be passed");
     return fileno(p->f);
   }
   if (!lua_isinteger(L, idx)) luaL_error(L, "fds: a descriptor is an integer or a file");
-  return (int)lua_tointeger(L, idx);
+  fd = lua_tointeger(L, idx);
+  if (fd < 0 || fd > INT_MAX) luaL_error(L, "fds: %I is not a descriptor number", (LUAI_UACINT)fd);
+  return (int)fd;
 }
 
 static int handle_gc(lua_State *L) {
@@ -76,7 +85,8 @@ static int handle_gc(lua_State *L) {
   return 0;
 }
 
-/* spawn(argv, env|nil, cwd|nil, no_new_privs, fds|nil) -> handle | nil, code, errno, msg */
+/* spawn(argv, env|nil, cwd|nil, allow_new_privs, fds|nil, share_pid_namespace)
+** -> handle | nil, code, errno, msg */
 static int l_spawn(lua_State *L) {
   struct sx_agent *a;
   struct sx_spawn o;
@@ -90,7 +100,8 @@ static int l_spawn(lua_State *L) {
     o.envp = string_vector(L, 2, "env");
   }
   o.cwd = luaL_optstring(L, 3, NULL);
-  o.no_new_privs = lua_toboolean(L, 4);
+  if (o.cwd && strlen(o.cwd) != lua_rawlen(L, 3)) luaL_error(L, "cwd holds a NUL byte");
+  o.allow_new_privs = lua_toboolean(L, 4);
   if (!lua_isnoneornil(L, 5)) {
     lua_Integer n;
     luaL_checktype(L, 5, LUA_TTABLE);
@@ -104,6 +115,7 @@ static int l_spawn(lua_State *L) {
     o.fds = fds;
     o.nfds = (size_t)n;
   }
+  o.share_pid_namespace = lua_toboolean(L, 6);
   /* the handle exists, empty, before there is anything to release */
   a = lua_newuserdatauv(L, sizeof *a, 0);
   sx_agent_init(a);
@@ -115,44 +127,30 @@ static int l_spawn(lua_State *L) {
   return 1;
 }
 
+/* pid() -> the workload's pid, or nil once it is gone */
 static int l_pid(lua_State *L) {
   struct sx_agent *a = check_handle(L);
-  lua_pushinteger(L, a->pid);
+  if (a->pid > 0) lua_pushinteger(L, a->pid); else lua_pushnil(L);
   return 1;
 }
 
-static const char *const state_names[] = { "empty", "parked", "running", "gone" };
-
+/* state() -> "parked", "running", "exited" (ended, not yet waited for) or "gone" */
 static int l_state(lua_State *L) {
-  lua_pushstring(L, state_names[check_handle(L)->state]);
+  struct sx_agent *a = check_handle(L);
+  const char *st = "gone";
+  if (a->state == SX_AGENT_PARKED || a->state == SX_AGENT_RUNNING)
+    st = sx_agent_ended(a) ? "exited" : a->state == SX_AGENT_PARKED ? "parked" : "running";
+  lua_pushstring(L, st);
   return 1;
 }
 
-/* install(bpf, guard, decide|nil) -> true | nil, code, errno, msg */
+/* install(bpf) -> true | nil, code, errno, msg */
 static int l_install(lua_State *L) {
-  struct sx_agent *a = check_handle(L);
-  size_t len, dlen = 0;
-  const struct sx_insn *insns = sx_checkprogram(L, 2, &len), *decide = NULL;
-  struct sx_agent_error e;
-  if (!lua_isnoneornil(L, 4)) decide = sx_checkprogram(L, 4, &dlen);
-  return result(L, sx_agent_install(a, insns, len, lua_toboolean(L, 3) ? SX_AGENT_GUARD : 0,
-                                    decide, dlen, &e), &e);
-}
-
-/* exec_action(bpf) -> the action the program gives the agent's own execve */
-static int l_exec_action(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   size_t len;
   const struct sx_insn *insns = sx_checkprogram(L, 2, &len);
-  uint32_t action;
-  int rc = sx_agent_exec_action(a, insns, len, &action);
-  if (rc != SX_AGENT_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, sx_agent_code_name(rc));
-    return 2;
-  }
-  lua_pushinteger(L, action);
-  return 1;
+  struct sx_agent_error e;
+  return result(L, sx_agent_install(a, insns, len, &e), &e);
 }
 
 static int l_proceed(lua_State *L) {
@@ -160,8 +158,8 @@ static int l_proceed(lua_State *L) {
   return result(L, sx_agent_proceed(check_handle(L), &e), &e);
 }
 
-/* wait([signals]) -> "exited", code | "signaled", signo [, nr, audit arch of the exec the
-** supervisor killed for]; signals sent to us meanwhile are forwarded to the child */
+/* wait([signals]) -> "exited", code | "signaled", signo; signals sent to us meanwhile
+** are forwarded to the workload */
 static int l_wait(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
@@ -175,7 +173,8 @@ static int l_wait(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  if (sx_agent_wait_forward(a, signals, n, &status, &e) != SX_AGENT_OK) return push_error(L, &e);
+  if (sx_agent_wait(a, signals, n, NULL, NULL, &status, &e) != SX_AGENT_OK)
+    return push_error(L, &e);
   if (WIFEXITED(status)) {
     lua_pushliteral(L, "exited");
     lua_pushinteger(L, WEXITSTATUS(status));
@@ -183,10 +182,7 @@ static int l_wait(lua_State *L) {
   }
   lua_pushliteral(L, "signaled");
   lua_pushinteger(L, WTERMSIG(status));
-  if (a->filter_kill_nr < 0) return 2;
-  lua_pushinteger(L, a->filter_kill_nr);
-  lua_pushinteger(L, a->filter_kill_arch);
-  return 4;
+  return 2;
 }
 
 static int l_kill(lua_State *L) {
@@ -194,9 +190,10 @@ static int l_kill(lua_State *L) {
   return result(L, sx_agent_kill(check_handle(L), (int)luaL_checkinteger(L, 2), &e), &e);
 }
 
-static int l_unsupervise(lua_State *L) {
-  sx_agent_unsupervise(check_handle(L));
-  return 0;
+/* enter_user_namespace() -> true | nil, code, errno, msg */
+static int l_enter_user_namespace(lua_State *L) {
+  struct sx_agent_error e;
+  return result(L, sx_agent_enter_user_namespace(&e), &e);
 }
 
 static int l_strerror(lua_State *L) {
@@ -205,14 +202,13 @@ static int l_strerror(lua_State *L) {
 }
 
 static const luaL_Reg handle_methods[] = {
-  { "pid", l_pid }, { "state", l_state }, { "install", l_install },
-  { "exec_action", l_exec_action }, { "proceed", l_proceed }, { "wait", l_wait },
-  { "kill", l_kill }, { "unsupervise", l_unsupervise }, { "close", handle_gc },
-  { NULL, NULL }
+  { "pid", l_pid }, { "state", l_state }, { "install", l_install }, { "proceed", l_proceed },
+  { "wait", l_wait }, { "kill", l_kill }, { "close", handle_gc }, { NULL, NULL }
 };
 
 static const luaL_Reg functions[] = {
-  { "spawn", l_spawn }, { "strerror", l_strerror }, { NULL, NULL }
+  { "spawn", l_spawn }, { "strerror", l_strerror },
+  { "enter_user_namespace", l_enter_user_namespace }, { NULL, NULL }
 };
 
 static const struct { const char *name; int value; } signals[] = {

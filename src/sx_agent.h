@@ -1,24 +1,36 @@
 /*
 ** sx_agent.h: the checkpointed spawn agent, plain C (no Lua).
 **
-** sx_agent_spawn forks a child that resets its signals, closes every inherited
-** descriptor but 0, 1, 2 and the ones asked for, sets its parent-death signal and then
-** parks at a checkpoint before execve. While it is parked the parent installs filters
-** (sx_agent_install); sx_agent_proceed makes it execve the program resolved in the
-** parent. The child reports every failure (stage and errno) through a shared page, so
-** it can report even when a filter it just installed forbids write(2).
+** sx_agent_spawn makes the workload and parks it before execve: its signals reset, its
+** working directory set, its parent-death signal armed. sx_agent_install adds filters to
+** its plan (checked now, installed at proceed); sx_agent_proceed makes it install them
+** all and execve the program resolved in the parent, or fail with nothing run: a filter
+** the kernel refuses ends the process and proceed says which filter and why. The child
+** reports every failure (stage and errno) through shared memory, so it can report even
+** when a filter it just installed forbids write(2).
 **
-** Exec-once: a filter may forbid execve and still start the workload. The caller
-** installs an exec guard (a filter returning SECCOMP_RET_USER_NOTIF for execve and
-** execveat, flag SX_AGENT_GUARD) and the user's filter with exec allowed, and gives the
-** user's ORIGINAL program as the `decide` program. The agent's own execve is let
-** through once; every later one gets the original programs' decision, answered by a
-** supervisor that runs inside sx_agent_proceed and sx_agent_wait. When the supervisor
-** is gone (sx_agent_unsupervise, or the parent died), the kernel fails the notified
-** syscalls with ENOSYS: execs fail closed.
+** What the workload can never reach (the guarantees; see the README):
+** - The agent's process is made non-dumpable at spawn (PR_SET_DUMPABLE 0), and the
+**   workload loses CAP_SYS_PTRACE from every capability set and the bounding set. So no
+**   process of the workload, whatever its uid and its policy, can ptrace the agent,
+**   pidfd_getfd its descriptors, or read or write its memory (process_vm_*, /proc/PID/mem).
+** - By default the workload gets its own PID namespace, with a reaper as pid 1 (a child
+**   of the agent sharing its memory, so the same protection covers it). The agent's pid
+**   cannot be named from inside, so it cannot be signalled either. When the workload
+**   ends, the kernel kills everything it left in the namespace; when the agent dies, the
+**   reaper dies with it (parent-death signal) and so does everything in the namespace.
+**   A PID namespace needs CAP_SYS_ADMIN: a caller without it first moves itself into a
+**   user namespace of its own (sx_agent_enter_user_namespace). The reaper cannot do
+**   that for it: it shares the agent's non-dumpable memory, and a process that is not
+**   dumpable may not write its own uid map.
+** - Exec-once needs no listener: a filter that forbids the agent's own execve is
+**   installed behind the exec gate (gate.h), and every later exec gets the filter's own
+**   action from the kernel, whether or not the agent is still there.
+** - no_new_privs is set unless the caller opts out (allow_new_privs).
 **
-** no_new_privs: set at spawn when asked; otherwise set before the first filter when the
-** caller lacks CAP_SYS_ADMIN (the kernel wants one or the other).
+** Filters that return SECCOMP_RET_USER_NOTIF get listeners, which end up in the caller's
+** descriptor table (sx_agent_listeners); the caller answers them.
+**
 ** The parent-death signal follows the THREAD that spawned: spawn from a thread that
 ** lives as long as the child should.
 **
@@ -41,100 +53,112 @@ extern "C" {
 enum sx_agent_state {
   SX_AGENT_EMPTY,      /* nothing spawned (or spawn failed) */
   SX_AGENT_PARKED,     /* the child waits at the checkpoint */
-  SX_AGENT_RUNNING,    /* proceed done: the workload runs (or died, not yet reaped) */
-  SX_AGENT_GONE        /* reaped */
+  SX_AGENT_RUNNING,    /* proceed done: the workload runs (or ended, not yet waited for) */
+  SX_AGENT_GONE        /* waited for, killed while parked, or released */
 };
 
 enum sx_agent_code {
   SX_AGENT_OK,
-  SX_AGENT_E_NOT_READY,    /* no parked child yet */
-  SX_AGENT_E_RUNNING,      /* the child already proceeded */
+  SX_AGENT_E_NOT_PARKED,   /* install or proceed after proceed */
   SX_AGENT_E_NO_PROCESS,   /* the child is gone */
   SX_AGENT_E_SYSTEM,       /* a syscall in the parent failed: errno */
   SX_AGENT_E_NOT_FOUND,    /* the program is not in PATH / does not exist */
   SX_AGENT_E_CWD,          /* chdir in the child failed: errno */
-  SX_AGENT_E_INSTALL,      /* the kernel refused the filter: errno */
+  SX_AGENT_E_INSTALL,      /* the kernel refused a filter (or a filter before denies it) */
   SX_AGENT_E_BLOCKED,      /* a filter installed before forbids installing another */
   SX_AGENT_E_EXEC,         /* execve failed: errno */
-  SX_AGENT_E_BAD_PROGRAM,  /* the program fails sx_check, or too many filters */
-  SX_AGENT_E_DIED          /* the child died while parked */
+  SX_AGENT_E_BAD_PROGRAM,  /* the program fails sx_check, is too big, or too many filters */
+  SX_AGENT_E_DIED,         /* the child died before it could exec */
+  SX_AGENT_E_NAMESPACE,    /* no PID namespace could be made: errno */
+  SX_AGENT_E_SETUP         /* the child could not prepare (no_new_privs, capabilities) */
 };
 
 struct sx_agent_error {
   int code;            /* enum sx_agent_code */
   int error;           /* errno, or 0 */
+  int index;           /* SX_AGENT_E_INSTALL: the filter, counted from 0 in install order */
   char message[200];
 };
 
 /* What spawn needs. argv[0] is searched in PATH (the env's PATH when env is given)
-** unless it holds a '/'. envp NULL: inherit the caller's environment. */
+** unless it holds a '/'. envp NULL: inherit the caller's environment. Zero means the
+** safe choice for each flag. */
 struct sx_spawn {
   const char *const *argv;     /* NULL-terminated, at least one element */
   const char *const *envp;     /* NULL-terminated, or NULL */
   const char *cwd;             /* or NULL */
-  int no_new_privs;            /* 1: set before the first install (or before exec) */
   const int *fds;              /* extra descriptors the workload keeps, same numbers */
   size_t nfds;
+  int allow_new_privs;         /* 1: leave no_new_privs as it is (else it is set) */
+  int share_pid_namespace;     /* 1: no PID namespace of its own (see the header) */
 };
 
-#define SX_AGENT_MAX_FILTERS 64
+#define SX_AGENT_MAX_FILTERS 32
 
-/* Install flags */
-#define SX_AGENT_GUARD 1u      /* install with a user-notification listener (exec guard) */
-
-struct sx_agent_filter {       /* a copy of a program, owned by the agent */
-  struct sx_insn *insns;
+struct sx_agent_filter {       /* a filter of the plan, owned by the agent */
+  struct sx_insn *insns;       /* the user's program with the gate in front, if it needs one */
   size_t len;
+  struct sx_insn *carrier;     /* its notification carrier, or NULL */
+  size_t carrier_len;
 };
 
 struct sx_agent {
   int state;
-  pid_t pid;
-  pid_t parent;
-  int pidfd, exec_fd, listener;
-  void *page;                  /* struct shared page, see agent.c */
-  size_t page_size;
-  char *block;                 /* argv, envp and path, one allocation */
-  const char *path;
-  char *const *argv;
-  char *const *envp;
-  int nnp_asked, nnp_needed, nnp_done;
-  unsigned seq;
-  struct sx_agent_filter installed[SX_AGENT_MAX_FILTERS];
-  size_t ninstalled;
-  struct sx_agent_filter decide[SX_AGENT_MAX_FILTERS];
-  size_t ndecide;
-  int guarded, own_exec_done;
-  int filter_kill_nr;          /* syscall the supervisor killed the workload for, or -1 */
-  uint32_t filter_kill_arch;   /* and its audit arch */
-  int status;                  /* wait status once reaped */
+  pid_t pid;                   /* the workload, in the caller's PID namespace */
+  int pidfd;                   /* the workload */
+  pid_t child;                 /* the caller's own child: the reaper, or the workload */
+  int child_pidfd;
+  int self_pidfd;              /* the caller, for the reaper's check */
+  int namespace;               /* 1 when the workload has its own PID namespace */
+  void *report;                /* struct sx_report (agent_child.h), a shared page */
+  void *stacks;                /* the children's stacks */
+  size_t stacks_size;
+  void *inner;                 /* the plan and what the parent keeps beside it (agent.c) */
+  char *block;                 /* argv, envp, path, cwd, keep list, maps: one allocation */
+  void *gate[3];               /* the exec gate's pages: path, argv, envp */
+  size_t gate_size[3];
+  struct sx_agent_filter filters[SX_AGENT_MAX_FILTERS];
+  size_t nfilters;
+  size_t kernel_insns;         /* what the plan costs of the kernel's 32768 a process */
+  int listeners[SX_AGENT_MAX_FILTERS];
+  size_t nlisteners;
+  int status;                  /* wait status once waited for */
 };
 
 SX_API void sx_agent_init(struct sx_agent *a);
+/* Without CAP_SYS_ADMIN: move the calling process into a new user namespace that maps its
+** own uid and gid (others show as the overflow id there), where it has the capabilities
+** a PID namespace needs. Call it while single-threaded and before the first spawn (which
+** makes the process non-dumpable); a no-op with CAP_SYS_ADMIN. */
+SX_API int sx_agent_enter_user_namespace(struct sx_agent_error *err);
 SX_API int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *opts,
                           struct sx_agent_error *err);
-/* Install a filter in the parked child. `decide` (or NULL) is the program whose answer
-** the supervisor gives to later execs; flags SX_AGENT_GUARD makes this the exec guard. */
+/* Add a filter to the plan of the parked child (copied). It is checked now: a valid
+** program, within the kernel's limits with the filters before it, and not blocked by
+** them (a filter that forbids seccomp(2) must come last). */
 SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                            unsigned flags, const struct sx_insn *decide, size_t dlen,
                             struct sx_agent_error *err);
-/* What `insns` returns for the agent's own execve (the exact seccomp_data it will
-** make); SX_AGENT_E_NOT_READY when there is no parked child. */
-SX_API int sx_agent_exec_action(const struct sx_agent *a, const struct sx_insn *insns,
-                                size_t len, uint32_t *action);
+/* Install the plan's filters in the child and execve. On failure the child is gone. */
 SX_API int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err);
-/* Wait for the child, answering exec notifications meanwhile; *status as waitpid's. */
-SX_API int sx_agent_wait(struct sx_agent *a, int *status, struct sx_agent_error *err);
-/* sx_agent_wait that also forwards `signals` sent to this process by other processes
-** to the child (they are blocked meanwhile and read through a signalfd). */
-SX_API int sx_agent_wait_forward(struct sx_agent *a, const int *signals, size_t nsignals,
-                                 int *status, struct sx_agent_error *err);
+/* Answers one notification (received from `listener`) with SECCOMP_IOCTL_NOTIF_SEND. */
+struct seccomp_notif;
+typedef void (*sx_agent_answer)(void *ctx, int listener, const struct seccomp_notif *req);
+
+/* Wait for the workload; *status as waitpid's. Signals in `signals` (n of them) sent to
+** this process by other processes meanwhile go to the workload (they are blocked and read
+** through a signalfd). Each notification is given to `answer`, or without one failed
+** with ENOSYS, as the kernel does when nobody listens. */
+SX_API int sx_agent_wait(struct sx_agent *a, const int *signals, size_t nsignals,
+                         sx_agent_answer answer, void *ctx, int *status,
+                         struct sx_agent_error *err);
+/* Has the workload ended (it can be waited for without blocking)? */
+SX_API int sx_agent_ended(const struct sx_agent *a);
 SX_API int sx_agent_kill(struct sx_agent *a, int sig, struct sx_agent_error *err);
-/* Stop supervising: close the listener, so later notified execs fail with ENOSYS. */
-SX_API void sx_agent_unsupervise(struct sx_agent *a);
+/* The listeners of the filters that notify, after proceed; *n of them. */
+SX_API const int *sx_agent_listeners(const struct sx_agent *a, size_t *n);
 /* Kill and reap a child that is still there, free everything; back to EMPTY. */
 SX_API void sx_agent_release(struct sx_agent *a);
-SX_API const char *sx_agent_code_name(int code);   /* "not_ready", ... */
+SX_API const char *sx_agent_code_name(int code);   /* "not_parked", ... */
 
 #ifdef __cplusplus
 }

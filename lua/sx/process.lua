@@ -3,20 +3,24 @@
 --   local process = require "sx.process"
 --   local p = assert(process.spawn{ argv = { "/bin/ls", "/" } })  -- parked before execve
 --   assert(p:install(filter))                                     -- stack as many as needed
---   assert(p:proceed())                                            -- execve the program
+--   assert(p:proceed())                                            -- install, then execve
 --   print(p:wait())                                                --> exited 0
 --
--- Exec-once: when a filter forbids the agent's own execve, install puts in the filter
--- rebuilt from its rules with execve/execveat allowed, under an exec guard that sends
--- every execve/execveat to a supervisor (user notification). The supervisor, which runs
--- inside p:proceed() and p:wait(), lets the agent's own exec through once and answers
--- every later one with the original filter's decision: a killing action kills the
--- caller before the exec runs. If nobody supervises (p:unsupervise(), the parent died),
--- the kernel fails those execs with ENOSYS. Raw-BPF filters that forbid exec are refused.
+-- install checks a filter and adds it to the plan; proceed installs them all in the
+-- parked process and execs it, or fails with nothing run (the process is gone then, and
+-- err.index says which filter the kernel refused). A filter may forbid execve: the
+-- agent's own execve goes through an exec gate (src/gate.h) that nothing after it can
+-- use, so every later execve gets the filter's action from the kernel.
 --
--- Errors are nil, err with err.code one of not_ready, running, no_process, not_found,
--- cwd_failed, install_failed, blocked, exec_failed, exec_forbidden, bad_program, died,
--- system; err.errno / err.errno_name when the kernel said why.
+-- What the workload can never reach (src/sx_agent.h, the README): spawn makes this
+-- process non-dumpable, the workload loses CAP_SYS_PTRACE, and by default it runs in a
+-- PID namespace of its own (pid_namespace = false: without one), under a reaper that
+-- dies with this process, taking the whole tree with it.
+--
+-- Errors are nil, err with err.code one of not_parked, no_process, not_found,
+-- cwd_failed, install_failed, blocked, exec_failed, bad_program, died, no_namespace,
+-- setup_failed, system; err.errno / err.errno_name when the kernel said why; err.index
+-- for the filter of an install_failed at proceed.
 
 local core = require "sx.process_core"
 local score = require "sx.core"
@@ -36,8 +40,6 @@ function M.spawned() return spawned end
 local Process = { __name = "sx.process" }
 Process.__index = Process
 
-local SIGSYS = core.signals.SYS
-local ALLOW, LOG, ACTION_FULL = 0x7fff0000, 0x7ffc0000, 0xffff0000
 
 local function make_error(code, errno, message)
   local fields = {}
@@ -52,12 +54,15 @@ local function make_error(code, errno, message)
   return error_.new(code, message, fields)
 end
 
-local function failed(ok, code, errno, message)
+local function failed(ok, code, errno, message, index)
   if ok then return ok end
-  return nil, make_error(code, errno, message)
+  local err = make_error(code, errno, message)
+  err.index = index
+  return nil, err
 end
 
-local SPAWN_OPTIONS = { argv = true, env = true, cwd = true, no_new_privs = true, fds = true }
+local SPAWN_OPTIONS = { argv = true, env = true, cwd = true, no_new_privs = true, fds = true,
+                        pid_namespace = true }
 
 -- env as a list of "K=V", from a list of such strings and/or a K = V map.
 local function env_list(env)
@@ -86,12 +91,13 @@ local function env_list(env)
   return out
 end
 
--- spawn{ argv = {...}, env = {...}|nil, cwd = dir, no_new_privs = bool, fds = {...} }
--- -> a process parked before execve, or nil, err. argv[1] is looked up in PATH (env's
--- PATH when env is given); env is a list of "NAME=value" and/or a NAME = value map;
--- fds are descriptors (integers or Lua files) the workload keeps, at the same numbers.
--- no_new_privs = true sets it at once; otherwise it is set before the first filter
--- when this process lacks CAP_SYS_ADMIN (the kernel wants one or the other).
+-- spawn{ argv = {...}, env = {...}|nil, cwd = dir, no_new_privs = bool, fds = {...},
+--        pid_namespace = bool } -> a process parked before execve, or nil, err. argv[1]
+-- is looked up in PATH (env's PATH when env is given); env is a list of "NAME=value"
+-- and/or a NAME = value map; fds are descriptors (integers or Lua files) the workload
+-- keeps, at the same numbers. no_new_privs is set unless no_new_privs = false. The
+-- workload gets a PID namespace of its own unless pid_namespace = false; when the kernel
+-- refuses one, spawn fails with no_namespace.
 function M.spawn(opts)
   if type(opts) ~= "table" then error_.raise("spawn takes a table of options") end
   error_.check_options(opts, SPAWN_OPTIONS, "spawn")
@@ -105,17 +111,33 @@ function M.spawn(opts)
   local env = opts.env ~= nil and env_list(opts.env) or nil
   if opts.cwd ~= nil and type(opts.cwd) ~= "string" then error_.raise("spawn: cwd must be a string") end
   if opts.fds ~= nil and type(opts.fds) ~= "table" then error_.raise("spawn: fds must be a list") end
+  for _, name in ipairs{ "no_new_privs", "pid_namespace" } do
+    if opts[name] ~= nil and type(opts[name]) ~= "boolean" then
+      error_.raise(("spawn: %s must be true or false"):format(name))
+    end
+  end
   spawned = spawned + 1
-  local h, code, errno, message = core.spawn(argv, env, opts.cwd, opts.no_new_privs, opts.fds)
+  local ok, h, code, errno, message = pcall(core.spawn, argv, env, opts.cwd,
+                                            opts.no_new_privs == false, opts.fds,
+                                            opts.pid_namespace == false)
+  if not ok then error_.raise("spawn: " .. tostring(h):gsub("^[^\n]-:%d+: ", "")) end
   if not h then return nil, make_error(code, errno, message) end
   local list = {}
   for i = 1, #argv do list[i] = argv[i] end
   return setmetatable({ _h = h, pid = h:pid(), argv = list }, Process)
 end
 
+-- enter_user_namespace() -> true, or nil, err (no_namespace): a process without
+-- CAP_SYS_ADMIN moves itself into a user namespace of its own, mapping its uid and gid
+-- (others show as nobody there), where spawn can make PID namespaces. Call it before the
+-- first spawn, while single-threaded; with CAP_SYS_ADMIN it does nothing.
+function M.enter_user_namespace()
+  return failed(core.enter_user_namespace())
+end
+
 local STATE_ERRORS = {
-  empty = { "not_ready", "the process is not parked yet" },
-  running = { "running", "the process already proceeded to execve" },
+  running = { "not_parked", "the process already proceeded to execve" },
+  exited = { "no_process", "the process is gone" },
   gone = { "no_process", "the process is gone" },
 }
 
@@ -126,75 +148,25 @@ local function check_parked(self)
   return nil, error_.new(e[1], e[2])
 end
 
-local function allows(action)
-  local kind = action & ACTION_FULL
-  return kind == ALLOW or kind == LOG
-end
-
--- The compat arches the kernel may present on this host: the exec guard covers them all.
-local function guard_arches()
-  local host = seccomp.arch()
-  if host == "x86_64" then return { "x86_64", "i386", "x32" } end
-  if host == "aarch64" then return { "aarch64", "arm" } end
-  return { host }
-end
-
-local EXEC = { execve = true, execveat = true }
-
--- f rebuilt from its rules with execve and execveat allowed unconditionally.
-local function exec_allowed_copy(f)
-  local rules, default, opts = seccomp.to_rules(f)
-  if not rules then return nil, default end
-  local out = {}
-  for _, r in ipairs(rules) do
-    if not EXEC[r.syscall] then out[#out + 1] = r end
-  end
-  out[#out + 1] = { action = "allow", syscall = "execve" }
-  out[#out + 1] = { action = "allow", syscall = "execveat" }
-  return seccomp.from_rules(out, default, opts)
-end
-
--- install(filter): stack a filter on the parked process.
+-- install(filter): add a filter to the plan of the parked process; it is checked now
+-- and installed, after the filters before it, at proceed.
 function Process:install(f)
   if not seccomp.is_filter(f) then error_.raise("install takes a filter (sx.seccomp)") end
+  if f.arch ~= nil and f.arch ~= seccomp.arch() and f.arches and #f.arches == 1 then
+    return nil, error_.new("unsupported_arch", ("this filter is for %s, and this machine "
+      .. "runs %s"):format(f.arch, seccomp.arch()), { arch = f.arch })
+  end
   local ok, err = check_parked(self)
   if not ok then return nil, err end
-  local h = self._h
-  local own = h:exec_action(f.bpf)
-  if not own then return nil, error_.new("bad_program", "the filter is not a valid program") end
-  if allows(own) then return failed(h:install(f.bpf, false)) end
-  -- exec-once: the filter forbids the agent's own execve
-  if not f.rules then
-    return nil, error_.new("exec_forbidden", "this raw-BPF filter forbids execve, so the " ..
-      "workload could never start; build it from rules (sx.seccomp) so it can be run exec-once")
-  end
-  local g
-  g, err = exec_allowed_copy(f)
-  if not g then return nil, err end
-  own = h:exec_action(g.bpf)
-  if not own or not allows(own) then
-    return nil, error_.new("exec_forbidden", "the filter still forbids execve after allowing " ..
-      "it by name (a rule by number?), so the workload could never start")
-  end
-  if not self._guarded then
-    local guard
-    guard, err = seccomp.from_rules({ { "notify", "execve" }, { "notify", "execveat" } }, "allow",
-                                    { arches = guard_arches(), bad_arch = "allow" })
-    if not guard then return nil, err end
-    ok, err = failed(h:install(guard.bpf, true))
-    if not ok then return nil, err end
-    self._guarded = true
-  end
-  return failed(h:install(g.bpf, false, f.bpf))
+  return failed(self._h:install(f.bpf))
 end
 
--- proceed(): execve the program. A failed exec is exec_failed with its errno.
+-- proceed(): install the plan's filters and execve the program. A filter the kernel
+-- refuses (install_failed, err.index) or a failed exec (exec_failed) ends the process:
+-- nothing runs.
 function Process:proceed()
-  local st = self._h:state()
-  if st ~= "parked" then
-    local e = STATE_ERRORS[st]
-    return nil, error_.new(e[1], e[2])
-  end
+  local ok, err = check_parked(self)
+  if not ok then return nil, err end
   return failed(self._h:proceed())
 end
 
@@ -211,25 +183,9 @@ end
 
 local WAIT_OPTIONS = { forward = true }
 
--- The name of syscall `nr` made with audit arch `audit` ("execve", or "x32 execve" and
--- "i386 execve" for the other ABIs of x86_64).
-local function syscall_name(nr, audit)
-  local host = seccomp.arch()
-  for _, arch in ipairs(seccomp.arches()) do
-    if score.audit(arch) == audit and (arch ~= "x32" or nr & 0x40000000 ~= 0) and
-       (arch ~= "x86_64" or nr & 0x40000000 == 0) then
-      local name = seccomp.syscall_name(nr, arch)
-      return arch == host and name or arch .. " " .. name
-    end
-  end
-  return tostring(nr)
-end
-
--- wait([{ forward = { "TERM", "HUP", ... } }]) -> "exited", code | "signaled", signo
--- [, syscall]. When the supervisor killed the workload for an exec its filter forbids,
--- wait reports SIGSYS (as the kernel's kill_process would) and the syscall's name as a
--- third value. Signals in `forward` that other processes send to this one while it
--- waits go to the workload instead (a terminal's reach it anyway).
+-- wait([{ forward = { "TERM", "HUP", ... } }]) -> "exited", code | "signaled", signo.
+-- Signals in `forward` that other processes send to this one while it waits go to the
+-- workload instead (a terminal's reach it anyway).
 function Process:wait(opts)
   opts = error_.check_options(opts, WAIT_OPTIONS, "wait")
   local forward
@@ -238,12 +194,8 @@ function Process:wait(opts)
     forward = {}
     for i, sig in ipairs(opts.forward) do forward[i] = signal_number(sig, "wait") end
   end
-  local how, value, nr, extra = self._h:wait(forward)
-  if not how then return nil, make_error(value, nr, extra) end
-  if nr then
-    self.killed_for = syscall_name(nr, extra)
-    return how, SIGSYS, self.killed_for
-  end
+  local how, value, errno, message = self._h:wait(forward)
+  if not how then return nil, make_error(value, errno, message) end
   return how, value
 end
 
@@ -253,11 +205,9 @@ function Process:kill(sig)
   return failed(self._h:kill(signal_number(sig, "kill")))
 end
 
--- unsupervise(): stop answering exec notifications; later execs fail with ENOSYS.
-function Process:unsupervise()
-  self._h:unsupervise()
-end
-
+-- state(): "parked" (spawned, before proceed), "running" (proceeded and alive),
+-- "exited" (ended, by itself or killed, and not yet waited for) or "gone" (waited for,
+-- closed, or failed at proceed).
 function Process:state()
   return self._h:state()
 end
@@ -269,7 +219,7 @@ end
 Process.__close = Process.close
 
 function Process:__tostring()
-  return ("sx.process<%d %s>"):format(self.pid, self._h:state())
+  return ("sx.process<%s %s>"):format(tostring(self.pid), self._h:state())
 end
 
 return M

@@ -36,19 +36,35 @@ A policy is Lua 5.4 source (never bytecode) with the sx modules at hand:
 The policy args are the chunk's `...` (and arg[1..]); the program's argv is
 sxlua.argv. A declarative policy returns a filter, or a table
   { filter = f | filters = { f1, f2 }, env = {...}, cwd = "dir",
-    no_new_privs = true }
+    no_new_privs = true, pid_namespace = true }
 and sxlua spawns the program, installs the filters, runs it and waits.
 An imperative policy drives sx.process itself and returns p:wait()'s results
-(or an exit code). Filters that forbid execve still start the program: sxlua
-lets its own execve through once; later execve/execveat get the filter's action.
+(or an exit code). Filters that forbid execve still start the program: sxlua's
+own execve passes an exec gate once; every later execve gets the filter's
+action from the kernel, whether sxlua is still there or not.
 
 Options:
-  -c, --check    load the policy and print its filters; run nothing
-  -h, --help     print this help
-  -V, --version  print the version
+  -c, --check            load the policy and print its filters; run nothing
+  --no-pid-namespace     run the program without a PID namespace of its own
+  -h, --help             print this help
+  -V, --version          print the version
+
+What the program can never reach, whatever its uid and its policy allows:
+sxlua's memory and descriptors (sxlua is not dumpable and the program loses
+CAP_SYS_PTRACE, so ptrace, pidfd_getfd, process_vm_* and /proc/PID/mem fail),
+and, in its own PID namespace (the default), sxlua's pid. Its whole process
+tree ends when it ends, and when sxlua dies. no_new_privs is set unless the
+policy says no_new_privs = false. Without CAP_SYS_ADMIN the namespace needs an
+unprivileged user namespace (ids other than yours then show as nobody); if the
+kernel refuses one, sxlua refuses to run unless given --no-pid-namespace, and
+then the program can signal sxlua, and what it forks can outlive sxlua (its
+execs still get the filter's action). A program that daemonizes must stay in
+the foreground (nginx -g 'daemon off;'): when it exits, so does its tree. A
+root program with root's other capabilities can still change the host itself
+(kernel modules, /proc/sys, ...): deny those syscalls or run it unprivileged.
 
 While it waits, sxlua forwards HUP, INT, QUIT, TERM, USR1 and USR2 sent to it
-to the program; if sxlua dies, the program is killed.
+to the program.
 
 Exit status: the program's; 128+N when signal N ends it (159 for SIGSYS, also
 when the filter kills it); 125 for an error in sxlua or the policy (printed as
@@ -60,18 +76,28 @@ local function say(fmt, ...)
   io.stderr:write("sxlua: ", fmt:format(...), "\n")
 end
 
--- The exit status for wait()'s results, with one line when the filter killed it.
-function M.exit_status(program, how, value, killed_for)
-  if how == "exited" then return value end
-  if killed_for then
-    say("%s was killed by the seccomp filter: %s is forbidden", program, killed_for)
-  elseif value == SIGSYS then
+-- The exit status for wait()'s results, with one line when the filter killed it. An
+-- exit code is 0..255 and a signal 1..64: anything else is the policy's mistake.
+function M.exit_status(program, how, value)
+  if how == "exited" then
+    if math_type(value) ~= "integer" or value < 0 or value > 255 then
+      say("%s: an exit status is 0..255, got %s", program, tostring(value))
+      return EXIT_RUNNER
+    end
+    return value
+  end
+  if math_type(value) ~= "integer" or value < 1 or value > 64 then
+    say("%s: a signal is 1..64, got %s", program, tostring(value))
+    return EXIT_RUNNER
+  end
+  if value == SIGSYS then
     say("%s was killed by the seccomp filter (SIGSYS): it made a forbidden syscall", program)
   end
   return 128 + value
 end
 
-local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_privs = true }
+local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_privs = true,
+                  pid_namespace = true }
 
 -- The filters and spawn options a declarative policy returned, or nil, message.
 local function declaration(result)
@@ -97,7 +123,7 @@ local function declaration(result)
     end
   end
   return { filters = filters, env = result.env, cwd = result.cwd,
-           no_new_privs = result.no_new_privs }
+           no_new_privs = result.no_new_privs, pid_namespace = result.pid_namespace }
 end
 
 local function run_declared(policy, decl, argv)
@@ -106,10 +132,16 @@ local function run_declared(policy, decl, argv)
     return EXIT_RUNNER
   end
   local ok, p, err = pcall(process.spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
-                                            no_new_privs = decl.no_new_privs })
+                                            no_new_privs = decl.no_new_privs,
+                                            pid_namespace = decl.pid_namespace })
   if not ok then say("%s: %s", policy, p) return EXIT_RUNNER end
   if not p then
     if err.code == "not_found" then say("%s: command not found", argv[1]) return EXIT_NOTFOUND end
+    if err.code == "no_namespace" then
+      say("%s; run it with --no-pid-namespace to go without one (then the program can "
+          .. "signal sxlua and outlive it: see sxlua --help)", err.message)
+      return EXIT_RUNNER
+    end
     say("%s: %s", argv[1], err.message)
     return EXIT_RUNNER
   end
@@ -124,15 +156,17 @@ local function run_declared(policy, decl, argv)
   local proceeded, perr = p:proceed()
   if not proceeded then
     p:close()
-    say("%s: %s", argv[1], perr.message)
     if perr.code == "exec_failed" then
+      say("%s: %s", argv[1], perr.message)
       return perr.errno_name == "ENOENT" and EXIT_NOTFOUND or EXIT_NOEXEC
     end
+    if perr.index then say("%s: cannot install filter %d: %s", policy, perr.index, perr.message)
+    else say("%s: %s", argv[1], perr.message) end
     return EXIT_RUNNER
   end
-  local how, value, killed_for = p:wait{ forward = FORWARD }
+  local how, value = p:wait{ forward = FORWARD }
   if not how then say("%s: %s", argv[1], value.message) return EXIT_RUNNER end
-  return M.exit_status(argv[1], how, value, killed_for)
+  return M.exit_status(argv[1], how, value)
 end
 
 local function handler(e)
@@ -193,12 +227,13 @@ function M.main(args, version)
   if commands.COMMANDS[args[1]] then
     return commands.run(args[1], args, 2, M.load_policy)
   end
-  local i, check = 1, false
+  local i, check, share_pid_namespace = 1, false, false
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
     if o == "-h" or o == "--help" then io.stdout:write(M.USAGE, "\n", commands.USAGE) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
+    elseif o == "--no-pid-namespace" then share_pid_namespace = true
     else
       say("unknown option '%s' (see sxlua --help)", o)
       return EXIT_RUNNER
@@ -216,14 +251,17 @@ function M.main(args, version)
     elseif args[j] == "--" then dd = j
     else policy_args[#policy_args + 1] = args[j] end
   end
+  -- Without CAP_SYS_ADMIN a PID namespace needs a user namespace, entered while this
+  -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
+  if not check and not share_pid_namespace then process.enter_user_namespace() end
   local spawned_before = process.spawned()
   local ok, results = run_policy(policy, policy_args, argv, version)
   if not ok then return results end
   local r1, r2 = results[1], results[2]
   if r1 == "exited" or r1 == "signaled" then
-    return M.exit_status(argv[1] or policy, r1, r2, results[3])
+    return M.exit_status(argv[1] or policy, r1, r2)
   end
-  if math_type(r1) == "integer" then return r1 end
+  if math_type(r1) == "integer" then return M.exit_status(policy, "exited", r1) end
   if r1 == nil then
     if process.spawned() > spawned_before then return 0 end
     say("%s: the policy returned nothing (a declarative policy ends with `return filter`)", policy)
@@ -235,6 +273,7 @@ function M.main(args, version)
     for n, f in ipairs(decl.filters) do io.stdout:write(("filter %d: %s\n"):format(n, tostring(f))) end
     return 0
   end
+  if share_pid_namespace then decl.pid_namespace = false end
   return run_declared(policy, decl, argv)
 end
 

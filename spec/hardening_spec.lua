@@ -1,0 +1,182 @@
+-- What sxlua adds at run time is out of the workload's reach (src/sx_agent.h, the README's
+-- "What the workload can never reach"): real attacks on the real kernel, as root and as
+-- an unprivileged user, with and without a PID namespace of its own.
+-- Tagged lua54: it runs the built sxlua, which embeds Lua 5.4.
+local proc = require "support.proc"
+
+local q = proc.shell_quote
+
+local function user_words(user)
+  if user == "root" then return "" end
+  return "setpriv --reuid nobody --regid nogroup --clear-groups "
+end
+
+-- A policy file everybody can read; returns its path.
+local function policy(text)
+  local path = proc.tmpname() .. ".lua"
+  proc.write(path, text)
+  os.execute("chmod 644 " .. q(path))
+  return path
+end
+
+local function sxlua(user, args)
+  return proc.run("cd / && " .. user_words(user) .. proc.SXLUA .. " " .. args)
+end
+
+-- The thief's report: name -> result (spec/support/thief.c).
+local function report(text)
+  local out = {}
+  for name, result in text:gmatch("(%S+) ?([^\n]*)\n") do out[name] = result end
+  return out
+end
+
+-- The policy of the audit's first finding (exec denied with kill_process, everything else
+-- allowed, pidfd_getfd and ptrace among it), with a notify rule, so that sxlua holds a
+-- listener the workload would love to steal.
+local FINDING_1 = [[
+local seccomp = require "sx.seccomp"
+return seccomp.builder()
+  :deny({ "execve", "execveat" }, "kill_process")
+  :rule("notify", "uname")
+  :build{ default = "allow" }
+]]
+
+describe("the workload cannot reach sxlua #lua54", function()
+  local files = {}
+  local function p(text)
+    local path = policy(text)
+    files[#files + 1] = path
+    return path
+  end
+  teardown(function()
+    for _, f in ipairs(files) do os.remove(f) end
+  end)
+
+  for _, user in ipairs{ "root", "nobody" } do
+    for _, namespace in ipairs{ true, false } do
+      local mode = namespace and "in its PID namespace" or "with --no-pid-namespace"
+      it(("steals no listener, attaches to nothing, reads no memory; later execs die (%s, %s)")
+         :format(user, mode), function()
+        local flag = namespace and "" or "--no-pid-namespace "
+        local code, out, err = sxlua(user, flag .. q(p(FINDING_1)) .. " -- " ..
+                                     q(proc.bin("thief")) .. " --exec")
+        local r = report(out)
+        assert.equal(159, code, out .. err)            -- the exec at the end: killed
+        assert.is_nil(r.listener)
+        assert.equal("EPERM", r.pidfd_getfd)           -- sxlua (or its reaper) is not dumpable
+        assert.equal("EPERM", r.ptrace)
+        assert.equal("EPERM", r.vm_read)
+        assert.equal("EACCES", r.mem_parent)
+        assert.equal("EACCES", r.fd_agent)
+        assert.equal("EACCES", r.get_filter)           -- a filtered process reads no filter
+        if namespace then
+          assert.equal("1", r.ppid)                    -- its parent is the reaper
+          assert.equal("EACCES", r.mem_agent)
+          assert.equal("ESRCH", r.kill_agent)          -- sxlua's pid names nothing inside
+          assert.equal("EINVAL", r.signal_agent)       -- nor does its /proc directory
+        end
+      end)
+    end
+  end
+
+  it("under Docker's profile, which allows ptrace, attaches to neither sxlua nor its reaper", function()
+    local docker = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/docker-default.json"
+    local pol = p(([[
+      local oci = require "sx.oci"
+      local f = assert(io.open(%q))
+      local filter = assert(oci.import(f:read("a")))
+      f:close()
+      assert(filter:eval("ptrace") == "allow" and filter:eval("process_vm_readv") == "allow")
+      return filter
+    ]]):format(docker))
+    for _, user in ipairs{ "nobody", "root" } do
+      for _, flag in ipairs{ "", "--no-pid-namespace " } do
+        local code, out, err = sxlua(user, flag .. q(pol) .. " -- " .. q(proc.bin("thief")))
+        local r = report(out)
+        assert.equal(0, code, err)
+        assert.equal("EPERM", r.ptrace)
+        assert.equal("EPERM", r.pidfd_getfd)
+        assert.equal("EPERM", r.vm_read)
+        assert.equal("EACCES", r.mem_parent)
+      end
+    end
+  end)
+
+  it("drops CAP_SYS_PTRACE from a root workload, bounding set included", function()
+    local code, out = sxlua("root", q(p(FINDING_1)) .. " -- grep ^Cap /proc/self/status")
+    assert.equal(0, code)
+    for set in ("Inh Prm Eff Bnd Amb"):gmatch("%a+") do
+      local bits = assert(tonumber(out:match("Cap" .. set .. ":%s*(%x+)"), 16))
+      assert.equal(0, bits & (1 << 19), set)     -- CAP_SYS_PTRACE
+    end
+  end)
+
+  describe("when sxlua is killed", function()
+    local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
+                                                            { deny_action = "kill_process" })]]
+
+    -- sxlua (as `user`) runs the survivor; returns the dir, sxlua's pid and the two pids
+    -- the survivor wrote.
+    local function start(user, flag)
+      local dir = proc.tmpname()
+      os.execute("mkdir -m 777 " .. q(dir))
+      os.execute(("sh -c 'echo $$ > %s; exec %s%s %s%s -- %s %s' >/dev/null 2>&1 &"):format(
+        q(dir .. "/sxlua"), user_words(user), proc.SXLUA, flag, q(p(DENY_EXEC)),
+        q(proc.bin("survivor")), q(dir)))
+      assert.is_true(proc.eventually(function()
+        return proc.read(dir .. "/parent") and proc.read(dir .. "/child")
+      end), "the survivor did not start")
+      local pids = {}
+      for _, who in ipairs{ "parent", "child" } do pids[#pids + 1] = tonumber(proc.read(dir .. "/" .. who)) end
+      return dir, tonumber(proc.read(dir .. "/sxlua")), pids
+    end
+
+    local function all_gone(pids)
+      return proc.eventually(function()
+        for _, pid in ipairs(pids) do
+          if proc.pid_state(pid) == "alive" then return false end
+        end
+        return true
+      end)
+    end
+
+    for _, user in ipairs{ "root", "nobody" } do
+      it("takes the whole tree with it, also what cleared its parent-death signal (" .. user .. ")", function()
+        local dir, sxlua_pid, pids = start(user, "")
+        assert.equal("alive", proc.pid_state(pids[1]))
+        assert(os.execute("kill -KILL " .. sxlua_pid))
+        assert.is_true(all_gone(pids))
+        os.execute("rm -rf " .. q(dir))
+      end)
+    end
+
+    it("without a PID namespace, leaves survivors that can exec nothing", function()
+      local dir, sxlua_pid, pids = start("nobody", "--no-pid-namespace ")
+      assert(os.execute("kill -KILL " .. sxlua_pid))
+      assert.equal("gone", proc.eventually(function() return proc.pid_state(sxlua_pid) == "gone" end)
+                           and "gone")
+      for _, pid in ipairs(pids) do assert.equal("alive", proc.pid_state(pid)) end
+      for _, pid in ipairs(pids) do os.execute("kill -USR1 " .. pid) end   -- now exec
+      assert.is_true(all_gone(pids))               -- killed by the filter, no supervisor needed
+      assert.is_nil(proc.read(dir .. "/ran"))
+      os.execute("rm -rf " .. q(dir))
+    end)
+  end)
+
+  it("refuses to run when it cannot make a PID namespace, and says how to go without", function()
+    -- an outer sxlua denies the inner one (nobody) the user namespace it would need
+    local outer = p([[
+      local seccomp = require "sx.seccomp"
+      return { filter = seccomp.deny_list{ "unshare" }, pid_namespace = false }
+    ]])
+    local inner = p(FINDING_1)
+    local code, _, err = sxlua("root", q(outer) .. " -- " .. user_words("nobody") ..
+                               proc.SXLUA .. " " .. q(inner) .. " -- /bin/true")
+    assert.equal(125, code)
+    assert.matches("cannot make a PID namespace", err)
+    assert.matches("%-%-no%-pid%-namespace", err)
+    code = sxlua("root", q(outer) .. " -- " .. user_words("nobody") .. proc.SXLUA ..
+                 " --no-pid-namespace " .. q(inner) .. " -- /bin/true")
+    assert.equal(0, code)
+  end)
+end)

@@ -1,0 +1,176 @@
+/*
+** agent_child.c: the code the spawn agent's children run (see agent_child.h).
+**
+** The reaper is pid 1 of the workload's PID namespace: it makes the workload, reaps what
+** the workload leaves behind, and when the workload ends writes its status and exits,
+** which makes the kernel kill whatever else is left in the namespace. It dies with the
+** parent (parent-death signal), and with it everything in the namespace.
+**
+** The workload parks until the parent says proceed, then: no_new_privs; CAP_SYS_PTRACE
+** out of every capability set; the notification carriers, whose listeners land in the
+** descriptor table it still shares with the parent; a table of its own with nothing but
+** the descriptors it keeps; the filters; execve. Filters the parent itself runs under
+** apply to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and
+** a failure is written to the report before the child ends.
+*/
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/capability.h>
+#include <linux/futex.h>
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "agent_child.h"
+#include "raw_syscall.h"
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+static __attribute__((noreturn)) void end(int code) {
+  SX_SYS1(SYS_exit_group, code);
+  __builtin_trap();          /* exit_group itself was denied: end without a syscall */
+}
+
+/* Report a failure at `stage` (rc is a raw syscall's -errno) and end. `wake` says whether
+** the parent waits on `stage` (before proceed) or on workload_tid (after). */
+static __attribute__((noreturn)) void fail(struct sx_report *r, int stage, long rc, int index,
+                                          int wake) {
+  r->error = (int32_t)-rc;
+  r->index = index;
+  STORE(r->stage, (uint32_t)stage);
+  if (wake) SX_SYS3(SYS_futex, &r->stage, FUTEX_WAKE, 1);
+  end(127);
+}
+
+/* Every handler back to SIG_DFL: a kernel sigaction of all zeros is SIG_DFL with no flags
+** and an empty mask on every architecture. Raw, so glibc's own signals (32, 33) too. */
+static void default_signals(void) {
+  static const unsigned long zeros[8];
+  for (int sig = 1; sig <= 64; sig++)   /* KILL and STOP refuse: fine */
+    SX_SYS4(SYS_rt_sigaction, sig, zeros, 0, sizeof(uint64_t));
+}
+
+/* ---- the reaper ---------------------------------------------------------- */
+
+int sx_reaper_main(void *arg) {
+  const struct sx_plan *p = arg;
+  struct sx_report *r = p->report;
+  struct pollfd parent = { p->parent_pidfd, POLLIN, 0 };
+  long rc, workload;
+  int status;
+  if ((rc = SX_SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)) < 0) fail(r, SX_ST_SETUP_FAILED, rc, 0, 1);
+  /* Its parent is outside the namespace (getppid() says 0): ask the parent's pidfd
+  ** whether it ended before the parent-death signal was set. */
+  if (SX_SYS3(SYS_poll, &parent, 1, 0) != 0) end(127);
+  default_signals();        /* SIGCHLD ignored would reap the workload before wait4 */
+  workload = clone(sx_workload_main, p->workload_stack, (int)p->workload_flags, arg,
+                   &r->workload_pidfd, NULL, &r->workload_tid);
+  if (workload < 0) fail(r, SX_ST_CLONE_FAILED, -errno, 0, 1);
+  for (;;) {                /* signals stay blocked: only the parent's SIGKILL reaches it */
+    long w = SX_SYS4(SYS_wait4, -1, &status, __WALL, 0);
+    if (w == workload) {
+      r->workload_status = status;
+      STORE(r->ended, 1);
+      end(0);               /* the kernel kills the rest of the namespace */
+    }
+    if (w < 0 && w != -EINTR) end(0);
+  }
+}
+
+/* ---- the workload ---------------------------------------------------------- */
+
+/* A table of descriptors of its own with nothing but the sorted `keep` list: close_range
+** over the gaps, the first with CLOSE_RANGE_UNSHARE (one syscall, and not unshare(2),
+** which filters the agent runs under, such as Docker's, often deny). 0 or -errno. */
+static long own_descriptors(const int *keep, size_t nkeep) {
+  unsigned lo = 0, flags = CLOSE_RANGE_UNSHARE;
+  long rc;
+  for (size_t i = 0; i <= nkeep; i++) {
+    unsigned hi = i < nkeep ? (unsigned)keep[i] : ~0u;
+    if (hi > lo || (i == nkeep && flags)) {
+      unsigned last = i < nkeep ? hi - 1 : ~0u;
+      if (hi <= lo) lo = last;                 /* nothing left to close: unshare alone */
+      rc = SX_SYS3(SYS_close_range, lo, last, flags);
+      if (rc < 0 && flags) {                   /* a kernel before 5.9, or a filter */
+        if ((rc = SX_SYS1(SYS_unshare, CLONE_FILES)) < 0) return rc;
+        rc = SX_SYS3(SYS_close_range, lo, last, 0);
+      }
+      if (rc < 0)
+        for (unsigned fd = lo; fd <= last && fd < 65536; fd++) SX_SYS1(SYS_close, fd);
+      flags = 0;
+    }
+    if (hi == ~0u) break;
+    lo = hi + 1;
+  }
+  return 0;
+}
+
+/* CAP_SYS_PTRACE out of the bounding set and every set of this process, so that nothing
+** the workload runs can ptrace, pidfd_getfd or read the memory of the non-dumpable agent,
+** whatever its uid. Without CAP_SETPCAP the bounding set cannot change; with no_new_privs
+** set nothing can raise the capability then, and without it that is an error. */
+static long drop_ptrace(int nnp) {
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  unsigned word = CAP_SYS_PTRACE / 32, bit = 1u << (CAP_SYS_PTRACE % 32);
+  long rc = SX_SYS2(SYS_prctl, PR_CAPBSET_DROP, CAP_SYS_PTRACE);
+  if (rc < 0 && !(rc == -EPERM && nnp)) return rc;
+  rc = SX_SYS4(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_PTRACE, 0);
+  if (rc < 0 && rc != -EINVAL) return rc;
+  if ((rc = SX_SYS2(SYS_capget, &h, d)) < 0) return rc;
+  if (!((d[word].effective | d[word].permitted | d[word].inheritable) & bit)) return 0;
+  d[word].effective &= ~bit;
+  d[word].permitted &= ~bit;
+  d[word].inheritable &= ~bit;
+  return SX_SYS2(SYS_capset, &h, d);
+}
+
+static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx_report *r) {
+  long rc;
+  if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+    fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
+  if ((rc = drop_ptrace(p->set_nnp)) < 0) fail(r, SX_ST_CAPS_FAILED, rc, 0, 0);
+  /* The carriers first, while the table is the parent's: their listeners land there. */
+  for (size_t i = 0; i < p->ncarriers; i++) {
+    rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->carriers[i].flags, &p->carriers[i].prog);
+    if (rc < 0) fail(r, SX_ST_LISTENER_FAILED, rc, (int)i, 0);
+    r->listeners[i] = (int32_t)rc;
+  }
+  if ((rc = own_descriptors(p->keep, p->nkeep)) < 0) fail(r, SX_ST_FDS_FAILED, rc, 0, 0);
+  for (size_t i = 0; i < p->npass; i++) SX_SYS3(SYS_fcntl, p->pass[i], F_SETFD, 0);
+  for (size_t i = 0; i < p->nfilters; i++) {
+    rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->filters[i].flags, &p->filters[i].prog);
+    if (rc < 0) fail(r, SX_ST_INSTALL_FAILED, rc, (int)i, 0);
+  }
+  STORE(r->stage, SX_ST_EXECING);
+  rc = SX_SYS3(SYS_execve, p->path, p->argv, p->envp);
+  fail(r, SX_ST_EXEC_FAILED, rc, 0, 0);
+}
+
+int sx_workload_main(void *arg) {
+  const struct sx_plan *p = arg;
+  struct sx_report *r = p->report;
+  static const unsigned long none[1];
+  long rc;
+  if ((rc = SX_SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)) < 0) fail(r, SX_ST_SETUP_FAILED, rc, 0, 1);
+  /* Made by the parent itself: did it end before the parent-death signal was set? (Made
+  ** by the reaper, the kernel kills it with the reaper anyway.) */
+  if (p->parent && SX_SYS0(SYS_getppid) != p->parent) end(127);
+  default_signals();
+  if (SX_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, sizeof(uint64_t)) < 0)
+    fail(r, SX_ST_SETUP_FAILED, -EINVAL, 0, 1);
+  if (p->cwd && (rc = SX_SYS1(SYS_chdir, p->cwd)) < 0) fail(r, SX_ST_CWD_FAILED, rc, 0, 1);
+  STORE(r->stage, SX_ST_PARKED);
+  SX_SYS3(SYS_futex, &r->stage, FUTEX_WAKE, 1);
+  while (LOAD(r->cmd) == SX_CMD_PARK)
+    SX_SYS4(SYS_futex, &r->cmd, FUTEX_WAIT, SX_CMD_PARK, 0);
+  proceed(p, r);
+}

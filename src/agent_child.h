@@ -1,0 +1,81 @@
+/*
+** agent_child.h: what the spawn agent's parent (agent.c) and its children (agent_child.c)
+** share: the plan the children follow and the report they write back.
+**
+** Both children are made with CLONE_VM: they run on stacks of their own inside the
+** parent's memory, read the plan from there, and write the report into a shared page.
+** Neither touches malloc, Lua or thread-local state (raw_syscall.h).
+**
+**   parent ─┬─ reaper (pid 1 of a new PID namespace; absent with share_pid_namespace)
+**           │    └─ workload (pid 2): parks, then installs the filters and execs
+**           └─ (without a namespace the workload is the parent's own child)
+*/
+#ifndef SX_AGENT_CHILD_H
+#define SX_AGENT_CHILD_H
+
+#include <linux/filter.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sx_agent.h"
+
+enum { SX_CMD_PARK, SX_CMD_PROCEED };
+
+/* How far a child got; a failure stage says what failed, with `error` (errno) and, for
+** an install, `index` (the filter). */
+enum sx_stage {
+  SX_ST_STARTING, SX_ST_PARKED, SX_ST_EXECING,
+  SX_ST_SETUP_FAILED,      /* the parent-death signal, signals, or the parent was gone */
+  SX_ST_CWD_FAILED,
+  SX_ST_CLONE_FAILED,      /* the reaper could not make the workload */
+  SX_ST_NNP_FAILED,
+  SX_ST_CAPS_FAILED,       /* dropping CAP_SYS_PTRACE */
+  SX_ST_LISTENER_FAILED,   /* installing the notification carrier `index` */
+  SX_ST_FDS_FAILED,        /* a table of descriptors of its own */
+  SX_ST_INSTALL_FAILED,    /* installing filter `index` */
+  SX_ST_EXEC_FAILED
+};
+
+/* Written by the children; the parent waits on `stage` and `workload_tid` (futexes). */
+struct sx_report {
+  uint32_t cmd;            /* parent -> workload: SX_CMD_* */
+  uint32_t stage;          /* enum sx_stage */
+  int32_t error, index;
+  int32_t workload_tid;    /* nonzero until the workload execs or ends (CLONE_CHILD_CLEARTID) */
+  int32_t workload_pidfd;  /* the reaper's pidfd of the workload, in the shared table */
+  int32_t workload_status; /* the reaper: the workload's wait status, once `ended` */
+  int32_t ended;
+  int32_t listeners[SX_AGENT_MAX_FILTERS];   /* the carriers' listeners, in the parent */
+};
+
+/* One seccomp(2) call the workload makes at proceed. */
+struct sx_plan_filter {
+  struct sock_fprog prog;
+  unsigned flags;          /* SECCOMP_FILTER_FLAG_NEW_LISTENER for a carrier */
+};
+
+/* Everything the children read; it lives in the parent (struct sx_agent). */
+struct sx_plan {
+  struct sx_report *report;
+  pid_t parent;            /* the workload without a namespace checks getppid() against it */
+  int parent_pidfd;        /* the reaper checks the parent is still there through it */
+  const char *cwd;
+  const int *keep;         /* descriptors the workload keeps, sorted */
+  size_t nkeep;
+  const int *pass;         /* ... of which these lose FD_CLOEXEC */
+  size_t npass;
+  int set_nnp;
+  unsigned long workload_flags;      /* clone flags of the workload (by the reaper) */
+  void *workload_stack;              /* its top */
+  /* the filters, in install order; the carriers go in first */
+  struct sx_plan_filter carriers[SX_AGENT_MAX_FILTERS], filters[SX_AGENT_MAX_FILTERS];
+  size_t ncarriers, nfilters;
+  const char *path;                  /* the execve arguments, at the gate's addresses */
+  char *const *argv;
+  char *const *envp;
+};
+
+int sx_reaper_main(void *plan);
+int sx_workload_main(void *plan);
+
+#endif
