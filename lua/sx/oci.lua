@@ -851,6 +851,46 @@ function M.import(profile, opts)
   return f, report
 end
 
+-- format_report(report [, source]) -> what the import left out and why, for people: one
+-- line a fact, indented under a heading line ("sxlua summary --oci" prints it).
+function M.format_report(r, source)
+  local caps = {}
+  for c in pairs(r.caps or {}) do caps[#caps + 1] = c end
+  sort(caps)
+  local out = {
+    fmt("import of %s: arches %s (from %s), kernel %s", source or "the profile",
+        concat(r.arches or {}, " "), r.arches_from or "?", tostring(r.kernel)),
+    "  capabilities held: " .. (#caps > 0 and concat(caps, " ") or "none"),
+  }
+  local function names(list) return concat(list, " ") end
+  for _, e in ipairs(r.excluded) do
+    out[#out + 1] = fmt("  excluded %s (%s): %s", e.path, names(e.names), e.reason)
+  end
+  for _, e in ipairs(r.dropped) do
+    out[#out + 1] = fmt("  dropped %s (%s): %s", e.path, names(e.names), e.reason)
+  end
+  for _, arch in ipairs(r.arches or {}) do
+    local list = r.skipped[arch]
+    if list and #list > 0 then
+      out[#out + 1] = fmt("  skipped on %s, which has no such syscall (%d): %s", arch, #list, names(list))
+    end
+  end
+  for _, u in ipairs(r.unknown) do
+    out[#out + 1] = fmt("  unknown %s (%s): %s", u.name, u.path,
+                        u.known and "no target arch has it" or "no arch sx knows has it")
+  end
+  for _, o in ipairs(r.overlaps) do
+    out[#out + 1] = fmt("  overlap %s: %s and %s can match one call with different actions; " ..
+                        "sx tries them in the profile's order, libseccomp may not", o.name, o.first, o.second)
+  end
+  if #r.unsupported_arches > 0 then
+    out[#out + 1] = "  architectures sx does not build for, left out: " .. names(r.unsupported_arches)
+  end
+  for _, n in ipairs(r.notes) do out[#out + 1] = "  note: " .. n end
+  if #out == 2 then out[#out + 1] = "  nothing was left out" end
+  return concat(out, "\n") .. "\n"
+end
+
 -- export(filter [, opts]) -> JSON text, or nil, err
 function M.export(f, opts)
   return export.export(f, opts, TO_SCMP_ARCH)
