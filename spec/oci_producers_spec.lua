@@ -5,26 +5,23 @@
 local oci = require "sx.oci"
 local seccomp = require "sx.seccomp"
 local cjson = require "cjson"
+local proc = require "support.proc"
 
 local FIXTURES = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/"
 local X86 = { arches = { "x86_64", "i386", "x32" } }
 local EPERM, ENOSYS, EINVAL = seccomp.errno("EPERM"), seccomp.errno("ENOSYS"), seccomp.errno("EINVAL")
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local function read(path) return assert(proc.read(path), path) end
 
-local function import(text, opts)
-  local f, report = oci.import(text, opts or X86)
+-- import(text or table [, opts]) -> filter, report; refused(...) -> the bad_profile error
+local function import(profile, opts)
+  local f, report = oci.import(profile, opts or X86)
   assert(f, tostring(report))
   return f, report
 end
 
-local function refused(text, opts)
-  local f, err = oci.import(text, opts or X86)
+local function refused(profile, opts)
+  local f, err = oci.import(profile, opts or X86)
   assert.is_nil(f)
   assert.equal("bad_profile", err.code, tostring(err))
   return err

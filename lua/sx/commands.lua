@@ -384,28 +384,27 @@ local function run_script(args, i)
   return 0
 end
 
+-- dump and summary: each filter as text (then, for summary, the import report of an
+-- --oci source), or one JSON object with a list of them.
+local function per_filter(as_text, as_json, with_report)
+  return function(o, filters)
+    if o.json then
+      local list = json.array()
+      for n, f in ipairs(filters) do list[n] = as_json(f) end
+      write_json(o, { filters = list })
+    else
+      each(filters, function(f) io.stdout:write(as_text(f)) end)
+      if with_report and o.report then
+        io.stdout:write("\n", require("sx.oci").format_report(o.report, o.oci))
+      end
+    end
+    return true
+  end
+end
+
 local ACTIONS = {
-  dump = function(o, filters)
-    if o.json then
-      local list = json.array()
-      for n, f in ipairs(filters) do list[n] = dump_json(f) end
-      write_json(o, { filters = list })
-      return true
-    end
-    each(filters, function(f) io.stdout:write(f:disasm()) end)
-    return true
-  end,
-  summary = function(o, filters)
-    if o.json then
-      local list = json.array()
-      for n, f in ipairs(filters) do list[n] = summary_json(f) end
-      write_json(o, { filters = list })
-      return true
-    end
-    each(filters, function(f) io.stdout:write(inspect.format_summary(f.summary)) end)
-    if o.report then io.stdout:write("\n", require("sx.oci").format_report(o.report, o.oci)) end
-    return true
-  end,
+  dump = per_filter(function(f) return f:disasm() end, dump_json),
+  summary = per_filter(function(f) return inspect.format_summary(f.summary) end, summary_json, true),
   export = export,
   explain = explain,
   bpf = write_bpf,

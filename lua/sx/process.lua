@@ -139,21 +139,6 @@ local function guard_arches()
   return { host }
 end
 
-local EXEC = { execve = true, execveat = true }
-
--- f rebuilt from its rules with execve and execveat allowed unconditionally.
-local function exec_allowed_copy(f)
-  local rules, default, opts = seccomp.to_rules(f)
-  if not rules then return nil, default end
-  local out = {}
-  for _, r in ipairs(rules) do
-    if not EXEC[r.syscall] then out[#out + 1] = r end
-  end
-  out[#out + 1] = { action = "allow", syscall = "execve" }
-  out[#out + 1] = { action = "allow", syscall = "execveat" }
-  return seccomp.from_rules(out, default, opts)
-end
-
 -- install(filter): stack a filter on the parked process.
 function Process:install(f)
   if not seccomp.is_filter(f) then error_.raise("install takes a filter (sx.seccomp)") end
@@ -169,7 +154,7 @@ function Process:install(f)
       "workload could never start; build it from rules (sx.seccomp) so it can be run exec-once")
   end
   local g
-  g, err = exec_allowed_copy(f)
+  g, err = seccomp.exec_allowed(f)
   if not g then return nil, err end
   own = h:exec_action(g.bpf)
   if not own or not allows(own) then
