@@ -15,6 +15,11 @@ local function run(args)
   return out, code
 end
 
+-- stdout and stderr apart: code, out, err
+local function run_apart(args)
+  return proc.run(("%s %s"):format(sxlua, args))
+end
+
 local function lines(text)
   local t = {}
   for line in text:gmatch("[^\n]+") do t[#t + 1] = line end
@@ -130,7 +135,7 @@ end)
 describe("sxlua bpf #lua54", function()
   it("writes exactly the compiled program, to stdout or a file", function()
     local f = known_filter()
-    local out, code = run("bpf " .. known)
+    local code, out = run_apart("bpf " .. known)
     assert.equal(0, code)
     assert.equal(f.bpf, out)
     local path = os.tmpname()
@@ -157,7 +162,7 @@ end)
 
 describe("sxlua export and --oci #lua54", function()
   it("exports a profile that imports back to the same decisions", function()
-    local out, code = run("export " .. known)
+    local code, out = run_apart("export " .. known)
     assert.equal(0, code)
     local path = os.tmpname()
     local f = assert(io.open(path, "w"))
@@ -169,6 +174,119 @@ describe("sxlua export and --oci #lua54", function()
       assert.equal("action: " .. tostring(a:eval(probe[1], { tonumber(probe[2]) })), lines(got)[2])
     end
     os.remove(path)
+  end)
+end)
+
+describe("sxlua summary and explain --oci #lua54", function()
+  it("print what the import left out, and why", function()
+    local podman = source .. "/spec/fixtures/podman_profile.json"
+    local code, out = run_apart("summary --oci " .. podman .. " --arch x86_64")
+    assert.equal(0, code)
+    assert.matches("\nimport of [^\n]*podman_profile.json: arches x86_64 %(from opts%)", out)
+    assert.matches("\n  excluded syscalls%[3%] %(keyctl add_key request_key%): includes.caps: " ..
+                   "CAP_SYS_ADMIN is not held\n", out)
+    assert.matches("\n  unknown pciconfig_iobase %(syscalls%[1%]%): no target arch has it\n", out)
+    code, out = run_apart("explain --oci " .. podman .. " --arch x86_64 -- keyctl")
+    assert.equal(0, code)
+    assert.equal("action: errno(ENOSYS)", lines(out)[2])
+    assert.matches("\n  excluded syscalls%[3%] %(keyctl add_key request_key%)", out)
+  end)
+end)
+
+describe("sxlua bpf and export for other runtimes #lua54", function()
+  it("warn on stderr when the filter forbids execve, and keep stdout clean", function()
+    local code, out, err = run_apart("bpf " .. known)
+    assert.equal(0, code)
+    assert.equal(known_filter().bpf, out)
+    assert.matches("^sxlua: warning: this filter forbids execve %(kill_process%): runc, crun " ..
+                   "and bwrap %-%-seccomp", err)
+    assert.matches("\nsxlua: warning: add %-%-allow%-exec .* run the workload with sxlua itself", err)
+    code, out, err = run_apart("export " .. known)
+    assert.equal(0, code)
+    assert.matches("^{\n", out)
+    assert.matches("forbids execve", err)
+    -- a filter that lets execve through: nothing to say
+    code, out, err = run_apart("bpf " .. source .. "/policies/dangerous.lua")
+    assert.equal(0, code)
+    assert.equal("", err)
+  end)
+
+  it("--allow-exec adds execve and execveat, and changes nothing else", function()
+    local f = known_filter()
+    local path = os.tmpname()
+    local code, _, err = run_apart(("bpf --allow-exec -o %s %s"):format(path, known))
+    assert.equal(0, code)
+    assert.equal("", err)
+    local g = assert(seccomp.load(assert(proc.read(path)), "x86_64"))
+    os.remove(path)
+    assert.equal("allow", g:eval("execve"))
+    assert.equal("allow", g:eval("execveat"))
+    for _, probe in ipairs { { "read" }, { "socket", 1 }, { "socket", 2 }, { "ptrace" }, { "uname" } } do
+      assert.equal(f:eval(probe[1], { probe[2] }), g:eval(probe[1], { probe[2] }))
+    end
+    local out
+    code, out, err = run_apart("export --allow-exec " .. known)
+    assert.equal(0, code)
+    assert.equal("", err)
+    local h = assert(require("sx.oci").import(out, { arch = "x86_64" }))
+    assert.equal("allow", h:eval("execve"))
+    assert.equal("kill_process", h:eval("uname"))
+  end)
+
+  it("--allow-exec needs rules, and is for bpf and export only", function()
+    local path = os.tmpname()
+    assert(run_apart(("bpf -o %s %s"):format(path, known)) == 0)
+    local code, _, err = run_apart(("bpf --allow-exec --bpf %s"):format(path))
+    os.remove(path)
+    assert.equal(125, code)
+    assert.matches("%-%-allow%-exec: this filter was loaded from raw BPF", err)
+    code, _, err = run_apart("dump --allow-exec " .. known)
+    assert.equal(125, code)
+    assert.matches("%-%-allow%-exec is not an option of dump", err)
+  end)
+
+  it("send what the policy prints to stderr, so stdout is only the program", function()
+    local noisy = os.tmpname() .. ".lua"
+    proc.write(noisy, ('print("from print")\nio.write("from io.write\\n")\n' ..
+                       'io.stdout:write("from io.stdout\\n")\nos.execute("echo from a child")\n' ..
+                       'return dofile(%q)\n'):format(known))
+    local code, out, err = run_apart("bpf --allow-exec " .. noisy)
+    assert.equal(0, code)
+    assert.equal(assert(seccomp.exec_allowed(known_filter())).bpf, out)
+    for _, what in ipairs { "from print", "from io.write", "from io.stdout", "from a child" } do
+      assert.matches(what, err, 1, true)
+    end
+    code, out = run_apart("export --allow-exec " .. noisy)
+    assert.equal(0, code)
+    assert.matches("^{\n", out)
+    assert.not_matches("from", out)
+    code, out = run_apart("summary --json " .. noisy)
+    assert.equal(0, code)
+    assert.is_table(require("cjson").decode(out))
+    os.remove(noisy)
+  end)
+end)
+
+describe("sxlua run #lua54", function()
+  it("runs a Lua script with the sx modules, its args as ... and arg", function()
+    local script = os.tmpname() .. ".lua"
+    proc.write(script, [[
+local seccomp = require "sx.seccomp"
+local f = assert(seccomp.builder():allow("socket", "arg0 == AF_UNIX"):build { arch = "x86_64" })
+print(select("#", ...), arg[0] ~= nil, arg[1], ...)
+print(f:eval("socket", { 1 }), (f:eval("socket", { 2 })))
+]])
+    local code, out, err = run_apart("run " .. script .. " one two")
+    assert.equal(0, code, err)
+    assert.equal("2\ttrue\tone\tone\ttwo\nallow\tkill_process\n", out)
+    proc.write(script, "local x = 1\nerror('broken here')\n")
+    code, out, err = run_apart("run " .. script)
+    os.remove(script)
+    assert.equal(1, code)
+    assert.matches("^sxlua: [^\n]*:2: broken here\nstack traceback:", err)
+    code, _, err = run_apart("run /nonexistent.lua")
+    assert.equal(1, code)
+    assert.matches("cannot open /nonexistent.lua", err)
   end)
 end)
 

@@ -20,12 +20,20 @@ describe("HAProxy with sx (Lua 5.3 build)", function()
 
   local dir, port, pid
 
+  -- The command examples/haproxy/README.md gives, with this build, a free port, and
+  -- HAProxy in the background.
+  local function readme_command()
+    local readme = assert(gw.read(source .. "/examples/haproxy/README.md"))
+    local line = assert(readme:match("\n(SX_EXAMPLE_DIR=[^\n]*haproxy %-f examples/haproxy/haproxy%.cfg)\n"))
+    assert.matches('SX_LUA_PATH="$PWD/lua/?.lua;$PWD/build-5.3/?.lua"', line, 1, true)
+    return line
+  end
+
   setup(function()
     dir, port = gw.tempdir(), gw.port()
-    local cmd = ("SX_EXAMPLE_DIR=%q SX_PORT=%d SX_LUA_PATH=%q SX_LUA_CPATH=%q " ..
-                 "haproxy -f %q -D -p %q"):format(
-      source .. "/examples/haproxy", port, source .. "/lua/?.lua;" .. build .. "/?.lua;",
-      build .. "/?.so;", source .. "/examples/haproxy/haproxy.cfg", dir .. "/haproxy.pid")
+    local cmd = readme_command():gsub("SX_PORT=8080", "SX_PORT=" .. port)
+                                :gsub("%$PWD/build%-5%.3/", (build:gsub("%%", "%%%%")) .. "/")
+    cmd = ("cd %q && %s -D -p %q"):format(source, cmd, dir .. "/haproxy.pid")
     local out, ok = gw.run(cmd)
     assert(ok, out)
     pid = tonumber(gw.read(dir .. "/haproxy.pid"))

@@ -20,18 +20,23 @@ describe("nginx-lua with sx.ffi", function()
     return list
   end
 
+  -- The commands examples/nginx-lua/README.md gives (mkdir, sed, nginx), with a
+  -- directory and port of this run's own and this build.
+  local function readme_commands()
+    local readme = assert(gw.read(source .. "/examples/nginx-lua/README.md"))
+    local block = assert(readme:match("```sh\n(mkdir %-p /tmp/sx%-nginx/tmp\n.-)```"))
+    assert.matches("@LUA_PATH@|$PWD/examples/nginx-lua/?.lua;$PWD/lua/?.lua|g", block, 1, true)
+    local function plain(s) return (s:gsub("%%", "%%%%")) end
+    return (block:gsub("/tmp/sx%-nginx", plain(dir)):gsub("8081", tostring(port))
+                 :gsub("%$PWD/build/", plain(build) .. "/"))
+  end
+
   setup(function()
     dir, port = gw.tempdir(), gw.port()
-    gw.run(("mkdir -p %q/tmp"):format(dir))
-    local text = gw.read(source .. "/examples/nginx-lua/nginx.conf")
-    text = text:gsub("@PREFIX@", dir):gsub("@PORT@", tostring(port))
-               :gsub("@LUA_PATH@", source .. "/examples/nginx-lua/?.lua;" .. source .. "/lua/?.lua")
-               :gsub("@LUA_CPATH@", build .. "/?.so")
     conf = dir .. "/nginx.conf"
-    local f = assert(io.open(conf, "w"))
-    f:write(text)
-    f:close()
-    local out, ok = gw.run(("nginx -p %q -c %q"):format(dir, conf))
+    local commands = readme_commands()
+    assert.equal(3, select(2, commands:gsub("\n", "")))
+    local out, ok = gw.run(("cd %q && set -e\n%s"):format(source, commands))
     assert(ok, out)
     assert(gw.wait(port, "/hello"), "nginx did not answer: " .. (gw.read(dir .. "/error.log") or ""))
     master = tonumber(gw.read(dir .. "/nginx.pid"))

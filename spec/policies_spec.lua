@@ -27,6 +27,9 @@ describe("policies", function()
       code, out = sxlua(pol, "/bin/cat /etc/hostname")
       assert.equal(0, code)
       assert.equal(proc.read("/etc/hostname"), out)
+      code, out = sxlua(pol, "/bin/echo a first policy")       -- the README's example
+      assert.equal(0, code)
+      assert.equal("a first policy\n", out)
     end)
 
     it("kills what is not on the list, and any later execve", function()

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef SX_VERSION
 #define SX_VERSION "unknown"
@@ -79,8 +80,41 @@ static int host_untrack(lua_State *L) {
   return 1;
 }
 
+/* ---- sx.host: the policy's output away from stdout ------------------------------
+** `sxlua bpf` and `export` write their product to stdout, so while the policy runs, what it
+** prints (print, io.write, a child's output) goes to stderr. The saved descriptor goes back
+** to Lua, which hands it to restore_stdout: no C state. */
+
+/* host.stdout_to_stderr() -> the saved stdout descriptor, or nil, message */
+static int host_stdout_to_stderr(lua_State *L) {
+  int saved;
+  fflush(stdout);
+  saved = dup(STDOUT_FILENO);
+  if (saved < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    if (saved >= 0) close(saved);
+    luaL_pushfail(L);
+    lua_pushstring(L, "cannot redirect standard output");
+    return 2;
+  }
+  lua_pushinteger(L, saved);
+  return 1;
+}
+
+/* host.restore_stdout(saved): stdout is what it was; what the policy wrote is flushed first */
+static int host_restore_stdout(lua_State *L) {
+  int saved = (int)luaL_checkinteger(L, 1);
+  int ok;
+  fflush(stdout);
+  ok = dup2(saved, STDOUT_FILENO) >= 0;
+  close(saved);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 static int luaopen_sx_host(lua_State *L) {
   static const luaL_Reg host[] = { { "track", host_track }, { "untrack", host_untrack },
+                                   { "stdout_to_stderr", host_stdout_to_stderr },
+                                   { "restore_stdout", host_restore_stdout },
                                    { NULL, NULL } };
   luaL_newlib(L, host);
   return 1;

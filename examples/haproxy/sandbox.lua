@@ -3,9 +3,15 @@
 -- Loaded with `lua-load` (HAProxy links Lua 5.3: build sx with -DSX_LUA=5.3). The filter
 -- is built while the configuration loads, so a policy mistake stops HAProxy from
 -- starting; it is installed by a task once the scheduler runs, on every thread (TSYNC).
--- Set SX_LUA_PATH / SX_LUA_CPATH in HAProxy's environment if sx is not installed.
-package.path = (os.getenv("SX_LUA_PATH") or "") .. package.path
-package.cpath = (os.getenv("SX_LUA_CPATH") or "") .. package.cpath
+-- Set SX_LUA_PATH / SX_LUA_CPATH in HAProxy's environment if sx is not installed (see
+-- README.md here): Lua search paths, put before HAProxy's own, with or without a ';' at
+-- the end.
+local function before(extra, path)
+  if not extra or extra == "" then return path end
+  return (extra:gsub(";+$", "")) .. ";" .. path
+end
+package.path = before(os.getenv("SX_LUA_PATH"), package.path)
+package.cpath = before(os.getenv("SX_LUA_CPATH"), package.cpath)
 
 local seccomp = require "sx.seccomp"
 

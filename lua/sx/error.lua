@@ -2,7 +2,8 @@
 -- err.code is machine-readable, err.message the sentence, err.where the policy line
 -- that caused it ("policy.lua:12"); tostring(err) joins them.
 
-local debug, setmetatable, getmetatable, tostring = debug, setmetatable, getmetatable, tostring
+local debug, setmetatable, getmetatable, tostring, pairs, type, error =
+  debug, setmetatable, getmetatable, tostring, pairs, type, error
 
 local Error = { __name = "sx.error" }
 Error.__index = Error
@@ -31,12 +32,19 @@ function M.where()
   end
 end
 
+-- M.last: the last error new() made in this Lua state (a field of the module, so one per
+-- state, as gateways run one state per thread). When a policy drops a constructor's
+-- `nil, err` and returns no filter, sxlua says this error, with its line.
+M.last = nil
+
 -- new(code, message [, fields]): fields (syscall, action, rule, arch, ...) are copied in.
 function M.new(code, message, fields)
   local e = { code = code, message = message }
   for k, v in pairs(fields or {}) do e[k] = v end
   if e.where == nil then e.where = M.where() end
-  return setmetatable(e, Error)
+  setmetatable(e, Error)
+  M.last = e
+  return e
 end
 
 function M.is(x)

@@ -5,6 +5,14 @@
 --   local f, report = oci.import(io.open("seccomp.json"):read("a"), { caps = {...} })
 --   print(oci.export(f))
 --
+-- It reads what the real producers write: Docker's (moby's) profile; containers/common's
+-- seccomp.json (podman, CRI-O, buildah), which gives each errno twice, as a number
+-- (defaultErrnoRet, errnoRet) and a name (defaultErrno, errno): both are taken when they
+-- agree, and refused with the path of the name when they do not; an OCI config.json
+-- (runc) and its linux.seccomp; and a Kubernetes SeccompProfile of the
+-- security-profiles-operator, as JSON, or its spec alone (state / disabled are noted;
+-- baseProfileName is refused: the operator unions that profile in, sx cannot fetch it).
+--
 -- What an imported profile means is what runc (or crun) and libseccomp 2.5 make of it,
 -- as Docker and podman hand it over:
 --
@@ -232,8 +240,12 @@ function M.decode(text)
   local ok, t = pcall(json.decode, protect_big_numbers(text))
   if not ok then
     local _, msg = pcall(json.decode, text)   -- the message's offsets for the real text
-    msg = tostring(type(msg) == "string" and msg or t)
-    return nil, bad("", "invalid JSON: " .. where_in(text, msg))
+    msg = where_in(text, tostring(type(msg) == "string" and msg or t))
+    if text:find("^%s*%-%-%-") or text:find("^%s*[%a_][%w_]*:") then
+      msg = msg .. "; this looks like YAML, and sx reads JSON (for a SeccompProfile: " ..
+            "kubectl get seccompprofile NAME -o json)"
+    end
+    return nil, bad("", "invalid JSON: " .. msg)
   end
   local what = t == cjson.null and "null" or type(t)
   if what == "table" and next(t) ~= nil and tointeger(next(t)) then what = "an array" end
@@ -324,6 +336,25 @@ local function errno_value(v, path)
     return n
   end
   return check_uint(v, path, 65536)   -- SCMP_ACT_TRACE takes 16 bits, ERRNO is checked below
+end
+
+-- errnoRet (a number) and errno (a name) say one thing two ways: Docker and runc write
+-- the number, containers/common (podman, CRI-O, buildah) writes both, with agreeing
+-- values. Either alone is taken, and both when they agree; an empty name is absent (Go's
+-- omitempty). Returns the number and the path it came from, or nothing.
+local function errno_fields(t, ret_key, name_key, prefix)
+  local ret_path, name_path = prefix .. ret_key, prefix .. name_key
+  local ret, name
+  if not is_absent(t[ret_key]) then ret = errno_value(t[ret_key], ret_path) end
+  if not is_absent(t[name_key]) and t[name_key] ~= "" then
+    name = errno_value(check_string(t[name_key], name_path), name_path)
+  end
+  if ret and name and ret ~= name then
+    fail(name_path, "%q is errno %d, but %s is %d: they disagree (give one, or both alike)",
+         t[name_key], name, ret_key, ret)
+  end
+  if ret then return ret, ret_path end
+  if name then return name, name_path end
 end
 
 -- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
@@ -549,15 +580,7 @@ local function read_entry(e, path, report)
     if n == "" then fail(fmt("%s.names[%d]", path, i - 1), "empty syscall name") end
   end
   if is_absent(e.action) then fail(path .. ".action", "missing") end
-  local data, data_path
-  if not is_absent(e.errnoRet) then
-    data_path = path .. ".errnoRet"
-    if not is_absent(e.errno) then fail(path, "use 'errnoRet' or 'errno', not both") end
-    data = errno_value(e.errnoRet, path .. ".errnoRet")
-  elseif not is_absent(e.errno) then
-    data_path = path .. ".errno"
-    data = errno_value(check_string(e.errno, data_path), data_path)
-  end
+  local data, data_path = errno_fields(e, "errnoRet", "errno", path .. ".")
   local act = make_action(e.action, data, path .. ".action", data_path)
   if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
@@ -585,38 +608,76 @@ local TOP_FIELDS = {
   defaultAction = true, defaultErrnoRet = true, defaultErrno = true, architectures = true,
   archMap = true, syscalls = true, flags = true, listenerPath = true, listenerMetadata = true,
   comment = true,
+  -- the security-profiles-operator's SeccompProfile spec adds these
+  baseProfileName = true, state = true, disabled = true,
 }
+local RESOURCE_FIELDS = { apiVersion = true, kind = true, metadata = true, spec = true, status = true }
+local SPO_GROUP = "security-profiles-operator.x-k8s.io/"
 
--- Find the seccomp object: a profile, or an OCI config.json's linux.seccomp.
+-- Find the seccomp object: a profile; an OCI config.json's linux.seccomp; or the spec of
+-- a Kubernetes SeccompProfile (the security-profiles-operator's resource, as JSON).
+-- Returns it and the JSON path it sits at.
 local function seccomp_object(t)
-  if type(t) == "table" and (t.linux ~= nil or t.ociVersion ~= nil) then
+  if type(t) ~= "table" then return t, "" end
+  if t.linux ~= nil or t.ociVersion ~= nil then
     if type(t.linux) ~= "table" or is_absent(t.linux.seccomp) then
       fail("linux.seccomp", "an OCI config without a seccomp profile")
     end
     return t.linux.seccomp, "linux.seccomp."
   end
+  if t.kind ~= nil or t.apiVersion ~= nil then
+    check_object(t, "", RESOURCE_FIELDS)
+    if t.kind ~= "SeccompProfile" then
+      fail("kind", "a Kubernetes %s is not a seccomp profile (SeccompProfile is)", tostring(t.kind))
+    end
+    local version = check_string(t.apiVersion, "apiVersion")
+    if version:sub(1, #SPO_GROUP) ~= SPO_GROUP then
+      fail("apiVersion", "%q is not the security-profiles-operator's (%s...)", version, SPO_GROUP)
+    end
+    if is_absent(t.spec) then fail("spec", "missing") end
+    return t.spec, "spec."
+  end
   return t, ""
 end
 
+-- The operator's own fields: a base profile it would union in, and whether it is on.
+local function operator_fields(p, report)
+  if not is_absent(p.baseProfileName) and check_string(p.baseProfileName, "baseProfileName") ~= "" then
+    fail("baseProfileName", "%q: the operator unions a base profile into this one, which sx " ..
+         "cannot fetch; import the profile the operator installed on the node (its status.path)",
+         p.baseProfileName)
+  end
+  local off = false
+  if not is_absent(p.disabled) then
+    if type(p.disabled) ~= "boolean" then fail("disabled", "expected a boolean, got %s", json_type(p.disabled)) end
+    off = p.disabled
+  end
+  if not is_absent(p.state) then
+    local state = check_string(p.state, "state")
+    if state ~= "Enabled" and state ~= "Disabled" then
+      fail("state", "unknown state %q (Enabled, Disabled)", state)
+    end
+    off = off or state == "Disabled"
+  end
+  if off then
+    report.notes[#report.notes + 1] = "the profile is disabled: the operator would not install it"
+  end
+end
+
 local function convert(profile, opts, caps, kernel, release)
-  local p, prefix = seccomp_object(profile)
   local report = {
     excluded = {}, skipped = {}, unknown = {}, dropped = {}, unsupported_arches = {}, notes = {},
     overlaps = {},
     caps = caps, kernel = release,
   }
+  local prefix = ""
   local ok, a, b, c = pcall(function()
+    local p
+    p, prefix = seccomp_object(profile)
     check_object(p, prefix:sub(1, -2), TOP_FIELDS)
+    operator_fields(p, report)
     if is_absent(p.defaultAction) then fail("defaultAction", "missing") end
-    local ddata, dpath
-    if not is_absent(p.defaultErrnoRet) then
-      dpath = "defaultErrnoRet"
-      if not is_absent(p.defaultErrno) then fail("defaultErrno", "use 'defaultErrnoRet' or 'defaultErrno', not both") end
-      ddata = errno_value(p.defaultErrnoRet, "defaultErrnoRet")
-    elseif not is_absent(p.defaultErrno) then
-      dpath = "defaultErrno"
-      ddata = errno_value(check_string(p.defaultErrno, "defaultErrno"), "defaultErrno")
-    end
+    local ddata, dpath = errno_fields(p, "defaultErrnoRet", "defaultErrno", "")
     local default = make_action(p.defaultAction, ddata, "defaultAction", dpath)
     if ddata and p.defaultAction ~= "SCMP_ACT_ERRNO" and p.defaultAction ~= "SCMP_ACT_TRACE" then
       report.notes[#report.notes + 1] = dpath .. ": ignored for " .. p.defaultAction
@@ -788,6 +849,46 @@ function M.import(profile, opts)
   local f, err = seccomp.from_rules(rules, default, build)
   if not f then return nil, err end
   return f, report
+end
+
+-- format_report(report [, source]) -> what the import left out and why, for people: one
+-- line a fact, indented under a heading line ("sxlua summary --oci" prints it).
+function M.format_report(r, source)
+  local caps = {}
+  for c in pairs(r.caps or {}) do caps[#caps + 1] = c end
+  sort(caps)
+  local out = {
+    fmt("import of %s: arches %s (from %s), kernel %s", source or "the profile",
+        concat(r.arches or {}, " "), r.arches_from or "?", tostring(r.kernel)),
+    "  capabilities held: " .. (#caps > 0 and concat(caps, " ") or "none"),
+  }
+  local function names(list) return concat(list, " ") end
+  for _, e in ipairs(r.excluded) do
+    out[#out + 1] = fmt("  excluded %s (%s): %s", e.path, names(e.names), e.reason)
+  end
+  for _, e in ipairs(r.dropped) do
+    out[#out + 1] = fmt("  dropped %s (%s): %s", e.path, names(e.names), e.reason)
+  end
+  for _, arch in ipairs(r.arches or {}) do
+    local list = r.skipped[arch]
+    if list and #list > 0 then
+      out[#out + 1] = fmt("  skipped on %s, which has no such syscall (%d): %s", arch, #list, names(list))
+    end
+  end
+  for _, u in ipairs(r.unknown) do
+    out[#out + 1] = fmt("  unknown %s (%s): %s", u.name, u.path,
+                        u.known and "no target arch has it" or "no arch sx knows has it")
+  end
+  for _, o in ipairs(r.overlaps) do
+    out[#out + 1] = fmt("  overlap %s: %s and %s can match one call with different actions; " ..
+                        "sx tries them in the profile's order, libseccomp may not", o.name, o.first, o.second)
+  end
+  if #r.unsupported_arches > 0 then
+    out[#out + 1] = "  architectures sx does not build for, left out: " .. names(r.unsupported_arches)
+  end
+  for _, n in ipairs(r.notes) do out[#out + 1] = "  note: " .. n end
+  if #out == 2 then out[#out + 1] = "  nothing was left out" end
+  return concat(out, "\n") .. "\n"
 end
 
 -- export(filter [, opts]) -> JSON text, or nil, err

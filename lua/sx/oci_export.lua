@@ -554,36 +554,38 @@ local PLAIN = { [0x7fff0000] = "SCMP_ACT_ALLOW", [0x80000000] = "SCMP_ACT_KILL_P
                 [0x00000000] = "SCMP_ACT_KILL_THREAD", [0x00030000] = "SCMP_ACT_TRAP",
                 [0x7ffc0000] = "SCMP_ACT_LOG", [0x7fc00000] = "SCMP_ACT_NOTIFY" }
 
--- '"action": "SCMP_ACT_ERRNO", "errnoRet": 1' for a kernel action value
-local function action_fields(value, prefix)
-  local ret = (prefix == "default") and "defaultErrnoRet" or "errnoRet"
-  local act = prefix == "default" and "defaultAction" or "action"
-  if PLAIN[value] then return fmt('"%s": "%s"', act, PLAIN[value]) end
-  if value & 0xffff0000 == 0x00050000 then
-    return fmt('"%s": "SCMP_ACT_ERRNO", "%s": %d', act, ret, value & 0xffff)
-  end
-  if value & 0xffff0000 == 0x7ff00000 then
-    return fmt('"%s": "SCMP_ACT_TRACE", "%s": %d', act, ret, value & 0xffff)
-  end
+-- The SCMP_ACT_* name for a kernel action value, and its errnoRet (ERRNO and TRACE).
+local function action_of(value)
+  if PLAIN[value] then return PLAIN[value] end
+  if value & 0xffff0000 == 0x00050000 then return "SCMP_ACT_ERRNO", value & 0xffff end
+  if value & 0xffff0000 == 0x7ff00000 then return "SCMP_ACT_TRACE", value & 0xffff end
   return nil
 end
 
-local function args_json(term)
+-- An entry's args: by index, masked_eq as value = mask, valueTwo = the masked value.
+local function args_of(term)
   sort(term, function(a, b) return a.index < b.index end)
-  local parts = {}
+  local out = {}
   for i, a in ipairs(term) do
     local value, two = a.value, 0
     if a.op == "masked_eq" then value, two = a.mask, a.value end
-    parts[i] = fmt('{ "index": %d, "value": %s, "valueTwo": %s, "op": "%s" }',
-                   a.index, u64(value), u64(two), OP_NAME[a.op])
+    out[i] = { index = a.index, value = value, valueTwo = two, op = OP_NAME[a.op] }
   end
-  return parts
+  return out
 end
 
--- export(f [, opts], scmp_arch_names) -> JSON text or nil, err
-function M.export(f, opts, scmp_arch)
-  if not filter.is(f) then error_.raise("oci.export takes a filter") end
-  error_.check_options(opts, {}, "oci.export")
+local function args_key(args)
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = fmt("%d %s %d %d", a.index, a.op, a.value, a.valueTwo) end
+  return concat(parts, ",")
+end
+
+-- profile(f, scmp_arch_names) -> the profile as data, or nil, err:
+--   { defaultAction =, defaultErrnoRet = n|nil, architectures = { "SCMP_ARCH_..." },
+--     syscalls = { { names = {...}, action =, errnoRet = n|nil, args = { {index, value,
+--     valueTwo, op}, ... } }, ... } }
+-- The JSON and YAML writers (export here, sx.spo) only print it.
+function M.profile(f, scmp_arch)
   if not f.rules then
     return nil, error_.new("no_rules", "this filter was loaded from raw BPF and has no rules to export")
   end
@@ -623,19 +625,19 @@ function M.export(f, opts, scmp_arch)
     end
     for _, s in ipairs(sets) do
       local value, set = s[1], s[2]
-      local head = action_fields(value, "rule")
       local uncond = false
       for _, t in ipairs(set) do if #t == 0 then uncond = true end end
       if uncond then set = { {} } end
       local seen = {}
       for _, t in ipairs(set) do
-        local args = args_json(t)
-        local key = head .. "|" .. concat(args, ",")
+        local args = args_of(t)
+        local key = value .. "|" .. args_key(args)
         if not seen[key] then
           seen[key] = true
           local e = by_key[key]
           if not e then
-            e = { head = head, args = args, names = {} }
+            local act, ret = action_of(value)
+            e = { names = {}, action = act, errnoRet = ret, args = args }
             by_key[key] = e
             entries[#entries + 1] = e
           end
@@ -646,26 +648,46 @@ function M.export(f, opts, scmp_arch)
   end
 
   local arches = {}
-  for i, a in ipairs(f.arches) do arches[i] = cjson.encode(scmp_arch[a]) end
-  local out = { "{", "  " .. action_fields(default, "default") .. ",",
+  for i, a in ipairs(f.arches) do arches[i] = scmp_arch[a] end
+  local act, ret = action_of(default)
+  return { defaultAction = act, defaultErrnoRet = ret, architectures = arches, syscalls = entries }
+end
+
+-- '"action": "SCMP_ACT_ERRNO", "errnoRet": 1'
+local function action_json(key, act, ret_key, ret)
+  if ret then return fmt('"%s": "%s", "%s": %d', key, act, ret_key, ret) end
+  return fmt('"%s": "%s"', key, act)
+end
+
+-- export(f [, opts], scmp_arch_names) -> JSON text or nil, err
+function M.export(f, opts, scmp_arch)
+  if not filter.is(f) then error_.raise("oci.export takes a filter") end
+  error_.check_options(opts, {}, "oci.export")
+  local p, err = M.profile(f, scmp_arch)
+  if not p then return nil, err end
+  local arches = {}
+  for i, a in ipairs(p.architectures) do arches[i] = cjson.encode(a) end
+  local out = { "{", "  " .. action_json("defaultAction", p.defaultAction, "defaultErrnoRet", p.defaultErrnoRet) .. ",",
                 '  "architectures": [' .. concat(arches, ", ") .. "],",
                 '  "syscalls": [' }
-  for i, e in ipairs(entries) do
+  for i, e in ipairs(p.syscalls) do
     local names = {}
     for k, n in ipairs(e.names) do names[k] = cjson.encode(n) end
+    local head = action_json("action", e.action, "errnoRet", e.errnoRet)
     out[#out + 1] = "    {"
     out[#out + 1] = '      "names": [' .. concat(names, ", ") .. "],"
     if #e.args == 0 then
-      out[#out + 1] = "      " .. e.head
+      out[#out + 1] = "      " .. head
     else
-      out[#out + 1] = "      " .. e.head .. ","
+      out[#out + 1] = "      " .. head .. ","
       out[#out + 1] = '      "args": ['
       for k, a in ipairs(e.args) do
-        out[#out + 1] = "        " .. a .. (k < #e.args and "," or "")
+        out[#out + 1] = fmt('        { "index": %d, "value": %s, "valueTwo": %s, "op": "%s" }%s',
+                            a.index, u64(a.value), u64(a.valueTwo), a.op, k < #e.args and "," or "")
       end
       out[#out + 1] = "      ]"
     end
-    out[#out + 1] = "    }" .. (i < #entries and "," or "")
+    out[#out + 1] = "    }" .. (i < #p.syscalls and "," or "")
   end
   out[#out + 1] = "  ]"
   out[#out + 1] = "}"

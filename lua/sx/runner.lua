@@ -12,6 +12,7 @@
 
 local process = require "sx.process"
 local seccomp = require "sx.seccomp"
+local error_ = require "sx.error"
 
 local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
       unpack, _G =
@@ -99,11 +100,19 @@ end
 local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_privs = true,
                   pid_namespace = true }
 
--- The filters and spawn options a declarative policy returned, or nil, message.
+-- A policy that drops a constructor's `nil, err` returns no filter: say that error first,
+-- with its line (sx.error keeps the last one made).
+local function say_dropped_error()
+  if error_.last then say("%s", tostring(error_.last)) end
+end
+
+-- The filters and spawn options a declarative policy returned, or nil, message, and true
+-- when a filter is missing (so a dropped error may be why).
 local function declaration(result)
   if seccomp.is_filter(result) then return { filters = { result } } end
   if type(result) ~= "table" or getmetatable(result) ~= nil then
-    return nil, "the policy must return a filter or a table of options, got " .. type(result)
+    return nil, "the policy must return a filter or a table of options, got " .. type(result),
+           result == nil
   end
   for k in pairs(result) do
     if not OPTIONS[k] then
@@ -115,11 +124,11 @@ local function declaration(result)
     return nil, "give filter or filters, not both"
   end
   if type(filters) ~= "table" or #filters == 0 then
-    return nil, "the policy's table has no filter"
+    return nil, "the policy's table has no filter", true
   end
   for i, f in ipairs(filters) do
     if not seccomp.is_filter(f) then
-      return nil, ("filters[%d] is not a filter (%s)"):format(i, type(f))
+      return nil, ("filters[%d] is not a filter (%s)"):format(i, type(f)), f == nil
     end
   end
   return { filters = filters, env = result.env, cwd = result.cwd,
@@ -188,6 +197,7 @@ local function run_policy(policy, policy_args, argv, version)
   -- looks for the line to blame. A line hook remembers the policy's last line instead.
   local host = require "sx.host"
   host.track("@" .. policy)
+  error_.last = nil
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
   local last_line = host.untrack()
   local here = last_line and (policy .. ":" .. last_line) or policy
@@ -216,8 +226,11 @@ function M.load_policy(policy, policy_args)
   local ok, results = run_policy(policy, policy_args, {})
   process.spawn = spawn
   if not ok then return nil end            -- run_policy has said why
-  local decl, derr = declaration(results[1])
-  if not decl then return nil, policy .. ": " .. derr end
+  local decl, derr, missing = declaration(results[1])
+  if not decl then
+    if missing then say_dropped_error() end
+    return nil, policy .. ": " .. derr
+  end
   return decl.filters
 end
 
@@ -264,11 +277,16 @@ function M.main(args, version)
   if math_type(r1) == "integer" then return M.exit_status(policy, "exited", r1) end
   if r1 == nil then
     if process.spawned() > spawned_before then return 0 end
+    say_dropped_error()
     say("%s: the policy returned nothing (a declarative policy ends with `return filter`)", policy)
     return EXIT_RUNNER
   end
-  local decl, derr = declaration(r1)
-  if not decl then say("%s: %s", policy, derr) return EXIT_RUNNER end
+  local decl, derr, missing = declaration(r1)
+  if not decl then
+    if missing then say_dropped_error() end
+    say("%s: %s", policy, derr)
+    return EXIT_RUNNER
+  end
   if check then
     for n, f in ipairs(decl.filters) do io.stdout:write(("filter %d: %s\n"):format(n, tostring(f))) end
     return 0

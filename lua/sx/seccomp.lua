@@ -153,4 +153,21 @@ function M.from_rules(rules, default, opts)
   return filter.compile(rules, default, opts)
 end
 
+local EXEC = { execve = true, execveat = true }
+
+-- exec_allowed(f) -> f rebuilt from its rules with execve and execveat allowed
+-- unconditionally (`sxlua export --allow-exec`), or nil, err (no_rules for raw BPF).
+function M.exec_allowed(f)
+  if not filter.is(f) then error_.raise("exec_allowed takes a filter") end
+  local rules, default, opts = M.to_rules(f)
+  if not rules then return nil, default end
+  local out = {}
+  for _, r in ipairs(rules) do
+    if not EXEC[r.syscall] then out[#out + 1] = r end
+  end
+  out[#out + 1] = { action = "allow", syscall = "execve" }
+  out[#out + 1] = { action = "allow", syscall = "execveat" }
+  return M.from_rules(out, default, opts)
+end
+
 return M
