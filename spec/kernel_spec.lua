@@ -390,6 +390,40 @@ describe_kernel("raw BPF (seccomp.load) against the kernel", function()
     assert.is_true(accepted >= 40 and refused >= 20, accepted .. " accepted, " .. refused .. " refused")
   end)
 
+  it("refuses exactly the scratch-memory reads the kernel refuses, reachable or not", function()
+    -- RETs in the middle leave code after them that no path reaches; the kernel still
+    -- checks its reads of scratch memory in program order (check_load_and_stores)
+    local r = gen.rng(99)
+    local getppid = nr_of("getppid")
+    local fixed = string.pack("<I2BBI4", 0x06, 0, 0, 0x7fff0000) ..    -- ret allow
+                  string.pack("<I2BBI4", 0x60, 0, 0, 0) ..             -- ld M[0], unreachable
+                  string.pack("<I2BBI4", 0x06, 0, 0, 0x7fff0000)
+    assert.is_nil((seccomp.load(fixed, "x86_64")))
+    assert.same({ "install_failed", 22 }, { probe({ bpf = fixed }, getppid) })
+    local accepted, refused = 0, 0
+    for _ = 1, 300 do
+      local prog, len = {}, r.int(2, 9)
+      for i = 1, len - 1 do
+        local c = r.int(1, 6)
+        local code, k, jt, jf = 0, 0, 0, 0
+        if c == 1 then code, k = r.pick({ 0x02, 0x03 }), r.int(0, 2)          -- st/stx M[k]
+        elseif c == 2 then code, k = r.pick({ 0x60, 0x61 }), r.int(0, 2)      -- ld/ldx M[k]
+        elseif c == 3 then code, k = 0x06, 0x7fff0000                         -- ret allow
+        elseif c == 4 then code, k = 0x05, r.int(0, len - i - 1)              -- ja
+        elseif c == 5 then code, k, jt, jf = 0x15, r.int(0, 1), r.int(0, len - i - 1), r.int(0, len - i - 1)
+        else code, k = 0x00, r.int(0, 1) end                                   -- ld #k
+        prog[i] = string.pack("<I2BBI4", code, jt, jf, k)
+      end
+      prog[len] = string.pack("<I2BBI4", 0x06, 0, 0, 0x7fff0000)
+      local bpf = table.concat(prog)
+      local ok = seccomp.load(bpf, "x86_64") ~= nil
+      local kind = probe({ bpf = bpf }, getppid)
+      assert.equal(kind ~= "install_failed", ok, core.disasm(bpf))
+      if ok then accepted = accepted + 1 else refused = refused + 1 end
+    end
+    assert.is_true(accepted >= 40 and refused >= 40, accepted .. " accepted, " .. refused .. " refused")
+  end)
+
   it("divides by a zero X and shifts by 32+ as the kernel does", function()
     local function prog(...)
       local t = {}

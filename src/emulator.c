@@ -45,28 +45,33 @@ static int opcode_allowed(const struct sx_insn *in) {
   }
 }
 
-/* Scratch memory must be written on every path before it is read (the kernel's
-** check_load_and_stores). valid[pc] is the set of words written on all paths to pc. */
+/* Scratch memory must be written before it is read, as the kernel's check_load_and_stores
+** decides it: one pass in program order with a running set of written words, which a
+** jump's targets narrow and which carries on past a RET. So a read that no path reaches,
+** right after a RET, still counts: the kernel refuses it, and so does this. */
 static int check_memory(const struct sx_insn *insns, size_t len, struct sx_error *err) {
-  uint16_t valid[SX_MAX_INSNS];
-  for (size_t pc = 0; pc < len; pc++) valid[pc] = 0xffff;
-  valid[0] = 0;
+  uint16_t at[SX_MAX_INSNS], valid = 0;    /* at[pc]: what the jumps to pc leave written */
+  for (size_t pc = 0; pc < len; pc++) at[pc] = 0xffff;
   for (size_t pc = 0; pc < len; pc++) {
     const struct sx_insn *in = &insns[pc];
-    uint16_t v = valid[pc];
+    valid &= at[pc];
     switch (in->code) {
-      case BPF_ST: case BPF_STX: v |= (uint16_t)(1u << in->k); break;
+      case BPF_ST: case BPF_STX: valid |= (uint16_t)(1u << in->k); break;
       case BPF_LD | BPF_MEM: case BPF_LDX | BPF_MEM:
-        if (!(v & (1u << in->k))) return bad(err, pc, "reads scratch memory before writing it");
+        if (!(valid & (1u << in->k))) return bad(err, pc, "reads scratch memory before writing it");
         break;
-      default: break;
+      case BPF_JMP | BPF_JA:
+        at[pc + 1 + in->k] &= valid;
+        valid = 0xffff;
+        break;
+      default:
+        if (BPF_CLASS(in->code) == BPF_JMP) {
+          at[pc + 1 + in->jt] &= valid;
+          at[pc + 1 + in->jf] &= valid;
+          valid = 0xffff;
+        }
+        break;
     }
-    if (BPF_CLASS(in->code) == BPF_RET) continue;
-    if (in->code == (BPF_JMP | BPF_JA)) valid[pc + 1 + in->k] &= v;
-    else if (BPF_CLASS(in->code) == BPF_JMP) {
-      valid[pc + 1 + in->jt] &= v;
-      valid[pc + 1 + in->jf] &= v;
-    } else valid[pc + 1] &= v;
   }
   return SX_OK;
 }
