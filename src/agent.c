@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,7 +49,9 @@ enum {
 /* The plan the children read, and what the parent keeps beside it. */
 struct inner {
   struct sx_plan plan;
-  int carrier_of[SX_AGENT_MAX_FILTERS];     /* carrier i serves filter carrier_of[i] */
+  int socket;                                     /* the parent's end of the handover socket */
+  int child_socket;                               /* the parent's copy of the workload's end */
+  size_t notifying;                               /* filters with a listener */
   struct seccomp_notif stash[SX_AGENT_MAX_FILTERS];   /* received during proceed, not ours */
   int stashed[SX_AGENT_MAX_FILTERS];
 };
@@ -149,7 +152,7 @@ static int cmp_int(const void *x, const void *y) {
 }
 
 /* One allocation for what the children read: the argv and envp vectors and strings, the
-** resolved path, cwd and the sorted descriptors to keep. */
+** resolved path, cwd and the sorted descriptors to keep (the handover socket among them). */
 static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char *path,
                        char *const **argv, char *const **envp) {
   const char *const *env = o->envp ? o->envp : (const char *const *)environ;
@@ -157,14 +160,14 @@ static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char 
   struct sx_plan *plan = &inner_of(a)->plan;
   char **vec, *p;
   int *keep;
-  size = (argc + envc + 2) * sizeof(char *) + (o->nfds + 3) * 2 * sizeof(int) +
+  size = (argc + envc + 2) * sizeof(char *) + (o->nfds + 4) * 2 * sizeof(int) +
          strlen(path) + 1 + (o->cwd ? strlen(o->cwd) + 1 : 0);
   for (i = 0; i < argc; i++) size += strlen(o->argv[i]) + 1;
   for (i = 0; i < envc; i++) size += strlen(env[i]) + 1;
   if (!(a->block = malloc(size))) return -1;
   vec = (char **)(void *)a->block;
   keep = (int *)(void *)(vec + argc + envc + 2);
-  p = (char *)(keep + 2 * (o->nfds + 3));
+  p = (char *)(keep + 2 * (o->nfds + 4));
   for (i = 0; i < argc; i++) { vec[i] = p; p = stpcpy(p, o->argv[i]) + 1; }
   vec[argc] = NULL;
   for (i = 0; i < envc; i++) { vec[argc + 1 + i] = p; p = stpcpy(p, env[i]) + 1; }
@@ -174,7 +177,7 @@ static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char 
   plan->path = p;
   p = stpcpy(p, path) + 1;
   if (o->cwd) plan->cwd = strcpy(p, o->cwd);
-  keep[nkeep++] = 0; keep[nkeep++] = 1; keep[nkeep++] = 2;
+  keep[nkeep++] = 0; keep[nkeep++] = 1; keep[nkeep++] = 2; keep[nkeep++] = plan->socket;
   for (i = 0; i < o->nfds; i++) keep[nkeep++] = o->fds[i];
   qsort(keep, nkeep, sizeof *keep, cmp_int);
   {   /* drop repeats */
@@ -216,7 +219,8 @@ static void *random_page(size_t need, void **map, size_t *size) {
 }
 
 /* Copies of the path and of the argv and envp vectors at random addresses: the three
-** pointers the agent's execve passes, which only the exec gate lets through. */
+** pointers the agent's execve passes; and the message that hands a listener over, whose
+** address sendmsg passes. Only the gate lets those calls through. */
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
   size_t plen = strlen(plan->path) + 1, argc = count((const char *const *)argv),
@@ -224,19 +228,45 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   char *path = random_page(plen, &a->gate[0], &a->gate_size[0]);
   char **av = path ? random_page((argc + 1) * sizeof *av, &a->gate[1], &a->gate_size[1]) : NULL;
   char **ev = av ? random_page((envc + 1) * sizeof *ev, &a->gate[2], &a->gate_size[2]) : NULL;
-  if (!ev) return -1;
+  struct sx_handover *h = ev ? random_page(sizeof *h, &a->gate[3], &a->gate_size[3]) : NULL;
+  if (!h) return -1;
   memcpy(path, plan->path, plen);
   memcpy(av, argv, (argc + 1) * sizeof *av);
   memcpy(ev, envp, (envc + 1) * sizeof *ev);
   plan->path = path;
   plan->argv = av;
   plan->envp = ev;
+  memset(h, 0, sizeof *h);
+  h->iov.iov_base = &h->index;
+  h->iov.iov_len = 1;
+  h->msg.msg_iov = &h->iov;
+  h->msg.msg_iovlen = 1;
+  h->msg.msg_control = h->control;
+  h->msg.msg_controllen = sizeof h->control;
+  CMSG_FIRSTHDR(&h->msg)->cmsg_level = SOL_SOCKET;
+  CMSG_FIRSTHDR(&h->msg)->cmsg_type = SCM_RIGHTS;
+  CMSG_FIRSTHDR(&h->msg)->cmsg_len = CMSG_LEN(sizeof(int));
+  plan->handover = h;
   return 0;
 }
 
 static void drop_gate(struct sx_agent *a) {
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (a->gate[i]) munmap(a->gate[i], a->gate_size[i]), a->gate[i] = NULL;
+}
+
+/* The gate's two calls: the agent's execve and its handover sendmsg. */
+static struct sx_gate gate_calls(const struct sx_agent *a) {
+  const struct sx_plan *plan = &inner_of(a)->plan;
+  struct sx_gate g;
+  g.exec[0] = (uintptr_t)plan->path;
+  g.exec[1] = (uintptr_t)plan->argv;
+  g.exec[2] = (uintptr_t)plan->envp;
+  g.send[0] = (uint64_t)plan->socket;
+  g.send[1] = (uintptr_t)&plan->handover->msg;
+  g.send[2] = 0;
+  g.handover = 0;
+  return g;
 }
 
 /* ---- the parent: spawning ---------------------------------------------------- */
@@ -302,11 +332,11 @@ static int wait_stage(struct sx_agent *a) {
   }
 }
 
-/* The clone flags of the parent's child: the reaper in a new PID namespace, or the
-** workload (which the reaper makes with the same flags as the workload here). */
-static unsigned long child_flags(int namespace) {
-  unsigned long f = CLONE_VM | CLONE_FILES | CLONE_PIDFD | SIGCHLD;
-  return f | (namespace ? CLONE_NEWPID : CLONE_CHILD_CLEARTID);
+/* The clone flags of the reaper (sharing the parent's descriptor table, so that the
+** workload's pidfd lands there) or of the workload (with a table of its own). */
+static unsigned long child_flags(int reaper) {
+  unsigned long f = CLONE_VM | CLONE_PIDFD | SIGCHLD;
+  return f | (reaper ? CLONE_FILES | CLONE_NEWPID : CLONE_CHILD_CLEARTID);
 }
 
 /* Make the parent's child (the reaper, or the workload itself) with every signal
@@ -378,7 +408,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   char *const *argv, *const *envp;
   struct sx_report *r;
   struct sx_plan *plan;
-  int stage, e;
+  int stage, e, sv[2];
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   if (a->state != SX_AGENT_EMPTY) return fail(err, SX_AGENT_E_NOT_PARKED, 0, "this process was already spawned", NULL);
   if (!o->argv || !o->argv[0]) return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "argv is empty", NULL);
@@ -396,8 +426,19 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "cannot make a PID namespace: this process "
                 "lacks CAP_SYS_ADMIN (sx_agent_enter_user_namespace gives it that in a user "
                 "namespace of its own)", NULL);
-  if (!(a->inner = calloc(1, sizeof(struct inner))) ||
-      build_block(a, o, path, &argv, &envp) != 0 || make_gate(a, argv, envp) != 0) {
+  if (!(a->inner = calloc(1, sizeof(struct inner)))) {
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn: no memory for the plan", NULL);
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    e = errno;
+    inner_of(a)->socket = inner_of(a)->child_socket = -1;
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: socketpair", NULL);
+  }
+  inner_of(a)->socket = sv[0];
+  inner_of(a)->plan.socket = inner_of(a)->child_socket = sv[1];
+  if (build_block(a, o, path, &argv, &envp) != 0 || make_gate(a, argv, envp) != 0) {
     e = errno ? errno : ENOMEM;
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: no memory for the plan", NULL);
@@ -417,7 +458,6 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
   }
   r = a->report;
-  memset(r->listeners, 0xff, sizeof r->listeners);
   r->workload_tid = 1;                  /* the kernel clears it when the workload execs or ends */
   r->workload_pidfd = -1;
   plan = &inner_of(a)->plan;
@@ -444,6 +484,8 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   }
   a->state = SX_AGENT_PARKED;
   if ((stage = wait_stage(a)) != SX_ST_PARKED) return spawn_failed(a, err, stage);
+  close(inner_of(a)->child_socket);    /* the workload's end stays in its own table */
+  inner_of(a)->child_socket = -1;
   if (a->namespace) {
     a->pidfd = r->workload_pidfd;       /* ours now: closed with the others */
     r->workload_pidfd = -1;
@@ -492,21 +534,25 @@ static struct sx_data call_data(long nr, uint64_t a0, uint64_t a1, uint64_t a2) 
   return d;
 }
 
-/* A copy of `insns` as the workload installs it: split (gate.h), as the carrier or as the
-** rest, when it notifies; with the exec gate in front when it does not allow `exec` (the
-** agent's own execve). NULL when out of memory, or with *len 0 when the gate makes it too
-** big; *len is the copy's length. */
-static struct sx_insn *split_copy(const struct sx_insn *insns, size_t len, int carrier,
-                                  size_t *out_len, const struct sx_data *exec,
-                                  const uint64_t args[3]) {
+/* A copy of `insns` as the workload installs it: the actions of `kinds` turned into
+** notifications (gate.h), with the gate in front when it does not allow the agent's own
+** execve or handover sendmsg. NULL when out of memory, or with *out_len 0 when the gate
+** makes it too big. */
+static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn *insns,
+                                 size_t len, unsigned kinds, size_t *out_len) {
   struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
-  size_t n;
+  struct sx_gate g = gate_calls(a);
+  struct sx_data exec = call_data(SYS_execve, g.exec[0], g.exec[1], g.exec[2]);
+  struct sx_data send = call_data(SYS_sendmsg, g.send[0], g.send[1], g.send[2]);
+  size_t n = 0;
   *out_len = 1;                          /* not 0: out of memory is not "too big" */
   if (!out) return NULL;
   body = out + SX_GATE_MAX;
   memcpy(body, insns, len * sizeof *out);
-  sx_program_split(body, len, carrier);
-  n = allows(run(body, len, exec)) ? 0 : sx_gate_prologue(out, sx_arch_host(), args);
+  sx_program_notify(body, len, kinds);
+  g.handover = !allows(run(body, len, &send));
+  if (g.handover || !allows(run(body, len, &exec)))
+    n = sx_gate_prologue(out, sx_arch_host(), &g);
   if (len + n > SX_MAX_INSNS) {
     free(out);
     *out_len = 0;
@@ -518,15 +564,13 @@ static struct sx_insn *split_copy(const struct sx_insn *insns, size_t len, int c
 }
 
 int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                     struct sx_agent_error *err) {
+                     unsigned notify, struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
   struct sx_agent_filter *f = &a->filters[a->nfilters];
   struct sx_plan_filter *pf = &in->plan.filters[a->nfilters];
   struct sx_error check;
-  struct sx_data exec, install;
-  uint64_t args[3];
-  size_t cost;
-  uint32_t act;
+  struct sx_data install;
+  uint32_t act, kind;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -536,54 +580,64 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_BAD_PROGRAM, EINVAL, "the filter is not a valid program", NULL);
   if (a->nfilters == SX_AGENT_MAX_FILTERS)
     return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "too many filters", NULL);
-  /* Would the filters before it let the workload call seccomp(2) for this one? */
-  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (uintptr_t)&pf->prog);
+  if (!(f->insns = plan_copy(a, insns, len, notify, &f->len)))
+    return f->len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate in "
+                              "front of it need more than 4096 instructions", NULL)
+                       : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
+  pf->flags = sx_program_notifies(f->insns, f->len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  /* Would the filters before it let the workload call seccomp(2) for this one? (One they
+  ** notify, the parent lets go on: the workload has not exec'd yet.) */
+  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, pf->flags, (uintptr_t)&pf->prog);
   act = combined(a, &install);
-  if ((act & SX_RET_ACTION_FULL) == SX_RET_ERRNO)
-    return fail(err, SX_AGENT_E_INSTALL, (int)(act & SX_RET_DATA),
-                "a filter installed before denies seccomp(2)", NULL);
-  if (!allows(act) && (act & SX_RET_ACTION_FULL) != SX_RET_USER_NOTIF)
+  kind = act & SX_RET_ACTION_FULL;
+  if (kind != SX_RET_ALLOW && kind != SX_RET_LOG && kind != SX_RET_USER_NOTIF) {
+    free(f->insns);
+    f->insns = NULL;
+    if (kind == SX_RET_ERRNO)
+      return fail(err, SX_AGENT_E_INSTALL, (int)(act & SX_RET_DATA),
+                  "a filter installed before denies seccomp(2)", NULL);
     return fail(err, SX_AGENT_E_BLOCKED, 0,
                 "a filter installed before forbids seccomp(2), so no other filter can follow", NULL);
-  args[0] = (uintptr_t)in->plan.path;
-  args[1] = (uintptr_t)in->plan.argv;
-  args[2] = (uintptr_t)in->plan.envp;
-  exec = call_data(SYS_execve, args[0], args[1], args[2]);
-  memset(f, 0, sizeof *f);
-  if (!(f->insns = split_copy(insns, len, 0, &f->len, &exec, args)) ||
-      (sx_program_notifies(insns, len) &&
-       !(f->carrier = split_copy(insns, len, 1, &f->carrier_len, &exec, args)))) {
-    int too_big = f->len == 0 || (f->insns && f->carrier_len == 0);
-    free(f->insns);
-    memset(f, 0, sizeof *f);
-    return too_big ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the exec gate "
-                          "in front of it need more than 4096 instructions", NULL)
-                   : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   }
-  cost = f->len + 4 + (f->carrier ? f->carrier_len + 4 : 0);
-  if (a->kernel_insns + cost - 4 > KERNEL_INSNS) {
+  if (a->kernel_insns + f->len > KERNEL_INSNS) {
     free(f->insns);
-    free(f->carrier);
-    memset(f, 0, sizeof *f);
+    f->insns = NULL;
     return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filters together need more than the "
                 "kernel's 32768 instructions for one process (each costs its length + 4)", NULL);
   }
-  a->kernel_insns += cost;
+  a->kernel_insns += f->len + 4;
   pf->prog.len = (unsigned short)f->len;
   pf->prog.filter = (struct sock_filter *)(void *)f->insns;
-  pf->flags = 0;
-  if (f->carrier) {
-    size_t c = in->plan.ncarriers++;
-    in->plan.carriers[c].prog.len = (unsigned short)f->carrier_len;
-    in->plan.carriers[c].prog.filter = (struct sock_filter *)(void *)f->carrier;
-    in->plan.carriers[c].flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-    in->carrier_of[c] = (int)a->nfilters;
-  }
+  if (pf->flags) in->notifying++;
   in->plan.nfilters = ++a->nfilters;
   return SX_AGENT_OK;
 }
 
 /* ---- the parent: proceed ------------------------------------------------------ */
+
+/* A listener handed over by the workload: it joins the parent's list with its filter. */
+static void take_listener(struct sx_agent *a) {
+  _Alignas(struct cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))];
+  uint8_t index;
+  struct iovec iov = { &index, 1 };
+  struct msghdr msg;
+  struct cmsghdr *c;
+  int fd;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (recvmsg(inner_of(a)->socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1) return;
+  c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof fd))
+    return;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  if (a->nlisteners == SX_AGENT_MAX_FILTERS || index >= a->nfilters) { close(fd); return; }
+  a->listener_filter[a->nlisteners] = index;
+  a->listeners[a->nlisteners++] = fd;
+}
 
 /* A notification received while the workload prepares: its own syscalls before the
 ** exec (it is blocked in the one notified, so its stage is still below EXECING) go on;
@@ -594,7 +648,7 @@ static void answer_early(struct sx_agent *a, size_t i) {
   struct seccomp_notif req;
   struct seccomp_notif_resp resp;
   memset(&req, 0, sizeof req);
-  if (ioctl(r->listeners[i], SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;
+  if (ioctl(a->listeners[i], SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;
   if ((pid_t)req.pid != a->pid || LOAD(r->stage) >= SX_ST_EXECING) {
     in->stash[i] = req;
     in->stashed[i] = 1;
@@ -603,51 +657,52 @@ static void answer_early(struct sx_agent *a, size_t i) {
   memset(&resp, 0, sizeof resp);
   resp.id = req.id;
   resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-  ioctl(r->listeners[i], SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  ioctl(a->listeners[i], SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-/* Wait for the workload to exec or end, answering its own notified syscalls meanwhile. */
+/* Wait for the workload to exec or end, taking the listeners it hands over and answering
+** its own notified syscalls meanwhile. */
 static void await_exec(struct sx_agent *a) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
   while (LOAD(r->workload_tid) != 0) {
-    struct pollfd p[SX_AGENT_MAX_FILTERS];
-    size_t n = 0, which[SX_AGENT_MAX_FILTERS];
-    for (size_t i = 0; i < in->plan.ncarriers; i++)
-      if (LOAD(r->listeners[i]) >= 0 && !in->stashed[i]) {
-        p[n] = (struct pollfd){ r->listeners[i], POLLIN, 0 };
-        which[n++] = i;
-      }
-    if (in->plan.ncarriers == 0) {
+    struct pollfd p[SX_AGENT_MAX_FILTERS + 1];
+    size_t n = 0, which[SX_AGENT_MAX_FILTERS + 1];
+    if (in->notifying == 0) {
       struct timespec ts = { 1, 0 };
       syscall(SYS_futex, &r->workload_tid, FUTEX_WAIT, 1, &ts, 0, 0);
       continue;
     }
-    if (poll(p, n, 1) > 0)
-      for (size_t k = 0; k < n; k++)
-        if (p[k].revents & POLLIN) answer_early(a, which[k]);
+    p[n] = (struct pollfd){ in->socket, POLLIN, 0 };
+    which[n++] = SX_AGENT_MAX_FILTERS;
+    for (size_t i = 0; i < a->nlisteners; i++)
+      if (!in->stashed[i]) {
+        p[n] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
+        which[n++] = i;
+      }
+    if (poll(p, n, 1) <= 0) continue;
+    for (size_t k = 0; k < n; k++) {
+      if (!(p[k].revents & POLLIN)) continue;
+      if (which[k] == SX_AGENT_MAX_FILTERS) take_listener(a);
+      else answer_early(a, which[k]);
+    }
   }
+  while (a->nlisteners < in->notifying && poll_one(in->socket, 0)) take_listener(a);
 }
 
 static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
   struct sx_report *r = report_of(a);
   int e = r->error, index = r->index, code;
   char what[160];
-  if (stage == SX_ST_LISTENER_FAILED) index = inner_of(a)->carrier_of[index];
-  for (size_t i = 0; i < inner_of(a)->plan.ncarriers; i++)   /* listeners made already */
-    if (r->listeners[i] >= 0) close(r->listeners[i]), r->listeners[i] = -1;
   reap(a);
   switch (stage) {
   case SX_ST_NNP_FAILED: code = fail(err, SX_AGENT_E_SETUP, e, "setting no_new_privs failed", NULL); break;
   case SX_ST_CAPS_FAILED:
     code = fail(err, SX_AGENT_E_SETUP, e, "dropping CAP_SYS_PTRACE failed (without "
                 "no_new_privs it needs CAP_SETPCAP)", NULL); break;
-  case SX_ST_FDS_FAILED:
-    code = fail(err, SX_AGENT_E_SETUP, e, "a descriptor table of its own (close_range with "
-                "CLOSE_RANGE_UNSHARE, then unshare) was refused", NULL); break;
-  case SX_ST_LISTENER_FAILED: case SX_ST_INSTALL_FAILED:
+  case SX_ST_INSTALL_FAILED: case SX_ST_HANDOVER_FAILED:
     snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
-             stage == SX_ST_LISTENER_FAILED ? " (its notification listener)" : "");
+             stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)" : "");
     code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
     if (err) err->index = index;
     break;
@@ -665,9 +720,6 @@ int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
       : fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
-  for (size_t i = 0; i < in->plan.npass; i++)
-    if (fcntl(in->plan.pass[i], F_GETFD) < 0)
-      return fail(err, SX_AGENT_E_SYSTEM, EBADF, "fds: a descriptor to pass was closed", NULL);
   if (child_ended(a) || LOAD(r->workload_tid) == 0) {
     reap(a);
     return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
@@ -678,8 +730,9 @@ int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
   stage = (int)LOAD(r->stage);
   if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
   a->state = SX_AGENT_RUNNING;
-  for (size_t i = 0; i < in->plan.ncarriers; i++) a->listeners[a->nlisteners++] = r->listeners[i];
   drop_gate(a);
+  close(in->socket);
+  in->socket = -1;
   return SX_AGENT_OK;
 }
 
@@ -694,9 +747,10 @@ static void forward_signals(struct sx_agent *a, int sfd) {
       syscall(SYS_pidfd_send_signal, a->pidfd, (int)si.ssi_signo, NULL, 0);
 }
 
-static void fail_closed(void *ctx, int listener, const struct seccomp_notif *req) {
+static void fail_closed(void *ctx, int listener, int filter, const struct seccomp_notif *req) {
   struct seccomp_notif_resp resp;
   (void)ctx;
+  (void)filter;
   memset(&resp, 0, sizeof resp);
   resp.id = req->id;
   resp.error = -ENOSYS;
@@ -708,12 +762,12 @@ static void dispatch(struct sx_agent *a, size_t i, sx_agent_answer answer, void 
   struct seccomp_notif req;
   if (in->stashed[i]) {
     in->stashed[i] = 0;
-    answer(ctx, a->listeners[i], &in->stash[i]);
+    answer(ctx, a->listeners[i], a->listener_filter[i], &in->stash[i]);
     return;
   }
   memset(&req, 0, sizeof req);
   if (ioctl(a->listeners[i], SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
-    answer(ctx, a->listeners[i], &req);
+    answer(ctx, a->listeners[i], a->listener_filter[i], &req);
 }
 
 /* Poll the parent's child, the listeners and signalfd `sfd` (when >= 0) until the child
@@ -806,13 +860,12 @@ void sx_agent_release(struct sx_agent *a) {
   if (a->pidfd < 0 && a->namespace && a->report && report_of(a)->workload_pidfd >= 0)
     close(report_of(a)->workload_pidfd);        /* made by the reaper before spawn failed */
   close_fds(a);
+  if (a->inner && inner_of(a)->socket >= 0) close(inner_of(a)->socket);
+  if (a->inner && inner_of(a)->child_socket >= 0) close(inner_of(a)->child_socket);
   drop_gate(a);
   if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE));
   if (a->stacks) munmap(a->stacks, a->stacks_size);
-  for (size_t i = 0; i < a->nfilters; i++) {
-    free(a->filters[i].insns);
-    free(a->filters[i].carrier);
-  }
+  for (size_t i = 0; i < a->nfilters; i++) free(a->filters[i].insns);
   free(a->inner);
   free(a->block);
   sx_agent_init(a);

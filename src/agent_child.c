@@ -6,16 +6,15 @@
 ** which makes the kernel kill whatever else is left in the namespace. It dies with the
 ** parent (parent-death signal), and with it everything in the namespace.
 **
-** The workload parks until the parent says proceed, then: no_new_privs; CAP_SYS_PTRACE
-** out of every capability set; the notification carriers, whose listeners land in the
-** descriptor table it still shares with the parent; a table of its own with nothing but
-** the descriptors it keeps; the filters; execve. Filters the parent itself runs under
-** apply to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and
+** The workload closes every descriptor but the ones it keeps and parks until the parent
+** says proceed, then: no_new_privs; CAP_SYS_PTRACE out of every capability set; the
+** filters, each that notifies followed by the sendmsg that hands its listener to the
+** parent (through the gate, gate.h); execve. Filters the parent itself runs under apply
+** to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and
 ** a failure is written to the report before the child ends.
 */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/prctl.h>
@@ -25,6 +24,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -87,30 +87,16 @@ int sx_reaper_main(void *arg) {
 
 /* ---- the workload ---------------------------------------------------------- */
 
-/* A table of descriptors of its own with nothing but the sorted `keep` list: close_range
-** over the gaps, the first with CLOSE_RANGE_UNSHARE (one syscall, and not unshare(2),
-** which filters the agent runs under, such as Docker's, often deny). 0 or -errno. */
-static long own_descriptors(const int *keep, size_t nkeep) {
-  unsigned lo = 0, flags = CLOSE_RANGE_UNSHARE;
-  long rc;
+/* Close every descriptor but the sorted `keep` list (close_range over the gaps). */
+static void close_others(const int *keep, size_t nkeep) {
+  unsigned lo = 0;
   for (size_t i = 0; i <= nkeep; i++) {
     unsigned hi = i < nkeep ? (unsigned)keep[i] : ~0u;
-    if (hi > lo || (i == nkeep && flags)) {
-      unsigned last = i < nkeep ? hi - 1 : ~0u;
-      if (hi <= lo) lo = last;                 /* nothing left to close: unshare alone */
-      rc = SX_SYS3(SYS_close_range, lo, last, flags);
-      if (rc < 0 && flags) {                   /* a kernel before 5.9, or a filter */
-        if ((rc = SX_SYS1(SYS_unshare, CLONE_FILES)) < 0) return rc;
-        rc = SX_SYS3(SYS_close_range, lo, last, 0);
-      }
-      if (rc < 0)
-        for (unsigned fd = lo; fd <= last && fd < 65536; fd++) SX_SYS1(SYS_close, fd);
-      flags = 0;
-    }
+    if (hi > lo && SX_SYS3(SYS_close_range, lo, i < nkeep ? hi - 1 : ~0u, 0) != 0)
+      for (unsigned fd = lo; fd < hi && fd < 65536; fd++) SX_SYS1(SYS_close, fd);
     if (hi == ~0u) break;
     lo = hi + 1;
   }
-  return 0;
 }
 
 /* CAP_SYS_PTRACE out of the bounding set and every set of this process, so that nothing
@@ -138,17 +124,17 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
   if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
     fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
   if ((rc = drop_ptrace(p->set_nnp)) < 0) fail(r, SX_ST_CAPS_FAILED, rc, 0, 0);
-  /* The carriers first, while the table is the parent's: their listeners land there. */
-  for (size_t i = 0; i < p->ncarriers; i++) {
-    rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->carriers[i].flags, &p->carriers[i].prog);
-    if (rc < 0) fail(r, SX_ST_LISTENER_FAILED, rc, (int)i, 0);
-    r->listeners[i] = (int32_t)rc;
-  }
-  if ((rc = own_descriptors(p->keep, p->nkeep)) < 0) fail(r, SX_ST_FDS_FAILED, rc, 0, 0);
-  for (size_t i = 0; i < p->npass; i++) SX_SYS3(SYS_fcntl, p->pass[i], F_SETFD, 0);
   for (size_t i = 0; i < p->nfilters; i++) {
-    rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->filters[i].flags, &p->filters[i].prog);
+    const struct sx_plan_filter *f = &p->filters[i];
+    rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
     if (rc < 0) fail(r, SX_ST_INSTALL_FAILED, rc, (int)i, 0);
+    if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+      int fd = (int)rc;
+      p->handover->index = (uint8_t)i;
+      memcpy(CMSG_DATA((struct cmsghdr *)(void *)p->handover->control), &fd, sizeof fd);
+      rc = SX_SYS3(SYS_sendmsg, p->socket, &p->handover->msg, 0);
+      if (rc < 0) fail(r, SX_ST_HANDOVER_FAILED, rc, (int)i, 0);
+    }
   }
   STORE(r->stage, SX_ST_EXECING);
   rc = SX_SYS3(SYS_execve, p->path, p->argv, p->envp);
@@ -168,6 +154,8 @@ int sx_workload_main(void *arg) {
   if (SX_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, sizeof(uint64_t)) < 0)
     fail(r, SX_ST_SETUP_FAILED, -EINVAL, 0, 1);
   if (p->cwd && (rc = SX_SYS1(SYS_chdir, p->cwd)) < 0) fail(r, SX_ST_CWD_FAILED, rc, 0, 1);
+  close_others(p->keep, p->nkeep);
+  for (size_t i = 0; i < p->npass; i++) SX_SYS3(SYS_fcntl, p->pass[i], F_SETFD, 0);
   STORE(r->stage, SX_ST_PARKED);
   SX_SYS3(SYS_futex, &r->stage, FUTEX_WAKE, 1);
   while (LOAD(r->cmd) == SX_CMD_PARK)

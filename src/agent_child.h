@@ -4,7 +4,9 @@
 **
 ** Both children are made with CLONE_VM: they run on stacks of their own inside the
 ** parent's memory, read the plan from there, and write the report into a shared page.
-** Neither touches malloc, Lua or thread-local state (raw_syscall.h).
+** Neither touches malloc, Lua or thread-local state (raw_syscall.h). The reaper shares
+** the parent's descriptor table (so the workload's pidfd lands there); the workload has
+** a table of its own from the start.
 **
 **   parent ─┬─ reaper (pid 1 of a new PID namespace; absent with share_pid_namespace)
 **           │    └─ workload (pid 2): parks, then installs the filters and execs
@@ -15,7 +17,9 @@
 
 #include <linux/filter.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "sx_agent.h"
 
@@ -30,9 +34,8 @@ enum sx_stage {
   SX_ST_CLONE_FAILED,      /* the reaper could not make the workload */
   SX_ST_NNP_FAILED,
   SX_ST_CAPS_FAILED,       /* dropping CAP_SYS_PTRACE */
-  SX_ST_LISTENER_FAILED,   /* installing the notification carrier `index` */
-  SX_ST_FDS_FAILED,        /* a table of descriptors of its own */
   SX_ST_INSTALL_FAILED,    /* installing filter `index` */
+  SX_ST_HANDOVER_FAILED,   /* sending filter `index`'s listener to the parent */
   SX_ST_EXEC_FAILED
 };
 
@@ -45,13 +48,21 @@ struct sx_report {
   int32_t workload_pidfd;  /* the reaper's pidfd of the workload, in the shared table */
   int32_t workload_status; /* the reaper: the workload's wait status, once `ended` */
   int32_t ended;
-  int32_t listeners[SX_AGENT_MAX_FILTERS];   /* the carriers' listeners, in the parent */
 };
 
 /* One seccomp(2) call the workload makes at proceed. */
 struct sx_plan_filter {
   struct sock_fprog prog;
-  unsigned flags;          /* SECCOMP_FILTER_FLAG_NEW_LISTENER for a carrier */
+  unsigned flags;          /* SECCOMP_FILTER_FLAG_NEW_LISTENER for one that notifies */
+};
+
+/* The message that hands a listener to the parent (SCM_RIGHTS, one byte: the filter's
+** index), at a random address: its address is the gate's sendmsg argument. */
+struct sx_handover {
+  struct msghdr msg;
+  struct iovec iov;
+  uint8_t index;
+  _Alignas(struct cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))];
 };
 
 /* Everything the children read; it lives in the parent (struct sx_agent). */
@@ -67,9 +78,10 @@ struct sx_plan {
   int set_nnp;
   unsigned long workload_flags;      /* clone flags of the workload (by the reaper) */
   void *workload_stack;              /* its top */
-  /* the filters, in install order; the carriers go in first */
-  struct sx_plan_filter carriers[SX_AGENT_MAX_FILTERS], filters[SX_AGENT_MAX_FILTERS];
-  size_t ncarriers, nfilters;
+  int socket;              /* the workload's end of the listener handover socket */
+  struct sx_handover *handover;
+  struct sx_plan_filter filters[SX_AGENT_MAX_FILTERS];   /* in install order */
+  size_t nfilters;
   const char *path;                  /* the execve arguments, at the gate's addresses */
   char *const *argv;
   char *const *envp;

@@ -1,5 +1,5 @@
 /*
-** gate.c: the exec gate's prologue and the split of notifying filters (see gate.h).
+** gate.c: the gate's prologue and the rewriting of actions into notifications (gate.h).
 */
 #include <linux/filter.h>
 
@@ -7,38 +7,61 @@
 
 enum { OFF_NR = 0, OFF_ARCH = 4, OFF_ARGS = 16 };
 
-static struct sx_insn insn(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
-  return (struct sx_insn){ code, jt, jf, k };
+struct prologue {
+  struct sx_insn *out;
+  size_t n;
+  int wide, big;
+};
+
+static void put(struct prologue *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+  p->out[p->n++] = (struct sx_insn){ code, jt, jf, k };
 }
 
-/* Each test jumps past the prologue when it fails: to instruction `len` of the whole. */
-size_t sx_gate_prologue(struct sx_insn *out, int arch, const uint64_t args[3]) {
-  size_t n = 0, len;
-  int wide = sx_arch_bits(arch) == 64, big = sx_arch_big_endian(arch);
-  long nr = sx_syscall_number("execve", arch);
-  uint32_t words[12], offsets[12];
-  size_t nwords = 0;
+/* Tests of args[0..2], each word falling through when it matches and jumping to `miss`
+** (an instruction index) when it does not; the last match returns ALLOW. */
+static void match_args(struct prologue *p, const uint64_t args[3], size_t miss) {
   for (int i = 0; i < 3; i++) {
-    uint32_t base = OFF_ARGS + 8 * (uint32_t)i, lo = big ? base + 4 : base, hi = big ? base : base + 4;
-    offsets[nwords] = lo;
-    words[nwords++] = (uint32_t)args[i];
-    if (wide) {
-      offsets[nwords] = hi;
-      words[nwords++] = (uint32_t)(args[i] >> 32);
+    uint32_t base = OFF_ARGS + 8 * (uint32_t)i;
+    uint32_t lo = p->big ? base + 4 : base, hi = p->big ? base : base + 4;
+    put(p, BPF_LD | BPF_W | BPF_ABS, lo, 0, 0);
+    put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)args[i], 0, (uint8_t)(miss - p->n - 1));
+    if (p->wide) {
+      put(p, BPF_LD | BPF_W | BPF_ABS, hi, 0, 0);
+      put(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(args[i] >> 32), 0, (uint8_t)(miss - p->n - 1));
     }
   }
-  len = 2 + 2 + 2 * nwords + 1;
-  if (arch == SX_ARCH_X32) nr |= SX_X32_SYSCALL_BIT;
-  out[n] = insn(BPF_LD | BPF_W | BPF_ABS, OFF_NR, 0, 0), n++;
-  out[n] = insn(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)(len - n - 1)), n++;
-  out[n] = insn(BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0), n++;
-  out[n] = insn(BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - n - 1)), n++;
-  for (size_t w = 0; w < nwords; w++) {
-    out[n] = insn(BPF_LD | BPF_W | BPF_ABS, offsets[w], 0, 0), n++;
-    out[n] = insn(BPF_JMP | BPF_JEQ | BPF_K, words[w], 0, (uint8_t)(len - n - 1)), n++;
+  put(p, BPF_RET | BPF_K, SX_RET_ALLOW, 0, 0);
+}
+
+static uint32_t number(const char *name, int arch) {
+  long nr = sx_syscall_number(name, arch);
+  return (uint32_t)nr | (arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0);
+}
+
+/* ld nr; jeq execve; [jeq sendmsg]; ld arch; jeq host; the arguments; and, for sendmsg,
+** the same again. Every miss jumps to `len`, the instruction after the prologue. */
+size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate) {
+  struct prologue p = { out, 0, sx_arch_bits(arch) == 64, sx_arch_big_endian(arch) };
+  size_t per_call = 2 + 2 * 3 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */
+  size_t send_at, len = 1 + 1 + (gate->handover ? 1 : 0) + per_call * (gate->handover ? 2 : 1);
+  send_at = len - per_call;
+  put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_NR, 0, 0);
+  if (gate->handover) {
+    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("execve", arch), 1, 0);
+    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("sendmsg", arch), (uint8_t)(send_at - p.n - 1),
+        (uint8_t)(len - p.n - 1));
+  } else {
+    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("execve", arch), 0, (uint8_t)(len - p.n - 1));
   }
-  out[n] = insn(BPF_RET | BPF_K, SX_RET_ALLOW, 0, 0), n++;
-  return n;
+  put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0);
+  put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
+  match_args(&p, gate->exec, len);
+  if (gate->handover) {
+    put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0);
+    put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
+    match_args(&p, gate->send, len);
+  }
+  return p.n;
 }
 
 static int is_ret_k(const struct sx_insn *i) {
@@ -51,11 +74,19 @@ int sx_program_notifies(const struct sx_insn *insns, size_t len) {
   return 0;
 }
 
-void sx_program_split(struct sx_insn *insns, size_t len, int carrier) {
-  for (size_t i = 0; i < len; i++) {
-    int notif;
-    if (!is_ret_k(&insns[i])) continue;
-    notif = (insns[i].k & SX_RET_ACTION_FULL) == SX_RET_USER_NOTIF;
-    if (carrier ? !notif : notif) insns[i].k = SX_RET_ALLOW;
+static unsigned kind_of(uint32_t action) {
+  switch (action & SX_RET_ACTION_FULL) {
+  case SX_RET_KILL_PROCESS: case SX_RET_KILL_THREAD: return SX_NOTIFY_KILL;
+  case SX_RET_TRAP: return SX_NOTIFY_TRAP;
+  case SX_RET_ERRNO: return SX_NOTIFY_ERRNO;
+  case SX_RET_TRACE: return SX_NOTIFY_TRACE;
+  case SX_RET_LOG: return SX_NOTIFY_LOG;
+  case SX_RET_ALLOW: return SX_NOTIFY_ALLOW;
+  default: return 0;
   }
+}
+
+void sx_program_notify(struct sx_insn *insns, size_t len, unsigned kinds) {
+  for (size_t i = 0; i < len; i++)
+    if (is_ret_k(&insns[i]) && (kind_of(insns[i].k) & kinds)) insns[i].k = SX_RET_USER_NOTIF;
 }

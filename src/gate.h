@@ -1,16 +1,17 @@
 /*
 ** gate.h: the program edits the spawn agent makes before the workload installs a filter.
 **
-** The exec gate lets exactly one execve through: the agent's own, from the host's
-** architecture, with the three pointers it passes, which lie at random addresses that
-** only the agent knows. A prologue in front of the filter returns ALLOW for that call and
-** hands every other call to the filter, unchanged. After the exec the address space is
-** new and the workload cannot know the addresses (about 44 random bits each), so every
-** later execve gets the filter's own action, in the kernel, with no supervisor.
+** The gate lets exactly two calls through that the filter behind it may forbid, both the
+** agent's own, from the host's architecture: its execve, and the sendmsg that hands a
+** filter's notification listener to the parent. Each is recognised by its arguments:
+** pointers that lie at random addresses only the agent knows (about 43 random bits
+** each), and for sendmsg a socket that closes on exec. A prologue in front of the filter
+** returns ALLOW for those two calls and hands every other call to the filter, unchanged.
+** After the exec the address space is new and the workload cannot know the addresses, so
+** every later execve gets the filter's own action, in the kernel, with no supervisor.
 **
-** A filter that returns SECCOMP_RET_USER_NOTIF is split in two that decide together
-** what it decides alone: a carrier that returns USER_NOTIF where it does and ALLOW
-** elsewhere (installed with a listener), and the rest, with USER_NOTIF turned to ALLOW.
+** A filter's actions can also be turned into SECCOMP_RET_USER_NOTIF, so that a supervisor
+** sees (and decides) the calls that get them: denials to report, calls to record.
 */
 #ifndef SX_GATE_H
 #define SX_GATE_H
@@ -20,16 +21,34 @@
 
 #include "sx.h"
 
-enum { SX_GATE_MAX = 20 };    /* instructions of the longest prologue */
+enum { SX_GATE_MAX = 40 };    /* room for the longest prologue (33 instructions) */
 
-/* The prologue for execve(args[0], args[1], args[2]) on `arch`, into out; its length. */
-size_t sx_gate_prologue(struct sx_insn *out, int arch, const uint64_t args[3]);
+/* The calls a gate lets through: execve(exec[0..2]), and when handover is set,
+** sendmsg(send[0..2]). */
+struct sx_gate {
+  uint64_t exec[3];
+  uint64_t send[3];
+  int handover;
+};
+
+/* The prologue for `gate` on `arch`, into out; its length. */
+size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate);
 
 /* Does the program return SECCOMP_RET_USER_NOTIF anywhere (RET with a constant)? */
 int sx_program_notifies(const struct sx_insn *insns, size_t len);
 
-/* Rewrite the constant RETs in place: the carrier keeps USER_NOTIF and allows the rest;
-** the remainder (carrier = 0) allows what was USER_NOTIF. */
-void sx_program_split(struct sx_insn *insns, size_t len, int carrier);
+/* Bits of action kinds, for sx_program_notify. */
+enum {
+  SX_NOTIFY_KILL = 1 << 0,       /* kill_process, kill_thread */
+  SX_NOTIFY_TRAP = 1 << 1,
+  SX_NOTIFY_ERRNO = 1 << 2,
+  SX_NOTIFY_TRACE = 1 << 3,
+  SX_NOTIFY_LOG = 1 << 4,
+  SX_NOTIFY_ALLOW = 1 << 5
+};
+
+/* Rewrite the constant RETs in place: those whose action kind is in `kinds` return
+** SECCOMP_RET_USER_NOTIF instead. */
+void sx_program_notify(struct sx_insn *insns, size_t len, unsigned kinds);
 
 #endif

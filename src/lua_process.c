@@ -144,13 +144,14 @@ static int l_state(lua_State *L) {
   return 1;
 }
 
-/* install(bpf) -> true | nil, code, errno, msg */
+/* install(bpf [, notify]) -> true | nil, code, errno, msg; notify: SX_NOTIFY_* bits */
 static int l_install(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   size_t len;
   const struct sx_insn *insns = sx_checkprogram(L, 2, &len);
+  unsigned notify = (unsigned)luaL_optinteger(L, 3, 0);
   struct sx_agent_error e;
-  return result(L, sx_agent_install(a, insns, len, &e), &e);
+  return result(L, sx_agent_install(a, insns, len, notify, &e), &e);
 }
 
 static int l_proceed(lua_State *L) {

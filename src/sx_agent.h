@@ -28,8 +28,9 @@
 **   action from the kernel, whether or not the agent is still there.
 ** - no_new_privs is set unless the caller opts out (allow_new_privs).
 **
-** Filters that return SECCOMP_RET_USER_NOTIF get listeners, which end up in the caller's
-** descriptor table (sx_agent_listeners); the caller answers them.
+** Filters that return SECCOMP_RET_USER_NOTIF get listeners: the workload hands each to
+** the caller through a socket as soon as it installed the filter (through the gate,
+** gate.h), and the caller answers them (sx_agent_wait).
 **
 ** The parent-death signal follows the THREAD that spawned: spawn from a thread that
 ** lives as long as the child should.
@@ -96,10 +97,8 @@ struct sx_spawn {
 #define SX_AGENT_MAX_FILTERS 32
 
 struct sx_agent_filter {       /* a filter of the plan, owned by the agent */
-  struct sx_insn *insns;       /* the user's program with the gate in front, if it needs one */
+  struct sx_insn *insns;       /* as installed: notifications, and the gate in front */
   size_t len;
-  struct sx_insn *carrier;     /* its notification carrier, or NULL */
-  size_t carrier_len;
 };
 
 struct sx_agent {
@@ -115,12 +114,13 @@ struct sx_agent {
   size_t stacks_size;
   void *inner;                 /* the plan and what the parent keeps beside it (agent.c) */
   char *block;                 /* argv, envp, path, cwd, keep list, maps: one allocation */
-  void *gate[3];               /* the exec gate's pages: path, argv, envp */
-  size_t gate_size[3];
+  void *gate[4];               /* the gate's pages: path, argv, envp, handover message */
+  size_t gate_size[4];
   struct sx_agent_filter filters[SX_AGENT_MAX_FILTERS];
   size_t nfilters;
   size_t kernel_insns;         /* what the plan costs of the kernel's 32768 a process */
   int listeners[SX_AGENT_MAX_FILTERS];
+  int listener_filter[SX_AGENT_MAX_FILTERS];   /* the filter each belongs to, from 0 */
   size_t nlisteners;
   int status;                  /* wait status once waited for */
 };
@@ -135,14 +135,17 @@ SX_API int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *opts,
                           struct sx_agent_error *err);
 /* Add a filter to the plan of the parked child (copied). It is checked now: a valid
 ** program, within the kernel's limits with the filters before it, and not blocked by
-** them (a filter that forbids seccomp(2) must come last). */
+** them (a filter that forbids seccomp(2) must come last). `notify` (SX_NOTIFY_* bits of
+** gate.h) turns the actions of those kinds into notifications, for a supervisor to see. */
 SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                            struct sx_agent_error *err);
+                            unsigned notify, struct sx_agent_error *err);
 /* Install the plan's filters in the child and execve. On failure the child is gone. */
 SX_API int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err);
-/* Answers one notification (received from `listener`) with SECCOMP_IOCTL_NOTIF_SEND. */
+/* Answers one notification, received from `listener` of filter `filter` (counted from 0
+** in install order), with SECCOMP_IOCTL_NOTIF_SEND. */
 struct seccomp_notif;
-typedef void (*sx_agent_answer)(void *ctx, int listener, const struct seccomp_notif *req);
+typedef void (*sx_agent_answer)(void *ctx, int listener, int filter,
+                                const struct seccomp_notif *req);
 
 /* Wait for the workload; *status as waitpid's. Signals in `signals` (n of them) sent to
 ** this process by other processes meanwhile go to the workload (they are blocked and read
