@@ -70,6 +70,20 @@ describe("seccomp.install", function()
     assert.equal("nil unsupported_arch 0", out)
   end)
 
+  it("refuses a filter that notifies: nothing could answer it (no deadlock)", function()
+    local out, how, code = lua([[
+      local seccomp = require "sx.seccomp"
+      local f = assert(seccomp.from_rules({ { "notify", "uname" } }, "allow"))
+      local ok, err = seccomp.install(f)
+      io.write(tostring(ok), " ", err.code, " ", err.message, "\n")
+      io.write(io.open("/proc/self/status"):read("a"):match("Seccomp:%s*(%d)"))
+    ]])
+    assert.equal("exit", how, out)
+    assert.equal(0, code, out)
+    assert.matches("^nil bad_program the filter returns notify .* cannot supervise itself", out)
+    assert.matches("\n0$", out)        -- nothing was installed
+  end)
+
   it("rejects unknown options and non-filters loudly", function()
     assert.has_error(function() seccomp.install({}) end)
     assert.has_error(function()

@@ -4,7 +4,8 @@
 ** For gateways that drop to their syscall envelope once initialised: the filter goes
 ** onto every thread at once with SECCOMP_FILTER_FLAG_TSYNC. When a thread cannot be
 ** synchronised (it already has a filter that is not an ancestor of ours) the kernel
-** answers with that thread's id instead of -1, and nothing is installed anywhere.
+** answers with that thread's id instead of -1, and nothing is installed anywhere. A
+** filter that notifies is refused: nobody would be there to answer.
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,6 +53,14 @@ int sx_install(const struct sx_insn *insns, size_t len, unsigned flags,
   struct sx_error check;
   if (sx_check(insns, len, &check) != SX_OK)
     return install_error(err, SX_E_BAD_PROGRAM, EINVAL, 0, "%s", check.message);
+  /* A notified call waits for an answer from another process; here nothing could answer
+  ** but the caller itself, stuck in that very call. */
+  for (size_t i = 0; i < len; i++)
+    if (insns[i].code == (BPF_RET | BPF_K) && (insns[i].k & SX_RET_ACTION_FULL) == SX_RET_USER_NOTIF)
+      return install_error(err, SX_E_BAD_PROGRAM, EINVAL, 0, "the filter returns notify "
+                           "(instruction %zu), and a process cannot supervise itself: its "
+                           "notified calls would wait forever; run the work under sx.process "
+                           "or sxlua, which answer them", i);
   int set_nnp = (flags & SX_INSTALL_NO_NEW_PRIVS) ||
                 (!(flags & SX_INSTALL_KEEP_PRIVS) && !has_sys_admin());
   if (set_nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
