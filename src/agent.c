@@ -515,11 +515,11 @@ static uint32_t run(const struct sx_insn *insns, size_t len, const struct sx_dat
   return act;
 }
 
-/* The kernel's answer of the plan's filters so far: the most restrictive. */
-static uint32_t combined(const struct sx_agent *a, const struct sx_data *d) {
+/* The kernel's answer of the plan's first k filters, as installed: the most restrictive. */
+static uint32_t combined(const struct sx_agent *a, size_t k, const struct sx_data *d) {
   uint32_t best = SX_RET_ALLOW;
-  for (size_t i = a->nfilters; i-- > 0;) {
-    uint32_t act = run(a->filters[i].insns, a->filters[i].len, d);
+  for (size_t i = k; i-- > 0;) {
+    uint32_t act = run(a->filters[i].plan, a->filters[i].plan_len, d);
     if (action_rank(act) < action_rank(best)) best = act;
   }
   return best;
@@ -563,14 +563,47 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   return out;
 }
 
-int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                     unsigned notify, struct sx_agent_error *err) {
+/* Filter k of the plan as the workload will install it, with the actions of `notify`
+** turned into notifications, checked against the filters before it: the gate must fit,
+** they must let the workload install it, and all must fit the kernel's budget. */
+static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
-  struct sx_agent_filter *f = &a->filters[a->nfilters];
-  struct sx_plan_filter *pf = &in->plan.filters[a->nfilters];
-  struct sx_error check;
+  struct sx_agent_filter *f = &a->filters[k];
+  struct sx_plan_filter *pf = &in->plan.filters[k];
   struct sx_data install;
   uint32_t act, kind;
+  size_t budget = 0;
+  free(f->plan);
+  if (!(f->plan = plan_copy(a, f->insns, f->len, notify, &f->plan_len)))
+    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate "
+                                   "in front of it need more than 4096 instructions", NULL)
+                            : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
+  pf->prog.len = (unsigned short)f->plan_len;
+  pf->prog.filter = (struct sock_filter *)(void *)f->plan;
+  pf->flags = sx_program_notifies(f->plan, f->plan_len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  /* Would the filters before it let the workload call seccomp(2) for this one? (One they
+  ** notify, the parent lets go on: the workload has not exec'd yet.) */
+  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, pf->flags, (uintptr_t)&pf->prog);
+  act = combined(a, k, &install);
+  kind = act & SX_RET_ACTION_FULL;
+  if (kind == SX_RET_ERRNO)
+    return fail(err, SX_AGENT_E_INSTALL, (int)(act & SX_RET_DATA),
+                "a filter installed before denies seccomp(2)", NULL);
+  if (kind != SX_RET_ALLOW && kind != SX_RET_LOG && kind != SX_RET_USER_NOTIF)
+    return fail(err, SX_AGENT_E_BLOCKED, 0,
+                "a filter installed before forbids seccomp(2), so no other filter can follow", NULL);
+  for (size_t i = 0; i <= k; i++) budget += a->filters[i].plan_len + 4;
+  if (budget - 4 > KERNEL_INSNS)
+    return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filters together need more than the "
+                "kernel's 32768 instructions for one process (each costs its length + 4)", NULL);
+  return SX_AGENT_OK;
+}
+
+int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
+                     struct sx_agent_error *err) {
+  struct sx_agent_filter *f = &a->filters[a->nfilters];
+  struct sx_error check;
+  int rc;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -580,36 +613,18 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_BAD_PROGRAM, EINVAL, "the filter is not a valid program", NULL);
   if (a->nfilters == SX_AGENT_MAX_FILTERS)
     return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "too many filters", NULL);
-  if (!(f->insns = plan_copy(a, insns, len, notify, &f->len)))
-    return f->len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate in "
-                              "front of it need more than 4096 instructions", NULL)
-                       : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
-  pf->flags = sx_program_notifies(f->insns, f->len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
-  /* Would the filters before it let the workload call seccomp(2) for this one? (One they
-  ** notify, the parent lets go on: the workload has not exec'd yet.) */
-  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, pf->flags, (uintptr_t)&pf->prog);
-  act = combined(a, &install);
-  kind = act & SX_RET_ACTION_FULL;
-  if (kind != SX_RET_ALLOW && kind != SX_RET_LOG && kind != SX_RET_USER_NOTIF) {
+  memset(f, 0, sizeof *f);
+  if (!(f->insns = malloc(len * sizeof *insns)))
+    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
+  memcpy(f->insns, insns, len * sizeof *insns);
+  f->len = len;
+  if ((rc = plan_filter(a, a->nfilters, 0, err)) != SX_AGENT_OK) {
     free(f->insns);
-    f->insns = NULL;
-    if (kind == SX_RET_ERRNO)
-      return fail(err, SX_AGENT_E_INSTALL, (int)(act & SX_RET_DATA),
-                  "a filter installed before denies seccomp(2)", NULL);
-    return fail(err, SX_AGENT_E_BLOCKED, 0,
-                "a filter installed before forbids seccomp(2), so no other filter can follow", NULL);
+    free(f->plan);
+    memset(f, 0, sizeof *f);
+    return rc;
   }
-  if (a->kernel_insns + f->len > KERNEL_INSNS) {
-    free(f->insns);
-    f->insns = NULL;
-    return fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filters together need more than the "
-                "kernel's 32768 instructions for one process (each costs its length + 4)", NULL);
-  }
-  a->kernel_insns += f->len + 4;
-  pf->prog.len = (unsigned short)f->len;
-  pf->prog.filter = (struct sock_filter *)(void *)f->insns;
-  if (pf->flags) in->notifying++;
-  in->plan.nfilters = ++a->nfilters;
+  inner_of(a)->plan.nfilters = ++a->nfilters;
   return SX_AGENT_OK;
 }
 
@@ -712,7 +727,7 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
   return code;
 }
 
-int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
+int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
   int stage;
@@ -724,6 +739,16 @@ int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err) {
     reap(a);
     return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
   }
+  for (size_t k = 0; notify && k < a->nfilters; k++) {
+    int rc = plan_filter(a, k, notify, err);
+    if (rc != SX_AGENT_OK) {             /* nothing runs: the plan cannot be kept */
+      sx_agent_release(a);
+      if (err) err->index = (int)k;
+      return rc;
+    }
+  }
+  for (size_t k = 0; k < a->nfilters; k++)
+    if (in->plan.filters[k].flags) in->notifying++;
   STORE(r->cmd, SX_CMD_PROCEED);
   syscall(SYS_futex, &r->cmd, FUTEX_WAKE, 1, 0, 0, 0);
   await_exec(a);
@@ -865,7 +890,10 @@ void sx_agent_release(struct sx_agent *a) {
   drop_gate(a);
   if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE));
   if (a->stacks) munmap(a->stacks, a->stacks_size);
-  for (size_t i = 0; i < a->nfilters; i++) free(a->filters[i].insns);
+  for (size_t i = 0; i < a->nfilters; i++) {
+    free(a->filters[i].insns);
+    free(a->filters[i].plan);
+  }
   free(a->inner);
   free(a->block);
   sx_agent_init(a);

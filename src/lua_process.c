@@ -18,8 +18,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <unistd.h>
 
 #include "sx_agent.h"
+#include "gate.h"
+#include "sx_notify.h"
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
 #define HANDLE "sx.agent"
@@ -144,26 +149,68 @@ static int l_state(lua_State *L) {
   return 1;
 }
 
-/* install(bpf [, notify]) -> true | nil, code, errno, msg; notify: SX_NOTIFY_* bits */
+/* install(bpf) -> true | nil, code, errno, msg */
 static int l_install(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   size_t len;
   const struct sx_insn *insns = sx_checkprogram(L, 2, &len);
-  unsigned notify = (unsigned)luaL_optinteger(L, 3, 0);
   struct sx_agent_error e;
-  return result(L, sx_agent_install(a, insns, len, notify, &e), &e);
+  return result(L, sx_agent_install(a, insns, len, &e), &e);
 }
 
+/* proceed([notify]) -> true | nil, code, errno, msg [, index]; notify: SX_NOTIFY_* bits */
 static int l_proceed(lua_State *L) {
   struct sx_agent_error e;
-  return result(L, sx_agent_proceed(check_handle(L), &e), &e);
+  return result(L, sx_agent_proceed(check_handle(L), (unsigned)luaL_optinteger(L, 2, 0), &e), &e);
 }
 
-/* wait([signals]) -> "exited", code | "signaled", signo; signals sent to us meanwhile
-** are forwarded to the workload */
+/* The supervisor's side of wait: each notification goes to the Lua dispatcher as a table
+** { listener, filter, id, pid, nr, arch, ip, args = { arg0, ..., arg5 } }. The dispatcher
+** answers it (sx.process's supervisor); should it raise, the call fails closed with EPERM
+** and the error is written to stderr. */
+struct dispatch {
+  lua_State *L;
+  int fn;
+};
+
+static void set_integer(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void lua_answer(void *ctx, int listener, int filter, const struct seccomp_notif *req) {
+  struct dispatch *d = ctx;
+  lua_State *L = d->L;
+  lua_pushvalue(L, d->fn);
+  lua_createtable(L, 0, 8);
+  set_integer(L, "listener", listener);
+  set_integer(L, "filter", filter + 1);
+  set_integer(L, "id", (lua_Integer)req->id);
+  set_integer(L, "pid", req->pid);
+  set_integer(L, "nr", req->data.nr);
+  set_integer(L, "arch", req->data.arch);
+  set_integer(L, "ip", (lua_Integer)req->data.instruction_pointer);
+  lua_createtable(L, 6, 0);
+  for (int i = 0; i < 6; i++) {
+    lua_pushinteger(L, (lua_Integer)req->data.args[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "args");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    sx_notify_send(listener, req->id, EPERM, 0, 0);
+    fprintf(stderr, "sxlua: the supervisor failed, the call was refused (EPERM): %s\n",
+            lua_tostring(L, -1) ? lua_tostring(L, -1) : "(no message)");
+    lua_pop(L, 1);
+  }
+}
+
+/* wait([signals [, dispatcher]]) -> "exited", code | "signaled", signo; signals sent to us
+** meanwhile are forwarded to the workload; notifications go to the dispatcher, or without
+** one fail with ENOSYS */
 static int l_wait(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
+  struct dispatch d = { L, 3 };
   int status, signals[64];
   size_t n = 0;
   if (!lua_isnoneornil(L, 2)) {   /* a list of signal numbers to forward */
@@ -174,7 +221,9 @@ static int l_wait(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  if (sx_agent_wait(a, signals, n, NULL, NULL, &status, &e) != SX_AGENT_OK)
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  if (sx_agent_wait(a, signals, n, lua_isnoneornil(L, 3) ? NULL : lua_answer, &d, &status, &e)
+      != SX_AGENT_OK)
     return push_error(L, &e);
   if (WIFEXITED(status)) {
     lua_pushliteral(L, "exited");
@@ -184,6 +233,105 @@ static int l_wait(lua_State *L) {
   lua_pushliteral(L, "signaled");
   lua_pushinteger(L, WTERMSIG(status));
   return 2;
+}
+
+/* ---- the supervisor's tools (sx_notify.h): each returns a result or nil, errno ---- */
+
+static int errno_result(lua_State *L, long rc) {
+  if (rc >= 0) return 0;
+  lua_pushnil(L);
+  lua_pushinteger(L, -rc);
+  return 2;
+}
+
+/* read(pid, addr, n) -> the bytes (fewer where the memory ends) */
+static int l_read(lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1), addr = luaL_checkinteger(L, 2);
+  lua_Integer n = luaL_checkinteger(L, 3);
+  luaL_Buffer b;
+  char *buf;
+  long got;
+  luaL_argcheck(L, n >= 0 && n <= 1 << 20, 3, "0..1 MiB");
+  buf = luaL_buffinitsize(L, &b, (size_t)n);
+  got = sx_notify_read((pid_t)pid, (uint64_t)addr, buf, (size_t)n);
+  if (got < 0) return errno_result(L, got);
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+/* read_string(pid, addr, max) -> the string (without its NUL) */
+static int l_read_string(lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1), addr = luaL_checkinteger(L, 2);
+  lua_Integer max = luaL_optinteger(L, 3, 4096);
+  luaL_Buffer b;
+  char *buf;
+  long got;
+  luaL_argcheck(L, max >= 1 && max <= 1 << 20, 3, "1..1 MiB");
+  buf = luaL_buffinitsize(L, &b, (size_t)max + 1);
+  got = sx_notify_string((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1);
+  if (got < 0) return errno_result(L, got);
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+static int l_notif_valid(lua_State *L) {
+  int rc = sx_notify_valid((int)luaL_checkinteger(L, 1), (uint64_t)luaL_checkinteger(L, 2));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* send(listener, id, errno, value, continue) -> true */
+static int l_notif_send(lua_State *L) {
+  int rc = sx_notify_send((int)luaL_checkinteger(L, 1), (uint64_t)luaL_checkinteger(L, 2),
+                          (int)luaL_optinteger(L, 3, 0), (int64_t)luaL_optinteger(L, 4, 0),
+                          lua_toboolean(L, 5));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* addfd(listener, id, fd, cloexec) -> the descriptor's number in the caller */
+static int l_notif_addfd(lua_State *L) {
+  int rc = sx_notify_addfd((int)luaL_checkinteger(L, 1), (uint64_t)luaL_checkinteger(L, 2),
+                           (int)luaL_checkinteger(L, 3), lua_toboolean(L, 4));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushinteger(L, rc);
+  return 1;
+}
+
+static int l_tgid(lua_State *L) {
+  pid_t rc = sx_notify_tgid((pid_t)luaL_checkinteger(L, 1));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushinteger(L, rc);
+  return 1;
+}
+
+/* open_beneath(dirfd, path, flags, mode) -> fd */
+static int l_open_beneath(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checklstring(L, 2, &len);
+  int rc;
+  if (strlen(path) != len) return errno_result(L, -EINVAL);
+  rc = sx_open_beneath((int)luaL_checkinteger(L, 1), path, (int)luaL_checkinteger(L, 3),
+                       (unsigned)luaL_optinteger(L, 4, 0));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushinteger(L, rc);
+  return 1;
+}
+
+/* open_dir(path) -> a close-on-exec O_PATH descriptor of the directory */
+static int l_open_dir(lua_State *L) {
+  int fd = open(luaL_checkstring(L, 1), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_result(L, -errno);
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+static int l_close_fd(lua_State *L) {
+  if (close((int)luaL_checkinteger(L, 1)) != 0) return errno_result(L, -errno);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int l_kill(lua_State *L) {
@@ -209,7 +357,11 @@ static const luaL_Reg handle_methods[] = {
 
 static const luaL_Reg functions[] = {
   { "spawn", l_spawn }, { "strerror", l_strerror },
-  { "enter_user_namespace", l_enter_user_namespace }, { NULL, NULL }
+  { "enter_user_namespace", l_enter_user_namespace },
+  { "read", l_read }, { "read_string", l_read_string }, { "notif_valid", l_notif_valid },
+  { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
+  { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
+  { NULL, NULL }
 };
 
 static const struct { const char *name; int value; } signals[] = {
@@ -240,5 +392,13 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
     lua_setfield(L, -2, signals[i].name);
   }
   lua_setfield(L, -2, "signals");
+  lua_createtable(L, 0, 6);      /* the kinds of action proceed can turn into notifications */
+  set_integer(L, "kill", SX_NOTIFY_KILL);
+  set_integer(L, "trap", SX_NOTIFY_TRAP);
+  set_integer(L, "errno", SX_NOTIFY_ERRNO);
+  set_integer(L, "trace", SX_NOTIFY_TRACE);
+  set_integer(L, "log", SX_NOTIFY_LOG);
+  set_integer(L, "allow", SX_NOTIFY_ALLOW);
+  lua_setfield(L, -2, "notify");
   return 1;
 }

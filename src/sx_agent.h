@@ -97,8 +97,10 @@ struct sx_spawn {
 #define SX_AGENT_MAX_FILTERS 32
 
 struct sx_agent_filter {       /* a filter of the plan, owned by the agent */
-  struct sx_insn *insns;       /* as installed: notifications, and the gate in front */
+  struct sx_insn *insns;       /* as given */
   size_t len;
+  struct sx_insn *plan;        /* as the workload installs it: notifications, the gate */
+  size_t plan_len;
 };
 
 struct sx_agent {
@@ -118,7 +120,6 @@ struct sx_agent {
   size_t gate_size[4];
   struct sx_agent_filter filters[SX_AGENT_MAX_FILTERS];
   size_t nfilters;
-  size_t kernel_insns;         /* what the plan costs of the kernel's 32768 a process */
   int listeners[SX_AGENT_MAX_FILTERS];
   int listener_filter[SX_AGENT_MAX_FILTERS];   /* the filter each belongs to, from 0 */
   size_t nlisteners;
@@ -135,12 +136,13 @@ SX_API int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *opts,
                           struct sx_agent_error *err);
 /* Add a filter to the plan of the parked child (copied). It is checked now: a valid
 ** program, within the kernel's limits with the filters before it, and not blocked by
-** them (a filter that forbids seccomp(2) must come last). `notify` (SX_NOTIFY_* bits of
-** gate.h) turns the actions of those kinds into notifications, for a supervisor to see. */
+** them (a filter that forbids seccomp(2) must come last). */
 SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
-                            unsigned notify, struct sx_agent_error *err);
-/* Install the plan's filters in the child and execve. On failure the child is gone. */
-SX_API int sx_agent_proceed(struct sx_agent *a, struct sx_agent_error *err);
+                            struct sx_agent_error *err);
+/* Install the plan's filters in the child and execve. `notify` (SX_NOTIFY_* bits of
+** gate.h) turns the filters' actions of those kinds into notifications, for a supervisor
+** to see and decide (the plan is checked again). On failure the child is gone. */
+SX_API int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err);
 /* Answers one notification, received from `listener` of filter `filter` (counted from 0
 ** in install order), with SECCOMP_IOCTL_NOTIF_SEND. */
 struct seccomp_notif;
