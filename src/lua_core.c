@@ -94,6 +94,20 @@ static int l_syscall_names(lua_State *L) {
   return 1;
 }
 
+/* arg(arch, nr, index) -> name | nil, width in bytes (0 unknown), bits compared */
+static int l_arg(lua_State *L) {
+  int arch = check_arch(L, 1);
+  long nr = (long)luaL_checkinteger(L, 2);
+  lua_Integer index = luaL_checkinteger(L, 3);
+  const char *name;
+  luaL_argcheck(L, index >= 0 && index <= 5, 3, "an argument index is 0..5");
+  name = sx_arg_name(arch, nr, (unsigned)index);
+  if (name) lua_pushstring(L, name); else lua_pushnil(L);
+  lua_pushinteger(L, sx_arg_width(arch, nr, (unsigned)index));
+  lua_pushinteger(L, sx_arg_bits(arch, nr, (unsigned)index));
+  return 3;
+}
+
 static int l_errno_number(lua_State *L) {
   int e = sx_errno_from_name(luaL_checkstring(L, 1));
   if (e < 0) lua_pushnil(L); else lua_pushinteger(L, e);
@@ -348,7 +362,7 @@ static const luaL_Reg core_functions[] = {
   { "big_endian", l_big_endian }, { "arch_bits", l_arch_bits },
   { "syscall_number", l_syscall_number }, { "syscall_name", l_syscall_name },
   { "syscall_known", l_syscall_known }, { "syscall_suggest", l_syscall_suggest },
-  { "syscall_names", l_syscall_names },
+  { "syscall_names", l_syscall_names }, { "arg", l_arg },
   { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
   { "action_string", l_action_string }, { "action_valid", l_action_valid },
   { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },

@@ -66,6 +66,21 @@ function M.syscall_name(nr, arch)
   return core.syscall_name(nr, arch or M.arch()) or "unknown"
 end
 
+-- syscall_args(syscall [, arch]) -> its six arguments as {index =, name =, width =, bits =}:
+-- name (nil when the tables do not know it), width in bytes as the kernel reads it (0
+-- when unknown) and the bits a condition on it compares (16, 32 or 64); or nil, err.
+function M.syscall_args(syscall, arch)
+  arch = arch or M.arch()
+  local nr, err = filter.syscall_number(syscall, arch)
+  if not nr then return nil, err end
+  local out = {}
+  for i = 0, 5 do
+    local name, width, bits = core.arg(arch, nr, i)
+    out[i + 1] = { index = i, name = name, width = width, bits = bits }
+  end
+  return out
+end
+
 -- Every syscall name the tables know, sorted.
 function M.syscall_names()
   return core.syscall_names()
