@@ -231,7 +231,8 @@ static int l_compile(lua_State *L) {
     lua_pushstring(L, sx_status_name(st));
     lua_pushstring(L, err.message);
     if (err.rule >= 0) lua_pushinteger(L, err.rule + 1); else lua_pushnil(L);
-    return 4;
+    if (err.other >= 0) lua_pushinteger(L, err.other + 1); else lua_pushnil(L);
+    return 5;
   }
   lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
   sx_program_free(&prog);

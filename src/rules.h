@@ -101,6 +101,11 @@ int sx_compile_list(const struct sx_policy *policy, const struct sx_list *list,
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
 
+/* The low `bits` bits set (all 64 for 64). */
+uint64_t sx_bits_mask(int bits);
+/* Do two conditions compare the same, a on an argument of abits bits and b on bbits? */
+int sx_cond_same(const struct sx_cond *a, int abits, const struct sx_cond *b, int bbits);
+
 /* Sets bit i of the bitmap `bits`; 1 when it was clear (i is seen the first time). */
 static inline int sx_bit_set(uint64_t *bits, size_t i) {
   uint64_t mask = (uint64_t)1 << (i % 64);

@@ -146,10 +146,13 @@ enum sx_status {
   SX_E_INSTALL, SX_E_TSYNC
 };
 
-/* What went wrong and where: `rule` is the index of the offending rule or -1. */
+/* What went wrong and where: `rule` is the index of the offending rule or -1, and `other`
+** the index of a second rule the mistake is about (the earlier of two rules for one
+** syscall), or -1. The message says what is wrong; rule and other say which rules. */
 struct sx_error {
   int code;
   long rule;
+  long other;
   char message[256];
 };
 

@@ -356,20 +356,39 @@ local function key(c)
   return ("%d %s %d %d"):format(c.index, c.op, c.value, c.mask or 0)
 end
 
--- Drop repeated conditions inside an alternative and repeated alternatives.
+-- Does the alternative with condition keys `a` (a set) hold whenever `b` does?
+local function absorbs(a, b)
+  for k in pairs(a) do
+    if not b[k] then return false end
+  end
+  return true
+end
+
+-- Drop repeated conditions inside an alternative, and alternatives that an earlier or
+-- smaller one makes redundant (x || x && y is x): the rule such an alternative becomes
+-- could never decide anything, which the compiler refuses.
 local function tidy(alts)
-  local out, seen = {}, {}
+  local out, sets = {}, {}
   for _, conj in ipairs(alts) do
-    local conds, keys, here = {}, {}, {}
+    local conds, here = {}, {}
     for _, c in ipairs(conj) do
       local k = key(c)
-      if not here[k] then here[k] = true; conds[#conds + 1] = c; keys[#keys + 1] = k end
+      if not here[k] then here[k] = true; conds[#conds + 1] = c end
     end
-    sort(keys)
-    local k = concat(keys, ";")
-    if not seen[k] then seen[k] = true; out[#out + 1] = conds end
+    out[#out + 1], sets[#sets + 1] = conds, here
   end
-  return out
+  local kept = {}
+  for i = 1, #out do
+    local redundant = false
+    for j = 1, #out do
+      if j ~= i and absorbs(sets[j], sets[i]) and (#out[j] < #out[i] or j < i) then
+        redundant = true
+        break
+      end
+    end
+    if not redundant then kept[#kept + 1] = out[i] end
+  end
+  return kept
 end
 
 -- compile(text [, arches]) -> alternatives ({{cond, ...}, ...}), or nil, message, column.

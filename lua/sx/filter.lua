@@ -229,13 +229,17 @@ function M.compile(rules, default, opts, wheres)
     if not rule then return nil, value end
     normal[i], for_core[i] = rule, rules_.for_core(rule, value)
   end
-  local bpf, code, message, index = core.compile(for_core, default_value, bad_arch_value, arches)
+  local bpf, code, message, index, other = core.compile(for_core, default_value, bad_arch_value,
+                                                       arches)
   if not bpf then
     local r = index and normal[index]
     -- the core counts expanded rules; the caller counts the rules it wrote
-    message = message:gsub("rules (%d+) and (%d+)", function(a, b)
-      return ("rules %s and %s"):format(origin[tonumber(a)] or a, origin[tonumber(b)] or b)
-    end)
+    if other then
+      local a, b = origin[other], origin[index]
+      local wa, wb = wheres[other] or where, wheres[index] or where
+      message = wa ~= wb and ("%s (rule %d at %s, then rule %d at %s)"):format(message, a, wa, b, wb)
+                or ("%s (rules %d and %d)"):format(message, a, b)
+    end
     return nil, error_.new(code, message, {
       rule = index and origin[index], syscall = r and r.syscall, action = r and r.action,
       where = index and wheres[index] or where })

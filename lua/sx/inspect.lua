@@ -15,13 +15,15 @@ local X32_BIT = 0x40000000
 -- The kernel caches the native arch and, on x86_64 and arm64, the compat one.
 local CACHED = { x86_64 = { x86_64 = true, i386 = true }, aarch64 = { aarch64 = true, arm = true } }
 
--- Does `cond` hold? On 32-bit ABIs (narrow) only the low words of argument, value and
--- mask count, as the compiler emits them.
-local function holds(cond, args, narrow)
+-- Does `cond` hold for syscall `nr` on `arch`? Only the bits of the argument the syscall
+-- reads count (core.arg), of argument, value and mask alike, as the compiler emits them.
+local function holds(cond, args, arch, nr)
   local a, v, mask = args[cond.index + 1] or 0, cond.value, cond.mask
-  if narrow then
-    a, v = a & 0xffffffff, v & 0xffffffff
-    mask = mask and mask & 0xffffffff
+  local _, _, bits = core.arg(arch, nr, cond.index)
+  if bits < 64 then
+    local low = (1 << bits) - 1
+    a, v = a & low, v & low
+    mask = mask and mask & low
   end
   local op = cond.op
   if op == "eq" then return a == v
@@ -50,8 +52,7 @@ local function deciding_rule(f, arch, nr, args)
     if r.syscall == name or r.syscall == bare then
       if r.args then
         local all = true
-        local narrow = core.arch_bits(arch) == 32
-        for _, c in ipairs(r.args) do all = all and holds(c, args, narrow) end
+        for _, c in ipairs(r.args) do all = all and holds(c, args, arch, nr) end
         if all then return i, ("rule %d: its conditions hold"):format(i) end
       elseif not fallback then
         fallback = i
