@@ -237,17 +237,21 @@ local function is_unconditional(args)
   return args == nil or (type(args) == "table" and next(args) == nil)
 end
 
--- expand_rules(rules, wheres, where, arches) -> rules, wheres, origin | nil, err
+-- expand_rules(rules, wheres, where, arches) -> rules, wheres, origin, via | nil, err
 -- The one place where "@group" syscalls and text conditions turn into plain rules: a group
 -- becomes one rule per member that exists on one of `arches` (a group with none there is
 -- unknown_syscall), a condition string one rule per alternative of its normal form, both
 -- keeping the rule's place in the order. origin[j] is the caller's index of expanded rule
 -- j, for error messages. Other rules pass through untouched.
 --
--- A group is a set, so an unconditional rule that only comes from a group gives way: to an
--- unconditional rule naming the syscall itself (the explicit rule decides, wherever it is),
--- and to an earlier group rule with the same action. Two groups giving one syscall
--- different actions is a duplicate_rule error naming both, rather than a silent choice.
+-- A group is a set, and a policy's own rules for a syscall beat its groups': when a policy
+-- names a syscall itself, with any rule (conditional or not, anywhere in the policy), that
+-- syscall leaves every group entry that would give it a rule, so
+-- allow{"@system-service"}:allow("socket", "arg0 == AF_INET") allows AF_INET sockets only.
+-- An unconditional rule that only comes from a group also gives way to an earlier group
+-- rule with the same action; two groups giving one syscall different unconditional actions
+-- is a duplicate_rule error naming both, rather than a silent choice. via[j] is the group
+-- expanded rule j came from (nil for a rule that names its syscall).
 function M.expand_rules(rules, wheres, where, arches)
   local error_ = require "sx.error"
   local action = require "sx.action"
@@ -304,22 +308,22 @@ function M.expand_rules(rules, wheres, where, arches)
       end
     end
   end
-  -- Unconditional rules from groups give way as described above.
+  -- Rules from groups give way as described above: every rule a group gives a syscall
+  -- that the policy names itself, conditional or not.
   local explicit, first = {}, {}
   for j, rule in ipairs(out) do
-    if not via[j] and type(rule) == "table" and is_unconditional(field(rule, "args", 3))
-       and field(rule, "syscall", 2) ~= nil then   -- a rule without one is reported later
-      explicit[field(rule, "syscall", 2)] = true
+    if not via[j] and type(rule) == "table" and field(rule, "syscall", 2) ~= nil then
+      explicit[field(rule, "syscall", 2)] = true  -- (a rule without one is reported later)
     end
   end
-  local kept, kept_wheres, kept_origin, clashes = {}, {}, {}, {}
+  local kept, kept_wheres, kept_origin, kept_via, clashes = {}, {}, {}, {}, {}
   for j, rule in ipairs(out) do
     local keep = true
-    if via[j] and is_unconditional(rule.args) then
+    if via[j] and explicit[rule.syscall] then
+      keep = false
+    elseif via[j] and is_unconditional(rule.args) then
       local name = rule.syscall
-      if explicit[name] then
-        keep = false
-      elseif first[name] then
+      if first[name] then
         local k = first[name]
         local a = action.value(field(out[k], "action", 1))
         local b = action.value(field(rule, "action", 1))
@@ -333,7 +337,7 @@ function M.expand_rules(rules, wheres, where, arches)
     end
     if keep then
       local n = #kept + 1
-      kept[n], kept_wheres[n], kept_origin[n] = rule, out_wheres[j], origin[j]
+      kept[n], kept_wheres[n], kept_origin[n], kept_via[n] = rule, out_wheres[j], origin[j], via[j]
     end
   end
   if #clashes > 0 then
@@ -353,7 +357,7 @@ function M.expand_rules(rules, wheres, where, arches)
       { rule = origin[j], where = out_wheres[j] or where, syscall = names[1],
         action = action.canonical(b) })
   end
-  return kept, kept_wheres, kept_origin
+  return kept, kept_wheres, kept_origin, kept_via
 end
 
 return M

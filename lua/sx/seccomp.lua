@@ -91,12 +91,22 @@ function M.groups()
   return groups.names()
 end
 
--- group(name) -> the group's syscall names, includes followed, sorted, and a line saying
--- what the group is for; or nil, err (unknown_syscall, with a suggestion when one is close).
-function M.group(name)
+-- group(name [, arch]) -> the group's syscall names that exist on `arch` (the host's by
+-- default), includes followed, sorted, and a line saying what the group is for; or nil,
+-- err (unknown_syscall, with a suggestion when one is close). Every name it gives is one
+-- a filter for that arch takes.
+function M.group(name, arch)
+  arch = arch or M.arch()
+  local known = false
+  for _, a in ipairs(core.arches()) do known = known or a == arch end
+  if not known then error_.raise(("unknown architecture '%s'"):format(tostring(arch))) end
   local list, msg = groups.expand(name)
   if not list then return nil, error_.new("unknown_syscall", msg, { syscall = name }) end
-  return list, groups.help(name)
+  local out = {}
+  for _, member in ipairs(list) do
+    if core.syscall_number(member, arch) then out[#out + 1] = member end
+  end
+  return out, groups.help(name)
 end
 
 local function names_to_rules(names, act, fname)
@@ -151,8 +161,9 @@ end
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
 -- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
 -- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
--- A group is a set: a syscall's own unconditional rule overrides its group's, overlapping
--- groups with one action merge, and groups giving a syscall two actions are duplicate_rule.
+-- A group is a set: a syscall's own rules, conditional or not, replace its group's,
+-- overlapping groups with one action merge, and groups giving a syscall two actions are
+-- duplicate_rule.
 -- Plain rule tables take sx.core's quick path (src/lua_rules.c); whatever it leaves
 -- (groups, text, mistakes) comes here, where it is read in full and errors name the rule
 -- and line.
