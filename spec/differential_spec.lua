@@ -201,7 +201,10 @@ local function random_case(n)
         for _ = 1, several and math.random(2, 3) or 1 do
           local args = random_conds(name, arches, narrow, several and EQUALITY_OPS)
           local shadowed = false
-          for _, earlier in ipairs(mine) do shadowed = shadowed or subsumes(earlier, args) end
+          -- (either way round: the rules are shuffled below)
+          for _, other in ipairs(mine) do
+            shadowed = shadowed or subsumes(other, args) or subsumes(args, other)
+          end
           if not shadowed then
             mine[#mine + 1] = args
             insert(case.rules, { action = act, syscall = name, args = args })
