@@ -398,7 +398,7 @@ p("")
 p("The Lua API column is what a Lua user calls for the input in lua5.4 (`allow_list` and " ..
   "`deny_list` for the lists, `from_rules` with rule tables for the others), set against " ..
   "libseccomp's C API; the from_rules column gives every input as rule tables. Both read " ..
-  "the tables in C (sx.core's quick path, src/lua_rules.c) and return a filter object. " ..
+  "the tables in C (sx.core's one reader, src/lua_rules.c) and return a filter object. " ..
   "The C column is `sx_compile` against the same libseccomp calls (name lookup, " ..
   "`seccomp_rule_add_array`, `seccomp_export_bpf` into a memfd).")
 p("")

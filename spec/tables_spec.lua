@@ -90,7 +90,7 @@ describe("sx.core", function()
     -- luaopen_sx_core pushes more than the 20 stack slots a C function gets unasked
     local lua = os.getenv("SX_LUA") or "lua5.4"
     local p = assert(io.popen(("%s -e 'local c = require \"sx.core\" " ..
-                               "print(type(c.from_rules), c.syscall_known(\"read\"))' 2>&1"):format(lua)))
+                               "print(type(c.build), c.syscall_known(\"read\"))' 2>&1"):format(lua)))
     local out = p:read("a")
     local ok, how, code = p:close()
     assert.equal("function\ttrue\n", out)

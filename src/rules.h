@@ -21,9 +21,14 @@ int sx_syscall_row_len(const char *name, size_t len);
 /* A row's numbers, indexed by enum sx_arch (-1 where the arch lacks it), or NULL. */
 const int *sx_row_numbers(int row);
 
-/* The kernel value of an action written the way sx.action reads it: "allow",
-** "ERRNO(eperm)", "errno(13)", "trace(7)", any case; 0 when it is none of these. */
-int sx_action_parse(const char *s, size_t len, uint32_t *value);
+/* The kernel value of an action written as text: "allow", "ERRNO(eperm)", "errno(13)",
+** "trace(7)", any case. SX_OK, or SX_E_BAD_ACTION with a sentence in err (an unknown
+** errno name gets the nearest known one as a suggestion). */
+int sx_action_parse(const char *s, size_t len, uint32_t *value, struct sx_error *err);
+
+/* Edit distance between two names (a swap of neighbours counts one edit); INT_MAX for
+** names too long to compare. */
+int sx_edit_distance(const char *a, const char *b);
 
 void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));

@@ -15,7 +15,7 @@ local filter = require "sx.filter"
 local groups = require "sx.groups"
 local rules_ = require "sx.rules"
 
-local io, type, ipairs, tostring = io, type, ipairs, tostring
+local io, type, ipairs, pairs, tostring = io, type, ipairs, pairs, tostring
 
 local M = {}
 
@@ -109,74 +109,73 @@ function M.group(name, arch)
   return out, groups.help(name)
 end
 
-local function names_to_rules(names, act, fname)
-  if type(names) ~= "table" then
-    error_.raise(("%s takes a list of syscall names, got %s"):format(fname, type(names)))
+-- A list of names with its groups expanded (a list is a set, so a group's members and
+-- names given twice are harmless), and where each name came from; as it is when it has no
+-- group, or is no list the reader would take.
+local function expand_list(names, kind, opts, where)
+  local origins = { where = where, kind = "list" }
+  if type(names) ~= "table" then return names, origins end
+  local any = false
+  for _, name in pairs(names) do
+    if groups.is_group(name) then any = true; break end
   end
-  local _, msg, hole = rules_.check_list(names, fname)
-  if msg then return nil, error_.new("bad_rule", msg, { rule = hole }) end
-  local rules, seen = {}, {}
-  for i, name in ipairs(names) do
-    if not seen[name] then   -- a list is a set: a name twice is harmless here
+  if not any or not rules_.check_list(names, "the list of syscalls") then return names, origins end
+  local arches, err = filter.arches_of(kind, opts, origins)
+  if not arches then return nil, err end
+  -- the rows as rules, so sx.rules expands the groups as everywhere
+  local act = kind == "deny" and "errno(1)" or "allow"
+  local rows = {}
+  for i, name in ipairs(names) do rows[i] = { act, name } end
+  local expanded, eorigins = rules_.rows(rows, nil, where, function() return arches end)
+  if not expanded then return nil, eorigins end
+  local out, seen, origin = {}, {}, { where = where, kind = "list", rules = {}, wheres = {}, groups = {} }
+  for j, r in ipairs(expanded) do
+    local name = r.syscall or r[2]
+    -- a group's member the list names itself, or an earlier group gave, comes once
+    if not seen[name] then
       seen[name] = true
-      rules[#rules + 1] = { action = act, syscall = name }
+      local n = #out + 1
+      out[n] = name
+      origin.rules[n], origin.wheres[n], origin.groups[n] = rules_.origin(eorigins, j)
     end
   end
-  return rules
+  return out, origin
 end
 
-local LIST_OPTIONS = { default = true, arch = true, arches = true, bad_arch = true }
-local DENY_OPTIONS = { default = true, deny_action = true, arch = true, arches = true,
-                       bad_arch = true }
-local RULES_OPTIONS = { arch = true, arches = true, bad_arch = true }
-
--- Plain lists of names take sx.core's quick path; the rest (numbers, groups, mistakes)
--- comes here.
-local quick_list = core.from_list
+local function list(kind, names, opts)
+  local where = error_.where()
+  local rows, origins = expand_list(names, kind, opts, where)
+  if not rows then return nil, origins end
+  return filter.build(kind, rows, opts, nil, origins)
+end
 
 -- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
 function M.allow_list(names, opts)
-  local f = quick_list(names, opts, false)
-  if f then return f end
-  opts = error_.check_options(opts, LIST_OPTIONS, "allow_list")
-  local rules, err = names_to_rules(names, "allow", "allow_list")
-  if not rules then return nil, err end
-  return filter.compile(rules,
-                        opts.default or "kill_process", opts)
+  return list("allow", names, opts)
 end
 
 -- deny_list(names [, opts]): opts.deny_action (default errno(EPERM)) for these,
 -- opts.default (default "allow") for the rest.
 function M.deny_list(names, opts)
-  local f = quick_list(names, opts, true)
-  if f then return f end
-  opts = error_.check_options(opts, DENY_OPTIONS, "deny_list")
-  local deny = opts.deny_action == nil and action.errno("EPERM") or opts.deny_action
-  local rules, err = names_to_rules(names, deny, "deny_list")
-  if not rules then return nil, err end
-  return filter.compile(rules, opts.default or "allow", opts)
+  return list("deny", names, opts)
 end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
 -- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
--- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
+-- go, text may: args = "family == AF_UNIX || family == AF_INET" (see sx.conditions), and
+-- a condition may name its argument: { arg = "family", op = "eq", value = 1 }.
 -- A group is a set: a syscall's own rules, conditional or not, replace its group's,
 -- overlapping groups with one action merge, and groups giving a syscall two actions are
--- duplicate_rule.
--- Plain rule tables take sx.core's quick path (src/lua_rules.c); whatever it leaves
--- (groups, text, mistakes) comes here, where it is read in full and errors name the rule
--- and line.
-local quick = core.from_rules
-
+-- duplicate_rule. sx.rules rewrites that sugar into plain rows; the one reader in C
+-- (src/lua_rules.c) checks and compiles them, and errors name the rule and line.
 function M.from_rules(rules, default, opts)
-  local f = quick(rules, default, opts)
-  if f then return f end
-  opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
-  if default == nil then
-    return nil, error_.new("bad_action", "from_rules needs a default action")
-  end
-  return filter.compile(rules, default, opts)
+  local where = error_.where()
+  local rows, origins = rules_.rows(rules, nil, where, function()
+    return filter.arches_of("rules", opts, { where = where })
+  end)
+  if not rows then return nil, origins end
+  return filter.build("rules", rows, opts, default, origins)
 end
 
 return M
