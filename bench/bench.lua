@@ -467,8 +467,9 @@ do
   end
   target(minc >= 20, fmt("compile >= 20x faster than libseccomp on every input, C API " ..
                          "(lowest: %.1fx on %s)", minc, wc))
-  target(minl >= 20, fmt("compile >= 20x faster than libseccomp on every input, Lua API " ..
-                         "(lowest: %.1fx on %s)", minl, wl))
+  -- (issue 15: the Lua API reads every rule table in one checker; 5x is the target now)
+  target(minl >= 5, fmt("compile >= 5x faster than libseccomp on every input, Lua API " ..
+                        "(lowest: %.1fx on %s)", minl, wl))
   local minr, wr = math.huge, nil
   for _, r in ipairs(compile) do
     if r.rules_ratio < minr then minr, wr = r.rules_ratio, r.input.name end

@@ -16,7 +16,7 @@ const char *sx_errno_name(int e) {
 int sx_errno_from_name(const char *name) {
   for (int e = 1; e <= (int)SX_MAX_ERRNO; e++) {
     const char *n = strerrorname_np(e);
-    if (n && strcasecmp(n, name) == 0) return e;
+    if (n && (n[0] | 0x20) == (name[0] | 0x20) && strcasecmp(n, name) == 0) return e;
   }
   return -1;
 }

@@ -90,6 +90,9 @@ struct reader {
   uint32_t deny_action;             /* opts.deny_action of deny_list */
   int out_of_room;                  /* more conditions than the ruleset has room for */
   int fault;                        /* stack slot for the value at fault */
+  int sugar;                        /* met something sx.rules rewrites (see sugar()) */
+  const char *last_action;          /* the last action text read, and its value: rules */
+  uint32_t last_value;              /* mostly repeat one (a Lua string is interned) */
   struct mistake m;
 };
 
@@ -113,6 +116,15 @@ static int fail_on(struct reader *rd, int idx, const char *field) {
     lua_replace(rd->L, rd->fault);
     rd->m.field = field;
   }
+  return 0;
+}
+
+/* Sugar is sx.rules' to rewrite, not the reader's: a group ("@name"), conditions as text,
+** a named argument, a value written as a string. Meeting one, the reader stops and says
+** so (build returns nil, {sugar = true}); the Lua layer rewrites the rows and reads again.
+** So plain rows cost the Lua layer nothing, and the reader is still the one that checks. */
+static int sugar(struct reader *rd) {
+  rd->sugar = 1;
   return 0;
 }
 
@@ -169,7 +181,12 @@ static int read_action(struct reader *rd, int idx, uint32_t *value, long row, co
   if (lua_type(L, idx) == LUA_TSTRING) {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    if (sx_action_parse(s, len, value, &err) == SX_OK) return 1;
+    if (s == rd->last_action) return *value = rd->last_value, 1;
+    if (sx_action_parse(s, len, value, &err) == SX_OK) {
+      rd->last_action = s;
+      rd->last_value = *value;
+      return 1;
+    }
     fail(rd, SX_E_BAD_ACTION, row, "%s%s", what, err.message);
     return fail_on(rd, idx, "action");
   }
@@ -244,6 +261,7 @@ static int read_syscall(struct reader *rd, int idx, struct sx_rule *r, int *tabl
   if (lua_type(L, idx) == LUA_TSTRING) {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
+    if (s[0] == '@') return sugar(rd);
     if (strlen(s) != len) {       /* C would read only the part before the NUL */
       fail(rd, SX_E_UNKNOWN_SYSCALL, row, "unknown syscall '%s...' (a name holds no NUL byte)", s);
       return fail_on(rd, idx, "syscall");
@@ -292,7 +310,9 @@ static int read_cond(struct reader *rd, int t, struct sx_cond *c, long row, size
   while (lua_next(L, t)) {
     int key = name_of(rd, -2, N_INDEX, N_MASK + 1), ok = 1;
     uint64_t v = 0;
-    if (key < 0) {
+    if (key < 0 || (key >= N_VALUE && lua_type(L, -1) == LUA_TSTRING)) {
+      int named = lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "arg") == 0;
+      if (named || key >= 0) { lua_pop(L, 2); return sugar(rd); }
       key_text(L, -2, buf, sizeof buf);
       lua_pop(L, 2);
       return fail(rd, SX_E_BAD_RULE, row, "condition %zu: unknown field %s", nth, buf);
@@ -348,6 +368,7 @@ static int read_args(struct reader *rd, int idx, struct sx_rule *r, long row) {
   size_t n;
   int t = lua_gettop(L) + 1, ok;
   if (lua_isnil(L, idx)) return 1;
+  if (lua_type(L, idx) == LUA_TSTRING) return sugar(rd);
   if (!is_table(L, idx))
     return fail(rd, SX_E_BAD_RULE, row, "args must be a list of conditions, got %s",
                 luaL_typename(L, idx));
@@ -567,6 +588,7 @@ static int read_name_item(struct reader *rd, size_t i, void *ctx) {
   const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
   int row = s && strlen(s) == len ? sx_syscall_row_len(s, len) : -1;
   (void)ctx;
+  if (s && s[0] == '@') return sugar(rd);
   rd->rs->rows[i] = row;
   if (row < 0) rd->out_of_room = 1;   /* not plain: read again as rules */
   return 1;
@@ -635,10 +657,17 @@ static int compile(struct reader *rd, int ud) {
   return 1;
 }
 
-/* nil and the mistake as a table {code, message, rule, other, misuse, field, value}. */
+/* nil and the mistake as a table {code, message, rule, other, misuse, field, value}, or
+** {sugar = true}. */
 static int push_mistake(struct reader *rd) {
   lua_State *L = rd->L;
   lua_pushnil(L);
+  if (rd->sugar && !rd->m.code) {
+    lua_createtable(L, 0, 1);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "sugar");
+    return 2;
+  }
   lua_createtable(L, 0, 7);
   lua_pushstring(L, sx_status_name(rd->m.code));
   lua_setfield(L, -2, "code");
@@ -679,7 +708,8 @@ static int read_names(struct reader *rd, int idx, size_t n) {
 
 /* build(kind, rows, opts [, default]) -> filter | nil, mistake. kind is "rules" (rows of
 ** rules; default the default action), "build" (the same, default in opts), "allow" or
-** "deny" (a list of names; default and deny_action in opts). */
+** "deny" (a list of names; default and deny_action in opts). A mistake {sugar = true}
+** means the rows hold sugar for sx.rules to rewrite first. */
 static int l_build(lua_State *L) {
   struct reader rd;
   size_t n;
@@ -704,7 +734,7 @@ static int l_build(lua_State *L) {
     rd.fault = lua_gettop(L);
     rd.rs = new_ruleset(L, n, list ? 0 : room, list);
     ud = lua_gettop(L);
-    rd.out_of_room = 0;
+    rd.out_of_room = rd.sugar = 0;
     memset(&rd.m, 0, sizeof rd.m);
     rd.rs->default_action = rd.kind == K_DENY ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
     rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */

@@ -86,11 +86,12 @@ function Builder:build(opts)
     local p = self.problem
     return nil, error_.new(p[1], p[2], p[3])
   end
-  local rows, origins = rules_.rows(self.rules, self.wheres, where, function()
-    return filter.arches_of("build", opts, { where = where })
+  local rules, wheres = self.rules, self.wheres
+  return filter.build("build", rules, opts, nil, { where = where, wheres = wheres }, function()
+    return rules_.rows(rules, wheres, where, function()
+      return filter.arches_of("build", opts, { where = where })
+    end)
   end)
-  if not rows then return nil, origins end
-  return filter.build("build", rows, opts, nil, origins)
 end
 
 local M = {}

@@ -21,13 +21,26 @@ end
 
 local M = {}
 
--- "file:line" of the first caller outside sx, or nil.
-function M.where()
-  for level = 2, 40 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then return nil end
-    if not internal(info) and info.currentline > 0 then
-      return info.short_src .. ":" .. info.currentline
+-- "file:line" of the first caller outside sx, or nil. `from` (default 2, where's own
+-- caller) is the first level to look at, relative to the caller: a constructor that its
+-- user calls directly passes 2 and finds its user at once.
+-- function -> false when it is sx's own, else its short source name. (Remembered:
+-- building the source names of every frame costs more than compiling a short list.)
+local source_of = setmetatable({}, { __mode = "k" })
+
+function M.where(from)
+  for level = (from or 1) + 1, 40 do
+    local f = debug.getinfo(level, "f")
+    if not f then return nil end
+    local src = f.func and source_of[f.func]
+    if src == nil then
+      local info = debug.getinfo(level, "S")
+      src = not internal(info) and info.short_src
+      if f.func then source_of[f.func] = src end
+    end
+    if src then
+      local line = debug.getinfo(level, "l").currentline
+      if line > 0 then return src .. ":" .. line end
     end
   end
 end

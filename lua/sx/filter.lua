@@ -192,11 +192,21 @@ local function mistake(m, rows, origins)
   return nil, error_.new(m.code, message, fields)
 end
 
--- build(kind, rows, opts, default, origins) -> filter | nil, err: sx.core.build, the one
--- reader, with its mistakes as sx.errors. kind: "rules" (default is the default action),
--- "build" (opts.default), "allow" or "deny" (a list of names).
-function M.build(kind, rows, opts, default, origins)
+-- build(kind, rows, opts, default, origins, rewrite) -> filter | nil, err: sx.core.build,
+-- the one reader, with its mistakes as sx.errors. kind: "rules" (default is the default
+-- action), "build" (opts.default), "allow" or "deny" (a list of names). When the reader
+-- meets sugar, rewrite() gives the plain rows and their origins (sx.rules), which it
+-- reads instead: plain rows never wait for a Lua pass over them.
+function M.build(kind, rows, opts, default, origins, rewrite)
   local f, m = core.build(kind, rows, opts, default)
+  if not f and m.sugar then
+    rows, origins = rewrite()
+    if not rows then return nil, origins end
+    f, m = core.build(kind, rows, opts, default)
+    if not f and m.sugar then    -- sx.rules leaves no sugar: this is a bug of sx's
+      error("sx.filter: the rule reader still finds sugar after sx.rules rewrote it", 0)
+    end
+  end
   if not f then return mistake(m, rows, origins) end
   rawset(f, "origins", origins)
   return f

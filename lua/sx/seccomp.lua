@@ -110,17 +110,9 @@ function M.group(name, arch)
 end
 
 -- A list of names with its groups expanded (a list is a set, so a group's members and
--- names given twice are harmless), and where each name came from; as it is when it has no
--- group, or is no list the reader would take.
+-- names given twice are harmless), and where each name came from.
 local function expand_list(names, kind, opts, where)
-  local origins = { where = where, kind = "list" }
-  if type(names) ~= "table" then return names, origins end
-  local any = false
-  for _, name in pairs(names) do
-    if groups.is_group(name) then any = true; break end
-  end
-  if not any or not rules_.check_list(names, "the list of syscalls") then return names, origins end
-  local arches, err = filter.arches_of(kind, opts, origins)
+  local arches, err = filter.arches_of(kind, opts, { where = where, kind = "list" })
   if not arches then return nil, err end
   -- the rows as rules, so sx.rules expands the groups as everywhere
   local act = kind == "deny" and "errno(1)" or "allow"
@@ -128,7 +120,8 @@ local function expand_list(names, kind, opts, where)
   for i, name in ipairs(names) do rows[i] = { act, name } end
   local expanded, eorigins = rules_.rows(rows, nil, where, function() return arches end)
   if not expanded then return nil, eorigins end
-  local out, seen, origin = {}, {}, { where = where, kind = "list", rules = {}, wheres = {}, groups = {} }
+  local out, seen = {}, {}
+  local origin = { where = where, kind = "list", rules = {}, wheres = {}, groups = {} }
   for j, r in ipairs(expanded) do
     local name = r.syscall or r[2]
     -- a group's member the list names itself, or an earlier group gave, comes once
@@ -143,21 +136,22 @@ local function expand_list(names, kind, opts, where)
 end
 
 local function list(kind, names, opts)
-  local where = error_.where()
-  local rows, origins = expand_list(names, kind, opts, where)
-  if not rows then return nil, origins end
-  return filter.build(kind, rows, opts, nil, origins)
+  local where = error_.where(3)
+  return filter.build(kind, names, opts, nil, { where = where, kind = "list" },
+                      function() return expand_list(names, kind, opts, where) end)
 end
 
 -- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
 function M.allow_list(names, opts)
-  return list("allow", names, opts)
+  local f, err = list("allow", names, opts)   -- (not a tail call: list finds its caller)
+  return f, err
 end
 
 -- deny_list(names [, opts]): opts.deny_action (default errno(EPERM)) for these,
 -- opts.default (default "allow") for the rest.
 function M.deny_list(names, opts)
-  return list("deny", names, opts)
+  local f, err = list("deny", names, opts)
+  return f, err
 end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
@@ -170,12 +164,12 @@ end
 -- duplicate_rule. sx.rules rewrites that sugar into plain rows; the one reader in C
 -- (src/lua_rules.c) checks and compiles them, and errors name the rule and line.
 function M.from_rules(rules, default, opts)
-  local where = error_.where()
-  local rows, origins = rules_.rows(rules, nil, where, function()
-    return filter.arches_of("rules", opts, { where = where })
+  local where = error_.where(2)
+  return filter.build("rules", rules, opts, default, { where = where }, function()
+    return rules_.rows(rules, nil, where, function()
+      return filter.arches_of("rules", opts, { where = where })
+    end)
   end)
-  if not rows then return nil, origins end
-  return filter.build("rules", rows, opts, default, origins)
 end
 
 return M
