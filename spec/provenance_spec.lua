@@ -107,6 +107,30 @@ return seccomp.builder()
                    "does %(rule 1 at .*:3, then rule 2 at .*:4%)$", err.message)
   end)
 
+  it("survives to_rules and from_rules, as a filter rebuilt for exec-once is", function()
+    local ok, f = policy([[
+local seccomp = require "sx.seccomp"
+local f = seccomp.builder()
+  :allow { "@basic-io" }
+  :deny "ptrace"
+  :build { arch = "x86_64" }
+return f
+]])
+    assert(ok, f)
+    local rules, default, opts = seccomp.to_rules(f)
+    local g = assert(seccomp.from_rules(rules, default, opts))
+    assert.equal(f.bpf, g.bpf)
+    for i, r in ipairs(g.rules) do
+      assert.equal(f.rules[i].where, r.where)
+      assert.equal(f.rules[i].group, r.group)
+    end
+    assert.equal(3, line_of(g.rules[1].where))
+    assert.equal("@basic-io", g.rules[1].group)
+    -- where and group are text, or absent
+    local _, err = seccomp.from_rules({ { "allow", "read", where = 12 } }, "kill_process")
+    assert.equal("bad_rule", err.code)
+  end)
+
   it("follows calls made in a loop round again", function()
     local ok, b = policy([[
 local seccomp = require "sx.seccomp"

@@ -32,11 +32,12 @@
 enum name {
   N_ACTION, N_SYSCALL, N_ARGS, N_INDEX, N_OP, N_VALUE, N_MASK,
   N_ARCH, N_ARCHES, N_BAD_ARCH, N_DEFAULT, N_DENY_ACTION,     /* options */
+  N_WHERE, N_GROUP,                 /* a rule's provenance, as f.rules and to_rules give it */
   N_OPS, N_ARCH_NAMES = N_OPS + SX_OP_COUNT, N_COUNT = N_ARCH_NAMES + SX_ARCH_COUNT
 };
 static const char *const name_text[N_OPS] = {
   "action", "syscall", "args", "index", "op", "value", "mask",
-  "arch", "arches", "bad_arch", "default", "deny_action"
+  "arch", "arches", "bad_arch", "default", "deny_action", "where", "group"
 };
 
 /* What the reader keeps between calls, in the userdata of its first upvalue: the names,
@@ -413,6 +414,12 @@ static int read_rule(struct reader *rd, int t, size_t i) {
     int field = name_of(rd, -2, N_ACTION, N_ARGS + 1);
     if (field < 0 && lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 && lua_tointeger(L, -2) <= 3)
       field = (int)lua_tointeger(L, -2) - 1;
+    /* where and group say where a rule came from (the Lua layer reads them): text only */
+    if (field < 0 && name_of(rd, -2, N_WHERE, N_GROUP + 1) >= 0 &&
+        (lua_type(L, -1) == LUA_TSTRING || lua_isnil(L, -1))) {
+      lua_pop(L, 1);
+      continue;
+    }
     if (field < 0 || at[field]) {
       key_text(L, -2, buf, sizeof buf);
       lua_settop(L, top);

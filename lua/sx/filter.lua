@@ -25,9 +25,15 @@ local FROM_RULESET = { rules = true, default = true, bad_arch = true, arches = t
 local function unpack_ruleset(f, ruleset)
   local arches, default, bad_arch, rules, from = core.ruleset(ruleset)
   local origins, numbers = rawget(f, "origins") or {}, {}
+  local rows = type(origins.rows) == "table" and origins.rows or {}
   for i, r in ipairs(rules) do
     r.action = action.canonical(r.action)
     local number, where, group = rules_.origin(origins, from[i])
+    -- a row that says where it came from (one to_rules gave) keeps that
+    local row = rows[from[i]]
+    if type(row) == "table" and type(row.where) == "string" then
+      where, group = row.where, row.group
+    end
     r.where, r.group = where, group
     numbers[i] = number
   end
@@ -208,6 +214,7 @@ function M.build(kind, rows, opts, default, origins, rewrite)
     end
   end
   if not f then return mistake(m, rows, origins) end
+  origins.rows = rows         -- (read for the provenance rows carry, when f.rules is)
   rawset(f, "origins", origins)
   return f
 end

@@ -94,9 +94,12 @@ function M.check_list(t, what)
   return n
 end
 
--- A deep copy, so users can change what to_rules returns without touching a filter.
+-- A deep copy, so users can change what to_rules returns without touching a filter. It
+-- keeps where and group, which from_rules takes back, so a filter rebuilt from to_rules
+-- still names the policy lines its rules came from.
 function M.copy(rule)
-  local out = { action = rule.action, syscall = rule.syscall }
+  local out = { action = rule.action, syscall = rule.syscall, where = rule.where,
+                group = rule.group }
   if rule.args then
     out.args = {}
     for c, cond in ipairs(rule.args) do
