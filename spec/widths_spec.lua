@@ -170,7 +170,7 @@ describe_kernel("argument widths in the real kernel", function()
   end)
 
   it("a deny rule on an int catches a dirty upper half", function()
-    local f = assert(seccomp.builder():deny("socket", "arg0 == AF_PACKET", seccomp.errno "EACCES")
+    local f = assert(seccomp.builder():deny("socket", "family == AF_PACKET", seccomp.errno "EACCES")
                        :build { arch = "x86_64", default = "allow" })
     assert.same({ "errno", EACCES }, { probe(f, "socket", { AF_PACKET, SOCK_RAW, 0 }) })
     assert.same({ "errno", EACCES }, { probe(f, "socket", { DIRTY | AF_PACKET, SOCK_RAW, 0 }) })
@@ -178,7 +178,7 @@ describe_kernel("argument widths in the real kernel", function()
 
   it("an allow rule eq on an int accepts a dirty upper half: the kernel reads the same call",
      function()
-    local f = assert(seccomp.builder():allow("socket", "arg0 == AF_UNIX")
+    local f = assert(seccomp.builder():allow("socket", "family == AF_UNIX")
                        :build { arch = "x86_64", default = seccomp.errno "EACCES" })
     assert.equal("returned", (probe(f, "socket", { DIRTY | AF_UNIX, SOCK_STREAM, 0 })))
     assert.same({ "errno", EACCES }, { probe(f, "socket", { DIRTY | AF_PACKET, SOCK_RAW, 0 }) })
@@ -186,7 +186,7 @@ describe_kernel("argument widths in the real kernel", function()
 
   it("a 64-bit argument (mmap's length) is still compared on all 64 bits", function()
     local PROT_NONE, MAP_PRIVATE_ANON = 0, 0x22
-    local f = assert(seccomp.builder():deny("mmap", "arg1 == 0x1000", seccomp.errno "EACCES")
+    local f = assert(seccomp.builder():deny("mmap", "len == 0x1000", seccomp.errno "EACCES")
                        :build { arch = "x86_64", default = "allow" })
     assert.same({ "errno", EACCES }, { probe(f, "mmap", { 0, 0x1000, PROT_NONE, MAP_PRIVATE_ANON, -1, 0 }) })
     -- 4 GiB + 4 KiB of address space, mapped: the rule does not hold
