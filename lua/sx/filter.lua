@@ -1,6 +1,8 @@
 -- sx.filter: compiled filters. A filter has `arches` (and `arch` when there is one),
--- `bpf` (8 bytes an instruction, as seccomp(2) takes it), `rules`, `default` and
--- `bad_arch` (nil for raw BPF), and methods eval, disasm and cache_eligible.
+-- `bpf` (8 bytes an instruction, as seccomp(2) takes it), `rules` (each with the `where`
+-- and `group` it came from), `default` and `bad_arch` (nil for raw BPF), and methods eval,
+-- explain, disasm and cache_eligible. build() makes one through sx.core.build, the one
+-- reader of rule tables, and turns its mistakes into errors naming rule and line.
 
 local core = require "sx.core"
 local action = require "sx.action"
