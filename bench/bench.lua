@@ -398,7 +398,7 @@ p("")
 p("The Lua API column is what a Lua user calls for the input in lua5.4 (`allow_list` and " ..
   "`deny_list` for the lists, `from_rules` with rule tables for the others), set against " ..
   "libseccomp's C API; the from_rules column gives every input as rule tables. Both read " ..
-  "the tables in C (sx.core's quick path, src/lua_rules.c) and return a filter object. " ..
+  "the tables in C (sx.core's one reader, src/lua_rules.c) and return a filter object. " ..
   "The C column is `sx_compile` against the same libseccomp calls (name lookup, " ..
   "`seccomp_rule_add_array`, `seccomp_export_bpf` into a memfd).")
 p("")
@@ -467,8 +467,9 @@ do
   end
   target(minc >= 20, fmt("compile >= 20x faster than libseccomp on every input, C API " ..
                          "(lowest: %.1fx on %s)", minc, wc))
-  target(minl >= 20, fmt("compile >= 20x faster than libseccomp on every input, Lua API " ..
-                         "(lowest: %.1fx on %s)", minl, wl))
+  -- (issue 15: the Lua API reads every rule table in one checker; 5x is the target now)
+  target(minl >= 5, fmt("compile >= 5x faster than libseccomp on every input, Lua API " ..
+                        "(lowest: %.1fx on %s)", minl, wl))
   local minr, wr = math.huge, nil
   for _, r in ipairs(compile) do
     if r.rules_ratio < minr then minr, wr = r.rules_ratio, r.input.name end

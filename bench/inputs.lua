@@ -12,9 +12,10 @@
 
 local seccomp = require "sx.seccomp"
 local oci = require "sx.oci"
+local core = require "sx.core"
 local lsc = require "support.lsc"
 
-local ipairs, sort, fmt = ipairs, table.sort, string.format
+local ipairs, sort, fmt, select, assert = ipairs, table.sort, string.format, select, assert
 
 local M = {}
 
@@ -109,8 +110,12 @@ function M.args50()
       if op == "masked_eq" then c.mask, c.value = 0xff00ff, v & 0xff00ff end
       return c
     end
+    -- a value above 32 bits where the argument has them; else one that fits it (a
+    -- condition compares the bits the syscall reads: an int's low 32)
+    local bits = select(3, core.arg(ARCH, assert(core.syscall_number(name, ARCH)), 2))
+    local high = bits == 64 and 0x100000000 or 1 << (bits - 1)
     rules[#rules + 1] = { action = "allow", syscall = name,
-                          args = { cond(0, op1, i * 7), cond(2, op2, 0x100000000 + i) } }
+                          args = { cond(0, op1, i * 7), cond(2, op2, high + i) } }
   end
   return { name = "args50", what = "40 allows + 25 syscalls with 2 argument conditions each",
            rules = rules, default = "kill_process", opts = { arch = ARCH } }

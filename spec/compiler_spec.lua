@@ -20,6 +20,16 @@ end
 -- ones are also allowed unconditionally. Nothing but those can run under the default.
 local HARMLESS = { getpid = true, getppid = true, getuid = true, sched_yield = true }
 
+-- Does argument `index` of `name` have fewer than 64 bits on one of `arches`?
+local function narrow(name, arches, index)
+  for _, a in ipairs(arches) do
+    local nr = core.syscall_number(name, a)
+    if nr and select(3, core.arg(a, nr, index)) < 64 then return true end
+  end
+  return false
+end
+
+-- (Values use both words of a 64-bit argument, and fit a narrower one.)
 local function wide_rules(arches, stride)
   local rules, nth, seen = {}, 0, 0
   for _, name in ipairs(seccomp.syscall_names()) do
@@ -28,8 +38,10 @@ local function wide_rules(arches, stride)
     if on then seen = seen + 1 end
     if on and (seen % (stride or 1) == 0 or HARMLESS[name]) then
       nth = nth + 1
+      local index = nth % 6
+      local value = narrow(name, arches, index) and nth or nth * 0x100000001
       rules[#rules + 1] = { action = seccomp.errno(nth % 4000 + 2), syscall = name,
-                            args = { { index = nth % 6, op = "eq", value = nth * 0x100000001 } } }
+                            args = { { index = index, op = "eq", value = value } } }
       if HARMLESS[name] then rules[#rules + 1] = { action = "allow", syscall = name } end
     end
   end

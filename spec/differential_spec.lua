@@ -32,11 +32,14 @@
 --  * Multiplexed syscalls: libseccomp rewrites socket and ipc calls on arches that have
 --    socketcall/ipc (i386, s390x) into extra socketcall(N) rules; sx does not. Those names
 --    are not drawn for such sets.
---  * 32-bit arches see arguments zero-extended (the kernel's seccomp_data); libseccomp
---    compares only the low word there, and treats x32 as 32-bit too, while sx compares
---    all 64 bits the kernel hands over (x32 tasks can set the upper halves). Sets with
---    i386, arm or x32 use 32-bit values and masks, and probes on those arches use
---    zero-extended arguments.
+--  * Argument widths (issue 15). sx compares the bits of an argument the syscall reads:
+--    an int's low 32 on every ABI, a umode_t's low 16, every argument's low 32 on i386
+--    and arm. libseccomp compares all 64 bits on 64-bit ABIs (and treats x32 as 32-bit).
+--    So a dirty upper half on an int argument of x86_64 gets a different answer, on
+--    purpose: the kernel reads the call as its low bits, and sx follows the kernel (a spec
+--    below shows it). Random sets draw values that fit each argument's narrowest width on
+--    the set's arches (32 bits for every argument with i386, arm or x32), and probes give
+--    each argument only the bits sx reads, zero-extended, where the two must agree.
 --  * masked_eq: libseccomp compares (arg & mask) with (value & mask); sx with value, so a
 --    value with bits outside the mask never matches. Values are drawn inside the mask.
 --  * errno(4095): libseccomp 2.5 refuses it (EINVAL); sx takes 0..4095. 4094 is drawn.
@@ -135,21 +138,45 @@ local function random_value(narrow)
   return pick(narrow and EDGES32 or EDGES64)
 end
 
-local function random_conds(narrow, ops)
+-- The low bits of argument `index` of `name` both compilers compare alike on `arch`: those
+-- sx reads (core.arg), and 32 on the arches libseccomp takes as 32-bit.
+local function arg_low(name, arch, index)
+  local nr = sx_number(name, arch)
+  local bits = nr and select(3, core.arg(arch, nr, index)) or 64
+  if BITS32[arch] and bits > 32 then bits = 32 end
+  return bits == 64 and -1 or (1 << bits) - 1
+end
+
+local function random_conds(name, arches, narrow, ops)
   local n, used, conds = math.random(1, 3), {}, {}
   for _ = 1, n do
     local index
     repeat index = math.random(0, 5) until not used[index]
     used[index] = true
-    local c = { index = index, op = pick(ops or OPS), value = random_value(narrow) }
+    local low = -1
+    for _, a in ipairs(arches) do low = low & arg_low(name, a, index) end
+    local c = { index = index, op = pick(ops or OPS), value = random_value(narrow) & low }
     if c.op == "masked_eq" then
-      c.mask = random_value(narrow)
+      c.mask = random_value(narrow) & low
       -- libseccomp compares (arg & mask) with (value & mask): keep value inside the mask
       c.value = c.value & c.mask
     end
     conds[#conds + 1] = c
   end
   return conds
+end
+
+-- Are all of `earlier`'s conditions among `later`'s? Then sx refuses `later`, which could
+-- never decide anything; libseccomp takes it.
+local function subsumes(earlier, later)
+  for _, c in ipairs(earlier) do
+    local found = false
+    for _, d in ipairs(later) do
+      found = found or (c.index == d.index and c.op == d.op and c.value == d.value and c.mask == d.mask)
+    end
+    if not found then return false end
+  end
+  return true
 end
 
 local function random_case(n)
@@ -170,9 +197,18 @@ local function random_case(n)
       else
         local act = pick_other(RULE_ACTIONS, default)
         local several = math.random(2) == 1
+        local mine = {}
         for _ = 1, several and math.random(2, 3) or 1 do
-          insert(case.rules, { action = act, syscall = name,
-                               args = random_conds(narrow, several and EQUALITY_OPS) })
+          local args = random_conds(name, arches, narrow, several and EQUALITY_OPS)
+          local shadowed = false
+          -- (either way round: the rules are shuffled below)
+          for _, other in ipairs(mine) do
+            shadowed = shadowed or subsumes(other, args) or subsumes(args, other)
+          end
+          if not shadowed then
+            mine[#mine + 1] = args
+            insert(case.rules, { action = act, syscall = name, args = args })
+          end
         end
       end
     end
@@ -230,13 +266,15 @@ local function probes(case, vals)
   for _, r in ipairs(case.rules) do
     if r.args then with_args[r.syscall] = true end
   end
-  local function arg_vectors(narrow32)
-    local vs = {}
+  -- (each argument with the bits both compare alike, zero-extended: see the header)
+  local function arg_vectors(name, arch)
+    local vs, lows = {}, {}
+    for j = 1, 6 do lows[j] = arg_low(name, arch, j - 1) end
     for i = 1, 24 do
       local v = {}
       for j = 1, 6 do
         local x = i <= 2 and (i == 1 and 0 or -1) or vals[math.random(#vals)]
-        v[j] = narrow32 and (x & 0xffffffff) or x
+        v[j] = x & lows[j]
       end
       vs[#vs + 1] = v
     end
@@ -244,7 +282,7 @@ local function probes(case, vals)
     for _, x in ipairs(vals) do
       local idx = math.random(0, 5)
       local v = { 0, 0, 0, 0, 0, 0 }
-      v[idx + 1] = narrow32 and (x & 0xffffffff) or x
+      v[idx + 1] = x & lows[idx + 1]
       vs[#vs + 1] = v
     end
     return vs
@@ -267,7 +305,7 @@ local function probes(case, vals)
       local name = core.syscall_name(nr | bit, arch)
       out[#out + 1] = { audit, nr | bit, zero, arch }
       if name and with_args[name] then
-        for _, v in ipairs(arg_vectors(BITS32[arch])) do
+        for _, v in ipairs(arg_vectors(name, arch)) do
           out[#out + 1] = { audit, nr | bit, v, arch }
         end
       end
@@ -386,6 +424,27 @@ describe("differential testing against libseccomp 2.5", function()
     local p = { X86_AUDIT, 0, { 5, 0, 0, 0, 0, 0 } }
     assert.equal(0x7fff0000, run(mine.bpf, p))
     assert.equal(0x00050001, run(theirs, p))
+  end)
+
+  it("differs on purpose on an int argument's dirty upper half, where sx follows the kernel",
+     function()
+    -- socket's family is an int: the kernel reads socket(0x100000011, ...) as AF_PACKET
+    local rules = { { action = "errno(13)", syscall = "socket", args = { { index = 0, op = "eq",
+                      value = 17 } } } }
+    local opts = { arch = "x86_64" }
+    local mine = assert(seccomp.from_rules(rules, "allow", opts))
+    local theirs = assert(lsc.compile(rules, "allow", opts))
+    local clean = { X86_AUDIT, 41, { 17, 3, 0, 0, 0, 0 } }
+    local dirty = { X86_AUDIT, 41, { 0x100000011, 3, 0, 0, 0, 0 } }
+    assert.equal(0x0005000d, run(mine.bpf, clean))
+    assert.equal(0x0005000d, run(theirs, clean))
+    assert.equal(0x0005000d, run(mine.bpf, dirty))    -- denied: it is AF_PACKET
+    assert.equal(0x7fff0000, run(theirs, dirty))      -- libseccomp lets it through
+    -- and a value that cannot fit an int is refused, where libseccomp compiles a rule
+    -- that can never hold
+    rules[1].args[1].value = 0x100000011
+    assert.is_nil(seccomp.from_rules(rules, "allow", opts))
+    assert.truthy(lsc.compile(rules, "allow", opts))
   end)
 
   it("gets right the case libseccomp 2.5.4 merges wrongly (GHSA-4q85-33p6-j5g6)", function()

@@ -12,6 +12,18 @@ local function set_of(list)
   return s
 end
 
+-- Every member of group g on any architecture (seccomp.group gives one arch's).
+local function members(g)
+  local seen, out = {}, {}
+  for _, arch in ipairs(seccomp.arches()) do
+    for _, m in ipairs(assert(seccomp.group(g, arch))) do
+      if not seen[m] then seen[m] = true; out[#out + 1] = m end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
 local function on_host(list)
   local out = {}
   for _, name in ipairs(list) do
@@ -41,21 +53,24 @@ describe("syscall groups", function()
   it("expands every group to a sorted, repeat-free list of names the tables know", function()
     local known = set_of(seccomp.syscall_names())
     for _, g in ipairs(seccomp.groups()) do
-      local members = assert(seccomp.group(g))
-      assert.is_true(#members > 0, g)
-      local seen = {}
-      for i, m in ipairs(members) do
-        assert.is_true(known[m], g .. " lists '" .. m .. "', which no architecture has")
-        assert.is_nil(seen[m], g .. " repeats " .. m)
-        seen[m] = true
-        if i > 1 then assert.is_true(members[i - 1] < m, g .. " is not sorted") end
+      for _, arch in ipairs(seccomp.arches()) do
+        local list = assert(seccomp.group(g, arch))
+        local seen = {}
+        for i, m in ipairs(list) do
+          assert.is_truthy(known[m] and seccomp.syscall_number(m, arch),
+                           g .. " lists '" .. m .. "', which " .. arch .. " lacks")
+          assert.is_nil(seen[m], g .. " repeats " .. m)
+          seen[m] = true
+          if i > 1 then assert.is_true(list[i - 1] < m, g .. " is not sorted") end
+        end
       end
+      assert.is_true(#members(g) > 0, g)
     end
   end)
 
   it("has the members people rely on", function()
     local function has(g, ...)
-      local s = set_of(assert(seccomp.group(g)))
+      local s = set_of(members(g))
       for _, m in ipairs({ ... }) do assert.is_true(s[m], g .. " should have " .. m) end
     end
     has("@mount", "mount", "umount2", "pivot_root", "fsopen", "move_mount")
@@ -70,7 +85,7 @@ describe("syscall groups", function()
     has("@file-system", "openat", "close", "statx", "getdents64", "mkdirat")
     has("@process", "clone", "clone3", "execveat", "kill", "unshare", "setns")
     has("@obsolete", "uselib", "_sysctl", "create_module")
-    assert.equal(#seccomp.syscall_names(), #seccomp.group("@known"))
+    assert.equal(#seccomp.syscall_names(), #members("@known"))
     local _, help = seccomp.group("@mount")
     assert.equal("Mounting and unmounting of file systems", help)
     for _, g in ipairs(seccomp.groups()) do assert.is_string(select(2, seccomp.group(g)), g) end
@@ -78,8 +93,8 @@ describe("syscall groups", function()
 
   it("follows includes: a group holds every member of the groups it names", function()
     local function includes(outer, inner)
-      local s = set_of(seccomp.group(outer))
-      for _, m in ipairs(seccomp.group(inner)) do
+      local s = set_of(members(outer))
+      for _, m in ipairs(members(inner)) do
         assert.is_true(s[m], ("%s should include %s's %s"):format(outer, inner, m))
       end
     end
@@ -93,8 +108,8 @@ describe("syscall groups", function()
     includes("@default", "@sandbox")   -- two levels: @system-service > @default > @sandbox
     includes("@system-service", "@sandbox")
     -- and the members of its own
-    assert.is_true(set_of(seccomp.group("@privileged")).acct)
-    assert.is_nil(set_of(seccomp.group("@privileged")).read)
+    assert.is_true(set_of(members("@privileged")).acct)
+    assert.is_nil(set_of(members("@privileged")).read)
   end)
 
   it("rejects an unknown group with a suggestion", function()
@@ -173,6 +188,45 @@ describe("groups where a syscall name is accepted", function()
     assert.equal("allow", (f:eval("perf_event_open")))
   end)
 
+  it("lets a syscall's own conditional rules beat its group's, whatever the order", function()
+    local AF_INET, AF_PACKET = 2, 17
+    local f = assert(seccomp.builder():allow { "@system-service" }
+                       :allow("socket", "arg0 == AF_INET"):build { arch = "x86_64" })
+    assert.equal("allow", (f:eval("socket", { AF_INET })))
+    assert.equal("kill_process", (f:eval("socket", { AF_PACKET })))
+    assert.equal("allow", (f:eval("read")))
+    -- the own rule first, the group after, a deny: the same
+    f = assert(seccomp.builder():deny("socket", "arg0 == AF_PACKET"):allow("@network-io")
+                 :build { arch = "x86_64", default = "allow" })
+    assert.equal(EPERM, (f:eval("socket", { AF_PACKET })))
+    for _, r in ipairs(f.rules) do
+      if r.syscall == "socket" then assert.is_table(r.args) end   -- no group rule left
+    end
+    -- a group's conditional rules give way too
+    f = assert(seccomp.builder():allow("@basic-io", "arg0 == 1"):allow("write", "arg0 == 2")
+                 :build { arch = "x86_64" })
+    assert.equal("kill_process", (f:eval("write", { 1 })))
+    assert.equal("allow", (f:eval("write", { 2 })))
+    assert.equal("allow", (f:eval("read", { 1 })))
+  end)
+
+  it("group(name, arch) lists what exists there, and takes its own result back", function()
+    local cpu = set_of(assert(seccomp.group("@cpu-emulation", "i386")))
+    assert.is_true(cpu.vm86)
+    assert.is_nil(set_of(assert(seccomp.group("@cpu-emulation", "x86_64"))).vm86)
+    assert.same(seccomp.group("@system-service", seccomp.arch()), seccomp.group("@system-service"))
+    for _, arch in ipairs(seccomp.arches()) do
+      for _, g in ipairs(seccomp.groups()) do
+        local list = assert(seccomp.group(g, arch))
+        if #list > 0 then
+          assert(seccomp.allow_list(list, { arch = arch }), g .. " on " .. arch)
+          assert(seccomp.deny_list(list, { arch = arch }), g .. " on " .. arch)
+        end
+      end
+    end
+    assert.has_error(function() seccomp.group("@mount", "vax") end)
+  end)
+
   it("refuses two groups that give one syscall different actions, naming them", function()
     local line = debug.getinfo(1, "l").currentline + 1
     local f, err = seccomp.builder():allow("@system-service"):deny("@privileged"):build()
@@ -185,8 +239,8 @@ describe("groups where a syscall name is accepted", function()
     assert.matches(":" .. line .. "$", err.where)
     -- naming the contested syscalls settles it
     local contested = {}
-    local service = set_of(seccomp.group("@system-service"))
-    for _, m in ipairs(seccomp.group("@privileged")) do
+    local service = set_of(members("@system-service"))
+    for _, m in ipairs(members("@privileged")) do
       if service[m] then contested[#contested + 1] = m end
     end
     local b = seccomp.builder():allow("@system-service"):deny("@privileged")
@@ -211,19 +265,14 @@ describe("groups where a syscall name is accepted", function()
   it("compiles every group alone on every architecture that has a member", function()
     for _, arch in ipairs(seccomp.arches()) do
       for _, g in ipairs(seccomp.groups()) do
-        local present = 0
-        for _, m in ipairs(seccomp.group(g)) do
-          if seccomp.syscall_number(m, arch) then present = present + 1 end
-        end
+        local present = #seccomp.group(g, arch)
         local f, err = seccomp.allow_list({ g }, { arch = arch, default = "log" })
         if present == 0 then
           assert.equal("unknown_syscall", err and err.code, g .. " on " .. arch)
         else
           assert(f, tostring(err))
-          for _, m in ipairs(seccomp.group(g)) do
-            if seccomp.syscall_number(m, arch) then
-              assert.equal("allow", (f:eval(m, nil, arch)), m .. " on " .. arch)
-            end
+          for _, m in ipairs(seccomp.group(g, arch)) do
+            assert.equal("allow", (f:eval(m, nil, arch)), m .. " on " .. arch)
           end
         end
       end

@@ -299,7 +299,8 @@ describe_kernel("installed filters (real kernel, forked children)", function()
     for i = 1, 300 do
       rules[i] = { seccomp.errno(i), "getppid", { { index = 0, op = "eq", value = i * 0x100000001 } } }
     end
-    local f = assert(seccomp.from_rules(rules, "allow", { arches = { "x86_64", "i386", "x32" } }))
+    -- (not i386: getppid's arguments are 32 bits there, where these values do not fit)
+    local f = assert(seccomp.from_rules(rules, "allow", { arches = { "x86_64", "x32" } }))
     assert.is_true(#f > 255)
     for _, i in ipairs({ 1, 2, 150, 299, 300 }) do
       assert.same({ "errno", i }, { probe(f, nr_of("getppid"), { i * 0x100000001 }) })

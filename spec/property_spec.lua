@@ -126,15 +126,19 @@ describe("random rule sets", function()
     local never = { { index = 0, op = "gt", value = MAX }, { index = 1, op = "lt", value = 0 },
                     { index = 2, op = "masked_eq", mask = 0xff, value = 0x100 },
                     { index = 3, op = "masked_eq", mask = 0xff00000000, value = 1 << 40 | 1 } }
+    -- (mmap's arguments are 64 bits on x86_64 and aarch64, 32 on i386, where never[4]
+    -- does not fit; the first rule must not be a subset of the second, which would make
+    -- the second one never decide: an error)
     local real = { index = 4, op = "eq", value = 7 }
     for _, arches in ipairs({ { "x86_64" }, { "i386" }, { "s390x", "aarch64" } }) do
       for _, odd in ipairs({ always[1], always[2], always[3], never[1], never[2], never[3],
-                             never[4] }) do
+                             arches[1] ~= "i386" and never[4] or nil }) do
         for _, args in ipairs({ { odd }, { real, odd }, { odd, real }, { real, odd, real } }) do
           local rules = {
-            { action = seccomp.errno(1), syscall = "openat", args = { real } },
-            { action = seccomp.errno(2), syscall = "openat", args = args },
-            { action = seccomp.errno(3), syscall = "openat",
+            { action = seccomp.errno(1), syscall = "mmap",
+              args = { { index = 4, op = "eq", value = 8 } } },
+            { action = seccomp.errno(2), syscall = "mmap", args = args },
+            { action = seccomp.errno(3), syscall = "mmap",
               args = { { index = 5, op = "ne", value = 9 } } },
             { action = "allow", syscall = "read" },
           }

@@ -90,10 +90,47 @@ describe("sx.core", function()
     -- luaopen_sx_core pushes more than the 20 stack slots a C function gets unasked
     local lua = os.getenv("SX_LUA") or "lua5.4"
     local p = assert(io.popen(("%s -e 'local c = require \"sx.core\" " ..
-                               "print(type(c.from_rules), c.syscall_known(\"read\"))' 2>&1"):format(lua)))
+                               "print(type(c.build), c.syscall_known(\"read\"))' 2>&1"):format(lua)))
     local out = p:read("a")
     local ok, how, code = p:close()
     assert.equal("function\ttrue\n", out)
     assert.is_true(ok, ("%s %s"):format(how, code))
+  end)
+end)
+
+describe("syscall arguments", function()
+  local function arg(syscall, arch, index)
+    return assert(seccomp.syscall_args(syscall, arch))[index + 1]
+  end
+
+  it("have the kernel's names and widths, joined on the number", function()
+    assert.same({ index = 0, name = "family", width = 4, bits = 32 }, arg("socket", "x86_64", 0))
+    assert.same({ index = 1, name = "len", width = 8, bits = 64 }, arg("mmap", "x86_64", 1))
+    assert.same({ index = 0, name = "clone_flags", width = 8, bits = 64 }, arg("clone", "x86_64", 0))
+    assert.same({ index = 0, name = "personality", width = 4, bits = 32 },
+                arg("personality", "aarch64", 0))
+    -- umode_t: the kernel reads 16 bits
+    assert.same({ index = 1, name = "mode", width = 2, bits = 16 }, arg("chmod", "x86_64", 1))
+    -- i386's chown is the kernel's chown16 at that number, and chown32 has 4-byte ids
+    assert.equal(4, arg("chown32", "i386", 1).width)
+    assert.equal(2, arg("chown", "i386", 1).width)
+  end)
+
+  it("are 32 bits on i386 and arm, known or not, and stop naming after a split 64-bit one", function()
+    assert.same({ index = 0, name = "family", width = 4, bits = 32 }, arg("socket", "i386", 0))
+    -- pread64's pos takes two registers there: what follows is not parameter 3 any more
+    assert.same({ index = 3, width = 0, bits = 32 }, arg("pread64", "i386", 3))
+    assert.same({ index = 3, width = 0, bits = 32 }, arg("pread64", "arm", 3))
+    assert.same({ index = 3, name = "pos", width = 8, bits = 64 }, arg("pread64", "x86_64", 3))
+  end)
+
+  it("are x86_64's on x32's common entries, and only names on its own (512 up)", function()
+    assert.same(arg("socket", "x86_64", 0), arg("socket", "x32", 0))
+    assert.same({ index = 1, name = "cmd", width = 0, bits = 64 }, arg("ioctl", "x32", 1))
+  end)
+
+  it("are unknown, and compared on 64 bits, where the table has nothing", function()
+    assert.same({ index = 0, width = 0, bits = 64 }, arg("socket", "s390x", 0))
+    assert.same({ index = 0, width = 0, bits = 64 }, arg(1000, "x86_64", 0))
   end)
 end)

@@ -16,7 +16,7 @@ const char *sx_errno_name(int e) {
 int sx_errno_from_name(const char *name) {
   for (int e = 1; e <= (int)SX_MAX_ERRNO; e++) {
     const char *n = strerrorname_np(e);
-    if (n && strcasecmp(n, name) == 0) return e;
+    if (n && (n[0] | 0x20) == (name[0] | 0x20) && strcasecmp(n, name) == 0) return e;
   }
   return -1;
 }
@@ -64,23 +64,63 @@ static int parse_digits(const char *s, size_t len, uint32_t limit, uint32_t *out
   return 1;
 }
 
-int sx_action_parse(const char *s, size_t len, uint32_t *value) {
+/* The errno name closest to `name` (upper case), or NULL when none is close. */
+static const char *errno_suggest(const char *name) {
+  const char *best = NULL;
+  int best_distance = 3;              /* at most two edits */
+  for (int e = 1; e <= (int)SX_MAX_ERRNO; e++) {
+    const char *n = strerrorname_np(e);
+    int d = n ? sx_edit_distance(name, n) : 3;
+    if (d < best_distance) { best_distance = d; best = n; }
+  }
+  return best;
+}
+
+static int bad_errno(const char *arg, struct sx_error *err) {
+  char upper[48];
+  const char *near;
+  size_t i = 0;
+  for (; arg[i] && i + 1 < sizeof upper; i++)
+    upper[i] = (char)(arg[i] >= 'a' && arg[i] <= 'z' ? arg[i] - 32 : arg[i]);
+  upper[i] = '\0';
+  if (arg[0] >= '0' && arg[0] <= '9')
+    sx_set_error(err, SX_E_BAD_ACTION, -1, "errno %s is not in 0..%u", arg, SX_MAX_ERRNO);
+  else if ((near = errno_suggest(upper)) != NULL)
+    sx_set_error(err, SX_E_BAD_ACTION, -1, "unknown errno name '%s' (did you mean '%s'?)", arg,
+                 near);
+  else
+    sx_set_error(err, SX_E_BAD_ACTION, -1, "unknown errno name '%s'", arg);
+  return SX_E_BAD_ACTION;
+}
+
+int sx_action_parse(const char *s, size_t len, uint32_t *value, struct sx_error *err) {
   char buf[48];
   uint32_t n;
   int e;
-  if (len >= sizeof buf || memchr(s, '\0', len)) return 0;
+  if (len >= sizeof buf || memchr(s, '\0', len)) goto unknown;
   for (size_t i = 0; i < len; i++) buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
   buf[len] = '\0';
   for (size_t i = 0; i < NPLAIN; i++)
-    if (strcmp(buf, plain_actions[i].name) == 0) return *value = plain_actions[i].value, 1;
-  if (len < 8 || buf[len - 1] != ')') return 0;
+    if (strcmp(buf, plain_actions[i].name) == 0) return *value = plain_actions[i].value, SX_OK;
+  if (len < 7 || buf[len - 1] != ')') goto unknown;
   buf[len - 1] = '\0';
   if (strncmp(buf, "errno(", 6) == 0) {
-    if (parse_digits(buf + 6, len - 7, SX_MAX_ERRNO, &n)) return *value = SX_RET_ERRNO | n, 1;
-    if (buf[6] == '\0' || (e = sx_errno_from_name(buf + 6)) < 0) return 0;
-    return *value = SX_RET_ERRNO | (uint32_t)e, 1;
+    if (parse_digits(buf + 6, len - 7, SX_MAX_ERRNO, &n)) return *value = SX_RET_ERRNO | n, SX_OK;
+    if (buf[6] == '\0' || (e = sx_errno_from_name(buf + 6)) < 0) {
+      char arg[48];
+      memcpy(arg, s + 6, len - 7);
+      arg[len - 7] = '\0';
+      return bad_errno(arg, err);
+    }
+    return *value = SX_RET_ERRNO | (uint32_t)e, SX_OK;
   }
-  if (strncmp(buf, "trace(", 6) == 0 && parse_digits(buf + 6, len - 7, SX_RET_DATA, &n))
-    return *value = SX_RET_TRACE | n, 1;
-  return 0;
+  if (strncmp(buf, "trace(", 6) == 0) {
+    if (parse_digits(buf + 6, len - 7, SX_RET_DATA, &n)) return *value = SX_RET_TRACE | n, SX_OK;
+    return sx_set_error(err, SX_E_BAD_ACTION, -1, "trace takes an integer 0..65535"),
+           SX_E_BAD_ACTION;
+  }
+unknown:
+  sx_set_error(err, SX_E_BAD_ACTION, -1, "unknown action '%.*s' (actions: allow, kill_process, "
+               "kill_thread, trap, log, notify, errno(E), trace(N))", (int)(len < 40 ? len : 40), s);
+  return SX_E_BAD_ACTION;
 }

@@ -118,13 +118,14 @@ static inline int load_for(struct gen *g, uint32_t off, size_t mark, int test) {
 
 /* ---- argument conditions --------------------------------------------------- */
 
-/* How arguments sit in seccomp_data on one audit arch. On 32-bit ABIs (i386, arm) only
-** the low word is the argument: the syscall reads 32 bits, but the kernel may hand
-** seccomp a register's dirty upper half (int 0x80 from a 64-bit process), so comparing
-** it would let a caller slip past a rule. kafel and libseccomp compare the low word too. */
+/* How arguments sit in seccomp_data on one audit arch. A condition compares the bits of
+** its argument that the syscall reads (sx_arg_bits): 32 for an int, on every ABI, and for
+** any argument on i386 and arm; 16 for a umode_t. The kernel hands seccomp the whole
+** register, whose upper half may be dirty (an int 0x80 from a 64-bit process, or any
+** caller's choice for an int on x86_64), so comparing it would let a caller slip past a
+** rule that the syscall itself could not tell apart. */
 struct layout {
   int big_endian;
-  int wide;
 };
 
 struct words { uint32_t lo, hi; };
@@ -135,19 +136,22 @@ static struct words arg_offsets(unsigned index, int big_endian) {
 }
 
 static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f);
-static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, int t, int f);
+static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, uint32_t width,
+                    int t, int f);
 
-/* A 32-bit ABI's argument against the low words of the condition's value and mask. */
-static int condition32(struct gen *g, const struct sx_cond *c, uint32_t lo, int t, int f) {
-  uint32_t v = (uint32_t)c->value;
+/* An argument of `bits` <= 32 bits, in the low word, against the same low bits of the
+** condition's value and mask (sx_validate_policy made sure they fit). */
+static int condition_low(struct gen *g, const struct sx_cond *c, uint32_t lo, int bits,
+                         int t, int f) {
+  uint32_t w = (uint32_t)sx_bits_mask(bits), v = (uint32_t)c->value & w;
   switch (c->op) {
-    case SX_OP_EQ: return masked_word(g, lo, 0xffffffffu, v, t, f);
-    case SX_OP_NE: return masked_word(g, lo, 0xffffffffu, v, f, t);
-    case SX_OP_MASKED_EQ: return masked_word(g, lo, (uint32_t)c->mask, v, t, f);
-    case SX_OP_GT: return order_lo(g, lo, 1, v, t, f);
-    case SX_OP_GE: return order_lo(g, lo, 0, v, t, f);
-    case SX_OP_LT: return order_lo(g, lo, 0, v, f, t);
-    case SX_OP_LE: return order_lo(g, lo, 1, v, f, t);
+    case SX_OP_EQ: return masked_word(g, lo, w, v, t, f);
+    case SX_OP_NE: return masked_word(g, lo, w, v, f, t);
+    case SX_OP_MASKED_EQ: return masked_word(g, lo, (uint32_t)c->mask & w, v, t, f);
+    case SX_OP_GT: return order_lo(g, lo, 1, v, w, t, f);
+    case SX_OP_GE: return order_lo(g, lo, 0, v, w, t, f);
+    case SX_OP_LT: return order_lo(g, lo, 0, v, w, f, t);
+    case SX_OP_LE: return order_lo(g, lo, 1, v, w, f, t);
     default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
   }
 }
@@ -165,12 +169,17 @@ static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t valu
   return load_for(g, off, mark, test);
 }
 
-/* Low word of an ordering test: A > value (strict) or A >= value. */
-static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, int t, int f) {
+/* Low word of an ordering test on its bits in `width`: A > value (strict) or A >= value. */
+static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, uint32_t width,
+                    int t, int f) {
   size_t mark = g->count;
-  if (strict && value == 0xffffffffu) return f;
+  int test;
+  if (strict && value == width) return f;
   if (!strict && value == 0) return t;
-  return load_for(g, off, mark, jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f));
+  test = jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f);
+  if (width != 0xffffffffu && g->count != mark)
+    test = place_step(g, BPF_ALU | BPF_AND | BPF_K, width, test);
+  return load_for(g, off, mark, test);
 }
 
 /* High word decides unless equal: above, equal -> lo_node, below. */
@@ -184,10 +193,11 @@ static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int 
   return load_for(g, off, mark, test);
 }
 
-static int condition(struct gen *g, const struct sx_cond *c, struct layout l, int t, int f) {
+static int condition(struct gen *g, const struct sx_cond *c, int bits, struct layout l, int t,
+                     int f) {
   struct words off = arg_offsets(c->index, l.big_endian);
-  uint32_t vlo = (uint32_t)c->value, vhi = (uint32_t)(c->value >> 32);
-  if (!l.wide) return condition32(g, c, off.lo, t, f);
+  uint32_t vlo = (uint32_t)c->value, vhi = (uint32_t)(c->value >> 32), all = 0xffffffffu;
+  if (bits < 64) return condition_low(g, c, off.lo, bits, t, f);
   switch (c->op) {
     case SX_OP_EQ:
       return masked_word(g, off.hi, 0xffffffffu, vhi,
@@ -198,10 +208,10 @@ static int condition(struct gen *g, const struct sx_cond *c, struct layout l, in
     case SX_OP_MASKED_EQ:
       return masked_word(g, off.hi, (uint32_t)(c->mask >> 32), vhi,
                          masked_word(g, off.lo, (uint32_t)c->mask, vlo, t, f), f);
-    case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, t, f), f);
-    case SX_OP_GE: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 0, vlo, t, f), f);
-    case SX_OP_LT: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 0, vlo, f, t), t);
-    case SX_OP_LE: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 1, vlo, f, t), t);
+    case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, all, t, f), f);
+    case SX_OP_GE: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 0, vlo, all, t, f), f);
+    case SX_OP_LT: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 0, vlo, all, f, t), t);
+    case SX_OP_LE: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 1, vlo, all, f, t), t);
     default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
   }
 }
@@ -209,11 +219,13 @@ static int condition(struct gen *g, const struct sx_cond *c, struct layout l, in
 /* ---- outcomes and ranges -------------------------------------------------- */
 
 /* What one syscall number gets: a constant action, or the conditional rules of its key
-** (entries k[0..nk) of the resolved rules, unconditional ones skipped) then `action`. */
+** (entries k[0..nk) of the resolved rules, unconditional ones skipped) then `action`; arch
+** is the architecture the key belongs to, which says how wide each argument is. */
 struct outcome {
   uint32_t action;
   const struct sx_keyed *k;
   size_t nk;               /* 0: constant */
+  int arch;
 };
 
 struct range {
@@ -221,10 +233,18 @@ struct range {
   struct outcome o;
 };
 
-static int rules_equal(const struct sx_rule *a, const struct sx_rule *b) {
-  if (a->action != b->action || a->ncond != b->ncond) return 0;
-  for (unsigned c = 0; c < a->ncond; c++)
-    if (!sx_cond_equal(&a->conds[c], &b->conds[c])) return 0;
+/* The bits condition c of an outcome's rules compares. */
+static inline int cond_bits(const struct outcome *o, const struct sx_cond *c) {
+  return sx_arg_bits(o->arch, (long)o->k[0].key, c->index);
+}
+
+/* Do rule ra of outcome a and rule rb of outcome b make the same code? */
+static int rules_equal(const struct outcome *a, const struct sx_rule *ra, const struct outcome *b,
+                       const struct sx_rule *rb) {
+  if (ra->action != rb->action || ra->ncond != rb->ncond) return 0;
+  for (unsigned c = 0; c < ra->ncond; c++)
+    if (!sx_cond_same(&ra->conds[c], cond_bits(a, &ra->conds[c]), &rb->conds[c],
+                      cond_bits(b, &rb->conds[c]))) return 0;
   return 1;
 }
 
@@ -236,7 +256,7 @@ static int outcome_equal(const struct sx_policy *p, const struct outcome *a,
     while (i < a->nk && p->rules[a->k[i].rule].ncond == 0) i++;
     while (j < b->nk && p->rules[b->k[j].rule].ncond == 0) j++;
     if (i == a->nk || j == b->nk) return i == a->nk && j == b->nk;
-    if (!rules_equal(&p->rules[a->k[i].rule], &p->rules[b->k[j].rule])) return 0;
+    if (!rules_equal(a, &p->rules[a->k[i].rule], b, &p->rules[b->k[j].rule])) return 0;
     i++, j++;
   }
 }
@@ -250,7 +270,7 @@ struct ranges {
 /* A range with a constant action, unless the last range goes on with it. */
 static inline void add_constant(struct ranges *rs, uint32_t start, uint32_t action) {
   if (rs->n > 0 && rs->r[rs->n - 1].o.nk == 0 && rs->r[rs->n - 1].o.action == action) return;
-  rs->r[rs->n++] = (struct range){ start, { action, NULL, 0 } };
+  rs->r[rs->n++] = (struct range){ start, { action, NULL, 0, -1 } };
 }
 
 static void add_range(struct ranges *rs, const struct sx_policy *p, uint32_t start,
@@ -260,8 +280,9 @@ static void add_range(struct ranges *rs, const struct sx_policy *p, uint32_t sta
   rs->r[rs->n++] = (struct range){ start, o };
 }
 
-static struct outcome key_outcome(const struct sx_policy *p, const struct sx_keyed *k, size_t nk) {
-  struct outcome o = { p->default_action, k, 0 };
+static struct outcome key_outcome(const struct sx_policy *p, const struct sx_keyed *k, size_t nk,
+                                  int arch) {
+  struct outcome o = { p->default_action, k, 0, arch };
   for (size_t i = 0; i < nk; i++) {
     const struct sx_rule *r = &p->rules[k[i].rule];
     if (r->ncond == 0) o.action = r->action;
@@ -273,6 +294,7 @@ static struct outcome key_outcome(const struct sx_policy *p, const struct sx_key
 /* The numbers [lo, hi] that one architecture of an audit-arch group owns, and its rules:
 ** sorted by key (k), or for a policy without conditions as a map of actions. */
 struct region {
+  int arch;
   uint64_t lo, hi;
   const struct sx_keyed *k;
   size_t nk;
@@ -294,13 +316,13 @@ static void region_ranges(struct ranges *rs, const struct sx_policy *p, const st
   for (size_t w = 0; rg->map && w < SX_MAP_NUMBERS / 64; w++)
     for (uint64_t bits = rg->map->used[w]; bits; bits &= bits - 1) {
       uint32_t b = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-      add_key(rs, p, (uint32_t)rg->lo + b, (struct outcome){ rg->map->action[b], NULL, 0 },
+      add_key(rs, p, (uint32_t)rg->lo + b, (struct outcome){ rg->map->action[b], NULL, 0, -1 },
               cursor);
     }
   for (size_t i = 0; i < rg->nk; ) {
     size_t j = i;
     while (j < rg->nk && rg->k[j].key == rg->k[i].key) j++;
-    add_key(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i), cursor);
+    add_key(rs, p, rg->k[i].key, key_outcome(p, rg->k + i, j - i, rg->arch), cursor);
     i = j;
   }
   if (*cursor <= rg->hi) add_constant(rs, (uint32_t)*cursor, p->default_action);
@@ -313,11 +335,12 @@ static void region_ranges(struct ranges *rs, const struct sx_policy *p, const st
 ** Code placed for a condition is reached only through the target it returns: when that
 ** is `fail` (it never holds, e.g. a masked_eq whose high word cannot match), the code
 ** placed for it and for the conditions after it is dropped. */
-static int rule_code(struct gen *g, const struct sx_rule *r, struct layout l, int fail) {
+static int rule_code(struct gen *g, const struct outcome *o, const struct sx_rule *r,
+                     struct layout l, int fail) {
   size_t mark = g->count;
   int pass = ret(g, r->action);
   for (unsigned c = r->ncond; c-- > 0; ) {
-    pass = condition(g, &r->conds[c], l, pass, fail);
+    pass = condition(g, &r->conds[c], cond_bits(o, &r->conds[c]), l, pass, fail);
     if (pass == fail) { drop_from(g, mark); return fail; }
   }
   return pass;
@@ -335,7 +358,7 @@ static int outcome_code(struct gen *g, const struct sx_policy *p, const struct o
     size_t before = g->count;
     int code;
     if (r->ncond == 0) continue;
-    code = rule_code(g, r, l, next);
+    code = rule_code(g, o, r, l, next);
     if (g->count == before && code != next) drop_from(g, start);
     next = code;
   }
@@ -354,7 +377,7 @@ struct group {
 
 static void add_region(struct group *gr, int arch, struct sx_keyed *k, size_t nk,
                        const struct sx_action_map *map) {
-  struct region rg = { 0, 0xffffffffu, k, nk, map };
+  struct region rg = { arch, 0, 0xffffffffu, k, nk, map };
   void *owned = k;
   if (arch == SX_ARCH_X86_64) rg.hi = SX_X32_SYSCALL_BIT - 1;
   if (arch == SX_ARCH_X32) rg.lo = SX_X32_SYSCALL_BIT;
@@ -395,8 +418,7 @@ static void group_ranges(const struct sx_policy *p, struct group *gr, struct ran
 
 /* Would two arches get the same code? */
 static int same_code(const struct sx_policy *p, const struct group *a, const struct group *b) {
-  if (a->ranges.n != b->ranges.n || a->layout.big_endian != b->layout.big_endian ||
-      a->layout.wide != b->layout.wide) return 0;
+  if (a->ranges.n != b->ranges.n || a->layout.big_endian != b->layout.big_endian) return 0;
   for (size_t i = 0; i < a->ranges.n; i++)
     if (a->ranges.r[i].start != b->ranges.r[i].start ||
         !outcome_equal(p, &a->ranges.r[i].o, &b->ranges.r[i].o)) return 0;
@@ -454,7 +476,6 @@ static size_t collect_groups(const struct sx_policy *p, struct group *groups) {
       memset(&groups[n], 0, sizeof groups[n]);
       groups[n].audit = audit;
       groups[n].layout.big_endian = sx_arch_big_endian(p->arches[i]);
-      groups[n].layout.wide = sx_arch_bits(p->arches[i]) == 64;
       n++;
     }
   }
@@ -517,7 +538,7 @@ static size_t ret_slots(size_t runs) {
 static void clear(struct sx_program *out, struct sx_error *err) {
   out->insns = NULL;
   out->len = 0;
-  if (err) { err->code = SX_OK; err->rule = -1; err->message[0] = '\0'; }
+  if (err) { err->code = SX_OK; err->rule = err->other = -1; err->message[0] = '\0'; }
 }
 
 /* n bytes to work in: work's memory, grown when short, or without work fresh memory

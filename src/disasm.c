@@ -2,8 +2,10 @@
 ** disasm.c: a seccomp BPF program as text, one instruction a line.
 **
 ** Jump targets are absolute instruction numbers. A forward pass tracks what the A
-** register holds (syscall number, arch, argument word) and which arch a branch has
-** established, so comparisons are annotated with syscall and arch names.
+** register holds (syscall number, arch, argument word), which arch a branch has
+** established and which syscall numbers can still reach it, so comparisons are annotated
+** with syscall and arch names, and a load of an argument on a single syscall's branch with
+** the argument's name (sx_arg_name).
 */
 #include <linux/filter.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@ struct flow {
   uint8_t audit_known;
   uint8_t endian;            /* ENDIAN_*: shared code can serve several arches of one order */
   uint32_t audit;
+  uint32_t nr_lo, nr_hi;     /* the syscall numbers that can reach here */
 };
 
 enum { ENDIAN_UNKNOWN, ENDIAN_LITTLE, ENDIAN_BIG };
@@ -45,6 +48,8 @@ static void merge(struct flow *dst, const struct flow *src) {
   if (dst->a != src->a) dst->a = A_UNKNOWN;
   if (!src->audit_known || !dst->audit_known || dst->audit != src->audit) dst->audit_known = 0;
   if (dst->endian != src->endian) dst->endian = ENDIAN_UNKNOWN;
+  if (src->nr_lo < dst->nr_lo) dst->nr_lo = src->nr_lo;
+  if (src->nr_hi > dst->nr_hi) dst->nr_hi = src->nr_hi;
 }
 
 static int arch_of_audit(uint32_t audit, uint32_t nr) {
@@ -63,8 +68,18 @@ static void load_comment(struct text *t, uint32_t k, const struct flow *f) {
   if (f->endian != ENDIAN_UNKNOWN)
     word = ((k % 8 == 0) == (f->endian == ENDIAN_LITTLE)) ? " low word" : " high word";
   else word = k % 8 == 0 ? " word +0" : " word +4";
-  if (k < 16) add(t, "instruction pointer%s", word);
-  else add(t, "arg%u%s", (k - 16) / 8, word);
+  if (k < 16) {
+    add(t, "instruction pointer%s", word);
+  } else {
+    unsigned index = (k - 16) / 8;
+    const char *name = NULL;
+    if (f->audit_known && f->nr_lo == f->nr_hi && index < 6) {
+      int arch = arch_of_audit(f->audit, f->nr_lo);
+      if (arch >= 0) name = sx_arg_name(arch, (long)f->nr_lo, index);
+    }
+    if (name) add(t, "arg%u (%s)%s", index, name, word);
+    else add(t, "arg%u%s", index, word);
+  }
 }
 
 static void jump_comment(struct text *t, uint32_t k, const struct flow *f) {
@@ -164,7 +179,29 @@ static void propagate(const struct sx_insn *insns, size_t len, size_t pc, struct
         if (pc + 1 + in->k < len) merge(&flows[pc + 1 + in->k], &out);
         return;
       }
-      if (pc + 1 + in->jf < len) merge(&flows[pc + 1 + in->jf], &out);
+      if (out.a == A_NR && BPF_SRC(in->code) == BPF_K) {
+        /* what each way says about the number: taken, and not taken */
+        struct flow no = out;
+        uint32_t k = in->k;
+        switch (BPF_OP(in->code)) {
+          case BPF_JEQ:
+            if (k > out.nr_lo) out.nr_lo = k;
+            if (k < out.nr_hi) out.nr_hi = k;
+            break;
+          case BPF_JGE:
+            if (k > out.nr_lo) out.nr_lo = k;
+            if (k > 0 && k - 1 < no.nr_hi) no.nr_hi = k - 1;
+            break;
+          case BPF_JGT:
+            if (k < 0xffffffffu && k + 1 > out.nr_lo) out.nr_lo = k + 1;
+            if (k < no.nr_hi) no.nr_hi = k;
+            break;
+          default: break;
+        }
+        if (pc + 1 + in->jf < len) merge(&flows[pc + 1 + in->jf], &no);
+      } else if (pc + 1 + in->jf < len) {
+        merge(&flows[pc + 1 + in->jf], &out);
+      }
       if (out.a == A_ARCH && BPF_OP(in->code) == BPF_JEQ && BPF_SRC(in->code) == BPF_K) {
         int arch = arch_of_audit(in->k, 0);
         out.audit_known = 1;
@@ -191,7 +228,7 @@ size_t sx_disasm(const struct sx_insn *insns, size_t len, char *buf, size_t size
   struct flow *flows = calloc(len ? len : 1, sizeof *flows);
   if (size > 0) buf[0] = '\0';
   if (!flows) return 0;
-  if (len > 0) flows[0].seen = 1;
+  if (len > 0) { flows[0].seen = 1; flows[0].nr_hi = 0xffffffffu; }
   for (size_t pc = 0; pc < len; pc++) {
     size_t line_start = t.len;
     add(&t, "%4zu: ", pc);

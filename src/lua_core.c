@@ -1,10 +1,9 @@
 /*
 ** lua_core.c: the sx.core Lua module, a thin translation of sx.h.
 **
-** Programs cross as strings of 8-byte instructions (the layout seccomp(2) takes).
-** Rules arrive already normalised by lua/sx/seccomp.lua: {action = u32, syscall =
-** name|number, conds = {{index, op, mask, value}...}}. Scratch C memory lives in a
-** userdata, so nothing leaks when a Lua error unwinds.
+** Programs cross as strings of 8-byte instructions (the layout seccomp(2) takes). Rule
+** tables are read by lua_rules.c (sx.core.build), the one reader. Scratch C memory lives
+** in a userdata, so nothing leaks when a Lua error unwinds.
 */
 #include <string.h>
 
@@ -94,6 +93,20 @@ static int l_syscall_names(lua_State *L) {
   return 1;
 }
 
+/* arg(arch, nr, index) -> name | nil, width in bytes (0 unknown), bits compared */
+static int l_arg(lua_State *L) {
+  int arch = check_arch(L, 1);
+  long nr = (long)luaL_checkinteger(L, 2);
+  lua_Integer index = luaL_checkinteger(L, 3);
+  const char *name;
+  luaL_argcheck(L, index >= 0 && index <= 5, 3, "an argument index is 0..5");
+  name = sx_arg_name(arch, nr, (unsigned)index);
+  if (name) lua_pushstring(L, name); else lua_pushnil(L);
+  lua_pushinteger(L, sx_arg_width(arch, nr, (unsigned)index));
+  lua_pushinteger(L, sx_arg_bits(arch, nr, (unsigned)index));
+  return 3;
+}
+
 static int l_errno_number(lua_State *L) {
   int e = sx_errno_from_name(luaL_checkstring(L, 1));
   if (e < 0) lua_pushnil(L); else lua_pushinteger(L, e);
@@ -117,110 +130,6 @@ static int l_action_string(lua_State *L) {
 static int l_action_valid(lua_State *L) {
   lua_Integer action = luaL_checkinteger(L, 1);
   lua_pushboolean(L, action >= 0 && action <= 0xffffffff && sx_action_valid((uint32_t)action));
-  return 1;
-}
-
-static uint32_t field_u32(lua_State *L, int t, const char *key) {
-  lua_Integer v;
-  lua_getfield(L, t, key);
-  v = luaL_checkinteger(L, -1);
-  lua_pop(L, 1);
-  return (uint32_t)v;
-}
-
-static lua_Integer field_integer(lua_State *L, int t, const char *key, lua_Integer def) {
-  lua_Integer v;
-  lua_getfield(L, t, key);
-  v = lua_isnoneornil(L, -1) ? def : luaL_checkinteger(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static uint64_t field_u64(lua_State *L, int t, const char *key) {
-  uint64_t v = 0;
-  lua_getfield(L, t, key);
-  if (!lua_isnoneornil(L, -1)) v = sx_checku64(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static void read_cond(lua_State *L, struct sx_cond *c) {
-  const char *op;
-  int t = lua_gettop(L);
-  c->index = (unsigned)field_integer(L, t, "index", -1);
-  c->mask = field_u64(L, t, "mask");
-  c->value = field_u64(L, t, "value");
-  lua_getfield(L, t, "op");
-  op = luaL_checkstring(L, -1);
-  c->op = sx_op_from_name(op);
-  lua_pop(L, 1);
-}
-
-/* Read rule `i` (on the stack top) into r, its conditions into conds. */
-static void read_rule(lua_State *L, struct sx_rule *r, struct sx_cond *conds) {
-  int t = lua_gettop(L);
-  r->action = field_u32(L, t, "action");
-  lua_getfield(L, t, "syscall");
-  if (lua_type(L, -1) == LUA_TSTRING) { r->syscall = lua_tostring(L, -1); r->number = -1; }
-  else { r->syscall = NULL; r->number = (long)luaL_checkinteger(L, -1); }
-  lua_pop(L, 1);  /* the string stays alive: the rule table holds it */
-  lua_getfield(L, t, "conds");
-  r->ncond = 0;
-  r->conds = conds;
-  if (lua_istable(L, -1)) {
-    lua_Integer n = luaL_len(L, -1);
-    r->ncond = n > SX_MAX_CONDS ? SX_MAX_CONDS + 1 : (unsigned)n;
-    for (lua_Integer c = 1; c <= n && c <= SX_MAX_CONDS; c++) {
-      lua_geti(L, -1, c);
-      read_cond(L, &conds[c - 1]);
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-}
-
-/* compile(rules, default, bad_arch, arches) -> bpf | nil, code, message, rule index */
-static int l_compile(lua_State *L) {
-  struct sx_policy p;
-  struct sx_program prog;
-  struct sx_error err;
-  struct sx_rule *rules;
-  struct sx_cond *conds;
-  int *arches, st;
-  lua_Integer nrules, narches;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_checktype(L, 4, LUA_TTABLE);
-  nrules = luaL_len(L, 1);
-  narches = luaL_len(L, 4);
-  luaL_argcheck(L, narches <= SX_ARCH_COUNT, 4, "too many architectures");
-  /* one scratch block, collected by Lua even if a check below raises */
-  rules = lua_newuserdatauv(L, (size_t)nrules * (sizeof *rules + (SX_MAX_CONDS + 1) * sizeof *conds)
-                            + SX_ARCH_COUNT * sizeof *arches + 1, 0);
-  conds = (struct sx_cond *)(void *)(rules + nrules);
-  arches = (int *)(void *)(conds + (size_t)nrules * (SX_MAX_CONDS + 1));
-  for (lua_Integer i = 1; i <= nrules; i++) {
-    lua_geti(L, 1, i);
-    luaL_checktype(L, -1, LUA_TTABLE);
-    read_rule(L, &rules[i - 1], conds + (size_t)(i - 1) * (SX_MAX_CONDS + 1));
-    lua_pop(L, 1);
-  }
-  for (lua_Integer i = 1; i <= narches; i++) {
-    lua_geti(L, 4, i);
-    arches[i - 1] = check_arch(L, -1);
-    lua_pop(L, 1);
-  }
-  p = (struct sx_policy){ rules, (size_t)nrules, (uint32_t)luaL_checkinteger(L, 2),
-                          (uint32_t)luaL_checkinteger(L, 3), arches, (size_t)narches };
-  st = sx_compile(&p, &prog, &err);
-  if (st != SX_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, sx_status_name(st));
-    lua_pushstring(L, err.message);
-    if (err.rule >= 0) lua_pushinteger(L, err.rule + 1); else lua_pushnil(L);
-    return 4;
-  }
-  lua_pushlstring(L, (const char *)prog.insns, prog.len * sizeof *prog.insns);
-  sx_program_free(&prog);
   return 1;
 }
 
@@ -348,10 +257,10 @@ static const luaL_Reg core_functions[] = {
   { "big_endian", l_big_endian }, { "arch_bits", l_arch_bits },
   { "syscall_number", l_syscall_number }, { "syscall_name", l_syscall_name },
   { "syscall_known", l_syscall_known }, { "syscall_suggest", l_syscall_suggest },
-  { "syscall_names", l_syscall_names },
+  { "syscall_names", l_syscall_names }, { "arg", l_arg },
   { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
   { "action_string", l_action_string }, { "action_valid", l_action_valid },
-  { "compile", l_compile }, { "check", l_check }, { "emulate", l_emulate },
+  { "check", l_check }, { "emulate", l_emulate },
   { "cache_eligible", l_cache_eligible }, { "trace", l_trace }, { "constant_action", l_constant_action }, { "disasm", l_disasm }, { "probe", l_probe },
   { "install", l_install },
   { NULL, NULL }

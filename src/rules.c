@@ -50,6 +50,7 @@ void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ..
   if (err == NULL) return;
   err->code = code;
   err->rule = rule;
+  err->other = -1;
   va_start(ap, fmt);
   vsnprintf(err->message, sizeof err->message, fmt, ap);
   va_end(ap);
@@ -117,6 +118,68 @@ static int check_syscall(const struct sx_policy *p, const struct sx_rule *r, lon
   return SX_E_UNKNOWN_SYSCALL;
 }
 
+/* ---- argument widths ----------------------------------------------------------------
+** A condition compares the bits of an argument the syscall reads (sx_arg_bits). A value or
+** mask fits those bits when its upper part is zero, or a sign extension (-1 on an int is
+** 0xffffffff); anything else would have to be truncated, and a truncated value means
+** something else than what was written: it is an error, never a silent change. */
+
+uint64_t sx_bits_mask(int bits) {
+  return bits >= 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+}
+
+static int fits(uint64_t v, int bits) {
+  return bits >= 64 || (v >> bits) == 0 || (v >> (bits - 1)) == (UINT64_MAX >> (bits - 1));
+}
+
+int sx_cond_same(const struct sx_cond *a, int abits, const struct sx_cond *b, int bbits) {
+  uint64_t m = sx_bits_mask(abits);
+  return abits == bbits && a->index == b->index && a->op == b->op &&
+         (a->value & m) == (b->value & m) && (a->op != SX_OP_MASKED_EQ || (a->mask & m) == (b->mask & m));
+}
+
+/* What a value that does not fit makes of its condition, for an argument that only ever
+** holds values below 2^bits. */
+static const char *misfit_meaning(const struct sx_cond *c, int bits) {
+  if (!fits(c->value, bits))
+    switch (c->op) {
+      case SX_OP_NE: case SX_OP_LT: case SX_OP_LE: return "the condition always holds there";
+      default: return "the condition never holds there";
+    }
+  return "the mask tests bits the argument does not have there";
+}
+
+static int check_widths_on(const struct sx_rule *r, long i, int arch, long nr,
+                           struct sx_error *err) {
+  char label[32];
+  for (unsigned c = 0; c < r->ncond; c++) {
+    const struct sx_cond *cond = &r->conds[c];
+    int bits = sx_arg_bits(arch, nr, cond->index);
+    const char *name = sx_arg_name(arch, nr, cond->index);
+    int value_fits = fits(cond->value, bits);
+    if (value_fits && (cond->op != SX_OP_MASKED_EQ || fits(cond->mask, bits))) continue;
+    if (r->syscall == NULL) snprintf(label, sizeof label, "%ld", r->number);
+    return sx_set_error(err, SX_E_BAD_RULE, i, "%s 0x%llx does not fit argument %u%s%s%s of "
+                        "'%s', %d bits on %s: %s", value_fits ? "mask" : "value",
+                        (unsigned long long)(value_fits ? cond->mask : cond->value), cond->index,
+                        name ? " (" : "", name ? name : "", name ? ")" : "",
+                        r->syscall ? r->syscall : label, bits, sx_arch_name(arch),
+                        misfit_meaning(cond, bits)), SX_E_BAD_RULE;
+  }
+  return SX_OK;
+}
+
+/* Every condition of rule i fits its argument on each arch that has the syscall. */
+static int check_widths(const struct sx_policy *p, const struct sx_rule *r, long i, int row,
+                        struct sx_error *err) {
+  for (size_t a = 0; a < p->narches; a++) {
+    long nr = r->syscall ? (row >= 0 ? sx_row_numbers(row)[p->arches[a]] : -1) : r->number;
+    int st;
+    if (nr >= 0 && (st = check_widths_on(r, i, p->arches[a], nr, err))) return st;
+  }
+  return SX_OK;
+}
+
 static int check_conds(const struct sx_rule *r, long i, struct sx_error *err) {
   if (r->ncond > SX_MAX_CONDS || (r->ncond > 0 && r->conds == NULL))
     return sx_set_error(err, SX_E_BAD_RULE, i, "a rule takes at most %d argument conditions",
@@ -172,7 +235,8 @@ int sx_validate_policy(const struct sx_policy *p, const int *known, int *rows,
       shape->runs++;
     }
     int row = known ? known[i] : (rows[i] = r->syscall ? sx_syscall_row(r->syscall) : -1);
-    if ((st = check_syscall(p, r, (long)i, row, err)) || (st = check_conds(r, (long)i, err)))
+    if ((st = check_syscall(p, r, (long)i, row, err)) || (st = check_conds(r, (long)i, err)) ||
+        (r->ncond > 0 && (st = check_widths(p, r, (long)i, row, err))))
       return st;
     shape->conditional += r->ncond > 0;
   }
@@ -214,21 +278,55 @@ static const char *rule_label(const struct sx_rule *r, char *buf, size_t size) {
   return buf;
 }
 
+/* Does every condition of `earlier` appear among `later`'s, compared on the bits of
+** syscall `key` on `arch`? Then `later` can never decide: whenever it holds, so does
+** `earlier`, which comes first. */
+static int subsumes(const struct sx_rule *earlier, const struct sx_rule *later, int arch,
+                    uint32_t key) {
+  for (unsigned c = 0; c < earlier->ncond; c++) {
+    const struct sx_cond *e = &earlier->conds[c];
+    int bits = sx_arg_bits(arch, (long)key, e->index), found = 0;
+    for (unsigned d = 0; d < later->ncond && !found; d++)
+      found = sx_cond_same(e, bits, &later->conds[d], bits);
+    if (!found) return 0;
+  }
+  return 1;
+}
+
+/* Rules of one key k[0..n) that can never decide: a second unconditional rule, or a
+** conditional rule behind an earlier one whose conditions are a subset of its own. */
+static int check_key(const struct sx_policy *p, const struct sx_keyed *k, size_t n, int arch,
+                     struct sx_error *err) {
+  long first = -1;
+  char buf[32];
+  for (size_t j = 0; j < n; j++) {
+    const struct sx_rule *r = &p->rules[k[j].rule];
+    if (r->ncond == 0) {
+      if (first < 0) { first = (long)k[j].rule; continue; }
+      sx_set_error(err, SX_E_DUPLICATE_RULE, (long)k[j].rule,
+                   "syscall '%s' has two unconditional rules", rule_label(r, buf, sizeof buf));
+      return err ? (err->other = first, SX_E_DUPLICATE_RULE) : SX_E_DUPLICATE_RULE;
+    }
+    for (size_t i = 0; i < j; i++) {
+      const struct sx_rule *e = &p->rules[k[i].rule];
+      if (e->ncond == 0 || !subsumes(e, r, arch, k[j].key)) continue;
+      sx_set_error(err, SX_E_BAD_RULE, (long)k[j].rule, "this rule for '%s' never decides "
+                   "anything: an earlier rule of the syscall holds whenever it does%s",
+                   rule_label(r, buf, sizeof buf),
+                   e->ncond == r->ncond ? " (the two test the same)" : "");
+      return err ? (err->other = (long)k[i].rule, SX_E_BAD_RULE) : SX_E_BAD_RULE;
+    }
+  }
+  return SX_OK;
+}
+
 static int check_duplicates(const struct sx_policy *p, const struct sx_keyed *k, size_t n,
-                            struct sx_error *err) {
+                            int arch, struct sx_error *err) {
   for (size_t i = 0; i < n; ) {
     size_t j = i;
-    long first = -1;
-    for (; j < n && k[j].key == k[i].key; j++) {
-      const struct sx_rule *r = &p->rules[k[j].rule];
-      char buf[32];
-      if (r->ncond > 0) continue;
-      if (first < 0) { first = (long)k[j].rule; continue; }
-      return sx_set_error(err, SX_E_DUPLICATE_RULE, (long)k[j].rule,
-                          "syscall '%s' has two unconditional rules (rules %ld and %zu)",
-                          rule_label(r, buf, sizeof buf), first + 1, k[j].rule + 1),
-             SX_E_DUPLICATE_RULE;
-    }
+    int st;
+    while (j < n && k[j].key == k[i].key) j++;
+    if ((st = check_key(p, k + i, j - i, arch, err))) return st;
     i = j;
   }
   return SX_OK;
@@ -340,7 +438,7 @@ int sx_resolve_rules(const struct sx_policy *p, const int *rows, int arch,
       return sx_set_error(err, SX_E_NOMEM, -1, "out of memory"), SX_E_NOMEM;
     }
   }
-  int st = check_duplicates(p, k, n, err);
+  int st = check_duplicates(p, k, n, arch, err);
   if (st) { free(k); return st; }
   *out = k;
   *count = n;

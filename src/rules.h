@@ -21,9 +21,14 @@ int sx_syscall_row_len(const char *name, size_t len);
 /* A row's numbers, indexed by enum sx_arch (-1 where the arch lacks it), or NULL. */
 const int *sx_row_numbers(int row);
 
-/* The kernel value of an action written the way sx.action reads it: "allow",
-** "ERRNO(eperm)", "errno(13)", "trace(7)", any case; 0 when it is none of these. */
-int sx_action_parse(const char *s, size_t len, uint32_t *value);
+/* The kernel value of an action written as text: "allow", "ERRNO(eperm)", "errno(13)",
+** "trace(7)", any case. SX_OK, or SX_E_BAD_ACTION with a sentence in err (an unknown
+** errno name gets the nearest known one as a suggestion). */
+int sx_action_parse(const char *s, size_t len, uint32_t *value, struct sx_error *err);
+
+/* Edit distance between two names (a swap of neighbours counts one edit); INT_MAX for
+** names too long to compare. */
+int sx_edit_distance(const char *a, const char *b);
 
 void sx_set_error(struct sx_error *err, int code, long rule, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
@@ -100,6 +105,11 @@ int sx_compile_list(const struct sx_policy *policy, const struct sx_list *list,
                     struct sx_work *work, struct sx_program *out, struct sx_error *err);
 
 int sx_cond_equal(const struct sx_cond *a, const struct sx_cond *b);
+
+/* The low `bits` bits set (all 64 for 64). */
+uint64_t sx_bits_mask(int bits);
+/* Do two conditions compare the same, a on an argument of abits bits and b on bbits? */
+int sx_cond_same(const struct sx_cond *a, int abits, const struct sx_cond *b, int bbits);
 
 /* Sets bit i of the bitmap `bits`; 1 when it was clear (i is seen the first time). */
 static inline int sx_bit_set(uint64_t *bits, size_t i) {

@@ -35,7 +35,7 @@ SX_API int sx_arch_from_name(const char *name);     /* -1 when unknown */
 SX_API int sx_arch_host(void);                      /* -1 when unsupported */
 SX_API uint32_t sx_arch_audit(int arch);            /* AUDIT_ARCH_* value */
 SX_API int sx_arch_big_endian(int arch);
-/* Width of syscall arguments: 32 on i386 and arm, where conditions compare the low word. */
+/* Register width: 32 on i386 and arm, 64 elsewhere (x32 included). */
 SX_API int sx_arch_bits(int arch);
 
 /* ---- syscall tables ------------------------------------------------------ */
@@ -52,6 +52,17 @@ SX_API int sx_syscall_known(const char *name);
 SX_API const char *sx_syscall_suggest(const char *name);
 SX_API size_t sx_syscall_count(void);
 SX_API const char *sx_syscall_at(size_t i);         /* names in sorted order */
+
+/* ---- syscall arguments ------------------------------------------------------ */
+
+/* Argument `index` (0..5) of syscall `nr` on `arch` (x32 numbers with or without the bit):
+** its name, NULL when the tables do not know it; its width in bytes as the kernel reads it
+** (2, 4 or 8), 0 when unknown. */
+SX_API const char *sx_arg_name(int arch, long nr, unsigned index);
+SX_API int sx_arg_width(int arch, long nr, unsigned index);
+/* How many low bits of that argument a condition compares: 16 or 32 for a 2- or 4-byte
+** argument, 32 for any argument on i386 and arm (32-bit registers), else 64. */
+SX_API int sx_arg_bits(int arch, long nr, unsigned index);
 
 /* ---- actions: the kernel's SECCOMP_RET_* values -------------------------- */
 
@@ -135,10 +146,13 @@ enum sx_status {
   SX_E_INSTALL, SX_E_TSYNC
 };
 
-/* What went wrong and where: `rule` is the index of the offending rule or -1. */
+/* What went wrong and where: `rule` is the index of the offending rule or -1, and `other`
+** the index of a second rule the mistake is about (the earlier of two rules for one
+** syscall), or -1. The message says what is wrong; rule and other say which rules. */
 struct sx_error {
   int code;
   long rule;
+  long other;
   char message[256];
 };
 

@@ -179,7 +179,7 @@ const char *sx_syscall_at(size_t i) {
 
 /* Edit distance counting a swap of neighbours as one edit (optimal string alignment),
 ** capped: names longer than the buffer are never "close". */
-static int edit_distance(const char *a, const char *b) {
+int sx_edit_distance(const char *a, const char *b) {
   enum { MAXLEN = 64 };
   size_t la = strlen(a), lb = strlen(b);
   int d[3][MAXLEN + 1];                 /* rows i-2, i-1 and i, used round-robin */
@@ -208,7 +208,7 @@ const char *sx_syscall_suggest(const char *name) {
   if (limit < 1) limit = 1;
   if (limit > 3) limit = 3;
   for (size_t i = 0; i < SX_SYSCALL_ROWS; i++) {
-    int d = edit_distance(name, syscall_rows[i].name);
+    int d = sx_edit_distance(name, syscall_rows[i].name);
     if (d < best_distance) { best_distance = d; best = syscall_rows[i].name; }
   }
   return best_distance <= limit ? best : NULL;

@@ -26,7 +26,7 @@ local Action = { __name = "sx.action" }
 Action.__index = Action
 function Action.__eq(a, b) return a.value == b.value end
 function Action.__tostring(a) return core.action_string(a.value) end
--- sx.core's quick path for rule tables reads action objects by this metatable
+-- sx.core's rule reader knows action objects by this metatable
 if core.register_type then core.register_type("sx.action", Action) end
 
 local interned = setmetatable({}, { __mode = "v" })
@@ -46,10 +46,9 @@ local function errno_number(e)
     if e >= 0 and e <= MAX_ERRNO then return e end
     return nil, ("errno %d is not in 0..%d"):format(e, MAX_ERRNO)
   elseif type(e) == "string" then
-    local n = core.errno_number(e)
-    if n then return n end
-    if e:match("^%d+$") then return errno_number(tointeger(e)) end
-    return nil, ("unknown errno name '%s'"):format(e)
+    local v, msg = core.action_value("errno(" .. e .. ")")
+    if v then return v & RET_DATA end
+    return nil, msg
   end
   return nil, "errno takes a name such as \"EPERM\" or an integer, got " .. type(e)
 end
@@ -68,26 +67,14 @@ function M.trace(n)
   return object(RET_TRACE | n)
 end
 
--- The kernel value of an action, or nil and why not.
+-- The kernel value of an action, or nil and why not. Text is read by the C core's parser
+-- (the one the rule reader uses): "allow", "errno(EPERM)", "trace(3)", any case.
 function M.value(a)
   if getmetatable(a) == Action then return a.value end
   if type(a) ~= "string" then
     return nil, ("an action is a string such as \"allow\" or errno(...), got %s"):format(type(a))
   end
-  local lower = a:lower()
-  if plain[lower] then return plain[lower] end
-  local kind, arg = lower:match("^(%a+)%((.-)%)$")
-  if kind == "errno" then
-    local n, msg = errno_number(arg:upper())
-    if n then return RET_ERRNO | n end
-    return nil, msg
-  elseif kind == "trace" then
-    local n = tointeger(tonumber(arg))
-    if n and n >= 0 and n <= RET_DATA then return RET_TRACE | n end
-    return nil, "trace takes an integer 0..65535"
-  end
-  return nil, ("unknown action '%s' (actions: allow, kill_process, kill_thread, trap, " ..
-               "log, notify, errno(E), trace(N))"):format(tostring(a))
+  return core.action_value(a)
 end
 
 -- The form users write for a kernel value: a plain string or an action object.

@@ -1,9 +1,10 @@
 -- sx.builder: build a filter rule by rule, with calls that chain:
 --   seccomp.builder():allow{"read", "write"}:deny("ptrace"):rule("log", "uname"):build()
--- Each rule remembers the policy line that added it, so an error names that line.
--- Groups and text conditions work here too:
---   seccomp.builder():allow("@basic-io"):allow("socket", "arg0 == AF_UNIX")
---     :deny("clone", "arg0 & CLONE_NEWUSER"):deny("@mount", "kill_process")
+-- Each rule remembers the policy line of the call that added it (the line of that
+-- :allow(...), even inside a chain that spans lines), so an error names that line and
+-- f.rules[i].where says it. Groups, text conditions and named arguments work here too:
+--   seccomp.builder():allow("@basic-io"):allow("socket", "family == AF_UNIX")
+--     :deny("clone", "flags & CLONE_NEWUSER"):deny("@mount", "kill_process")
 
 local action = require "sx.action"
 local error_ = require "sx.error"
@@ -13,18 +14,36 @@ local rules_ = require "sx.rules"
 local setmetatable, type, ipairs = setmetatable, type, ipairs
 
 local Builder = { __name = "sx.builder" }
-Builder.__index = Builder
+
+local METHODS = { "allow", "deny", "rule", "build" }
+
+-- A method the builder lacks (a typo in a chain) is an error at the line of the call.
+function Builder.__index(_, key)
+  local m = Builder[key]
+  if m ~= nil or type(key) ~= "string" then return m end
+  local near = require("sx.groups").nearest(key, METHODS)
+  error_.raise(("the builder has no method '%s'%s"):format(key,
+               near and (" (did you mean '%s'?)"):format(near) or ""))
+end
 
 local DENY = action.errno("EPERM")
-local BUILD_OPTIONS = { default = true, arch = true, arches = true, bad_arch = true }
+
+-- The policy line of the builder call being made (method `name`).
+local function call_line(self, name)
+  return error_.call_where(name, self.cursor)
+end
 
 -- rule(action, x [, conditions]): x is a syscall (name or number) or a list of them.
 function Builder:rule(act, x, conditions)
-  local where = error_.where()
+  return self:add("rule", act, x, conditions)
+end
+
+function Builder:add(method, act, x, conditions)
+  local where = call_line(self, method)
   local list = type(x) == "table" and x or { x }
   local _, msg = rules_.check_list(list, "the syscall list")
   if msg and not self.problem then   -- reported by build, before anything else
-    self.problem = error_.new("bad_rule", msg, { rule = #self.rules + 1, where = where })
+    self.problem = { "bad_rule", msg, { rule = #self.rules + 1, where = where } }
   end
   for _, syscall in ipairs(list) do
     local n = #self.rules + 1
@@ -39,35 +58,46 @@ function Builder:rule(act, x, conditions)
 end
 
 function Builder:allow(x, conditions)
-  return self:rule("allow", x, conditions)
+  return self:add("allow", "allow", x, conditions)
 end
 
--- Is deny's second argument conditions (a list, or text such as "arg0 & CLONE_NEWUSER")
--- rather than an action? A word that is no action ("kil_process") stays an action, so it
--- is reported as a bad action and not as a bad condition.
+-- Is deny's second argument conditions (a list, or text such as "flags & CLONE_NEWUSER")
+-- rather than an action? A word that is no action ("kil_process") or an action call with
+-- a mistake in it ("errno(EPREM)") stays an action, so it is reported as a bad action and
+-- not as a bad condition.
 local function is_conditions(a)
   if type(a) == "table" then return not action.is(a) end
   if type(a) ~= "string" or action.value(a) then return false end
+  local kind = a:match("^%s*(%a+)%s*%(.*%)%s*$")
+  if kind and (kind:lower() == "errno" or kind:lower() == "trace") then return false end
   return a:find("^arg%d") ~= nil or a:find("[^%w_]") ~= nil
 end
 
 -- deny(x [, action]) or deny(x, conditions [, action]): the action defaults to errno(EPERM).
 function Builder:deny(x, a, b)
-  if is_conditions(a) then return self:rule(b == nil and DENY or b, x, a) end
-  return self:rule(a == nil and DENY or a, x)
+  if is_conditions(a) then return self:add("deny", b == nil and DENY or b, x, a) end
+  return self:add("deny", a == nil and DENY or a, x)
 end
 
 -- build([opts]): opts.default (default "kill_process"), opts.arch/arches, opts.bad_arch.
 function Builder:build(opts)
-  opts = error_.check_options(opts, BUILD_OPTIONS, "build")
-  if self.problem then return nil, self.problem end
-  return filter.compile(self.rules, opts.default or "kill_process", opts, self.wheres)
+  local where = call_line(self, "build")
+  if self.problem then
+    local p = self.problem
+    return nil, error_.new(p[1], p[2], p[3])
+  end
+  local rules, wheres = self.rules, self.wheres
+  return filter.build("build", rules, opts, nil, { where = where, wheres = wheres }, function()
+    return rules_.rows(rules, wheres, where, function()
+      return filter.arches_of("build", opts, { where = where })
+    end)
+  end)
 end
 
 local M = {}
 
 function M.new()
-  return setmetatable({ rules = {}, wheres = {} }, Builder)
+  return setmetatable({ rules = {}, wheres = {}, cursor = {}, problem = false }, Builder)
 end
 
 return M

@@ -3,7 +3,10 @@
 --   "arg0 == AF_UNIX || arg0 == AF_INET"     "arg2 & PROT_EXEC == 0"
 --   "arg0 & CLONE_NEWUSER"                   "!(arg1 >= 0x1000 && arg1 < 0x2000)"
 --
--- Comparisons are == != < <= > >= on the full 64-bit argument, unsigned. `argN & M == V`
+-- An argument is argN (0..5) or its name ("family", "flags" for clone_flags: see
+-- sx.rules.resolver), which must mean one index on every arch of the filter.
+-- Comparisons are == != < <= > >= on the argument, unsigned (on the bits the syscall reads
+-- of it: see the compiler). `argN & M == V`
 -- means (argN & M) == V (the mask binds tighter than the comparison, unlike C); `argN & M`
 -- alone means (argN & M) != 0 and `argN` alone argN != 0. Values are numbers (decimal,
 -- 0x hex, 0o or C-style leading-zero octal, 0b binary; a leading - is two's complement),
@@ -100,6 +103,9 @@ local number = Cp() * C(
   + R"09"^1) * -idchar / function(pos, text) return { tag = "num", text = text, pos = pos } end
 local name = Cp() * -(P"arg" * R"09"^1 * -idchar) * C((R("az", "AZ") + P"_") * idchar^0) /
   function(pos, text) return { tag = "name", name = text, pos = pos } end
+-- a name, when it is not the start of a value (a | b): an argument's name, or a constant
+-- the lowering tells apart
+local bare_name = name * -(space * P"|" * -P"|")
 local arg = Cp() * P"arg" * C(R"09"^1) * -idchar /
   function(pos, n) return { tag = "arg", index = tointeger(n), pos = pos } end
 
@@ -121,11 +127,14 @@ local grammar = P{ "Cond",
       if not op then return { tag = "truth", lhs, pos = lhs.pos } end
       return { tag = "cmp", op = OPS[op], lhs, rhs, pos = pos }
     end,
-  Operand = V"ArgTerm" + V"ArgParen" + V"Value",
-  ArgParen = tok(P"(", "'('") * (V"ArgTerm" + V"ArgParen") * tok(P")", "')'"),
-  ArgTerm = tok(arg, "an argument (arg0..arg5)") *
+  Operand = V"ArgTerm" + V"NameTerm" + V"ArgParen" + V"Value",
+  ArgParen = tok(P"(", "'('") * (V"ArgTerm" + V"NameTerm" + V"ArgParen") * tok(P")", "')'"),
+  ArgTerm = tok(arg, "an argument (arg0..arg5 or its name)") *
             (tok(P"&" * -P"&", "'&'") * V"Value")^-1 /
               function(a, mask) a.mask = mask; return a end,
+  NameTerm = tok(bare_name, "an argument's name") *
+             (tok(P"&" * -P"&", "'&'") * V"Value")^-1 /
+               function(a, mask) a.mask = mask; return a end,
   Value = V"Atom" * (tok(P"|" * -P"|", "'|'") * V"Atom")^0 / fold_left("bor"),
   Atom = tok(Cp() * P"~", "'~'") * V"Atom" / function(pos, x) return { tag = "bnot", x, pos = pos } end
        + tok(Cp() * P"-", "'-'") * V"Atom" / function(pos, x) return { tag = "neg", x, pos = pos } end
@@ -154,7 +163,15 @@ local function syntax_error(text, st)
 end
 
 -- parse(text) -> tree, or nil, message, column.
+local parsed = setmetatable({}, { __mode = "v" })   -- trees, kept while in use
 function M.parse(text)
+  if type(text) == "string" and parsed[text] then return parsed[text] end
+  local tree, msg, pos = M.parse_fresh(text)
+  if tree then parsed[text] = tree end
+  return tree, msg, pos
+end
+
+function M.parse_fresh(text)
   if type(text) ~= "string" then return nil, "a condition is a string", 1 end
   local st = { far = 1, expect = {} }
   local ok, tree = pcall(lpeg.match, grammar, text, 1, st)
@@ -184,9 +201,20 @@ local function parse_number(text)
   return v
 end
 
--- value(node, arches) -> integer, or nil, message, pos.
-local function value(node, arches)
+-- An argument name's index for the rule's syscall, or nil.
+local function arg_index(node, ctx)
+  if node.tag ~= "name" or not ctx.resolver then return nil end
+  return (ctx.resolver.resolve(node.name))
+end
+
+-- value(node, ctx) -> integer, or nil, message, pos. ctx: {arches, resolver}.
+local function value(node, ctx)
+  local arches = ctx.arches
   local tag = node.tag
+  if node.mask and tag == "name" then
+    return nil, ("'%s' is no argument here, and only an argument takes a mask")
+                :format(node.name), node.pos
+  end
   if tag == "num" then
     local v, msg = parse_number(node.text)
     if not v then return nil, msg, node.pos end
@@ -212,20 +240,31 @@ local function value(node, arches)
       for k in pairs(t) do names[#names + 1] = k end
       sort(names)
       local near = groups.nearest(node.name, names)
+      if ctx.resolver then
+        local index, msg, why = ctx.resolver.resolve(node.name)
+        if index then return nil, "an argument cannot be part of a value", node.pos end
+        -- an argument's name that these arches cannot agree on, or a lower-case name (a
+        -- misspelt argument) unless it is closer to a constant than to any argument
+        local near_arg = groups.nearest(node.name, ctx.resolver.names())
+        if why == "differs" or (not node.name:find("%u") and not node.name:find("^arg%d")
+                                and (near_arg or not near)) then
+          return nil, msg, node.pos
+        end
+      end
       local hint = near and (" (did you mean '%s'?)"):format(near)
                    or node.name:find("^arg") and " (the arguments are arg0..arg5)" or ""
       return nil, ("unknown constant '%s'"):format(node.name) .. hint, node.pos
     end
     return v
   elseif tag == "bor" then
-    local a, msg, pos = value(node[1], arches)
+    local a, msg, pos = value(node[1], ctx)
     if not a then return nil, msg, pos end
     local b
-    b, msg, pos = value(node[2], arches)
+    b, msg, pos = value(node[2], ctx)
     if not b then return nil, msg, pos end
     return a | b
   elseif tag == "bnot" or tag == "neg" then
-    local a, msg, pos = value(node[1], arches)
+    local a, msg, pos = value(node[1], ctx)
     if not a then return nil, msg, pos end
     return tag == "bnot" and ~a or -a
   elseif tag == "arg" then
@@ -250,10 +289,18 @@ local function check_arg(a)
   end
 end
 
-local function get_value(node, arches)
-  local v, msg, pos = value(node, arches)
+local function get_value(node, ctx)
+  local v, msg, pos = value(node, ctx)
   if not v then fail(msg, pos) end
   return v
+end
+
+-- The argument node stands for, when it is one: argN, or a name the syscall has.
+local function as_arg(node, ctx)
+  if node.tag == "arg" then return node end
+  local index = arg_index(node, ctx)
+  if index then return { tag = "arg", index = index, mask = node.mask, pos = node.pos } end
+  return nil
 end
 
 -- (a & mask) != v, exactly: some bit of the mask differs from v's.
@@ -270,14 +317,14 @@ local function masked_ne(index, mask, v)
 end
 
 -- One comparison of argument `a` (with a.mask or not) against v, as DNF.
-local function comparison(a, op, v, pos, arches)
+local function comparison(a, op, v, pos, ctx)
   if not a.mask then
     -- unsigned: nothing is below 0 or above all ones
     if (op == "lt" and v == 0) or (op == "gt" and v == -1) then return FALSE end
     if (op == "ge" and v == 0) or (op == "le" and v == -1) then return TRUE end
     return { { { index = a.index, op = op, value = v } } }
   end
-  local mask = get_value(a.mask, arches)
+  local mask = get_value(a.mask, ctx)
   if op == "eq" then
     if v & ~mask ~= 0 then return FALSE end
     return { { { index = a.index, op = "masked_eq", mask = mask, value = v } } }
@@ -314,40 +361,41 @@ local function union(x, y, pos)
   return out
 end
 
--- dnf(node, negated, arches) -> list of alternatives, each a list of conditions.
-local function dnf(node, neg, arches)
+-- dnf(node, negated, ctx) -> list of alternatives, each a list of conditions.
+local function dnf(node, neg, ctx)
   local tag = node.tag
-  if tag == "not" then return dnf(node[1], not neg, arches) end
+  if tag == "not" then return dnf(node[1], not neg, ctx) end
   if tag == "and" or tag == "or" then
-    local x, y = dnf(node[1], neg, arches), dnf(node[2], neg, arches)
+    local x, y = dnf(node[1], neg, ctx), dnf(node[2], neg, ctx)
     if (tag == "and") ~= neg then return product(x, y, node[2].pos) end
     return union(x, y, node[2].pos)
   end
   if tag == "truth" then
-    local a = node[1]
-    if a.tag ~= "arg" then
-      get_value(a, arches)   -- a misspelt name ("arg0x", "AF_UNX") says so first
-      fail("a condition tests an argument (arg0..arg5), e.g. 'arg0 == 1'", node.pos)
+    local a = as_arg(node[1], ctx)
+    if not a then
+      get_value(node[1], ctx)   -- a misspelt name ("arg0x", "AF_UNX") says so first
+      fail("a condition tests an argument (arg0..arg5 or its name), e.g. 'arg0 == 1'", node.pos)
     end
     check_arg(a)
-    return comparison(a, neg and "eq" or "ne", 0, node.pos, arches)
+    return comparison(a, neg and "eq" or "ne", 0, node.pos, ctx)
   end
   if tag == "cmp" then
-    local lhs, rhs, op = node[1], node[2], node.op
-    if lhs.tag ~= "arg" and rhs.tag == "arg" then
-      lhs, rhs, op = rhs, lhs, MIRROR[op]
+    local lhs, rhs, op = as_arg(node[1], ctx), as_arg(node[2], ctx), node.op
+    local lnode, rnode = node[1], node[2]
+    if not lhs and rhs then
+      lhs, rhs, op, lnode, rnode = rhs, lhs, MIRROR[op], rnode, lnode
     end
-    if lhs.tag ~= "arg" then
-      get_value(lhs, arches)
-      get_value(rhs, arches)
-      fail("a comparison needs an argument (arg0..arg5) on one side", node.pos)
+    if not lhs then
+      get_value(lnode, ctx)
+      get_value(rnode, ctx)
+      fail("a comparison needs an argument (arg0..arg5 or its name) on one side", node.pos)
     end
-    if rhs.tag == "arg" then
+    if rhs then
       fail("an argument can only be compared with a value, not with another argument", rhs.pos)
     end
     check_arg(lhs)
     if neg then op = OPPOSITE[op] end
-    return comparison(lhs, op, get_value(rhs, arches), node.pos, arches)
+    return comparison(lhs, op, get_value(rnode, ctx), node.pos, ctx)
   end
   fail("a condition tests an argument (arg0..arg5), e.g. 'arg0 == 1'", node.pos or 1)
 end
@@ -356,30 +404,50 @@ local function key(c)
   return ("%d %s %d %d"):format(c.index, c.op, c.value, c.mask or 0)
 end
 
--- Drop repeated conditions inside an alternative and repeated alternatives.
-local function tidy(alts)
-  local out, seen = {}, {}
-  for _, conj in ipairs(alts) do
-    local conds, keys, here = {}, {}, {}
-    for _, c in ipairs(conj) do
-      local k = key(c)
-      if not here[k] then here[k] = true; conds[#conds + 1] = c; keys[#keys + 1] = k end
-    end
-    sort(keys)
-    local k = concat(keys, ";")
-    if not seen[k] then seen[k] = true; out[#out + 1] = conds end
+-- Does the alternative with condition keys `a` (a set) hold whenever `b` does?
+local function absorbs(a, b)
+  for k in pairs(a) do
+    if not b[k] then return false end
   end
-  return out
+  return true
 end
 
--- compile(text [, arches]) -> alternatives ({{cond, ...}, ...}), or nil, message, column.
--- The message names the column and shows it with a caret under the condition. With
--- `arches`, the filter's architectures, constants whose value differs between
--- architectures are refused unless every one is in the build machine's family.
-function M.compile(text, arches)
+-- Drop repeated conditions inside an alternative, and alternatives that an earlier or
+-- smaller one makes redundant (x || x && y is x): the rule such an alternative becomes
+-- could never decide anything, which the compiler refuses.
+local function tidy(alts)
+  local out, sets = {}, {}
+  for _, conj in ipairs(alts) do
+    local conds, here = {}, {}
+    for _, c in ipairs(conj) do
+      local k = key(c)
+      if not here[k] then here[k] = true; conds[#conds + 1] = c end
+    end
+    out[#out + 1], sets[#sets + 1] = conds, here
+  end
+  local kept = {}
+  for i = 1, #out do
+    local redundant = false
+    for j = 1, #out do
+      if j ~= i and absorbs(sets[j], sets[i]) and (#out[j] < #out[i] or j < i) then
+        redundant = true
+        break
+      end
+    end
+    if not redundant then kept[#kept + 1] = out[i] end
+  end
+  return kept
+end
+
+-- compile(text [, arches [, resolver]]) -> alternatives ({{cond, ...}, ...}), or nil,
+-- message, column. The message names the column and shows it with a caret under the
+-- condition. With `arches`, the filter's architectures, constants whose value differs
+-- between architectures are refused unless every one is in the build machine's family.
+-- With `resolver` (sx.rules.resolver for the rule's syscall), arguments may be named.
+function M.compile(text, arches, resolver)
   local tree, msg, pos = M.parse(text)
   if not tree then return nil, msg, pos end
-  local ok, result = pcall(dnf, tree, false, arches)
+  local ok, result = pcall(dnf, tree, false, { arches = arches, resolver = resolver })
   if not ok then
     if type(result) == "table" and result[1] == Fail then
       return nil, located(text, result[3] or 1, result[2])

@@ -23,7 +23,7 @@ struct sx_policy { const struct sx_rule *rules; size_t nrules; uint32_t default_
                    uint32_t bad_arch_action; const int *arches; size_t narches; };
 struct sx_insn { uint16_t code; uint8_t jt, jf; uint32_t k; };
 struct sx_program { struct sx_insn *insns; size_t len; };
-struct sx_error { int code; long rule; char message[256]; };
+struct sx_error { int code; long rule; long other; char message[256]; };
 struct sx_data { int32_t nr; uint32_t arch; uint64_t instruction_pointer; uint64_t args[6]; };
 struct sx_install_error { int code; int error; long tid; char message[256]; };
 int sx_arch_from_name(const char *name);

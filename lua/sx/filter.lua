@@ -1,16 +1,17 @@
 -- sx.filter: compiled filters. A filter has `arches` (and `arch` when there is one),
--- `bpf` (8 bytes an instruction, as seccomp(2) takes it), `rules`, `default` and
--- `bad_arch` (nil for raw BPF), and methods eval, disasm and cache_eligible.
+-- `bpf` (8 bytes an instruction, as seccomp(2) takes it), `rules` (each with the `where`
+-- and `group` it came from), `default` and `bad_arch` (nil for raw BPF), and methods eval,
+-- explain, disasm and cache_eligible. build() makes one through sx.core.build, the one
+-- reader of rule tables, and turns its mistakes into errors naming rule and line.
 
 local core = require "sx.core"
 local action = require "sx.action"
 local error_ = require "sx.error"
 local rules_ = require "sx.rules"
-local groups = require "sx.groups"
 
 local setmetatable, getmetatable, type, ipairs, tostring, tointeger =
   setmetatable, getmetatable, type, ipairs, tostring, math.tointeger
-local concat, tonumber = table.concat, tonumber
+local concat = table.concat
 
 local X32_BIT = 0x40000000
 
@@ -18,13 +19,28 @@ local Filter = { __name = "sx.filter" }
 
 local M = {}
 
--- A filter from sx.core.from_rules (the quick path of seccomp.from_rules) holds its rules
--- in C, in `ruleset`, and gets the Lua fields below from it on first use.
+-- A filter built from rules (sx.core.build) holds them in C, in `ruleset`, and gets the
+-- Lua fields below from it on first use; `origins` says where each came from
+-- (sx.rules.origin), which f.rules[i].where and .group show.
 local FROM_RULESET = { rules = true, default = true, bad_arch = true, arches = true, arch = true }
 
 local function unpack_ruleset(f, ruleset)
-  local arches, default, bad_arch, rules = core.ruleset(ruleset)
-  for _, r in ipairs(rules) do r.action = action.canonical(r.action) end
+  local arches, default, bad_arch, rules, from = core.ruleset(ruleset)
+  local origins, numbers = rawget(f, "origins") or {}, {}
+  local rows = type(origins.rows) == "table" and origins.rows or {}
+  for i, r in ipairs(rules) do
+    r.action = action.canonical(r.action)
+    local number, where, group = rules_.origin(origins, from[i])
+    -- a row that says where it came from (one to_rules gave) keeps that
+    local row = rows[from[i]]
+    if type(row) == "table" and type(row.where) == "string" then
+      where, group = row.where, row.group
+    end
+    r.where, r.group = where, group
+    numbers[i] = number
+  end
+  -- the caller's number of each rule (sx.inspect names "rule 3 at policy.lua:4")
+  rawset(f, "rule_numbers", numbers)
   rawset(f, "arches", arches)
   rawset(f, "arch", #arches == 1 and arches[1] or nil)
   rawset(f, "default", action.canonical(default))
@@ -153,103 +169,74 @@ function Filter:explain(syscall, args, arch)
   return require("sx.inspect").explain(self, nr, a, arch)
 end
 
--- The architectures a filter is for: opts.arch or opts.arches, else the host's.
-local function target_arches(opts)
-  local list
-  if opts.arch ~= nil and opts.arches ~= nil then
-    error_.raise("give opts.arch or opts.arches, not both")
-  elseif opts.arches ~= nil then
-    if type(opts.arches) ~= "table" or #opts.arches == 0 then
-      return nil, error_.new("unsupported_arch", "opts.arches must be a non-empty list of names",
-                             { arch = opts.arches })
+-- An sx.error from a mistake sx.core.build or arches_of reports ({code, message, rule,
+-- other, misuse, field, value}), named after the caller's rule (origins) and line; a
+-- misuse of the API raises at the caller's line instead.
+local function mistake(m, rows, origins)
+  if m.misuse then error_.raise(m.message) end
+  local fields, message = {}, m.message
+  if m.field then fields[m.field] = m.value end
+  if m.rule then
+    local rule, where, group = rules_.origin(origins, m.rule)
+    local row = type(rows) == "table" and rows[m.rule]
+    fields.rule, fields.where = rule, where
+    if type(row) == "table" then
+      fields.syscall = fields.syscall or row.syscall or row[2]
+      if fields.action == nil then fields.action = row.action or row[1] end
+    elseif row ~= nil then
+      fields.syscall = fields.syscall or row
     end
-    local _, lmsg = rules_.check_list(opts.arches, "opts.arches")
-    if lmsg then return nil, error_.new("unsupported_arch", lmsg, { arch = opts.arches }) end
-    list = opts.arches
-  elseif opts.arch ~= nil then
-    list = { opts.arch }
-  else
-    local host = core.host_arch()
-    if not host then
-      return nil, error_.new("unsupported_arch", "this machine's architecture is not supported")
+    if origins.kind ~= "list" then
+      message = ("rule %d%s: %s"):format(rule, group and (" (from " .. group .. ")") or "", message)
     end
-    list = { host }
+    if m.other then
+      local orule, owhere = rules_.origin(origins, m.other)
+      message = owhere ~= where
+        and ("%s (rule %d at %s, then rule %d at %s)"):format(message, orule, owhere, rule, where)
+        or ("%s (rules %d and %d)"):format(message, orule, rule)
+    end
   end
-  local known, out, seen = {}, {}, {}
-  for _, a in ipairs(core.arches()) do known[a] = true end
-  for _, a in ipairs(list) do
-    if type(a) ~= "string" or not known[a] then
-      return nil, error_.new("unsupported_arch", ("unsupported architecture '%s' (supported: %s)")
-                             :format(tostring(a), concat(core.arches(), ", ")), { arch = a })
-    end
-    if seen[a] then
-      return nil, error_.new("unsupported_arch", ("architecture '%s' is listed twice"):format(a),
-                             { arch = a })
-    end
-    seen[a] = true
-    out[#out + 1] = a
-  end
-  return out
-end
-M.target_arches = target_arches
-
-local function action_value(a, what)
-  local v, msg = action.value(a)
-  if not v then return nil, error_.new("bad_action", what .. ": " .. msg, { action = a }) end
-  return v
+  if fields.where == nil then fields.where = origins.where end
+  return nil, error_.new(m.code, message, fields)
 end
 
--- compile(rules, default, opts [, wheres]): rules in any accepted form; wheres[i] is the
--- policy line that made rule i, for error messages.
-function M.compile(rules, default, opts, wheres)
-  wheres = wheres or {}
-  local where = error_.where()
-  if type(rules) ~= "table" then
-    return nil, error_.new("bad_rule", "rules must be a list, got " .. type(rules))
+-- build(kind, rows, opts, default, origins, rewrite) -> filter | nil, err: sx.core.build,
+-- the one reader, with its mistakes as sx.errors. kind: "rules" (default is the default
+-- action), "build" (opts.default), "allow" or "deny" (a list of names). When the reader
+-- meets sugar, rewrite() gives the plain rows and their origins (sx.rules), which it
+-- reads instead: plain rows never wait for a Lua pass over them.
+function M.build(kind, rows, opts, default, origins, rewrite)
+  local f, m = core.build(kind, rows, opts, default)
+  if not f and m.sugar then
+    rows, origins = rewrite()
+    if not rows then return nil, origins end
+    f, m = core.build(kind, rows, opts, default)
+    if not f and m.sugar then    -- sx.rules leaves no sugar: this is a bug of sx's
+      error("sx.filter: the rule reader still finds sugar after sx.rules rewrote it", 0)
+    end
   end
-  local _, lmsg, hole = rules_.check_list(rules, "rules")
-  if lmsg then
-    return nil, error_.new("bad_rule", lmsg, { rule = hole, where = hole and wheres[hole] or where })
-  end
-  local arches, err = target_arches(opts)
-  if not arches then return nil, err end
-  local default_value, bad_arch_value
-  default_value, err = action_value(default, "default action")
-  if not default_value then return nil, err end
-  bad_arch_value, err = action_value(opts.bad_arch or "kill_process", "bad_arch action")
-  if not bad_arch_value then return nil, err end
-  -- "@group" syscalls and text conditions become plain rules; origin[i] is the caller's
-  -- number for expanded rule i
-  local origin
-  rules, wheres, origin = groups.expand_rules(rules, wheres, where, arches)
-  if not rules then return nil, wheres end
-  local normal, for_core = {}, {}
-  for i = 1, #rules do
-    local rule, value = rules_.normalize(rules[i], origin[i], wheres[i] or where)
-    if not rule then return nil, value end
-    normal[i], for_core[i] = rule, rules_.for_core(rule, value)
-  end
-  local bpf, code, message, index = core.compile(for_core, default_value, bad_arch_value, arches)
-  if not bpf then
-    local r = index and normal[index]
-    -- the core counts expanded rules; the caller counts the rules it wrote
-    message = message:gsub("rules (%d+) and (%d+)", function(a, b)
-      return ("rules %s and %s"):format(origin[tonumber(a)] or a, origin[tonumber(b)] or b)
-    end)
-    return nil, error_.new(code, message, {
-      rule = index and origin[index], syscall = r and r.syscall, action = r and r.action,
-      where = index and wheres[index] or where })
-  end
-  return setmetatable({
-    arches = arches, arch = #arches == 1 and arches[1] or nil, bpf = bpf, rules = normal,
-    default = action.canonical(default_value), bad_arch = action.canonical(bad_arch_value),
-  }, Filter)
+  if not f then return mistake(m, rows, origins) end
+  origins.rows = rows         -- (read for the provenance rows carry, when f.rules is)
+  rawset(f, "origins", origins)
+  return f
+end
+
+-- The architectures a constructor's options name (opts.arch or opts.arches, else the
+-- host's), checked as build checks them: a list, or nil, err.
+function M.arches_of(kind, opts, origins)
+  local arches, m = core.arches_of(kind, opts)
+  if not arches then return mistake(m, nil, origins or { where = error_.where() }) end
+  return arches
+end
+
+function M.target_arches(opts)
+  return M.arches_of("rules", { arch = opts.arch, arches = opts.arches })
 end
 
 -- load(bpf [, arch]): wrap a raw program someone else built.
 function M.load(bpf, arch)
   if type(bpf) ~= "string" then error_.raise("load takes the BPF program as a string") end
-  local arches, err = target_arches({ arch = arch })
+  local arches, err = M.target_arches({ arch = arch })
   if not arches then return nil, err end
   if #bpf % 8 ~= 0 then
     return nil, error_.new("bad_program", "a BPF program is a multiple of 8 bytes long")

@@ -8,8 +8,8 @@
 
 local core = require "sx.core"
 
-local type, ipairs, pairs, next, tostring, sort, max =
-  type, ipairs, pairs, next, tostring, table.sort, math.max
+local type, ipairs, pairs, tostring, sort, max =
+  type, ipairs, pairs, tostring, table.sort, math.max
 
 local M = {}
 
@@ -217,143 +217,6 @@ function M.expand(name)
   walk(name)
   sort(out)
   return out
-end
-
--- Does `name` exist on at least one of `arches`?
-local function on_some_arch(name, arches)
-  for _, arch in ipairs(arches) do
-    if core.syscall_number(name, arch) then return true end
-  end
-  return false
-end
-
-local function field(rule, key, pos)
-  local v = rule[key]
-  if v == nil then v = rule[pos] end
-  return v
-end
-
-local function is_unconditional(args)
-  return args == nil or (type(args) == "table" and next(args) == nil)
-end
-
--- expand_rules(rules, wheres, where, arches) -> rules, wheres, origin | nil, err
--- The one place where "@group" syscalls and text conditions turn into plain rules: a group
--- becomes one rule per member that exists on one of `arches` (a group with none there is
--- unknown_syscall), a condition string one rule per alternative of its normal form, both
--- keeping the rule's place in the order. origin[j] is the caller's index of expanded rule
--- j, for error messages. Other rules pass through untouched.
---
--- A group is a set, so an unconditional rule that only comes from a group gives way: to an
--- unconditional rule naming the syscall itself (the explicit rule decides, wherever it is),
--- and to an earlier group rule with the same action. Two groups giving one syscall
--- different actions is a duplicate_rule error naming both, rather than a silent choice.
-function M.expand_rules(rules, wheres, where, arches)
-  local error_ = require "sx.error"
-  local action = require "sx.action"
-  local out, out_wheres, origin, via = {}, {}, {}, {}
-  for i = 1, #rules do
-    local rule, w = rules[i], wheres[i] or where
-    local syscall = type(rule) == "table" and field(rule, "syscall", 2)
-    local args = type(rule) == "table" and field(rule, "args", 3)
-    if type(rule) ~= "table" or not (M.is_group(syscall) or type(args) == "string") then
-      out[#out + 1], out_wheres[#out + 1], origin[#out + 1] = rule, wheres[i], i
-    else
-      -- false: no conditions; anything but a string goes on to be checked by sx.rules
-      local alternatives = { false }
-      if args ~= nil then alternatives = { args } end
-      if type(args) == "string" then
-        -- LPeg is loaded only for policies that write conditions as text
-        local alts, msg = require("sx.conditions").compile(args, arches)
-        if not alts then
-          return nil, error_.new("bad_rule", ("rule %d: bad condition at %s"):format(i, msg),
-                                 { rule = i, where = w, syscall = syscall, condition = args })
-        end
-        alternatives = alts
-      end
-      local members, n = { syscall }, 1   -- n: a missing syscall is reported by sx.rules
-      if M.is_group(syscall) then
-        local all, msg = M.expand(syscall)
-        if not all then
-          return nil, error_.new("unknown_syscall", ("rule %d: %s"):format(i, msg),
-                                 { rule = i, where = w, syscall = syscall })
-        end
-        members = {}
-        for _, name in ipairs(all) do
-          if on_some_arch(name, arches) then members[#members + 1] = name end
-        end
-        n = #members
-        if #members == 0 then
-          return nil, error_.new("unknown_syscall",
-            ("rule %d: no syscall of group '%s' exists on %s"):format(
-              i, syscall, table.concat(arches, ", ")),
-            { rule = i, where = w, syscall = syscall })
-        end
-      end
-      for m = 1, n do
-        local name = members[m]
-        for _, alt in ipairs(alternatives) do
-          local copy = {}
-          for k, v in pairs(rule) do copy[k] = v end
-          copy[2], copy[3] = nil, nil
-          copy.syscall, copy.args = name, alt or nil
-          local j = #out + 1
-          out[j], out_wheres[j], origin[j] = copy, wheres[i], i
-          if name ~= syscall then via[j] = syscall end
-        end
-      end
-    end
-  end
-  -- Unconditional rules from groups give way as described above.
-  local explicit, first = {}, {}
-  for j, rule in ipairs(out) do
-    if not via[j] and type(rule) == "table" and is_unconditional(field(rule, "args", 3))
-       and field(rule, "syscall", 2) ~= nil then   -- a rule without one is reported later
-      explicit[field(rule, "syscall", 2)] = true
-    end
-  end
-  local kept, kept_wheres, kept_origin, clashes = {}, {}, {}, {}
-  for j, rule in ipairs(out) do
-    local keep = true
-    if via[j] and is_unconditional(rule.args) then
-      local name = rule.syscall
-      if explicit[name] then
-        keep = false
-      elseif first[name] then
-        local k = first[name]
-        local a = action.value(field(out[k], "action", 1))
-        local b = action.value(field(rule, "action", 1))
-        if a and b and a ~= b then
-          clashes[#clashes + 1] = { k, j, a, b }
-        end
-        keep = false
-      else
-        first[name] = j
-      end
-    end
-    if keep then
-      local n = #kept + 1
-      kept[n], kept_wheres[n], kept_origin[n] = rule, out_wheres[j], origin[j]
-    end
-  end
-  if #clashes > 0 then
-    -- name every syscall the first two clashing rules dispute, so one error says it all
-    local k, j, a, b = table.unpack(clashes[1])
-    local names = {}
-    for _, c in ipairs(clashes) do
-      if origin[c[1]] == origin[k] and origin[c[2]] == origin[j] then
-        names[#names + 1] = out[c[2]].syscall
-      end
-    end
-    return nil, error_.new("duplicate_rule", ("rule %d: %s (rule %d, %s) and %s (rule %d, %s) " ..
-      "both cover %s; give %s a rule of its own to decide"):format(
-        origin[j], via[k], origin[k], tostring(action.canonical(a)),
-        via[j], origin[j], tostring(action.canonical(b)), table.concat(names, ", "),
-        #names > 1 and "each" or "it"),
-      { rule = origin[j], where = out_wheres[j] or where, syscall = names[1],
-        action = action.canonical(b) })
-  end
-  return kept, kept_wheres, kept_origin
 end
 
 return M

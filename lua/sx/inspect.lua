@@ -15,13 +15,15 @@ local X32_BIT = 0x40000000
 -- The kernel caches the native arch and, on x86_64 and arm64, the compat one.
 local CACHED = { x86_64 = { x86_64 = true, i386 = true }, aarch64 = { aarch64 = true, arm = true } }
 
--- Does `cond` hold? On 32-bit ABIs (narrow) only the low words of argument, value and
--- mask count, as the compiler emits them.
-local function holds(cond, args, narrow)
+-- Does `cond` hold for syscall `nr` on `arch`? Only the bits of the argument the syscall
+-- reads count (core.arg), of argument, value and mask alike, as the compiler emits them.
+local function holds(cond, args, arch, nr)
   local a, v, mask = args[cond.index + 1] or 0, cond.value, cond.mask
-  if narrow then
-    a, v = a & 0xffffffff, v & 0xffffffff
-    mask = mask and mask & 0xffffffff
+  local _, _, bits = core.arg(arch, nr, cond.index)
+  if bits < 64 then
+    local low = (1 << bits) - 1
+    a, v = a & low, v & low
+    mask = mask and mask & low
   end
   local op = cond.op
   if op == "eq" then return a == v
@@ -38,6 +40,22 @@ local function covers(f, arch)
   return false
 end
 
+-- How a rule is named for people: where it was written (and the group it came from),
+-- or its place in f.rules when that is not known.
+local function rule_name(f, i)
+  local r = f.rules[i]
+  local shared = false          -- does another rule come from the same line?
+  for j, other in ipairs(f.rules) do
+    if j ~= i and other.where == r.where then shared = true; break end
+  end
+  local number = rawget(f, "rule_numbers") and f.rule_numbers[i] or i
+  local name = not r.where and ("rule " .. i)
+               or shared and ("rule %d at %s"):format(number, r.where) or ("rule at " .. r.where)
+  if r.group then name = name .. " (from " .. r.group .. ")" end
+  return name
+end
+M.rule_name = rule_name
+
 -- Which rule decides (index into f.rules, or nil for the default) and why.
 local function deciding_rule(f, arch, nr, args)
   if not covers(f, arch) then
@@ -50,15 +68,16 @@ local function deciding_rule(f, arch, nr, args)
     if r.syscall == name or r.syscall == bare then
       if r.args then
         local all = true
-        local narrow = core.arch_bits(arch) == 32
-        for _, c in ipairs(r.args) do all = all and holds(c, args, narrow) end
-        if all then return i, ("rule %d: its conditions hold"):format(i) end
+        for _, c in ipairs(r.args) do all = all and holds(c, args, arch, nr) end
+        if all then return i, ("%s: its conditions hold"):format(rule_name(f, i)) end
       elseif not fallback then
         fallback = i
       end
     end
   end
-  if fallback then return fallback, ("rule %d, the syscall's unconditional rule"):format(fallback) end
+  if fallback then
+    return fallback, ("%s, the syscall's unconditional rule"):format(rule_name(f, fallback))
+  end
   return nil, "no rule matches: the default action applies"
 end
 
@@ -97,7 +116,11 @@ end
 
 function M.format_explain(e)
   local args = {}
-  for i, v in ipairs(e.args) do args[i] = ("0x%x"):format(v) end
+  local known = core.syscall_name(e.nr, e.arch) ~= nil
+  for i, v in ipairs(e.args) do
+    local name = known and core.arg(e.arch, e.nr, i - 1)
+    args[i] = (name and (name .. "=") or "") .. ("0x%x"):format(v)
+  end
   local out = {
     ("%s(%s) on %s, syscall number %d"):format(e.syscall, concat(args, ", "), e.arch, e.nr),
     ("action: %s"):format(tostring(e.action)),

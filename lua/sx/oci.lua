@@ -42,6 +42,13 @@
 --   same call (it decides by its own tree: e.g. for `arg0 > 10 -> A` then `arg0 < 20 ->
 --   B` it answers B for 15, sx A), and refuses identical conditions with different
 --   actions (runc then fails). Such pairs are listed in report.overlaps.
+-- * Where sx departs from libseccomp on purpose: an argument is compared on the bits the
+--   syscall reads (an int's low 32 on every ABI, a umode_t's 16), as the compiler does
+--   for every filter, where libseccomp compares all 64 bits on 64-bit ABIs. The kernel
+--   casts the register, so socket(0x100000028, ...) is an AF_VSOCK socket: Docker's
+--   `socket` rule (arg0 != 40) denies it here and lets it through under runc. A value
+--   that does not fit its argument (a rule that could never hold, or always would, as
+--   the kernel reads it) is an error rather than a rule.
 -- * A name unknown on one target arch is left out on that arch only (report.skipped);
 --   a name no target arch has is left out and listed in report.unknown (Docker and runc
 --   ignore them too); opts.strict = true makes names unknown to every arch an error.

@@ -464,22 +464,25 @@ local function decide_sets(list, default, syscall)
   return out
 end
 
--- ---- 32-bit ABIs ------------------------------------------------------------------------
--- On i386 and arm an argument is 32 bits: the compiler (and libseccomp, reading a profile)
--- compare only the low words of argument, value and mask. So for those arches the sets are
--- worked out on the rules' low words, then kept to [0, 2^32) per argument, where every
--- atom left has a value below 2^32 and means the same once a runtime narrows it.
-local NARROW = { i386 = true, arm = true }
-local LOW = 0xffffffff
+-- ---- argument widths ---------------------------------------------------------------------
+-- A condition compares the bits of its argument the syscall reads (sx.core.arg): an int's
+-- low 32, every argument's low 32 on i386 and arm, a umode_t's low 16. So per arch the sets
+-- are worked out on those bits of the rules' values and masks (lows[index + 1], -1 for all
+-- 64), then kept to [0, low] per argument, where every atom left means the same once a
+-- runtime reads the profile with the same widths.
 
-local function narrowed_rules(list)
+local function narrowed_rules(list, lows)
   local out = {}
   for i, r in ipairs(list) do
     local args
     if r.args then
       args = {}
       for k, c in ipairs(r.args) do
-        args[k] = { index = c.index, op = c.op, value = c.value & LOW, mask = c.mask and c.mask & LOW }
+        local low = lows[c.index + 1]
+        args[k] = { index = c.index, op = c.op, value = c.value & low, mask = c.mask and c.mask & low }
+        -- a mask of every bit the argument has is an equality (the sets need not know
+        -- that an argument stays below low, which a mask of all 64 bits would)
+        if c.op == "masked_eq" and c.mask & low == low then args[k].op, args[k].mask = "eq", nil end
       end
     end
     out[i] = { value = r.value, args = args }
@@ -487,14 +490,15 @@ local function narrowed_rules(list)
   return out
 end
 
--- The part of each term inside [0, 2^32): an atom about values from 2^32 up either holds
--- for every 32-bit value (ne, lt, le: dropped) or for none (the term goes).
-local function within_32_bits(set)
+-- The part of each term inside [0, low] per argument: an atom about values above it
+-- either holds for every value the argument can have (ne, lt, le: dropped) or for none
+-- (the term goes).
+local function within_widths(set, lows)
   local out = {}
   for _, term in ipairs(set) do
     local kept, empty = {}, false
     for _, a in ipairs(term) do
-      if not ult(LOW, a.value) then kept[#kept + 1] = a
+      if not ult(lows[a.index + 1], a.value) then kept[#kept + 1] = a
       elseif a.op ~= "ne" and a.op ~= "lt" and a.op ~= "le" then empty = true; break end
     end
     if not empty then out[#out + 1] = kept end
@@ -502,15 +506,27 @@ local function within_32_bits(set)
   return out
 end
 
-local function narrow_sets(list, default, syscall)
-  local sets, err = decide_sets(narrowed_rules(list), default, syscall)
+local function sets_for(list, default, syscall, lows)
+  local sets, err = decide_sets(narrowed_rules(list, lows), default, syscall)
   if not sets then return nil, err end
   local out = {}
   for _, s in ipairs(sets) do
-    local set = within_32_bits(s[2])
+    local set = within_widths(s[2], lows)
     if #set > 0 then out[#out + 1] = { s[1], merge_terms(set) } end
   end
   return out
+end
+
+-- The low bits each argument of `syscall` has on `arch` (-1: all 64), and a key for them.
+local function widths_on(syscall, arch)
+  local nr = core.syscall_number(syscall, arch)
+  local lows, parts = {}, {}
+  for i = 1, 6 do
+    local bits = nr and select(3, core.arg(arch, nr, i - 1)) or 64
+    lows[i] = bits == 64 and -1 or (1 << bits) - 1
+    parts[i] = tostring(bits)
+  end
+  return lows, concat(parts, ",")
 end
 
 local function sets_key(sets)
@@ -524,19 +540,27 @@ local function sets_key(sets)
   return concat(parts, ";")
 end
 
--- The sets for one syscall on the filter's arches: 64-bit, 32-bit, or both when they agree.
-local function syscall_sets(list, default, syscall, narrow, wide)
-  if not narrow then return decide_sets(list, default, syscall) end
-  local small, err = narrow_sets(list, default, syscall)
-  if not small or not wide then return small, err end
-  local big, berr = decide_sets(list, default, syscall)
-  if not big then return nil, berr end
-  if sets_key(big) ~= sets_key(small) then
-    return nil, error_.new("bad_rule", fmt("the conditions on '%s' mean different things on " ..
-      "32-bit (i386, arm) and 64-bit architectures, which one profile cannot say: export " ..
-      "one profile per architecture", syscall), { syscall = syscall })
+-- The sets for one syscall on the filter's arches, one per way of reading its arguments;
+-- when two of those disagree one profile cannot say both.
+local function syscall_sets(list, default, syscall, arches)
+  local first, first_arch, done = nil, nil, {}
+  for _, arch in ipairs(arches) do
+    local lows, key = widths_on(syscall, arch)
+    if not done[key] then
+      done[key] = true
+      local sets, err = sets_for(list, default, syscall, lows)
+      if not sets then return nil, err end
+      if not first then
+        first, first_arch = sets, arch
+      elseif sets_key(sets) ~= sets_key(first) then
+        return nil, error_.new("bad_rule", fmt("the conditions on '%s' mean different things " ..
+          "on %s and %s, whose arguments have different widths, which one profile cannot " ..
+          "say: export one profile per architecture", syscall, first_arch, arch),
+          { syscall = syscall })
+      end
+    end
   end
-  return big
+  return first
 end
 
 -- ---- JSON ---------------------------------------------------------------------------------
@@ -591,10 +615,6 @@ function M.profile(f, scmp_arch)
   end
   local default = action.value(f.default)
   local primary = f.arches[1]
-  local narrow, wide = false, false
-  for _, a in ipairs(f.arches) do
-    if NARROW[a] then narrow = true else wide = true end
-  end
 
   -- rules grouped by syscall name, in first-seen order
   local groups, order = {}, {}
@@ -615,7 +635,7 @@ function M.profile(f, scmp_arch)
   -- entries keyed by action + args, names gathered in first-seen order
   local entries, by_key = {}, {}
   for _, name in ipairs(order) do
-    local sets, err = syscall_sets(groups[name], default, name, narrow, wide)
+    local sets, err = syscall_sets(groups[name], default, name, f.arches)
     if not sets then return nil, err end
     local count = #entries
     for _, s in ipairs(sets) do count = count + #s[2] end

@@ -1,19 +1,33 @@
--- sx.rules: checks rule tables and puts them in one normal form.
--- A rule is {action, "name" [, args]} or {action = a, syscall = "name"|number, args = {...}};
--- a condition is {index = 0..5, op = "eq"|"ne"|"lt"|"le"|"gt"|"ge"|"masked_eq", value = v
--- [, mask = m]}, values 64-bit (Lua integers, 2^63 and above as negative two's complement,
--- or strings "0xffffffffffffffff" / "18446744073709551615").
+-- sx.rules: turns what a policy writes into the plain rows sx.core.build reads.
+--
+-- The sugar, and nothing else, is rewritten here:
+--   * a group ("@system-service") wherever a syscall name goes: one row per member that
+--     exists on one of the filter's arches;
+--   * conditions written as text ("family == AF_UNIX || family == AF_INET"): one row per
+--     alternative (sx.conditions);
+--   * named arguments, { arg = "family", op = "eq", value = 2 } and in text: the index
+--     the name has on every arch of the filter that has the syscall;
+--   * values and masks written as strings ("0xffffffffffffffff"): integers.
+-- Rules without sugar reach the reader as they are, and everything else about every rule
+-- (shapes, actions, names, operators, widths, duplicates, rules that never decide) is
+-- checked once, by the reader in C (src/lua_rules.c) and the rule model behind it.
+--
+-- A syscall's own rules beat its group's: when a policy names a syscall itself, with any
+-- rule, that syscall leaves every group entry that would give it a rule. Groups that give
+-- one syscall unconditional rules keep the first when the actions agree and are a
+-- duplicate_rule error when they do not.
+--
+-- Each row keeps where it came from (`origins`): the caller's rule number, the policy line
+-- and the group, for errors and for f.rules[i].where / .group.
 
-local action = require "sx.action"
+local core = require "sx.core"
 local error_ = require "sx.error"
+local groups = require "sx.groups"
 
-local type, tostring, pairs, ipairs, math_type, tointeger, ult =
-  type, tostring, pairs, ipairs, math.type, math.tointeger, math.ult
+local type, tostring, pairs, ipairs, next, math_type, tointeger, ult, concat =
+  type, tostring, pairs, ipairs, next, math.type, math.tointeger, math.ult, table.concat
 
 local M = {}
-
-local OPS = { eq = true, ne = true, lt = true, le = true, gt = true, ge = true, masked_eq = true }
-local MAX_CONDS = 16
 
 -- A string of decimal digits as an unsigned 64-bit value (wrapping into Lua's integers).
 local function decimal64(s)
@@ -56,116 +70,6 @@ function M.integer64(v)
   return nil, ("an argument value is an integer, got %s"):format(type(v))
 end
 
-local function cond_error(msg, i, c)
-  return nil, ("rule %d: condition %d: %s"):format(i, c, msg)
-end
-
-local function normalize_cond(cond, i, c)
-  if type(cond) ~= "table" then return cond_error("a condition is a table", i, c) end
-  for k in pairs(cond) do
-    if k ~= "index" and k ~= "op" and k ~= "value" and k ~= "mask" then
-      return cond_error(("unknown field '%s'"):format(tostring(k)), i, c)
-    end
-  end
-  local index = tointeger(cond.index)
-  if not index or index < 0 or index > 5 then
-    return cond_error(("argument index must be 0..5, got %s"):format(tostring(cond.index)), i, c)
-  end
-  if not OPS[cond.op] then
-    return cond_error(("unknown operator '%s' (eq ne lt le gt ge masked_eq)")
-                      :format(tostring(cond.op)), i, c)
-  end
-  local value, msg = M.integer64(cond.value)
-  if not value then return cond_error(msg, i, c) end
-  local out = { index = index, op = cond.op, value = value }
-  if cond.op == "masked_eq" then
-    local mask, mmsg = M.integer64(cond.mask)
-    if not mask then return cond_error("masked_eq needs a mask: " .. mmsg, i, c) end
-    out.mask = mask
-  elseif cond.mask ~= nil then
-    return cond_error("a mask is only for masked_eq", i, c)
-  end
-  return out
-end
-
-local function normalize_args(args, i)
-  if args == nil then return nil end
-  if type(args) ~= "table" then return nil, ("rule %d: args must be a list of conditions"):format(i) end
-  if #args > MAX_CONDS then
-    return nil, ("rule %d: at most %d conditions in one rule"):format(i, MAX_CONDS)
-  end
-  local out = {}
-  for c = 1, #args do
-    local cond, msg = normalize_cond(args[c], i, c)
-    if not cond then return nil, msg end
-    out[c] = cond
-  end
-  for k in pairs(args) do
-    if math_type(k) ~= "integer" or k < 1 or k > #args then
-      return nil, ("rule %d: args must be a list of conditions"):format(i)
-    end
-  end
-  return #out > 0 and out or nil
-end
-
-local RULE_FIELDS = { [1] = true, [2] = true, [3] = true, action = true, syscall = true, args = true }
-
--- One rule in normal form {action = canonical, syscall = name|number, args = list|nil},
--- or nil and an sx.error.
-function M.normalize(rule, i, where)
-  local function fail(code, msg, fields)
-    fields = fields or {}
-    fields.rule, fields.where = i, where
-    return nil, error_.new(code, msg, fields)
-  end
-  if type(rule) ~= "table" then
-    return fail("bad_rule", ("rule %d is a %s, not a table"):format(i, type(rule)))
-  end
-  for k in pairs(rule) do
-    if not RULE_FIELDS[k] then
-      return fail("bad_rule", ("rule %d: unknown field '%s'"):format(i, tostring(k)))
-    end
-  end
-  -- {"allow", "read", syscall = "write"}: one of the two would be ignored without a word
-  for pos, name in ipairs({ "action", "syscall", "args" }) do
-    if rule[name] ~= nil and rule[pos] ~= nil then
-      return fail("bad_rule", ("rule %d gives its %s twice, as item %d and as '%s'")
-                  :format(i, name, pos, name))
-    end
-  end
-  local act = rule.action
-  if act == nil then act = rule[1] end
-  local syscall = rule.syscall
-  if syscall == nil then syscall = rule[2] end
-  local args = rule.args
-  if args == nil then args = rule[3] end
-  if act == nil then return fail("bad_action", ("rule %d has no action"):format(i)) end
-  local value, amsg = action.value(act)
-  if not value then return fail("bad_action", ("rule %d: %s"):format(i, amsg), { action = act }) end
-  if type(syscall) == "number" then
-    local n = tointeger(syscall)
-    if not n or n < 0 then
-      return fail("bad_rule", ("rule %d: syscall number %s is not a non-negative integer")
-                  :format(i, tostring(syscall)), { syscall = syscall })
-    end
-    syscall = n
-  elseif type(syscall) ~= "string" then
-    return fail("bad_rule", ("rule %d: syscall must be a name or a number, got %s")
-                :format(i, type(syscall)), { syscall = syscall })
-  elseif syscall:find("\0", 1, true) then   -- C would read only the part before it
-    return fail("unknown_syscall", ("rule %d: unknown syscall %q (a name holds no NUL byte)")
-                :format(i, syscall), { syscall = syscall })
-  end
-  local conds, cmsg = normalize_args(args, i)
-  if cmsg then return fail("bad_rule", cmsg, { syscall = syscall }) end
-  return { action = action.canonical(value), syscall = syscall, args = conds }, value
-end
-
--- The table sx.core.compile takes for a normal-form rule.
-function M.for_core(rule, value)
-  return { action = value, syscall = rule.syscall, conds = rule.args }
-end
-
 -- check_list(t, what) -> n, or nil, a sentence and the index at fault: is `t` a list with
 -- keys 1..n and no holes? A hole is what a misspelt variable (nil) in a policy's list
 -- looks like; walking the list with ipairs or # would silently drop what follows it.
@@ -190,9 +94,12 @@ function M.check_list(t, what)
   return n
 end
 
--- A deep copy, so users can change what to_rules returns without touching a filter.
+-- A deep copy, so users can change what to_rules returns without touching a filter. It
+-- keeps where and group, which from_rules takes back, so a filter rebuilt from to_rules
+-- still names the policy lines its rules came from.
 function M.copy(rule)
-  local out = { action = rule.action, syscall = rule.syscall }
+  local out = { action = rule.action, syscall = rule.syscall, where = rule.where,
+                group = rule.group }
   if rule.args then
     out.args = {}
     for c, cond in ipairs(rule.args) do
@@ -200,6 +107,318 @@ function M.copy(rule)
     end
   end
   return out
+end
+
+---------------------------------------------------------------------------- named arguments
+
+-- The arguments of `syscall` (a name or a number) on `arch`: a list of six names (false
+-- where unknown), or nil when the syscall does not exist there or no name is known.
+local function arg_names(syscall, arch)
+  local nr = type(syscall) == "number" and syscall or core.syscall_number(syscall, arch)
+  if not nr then return nil, false end
+  local names, any = {}, false
+  for i = 0, 5 do
+    names[i + 1] = core.arg(arch, nr, i) or false
+    any = any or names[i + 1] ~= false
+  end
+  return any and names or nil, true
+end
+
+-- The index of `name` among `names`: the name itself, or failing that the one argument
+-- whose name ends in "_" .. name (flags finds clone_flags, unshare_flags).
+local function index_in(names, name)
+  for i, n in ipairs(names) do
+    if n == name then return i - 1 end
+  end
+  local found
+  for i, n in ipairs(names) do
+    if n and n:sub(-#name - 1) == "_" .. name then
+      if found then return nil end
+      found = i - 1
+    end
+  end
+  return found
+end
+
+local function listed(names)
+  local out = {}
+  for _, n in ipairs(names) do if n then out[#out + 1] = n end end
+  return out
+end
+
+-- resolver(syscall, arches) -> resolve(name) -> index | nil, message, why ("missing": no
+-- argument has the name on some arch; "unknown": an arch has no names for the syscall;
+-- "differs": two arches put it at different places). A name must mean one
+-- index on every arch of the filter that has the syscall: names are the kernel's, which
+-- differ now and then between arches (clone's tls is argument 4 on x86_64 and 3 on i386,
+-- i386's mmap takes one pointer), and an arch whose tables have no names for the syscall
+-- cannot tell; both are errors that say to write argN.
+function M.resolver(syscall, arches)
+  local per_arch = {}
+  for _, arch in ipairs(arches) do
+    local names, exists = arg_names(syscall, arch)
+    if exists then per_arch[#per_arch + 1] = { arch = arch, names = names } end
+  end
+  local label = type(syscall) == "number" and ("syscall " .. syscall) or ("'" .. syscall .. "'")
+  local resolver = {}
+  function resolver.resolve(name)
+    local index, first
+    for _, a in ipairs(per_arch) do
+      if not a.names then
+        return nil, ("the argument names of %s are not known on %s: write arg0..arg5")
+                    :format(label, a.arch), "unknown"
+      end
+      local i = index_in(a.names, name)
+      if not i then
+        local all = listed(a.names)
+        local near = groups.nearest(name, all)
+        return nil, ("%s has no argument '%s' on %s%s"):format(label, name, a.arch,
+          near and (" (did you mean '%s'?)"):format(near)
+               or (" (its arguments there: %s)"):format(concat(all, ", "))), "missing"
+      end
+      if index and i ~= index then
+        return nil, ("'%s' is argument %d of %s on %s but %d on %s: write arg%d, or build a " ..
+                     "filter per architecture"):format(name, index, label, first, i, a.arch, index),
+               "differs"
+      end
+      index, first = i, first or a.arch
+    end
+    if not index then
+      return nil, ("%s exists on none of the filter's architectures"):format(label), "unknown"
+    end
+    return index
+  end
+  -- the names a misspelt argument may have meant (for suggestions)
+  function resolver.names()
+    local out, seen = {}, {}
+    for _, a in ipairs(per_arch) do
+      for _, n in ipairs(a.names or {}) do
+        if n and not seen[n] then seen[n] = true; out[#out + 1] = n end
+      end
+    end
+    return out
+  end
+  return resolver
+end
+
+---------------------------------------------------------------------------- rows
+
+local function field(rule, key, pos)
+  local v = rule[key]
+  if v == nil then v = rule[pos] end
+  return v
+end
+
+-- Does a condition table need rewriting (a named argument, a value or mask as a string)?
+local function sugared_cond(c)
+  return type(c) == "table" and (c.arg ~= nil or type(c.value) == "string" or type(c.mask) == "string")
+end
+
+-- Does a rule hold anything this module rewrites?
+local function sugared(rule)
+  if type(rule) ~= "table" then return false end
+  local syscall, args = field(rule, "syscall", 2), field(rule, "args", 3)
+  if groups.is_group(syscall) or type(args) == "string" then return true end
+  if type(args) == "table" then
+    for _, c in pairs(args) do
+      if sugared_cond(c) then return true end
+    end
+  end
+  return false
+end
+
+-- A rule that gives a field both ways ({"allow", "read", syscall = "write"}) goes to the
+-- reader untouched, which says so.
+local function ambiguous(rule)
+  return (rule[1] ~= nil and rule.action ~= nil) or (rule[2] ~= nil and rule.syscall ~= nil)
+      or (rule[3] ~= nil and rule.args ~= nil)
+end
+
+-- One condition table with its sugar rewritten, or nil and a message.
+local function plain_cond(c, resolver)
+  local out = {}
+  for k, v in pairs(c) do out[k] = v end
+  if c.arg ~= nil then
+    if type(c.arg) ~= "string" then
+      return nil, ("arg names an argument (a string such as \"family\"), got %s"):format(type(c.arg))
+    end
+    if c.index ~= nil then return nil, "give arg or index, not both" end
+    local index, msg = resolver.resolve(c.arg)
+    if not index then return nil, msg end
+    out.arg, out.index = nil, index
+  end
+  for _, key in ipairs({ "value", "mask" }) do
+    if type(c[key]) == "string" then
+      local v, msg = M.integer64(c[key])
+      if not v then return nil, ("the %s %s"):format(key, msg) end
+      out[key] = v
+    end
+  end
+  return out
+end
+
+-- The alternatives (lists of conditions, or false for none) rule args stand for on
+-- `syscall`, or nil and a message.
+local function alternatives(args, syscall, arches)
+  if type(args) == "string" then
+    -- LPeg is loaded only for policies that write conditions as text
+    local alts, msg = require("sx.conditions").compile(args, arches, M.resolver(syscall, arches))
+    if not alts then return nil, "bad condition at " .. msg end
+    return alts
+  end
+  if args == nil then return { false } end
+  -- anything but a list goes to the reader as it is, which says what is wrong with it
+  if type(args) ~= "table" or M.check_list(args, "args") == nil then return { args } end
+  local out, resolver = {}, nil
+  for c, cond in ipairs(args) do
+    if sugared_cond(cond) then
+      resolver = resolver or M.resolver(syscall, arches)
+      local plain, msg = plain_cond(cond, resolver)
+      if not plain then return nil, ("condition %d: %s"):format(c, msg) end
+      out[c] = plain
+    else
+      out[c] = cond
+    end
+  end
+  return { out }
+end
+
+-- Does `name` exist on at least one of `arches`?
+local function on_some_arch(name, arches)
+  for _, arch in ipairs(arches) do
+    if core.syscall_number(name, arch) then return true end
+  end
+  return false
+end
+
+local function is_unconditional(args)
+  return args == nil or args == false or (type(args) == "table" and next(args) == nil)
+end
+
+-- rows(rules, wheres, where, get_arches) -> rows, origins | nil, err. rules: the caller's
+-- list; wheres[i]: the policy line of rule i (where for all when nil); get_arches():
+-- the filter's arches, or nil, err (asked only when there is sugar). origins as below.
+function M.rows(rules, wheres, where, get_arches)
+  local origins = { where = where, wheres = wheres }
+  if type(rules) ~= "table" then return rules, origins end
+  local any = false
+  for _, rule in pairs(rules) do
+    if sugared(rule) then any = true; break end
+  end
+  -- no sugar, or a list the reader must refuse anyway: as it is
+  if not any or not M.check_list(rules, "rules") then return rules, origins end
+  local arches, aerr = get_arches()
+  if not arches then return nil, aerr end
+  local out, rule_of, via = {}, {}, {}
+  for i = 1, #rules do
+    local rule, w = rules[i], wheres and wheres[i] or where
+    local syscall = type(rule) == "table" and field(rule, "syscall", 2)
+    if not sugared(rule) or ambiguous(rule) or (type(syscall) ~= "string" and type(syscall) ~= "number") then
+      out[#out + 1], rule_of[#out + 1] = rule, i
+    else
+      local args = field(rule, "args", 3)
+      local function fail(code, msg, fields)
+        fields = fields or {}
+        fields.rule, fields.where, fields.syscall = i, w, fields.syscall or syscall
+        return nil, error_.new(code, ("rule %d: %s"):format(i, msg), fields)
+      end
+      local members = { syscall }
+      if groups.is_group(syscall) then
+        local all, msg = groups.expand(syscall)
+        if not all then return fail("unknown_syscall", msg) end
+        members = {}
+        for _, name in ipairs(all) do
+          if on_some_arch(name, arches) then members[#members + 1] = name end
+        end
+        if #members == 0 then
+          return fail("unknown_syscall", ("no syscall of group '%s' exists on %s")
+                      :format(syscall, concat(arches, ", ")))
+        end
+      end
+      for _, name in ipairs(members) do
+        local alts, msg = alternatives(args, name, arches)
+        if not alts then
+          return fail("bad_rule", msg, { syscall = name, condition = type(args) == "string" and args or nil })
+        end
+        for _, alt in ipairs(alts) do
+          local copy = {}
+          for k, v in pairs(rule) do copy[k] = v end
+          copy[2], copy[3] = nil, nil
+          copy.syscall, copy.args = name, alt or nil
+          local j = #out + 1
+          out[j], rule_of[j] = copy, i
+          if name ~= syscall then via[j] = syscall end
+        end
+      end
+    end
+  end
+  return M.yield_to_own(out, rule_of, via, wheres, where)
+end
+
+-- The group rules that give way (see the header), and the rows' origins.
+function M.yield_to_own(out, rule_of, via, wheres, where)
+  local action = require "sx.action"
+  local explicit, first = {}, {}
+  for j, rule in ipairs(out) do
+    if not via[j] and type(rule) == "table" and field(rule, "syscall", 2) ~= nil then
+      explicit[field(rule, "syscall", 2)] = true
+    end
+  end
+  local rows = {}
+  local origins = { where = where, wheres = {}, rules = {}, groups = {} }
+  local function keep(j)
+    local n = #rows + 1
+    rows[n] = out[j]
+    origins.rules[n] = rule_of[j]
+    origins.wheres[n] = wheres and wheres[rule_of[j]] or where
+    origins.groups[n] = via[j]
+  end
+  for j, rule in ipairs(out) do
+    if not via[j] then
+      keep(j)
+    elseif not explicit[rule.syscall] then
+      local name = rule.syscall
+      if not is_unconditional(rule.args) then
+        keep(j)
+      elseif not first[name] then
+        first[name] = j
+        keep(j)
+      else
+        local k = first[name]
+        local a = action.value(field(out[k], "action", 1))
+        local b = action.value(field(rule, "action", 1))
+        if a and b and a ~= b then
+          -- name every syscall the two groups dispute, so one error says it all
+          local names = {}
+          for m, other in ipairs(out) do
+            local f = first[other.syscall]
+            if via[m] and f and m > f and rule_of[m] == rule_of[j] and rule_of[f] == rule_of[k]
+               and is_unconditional(other.args) and not explicit[other.syscall] then
+              local oa = action.value(field(out[f], "action", 1))
+              local ob = action.value(field(other, "action", 1))
+              if oa ~= ob then names[#names + 1] = other.syscall end
+            end
+          end
+          local wj = wheres and wheres[rule_of[j]] or where
+          return nil, error_.new("duplicate_rule", ("rule %d: %s (rule %d, %s) and %s (rule %d, %s) " ..
+            "both cover %s; give %s a rule of its own to decide"):format(
+              rule_of[j], via[k], rule_of[k], tostring(action.canonical(a)),
+              via[j], rule_of[j], tostring(action.canonical(b)), concat(names, ", "),
+              #names > 1 and "each" or "it"),
+            { rule = rule_of[j], where = wj, syscall = names[1], action = action.canonical(b) })
+        end
+      end
+    end
+  end
+  return rows, origins
+end
+
+-- origin(origins, row) -> the caller's rule number, its policy line, its group (or nil).
+function M.origin(origins, row)
+  if not origins.rules then
+    return row, origins.wheres and origins.wheres[row] or origins.where, nil
+  end
+  return origins.rules[row], origins.wheres[row], origins.groups[row]
 end
 
 return M

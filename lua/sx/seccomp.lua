@@ -15,7 +15,7 @@ local filter = require "sx.filter"
 local groups = require "sx.groups"
 local rules_ = require "sx.rules"
 
-local io, type, ipairs, tostring = io, type, ipairs, tostring
+local io, type, ipairs, pairs, tostring = io, type, ipairs, pairs, tostring
 
 local M = {}
 
@@ -66,6 +66,21 @@ function M.syscall_name(nr, arch)
   return core.syscall_name(nr, arch or M.arch()) or "unknown"
 end
 
+-- syscall_args(syscall [, arch]) -> its six arguments as {index =, name =, width =, bits =}:
+-- name (nil when the tables do not know it), width in bytes as the kernel reads it (0
+-- when unknown) and the bits a condition on it compares (16, 32 or 64); or nil, err.
+function M.syscall_args(syscall, arch)
+  arch = arch or M.arch()
+  local nr, err = filter.syscall_number(syscall, arch)
+  if not nr then return nil, err end
+  local out = {}
+  for i = 0, 5 do
+    local name, width, bits = core.arg(arch, nr, i)
+    out[i + 1] = { index = i, name = name, width = width, bits = bits }
+  end
+  return out
+end
+
 -- Every syscall name the tables know, sorted.
 function M.syscall_names()
   return core.syscall_names()
@@ -76,81 +91,85 @@ function M.groups()
   return groups.names()
 end
 
--- group(name) -> the group's syscall names, includes followed, sorted, and a line saying
--- what the group is for; or nil, err (unknown_syscall, with a suggestion when one is close).
-function M.group(name)
+-- group(name [, arch]) -> the group's syscall names that exist on `arch` (the host's by
+-- default), includes followed, sorted, and a line saying what the group is for; or nil,
+-- err (unknown_syscall, with a suggestion when one is close). Every name it gives is one
+-- a filter for that arch takes.
+function M.group(name, arch)
+  arch = arch or M.arch()
+  local known = false
+  for _, a in ipairs(core.arches()) do known = known or a == arch end
+  if not known then error_.raise(("unknown architecture '%s'"):format(tostring(arch))) end
   local list, msg = groups.expand(name)
   if not list then return nil, error_.new("unknown_syscall", msg, { syscall = name }) end
-  return list, groups.help(name)
+  local out = {}
+  for _, member in ipairs(list) do
+    if core.syscall_number(member, arch) then out[#out + 1] = member end
+  end
+  return out, groups.help(name)
 end
 
-local function names_to_rules(names, act, fname)
-  if type(names) ~= "table" then
-    error_.raise(("%s takes a list of syscall names, got %s"):format(fname, type(names)))
-  end
-  local _, msg, hole = rules_.check_list(names, fname)
-  if msg then return nil, error_.new("bad_rule", msg, { rule = hole }) end
-  local rules, seen = {}, {}
-  for i, name in ipairs(names) do
-    if not seen[name] then   -- a list is a set: a name twice is harmless here
+-- A list of names with its groups expanded (a list is a set, so a group's members and
+-- names given twice are harmless), and where each name came from.
+local function expand_list(names, kind, opts, where)
+  local arches, err = filter.arches_of(kind, opts, { where = where, kind = "list" })
+  if not arches then return nil, err end
+  -- the rows as rules, so sx.rules expands the groups as everywhere
+  local act = kind == "deny" and "errno(1)" or "allow"
+  local rows = {}
+  for i, name in ipairs(names) do rows[i] = { act, name } end
+  local expanded, eorigins = rules_.rows(rows, nil, where, function() return arches end)
+  if not expanded then return nil, eorigins end
+  local out, seen = {}, {}
+  local origin = { where = where, kind = "list", rules = {}, wheres = {}, groups = {} }
+  for j, r in ipairs(expanded) do
+    local name = r.syscall or r[2]
+    -- a group's member the list names itself, or an earlier group gave, comes once
+    if not seen[name] then
       seen[name] = true
-      rules[#rules + 1] = { action = act, syscall = name }
+      local n = #out + 1
+      out[n] = name
+      origin.rules[n], origin.wheres[n], origin.groups[n] = rules_.origin(eorigins, j)
     end
   end
-  return rules
+  return out, origin
 end
 
-local LIST_OPTIONS = { default = true, arch = true, arches = true, bad_arch = true }
-local DENY_OPTIONS = { default = true, deny_action = true, arch = true, arches = true,
-                       bad_arch = true }
-local RULES_OPTIONS = { arch = true, arches = true, bad_arch = true }
-
--- Plain lists of names take sx.core's quick path; the rest (numbers, groups, mistakes)
--- comes here.
-local quick_list = core.from_list
+local function list(kind, names, opts)
+  local where = error_.where(3)
+  return filter.build(kind, names, opts, nil, { where = where, kind = "list" },
+                      function() return expand_list(names, kind, opts, where) end)
+end
 
 -- allow_list(names [, opts]): allow these, opts.default (default "kill_process") the rest.
 function M.allow_list(names, opts)
-  local f = quick_list(names, opts, false)
-  if f then return f end
-  opts = error_.check_options(opts, LIST_OPTIONS, "allow_list")
-  local rules, err = names_to_rules(names, "allow", "allow_list")
-  if not rules then return nil, err end
-  return filter.compile(rules,
-                        opts.default or "kill_process", opts)
+  local f, err = list("allow", names, opts)   -- (not a tail call: list finds its caller)
+  return f, err
 end
 
 -- deny_list(names [, opts]): opts.deny_action (default errno(EPERM)) for these,
 -- opts.default (default "allow") for the rest.
 function M.deny_list(names, opts)
-  local f = quick_list(names, opts, true)
-  if f then return f end
-  opts = error_.check_options(opts, DENY_OPTIONS, "deny_list")
-  local deny = opts.deny_action == nil and action.errno("EPERM") or opts.deny_action
-  local rules, err = names_to_rules(names, deny, "deny_list")
-  if not rules then return nil, err end
-  return filter.compile(rules, opts.default or "allow", opts)
+  local f, err = list("deny", names, opts)
+  return f, err
 end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
 -- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
--- go, text may: args = "arg0 == AF_UNIX || arg0 == AF_INET" (see sx.conditions).
--- A group is a set: a syscall's own unconditional rule overrides its group's, overlapping
--- groups with one action merge, and groups giving a syscall two actions are duplicate_rule.
--- Plain rule tables take sx.core's quick path (src/lua_rules.c); whatever it leaves
--- (groups, text, mistakes) comes here, where it is read in full and errors name the rule
--- and line.
-local quick = core.from_rules
-
+-- go, text may: args = "family == AF_UNIX || family == AF_INET" (see sx.conditions), and
+-- a condition may name its argument: { arg = "family", op = "eq", value = 1 }.
+-- A group is a set: a syscall's own rules, conditional or not, replace its group's,
+-- overlapping groups with one action merge, and groups giving a syscall two actions are
+-- duplicate_rule. sx.rules rewrites that sugar into plain rows; the one reader in C
+-- (src/lua_rules.c) checks and compiles them, and errors name the rule and line.
 function M.from_rules(rules, default, opts)
-  local f = quick(rules, default, opts)
-  if f then return f end
-  opts = error_.check_options(opts, RULES_OPTIONS, "from_rules")
-  if default == nil then
-    return nil, error_.new("bad_action", "from_rules needs a default action")
-  end
-  return filter.compile(rules, default, opts)
+  local where = error_.where(2)
+  return filter.build("rules", rules, opts, default, { where = where }, function()
+    return rules_.rows(rules, nil, where, function()
+      return filter.arches_of("rules", opts, { where = where })
+    end)
+  end)
 end
 
 local EXEC = { execve = true, execveat = true }

@@ -80,14 +80,16 @@ test("install puts the filter on the calling process", function()
 end)
 
 if arg[1] == "core" then
-  test("sx.core built for LuaJIT compiles and emulates with string values", function()
+  -- (rule tables are read by sx.ffi here: sx.core's reader needs Lua 5.3's integers)
+  test("sx.core built for LuaJIT emulates with string values", function()
     local core = require "sx.core"
-    local bpf = assert(core.compile({ { action = 0x50001, syscall = "socket",
-      conds = { { index = 0, op = "eq", value = "0xffffffffffffffff" } } } },
-      0x7fff0000, 0x80000000, { "x86_64" }))
-    eq(0x50001, (core.emulate(bpf, core.audit("x86_64"), 41, "0xffffffffffffffff")))
-    eq(0x7fff0000, (core.emulate(bpf, core.audit("x86_64"), 41, "0xfffffffffffffffe")))
-    local ok = pcall(core.emulate, bpf, core.audit("x86_64"), 41, 2 ^ 60 + 1)
+    local f = assert(sx.from_rules({ { action = "errno(1)", syscall = "mmap",
+      args = { { index = 1, op = "eq", value = "0xffffffffffffffff" } } } },
+      "allow", { arch = "x86_64" }))
+    local bpf = f.bpf
+    eq(0x50001, (core.emulate(bpf, core.audit("x86_64"), 9, 0, "0xffffffffffffffff")))
+    eq(0x7fff0000, (core.emulate(bpf, core.audit("x86_64"), 9, 0, "0xfffffffffffffffe")))
+    local ok = pcall(core.emulate, bpf, core.audit("x86_64"), 9, 0, 2 ^ 60 + 1)
     eq(false, ok, "inexact number refused")
   end)
 end

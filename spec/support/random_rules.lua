@@ -101,6 +101,42 @@ local function random_action(r)
 end
 M.random_action = random_action
 
+-- The narrowest bits argument `index` of `sc` has on any of `arches` (64 when none has
+-- it narrower), as support.reference reads the argument tables.
+local function narrowest(sc, arches, index)
+  local bits = 64
+  for _, a in ipairs(arches) do
+    local nr = type(sc) == "number" and sc or core.syscall_number(sc, a)
+    if nr then
+      local _, _, b = core.arg(a, nr, index)
+      if b < bits then bits = b end
+    end
+  end
+  return bits
+end
+
+-- v cut to `bits`: its low bits, now and then sign-extended as `-1` on an int would be.
+local function fit(r, v, bits)
+  if bits == 64 or math_type(v) ~= "integer" then return v end
+  local low = v & ((1 << bits) - 1)
+  if low >> (bits - 1) == 1 and r.chance(0.3) then low = low | (-1 << bits) end
+  return low
+end
+
+-- Mostly, conditions fit the arguments they test on every arch of the filter; now and
+-- then one does not, which must be a bad_rule error.
+local function fit_conds(r, sc, arches, args)
+  if r.chance(0.03) then return end
+  for _, c in ipairs(args) do
+    local bits = narrowest(sc, arches, c.index)
+    local value = type(c.value) == "string" and math.tointeger(tonumber(c.value)) or c.value
+    local fitted = fit(r, value, bits)
+    if c.mask then c.mask = fit(r, c.mask, bits) end
+    if c.mask and r.chance(0.8) then fitted = fit(r, fitted & c.mask, bits) end
+    c.value = type(c.value) == "string" and fmt("0x%x", fitted) or fitted
+  end
+end
+
 -- Names that exist on at least one of `arches`, sorted (so the draw is deterministic).
 local function names_on(arches)
   local out = {}
@@ -118,6 +154,9 @@ local names_cache = {}
 -- syscalls (default up to 12).
 function M.rule_set(seed, size)
   local r = M.rng(seed)
+  -- fitting values to widths draws from a stream of its own, so the rest of a seed's set
+  -- stays what it was before widths existed
+  local rfit = M.rng(seed * 7919 + 1)
   local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
   local key = concat(arches, "+")
   names_cache[key] = names_cache[key] or names_on(arches)
@@ -153,6 +192,7 @@ function M.rule_set(seed, size)
       else
         local args = {}
         for c = 1, r.int(1, 3) do args[c] = random_cond(r, indices) end
+        fit_conds(rfit, sc, arches, args)
         rule = r.chance(0.2) and { act, sc, args } or { action = act, syscall = sc, args = args }
       end
       -- rules of different syscalls interleave

@@ -11,8 +11,13 @@
 --   * then the rules for that syscall number on that arch: conditional rules in the order
 --     given, the first whose conditions all hold decides; else the syscall's unconditional
 --     rule; else the default action.
---   * conditions compare 64-bit values, unsigned; on the 32-bit ABIs (i386, arm) an
---     argument is 32 bits, so only the low 32 bits of argument, value and mask count.
+--   * conditions compare unsigned values on the bits of the argument the syscall reads:
+--     16 or 32 for a 2- or 4-byte argument on any ABI, 32 for every argument on the
+--     32-bit ABIs (i386, arm), else 64; only those low bits of argument, value and mask
+--     count. A value (or a masked_eq's mask) that does not fit those bits (neither zero
+--     nor a sign extension above them) makes the rule set a bad_rule error.
+--   * a conditional rule whose conditions include all of an earlier conditional rule's
+--     of the same syscall (compared on those bits) can never decide: a bad_rule error.
 --
 -- Nothing here reuses the compiler: the audit values are written out from
 -- <linux/audit.h>, action values from <linux/seccomp.h>, and only the syscall tables
@@ -60,18 +65,44 @@ function M.action_value(a)
   error("not an action: " .. text)
 end
 
--- The ABIs whose syscall arguments are 32 bits wide.
-M.NARROW = { i386 = true, arm = true }
+-- How many bits of argument `index` of syscall number `nr` a condition compares on
+-- `arch`: the argument tables' width in bytes (seccomp.syscall_args), read here as the
+-- brief says: 2 and 4 bytes are 16 and 32 bits, a 32-bit ABI's register is 32 bits, and
+-- anything else 64.
+local NARROW = { i386 = true, arm = true }
+local width_cache = {}
+function M.bits(arch, nr, index)
+  local key = arch .. ":" .. nr
+  local widths = width_cache[key]
+  if not widths then
+    widths = {}
+    local list = seccomp.syscall_args(nr, arch)
+    for i = 1, 6 do widths[i] = list and list[i].width or 0 end
+    width_cache[key] = widths
+  end
+  local w = widths[index + 1]
+  if w == 2 then return 16 end
+  if w == 4 or NARROW[arch] then return 32 end
+  return 64
+end
 
--- Does condition `cond` hold for the six arguments `args` (args[1] is argument 0) on an
--- ABI whose arguments are 32 bits when `narrow`?
-local function holds(cond, args, narrow)
+local function low_bits(bits) return bits == 64 and -1 or (1 << bits) - 1 end
+
+-- Does a value fit `bits`: zero or a sign extension above them?
+function M.fits(v, bits)
+  return bits == 64 or v >> bits == 0 or v >> (bits - 1) == -1 >> (bits - 1)
+end
+
+-- Does condition `cond` hold for the six arguments `args` (args[1] is argument 0) when
+-- its argument is `bits` wide (64 when not given)?
+local function holds(cond, args, bits)
   local a, v = args[cond.index + 1] or 0, cond.value
   local op = cond.op
   local mask = cond.mask
-  if narrow then
-    a, v = a & 0xffffffff, v & 0xffffffff
-    mask = mask and mask & 0xffffffff
+  if bits and bits < 64 then
+    local low = low_bits(bits)
+    a, v = a & low, v & low
+    mask = mask and mask & low
   end
   if op == "eq" then return a == v
   elseif op == "ne" then return a ~= v
@@ -120,20 +151,58 @@ function M.new(spec)
   }
 end
 
--- The error code compiling `spec` must give, or nil: two unconditional rules for one
--- syscall number on one arch are a duplicate_rule.
+-- The same comparison, on `bits`?
+local function same_cond(a, b, bits)
+  local low = low_bits(bits)
+  return a.index == b.index and a.op == b.op and a.value & low == b.value & low
+     and (a.op ~= "masked_eq" or a.mask & low == b.mask & low)
+end
+
+-- Does every condition of `earlier` appear among `later`'s (on syscall nr of arch)?
+local function subsumes(earlier, later, arch, nr)
+  for _, c in ipairs(earlier.args) do
+    local found = false
+    for _, d in ipairs(later.args) do
+      local bits = M.bits(arch, nr, c.index)
+      if same_cond(c, d, bits) then found = true; break end
+    end
+    if not found then return false end
+  end
+  return true
+end
+
+-- The error codes compiling `spec` may give (a set, code -> true), or nil when it must
+-- compile: two unconditional rules for one syscall number on one arch are a
+-- duplicate_rule; a value or mask that does not fit its argument, or a conditional rule
+-- that an earlier one of its syscall always beats, is a bad_rule. (Which of several
+-- mistakes a compile reports first is its own business.)
 function M.expected_error(spec)
   local ref = M.new(spec)
+  local codes
+  local function add(code) codes = codes or {}; codes[code] = true end
   for _, arch in ipairs(spec.arches) do
     for nr, list in pairs(ref.by_arch[arch]) do
-      local uncond = 0
+      local uncond, conditional = 0, {}
       for _, r in ipairs(list) do
-        if not r.args or #r.args == 0 then uncond = uncond + 1 end
+        if not r.args or #r.args == 0 then
+          uncond = uncond + 1
+        else
+          for _, c in ipairs(r.args) do
+            local bits = M.bits(arch, nr, c.index)
+            if not M.fits(c.value, bits) or (c.op == "masked_eq" and not M.fits(c.mask, bits)) then
+              add("bad_rule")
+            end
+          end
+          for _, earlier in ipairs(conditional) do
+            if subsumes(earlier, r, arch, nr) then add("bad_rule") end
+          end
+          conditional[#conditional + 1] = r
+        end
       end
-      if uncond > 1 then return "duplicate_rule", arch, nr end
+      if uncond > 1 then add("duplicate_rule") end
     end
   end
-  return nil
+  return codes
 end
 
 -- Which arch of the filter handles (audit, nr), or nil for the bad-arch action.
@@ -164,7 +233,7 @@ function M.eval(ref, arch_or_audit, nr, args)
     if r.args and #r.args > 0 then
       local all = true
       for _, c in ipairs(r.args) do
-        if not holds(c, args, M.NARROW[arch]) then all = false; break end
+        if not holds(c, args, M.bits(arch, nr, c.index)) then all = false; break end
       end
       if all then return M.action_value(r.action) end
     else

@@ -1,0 +1,179 @@
+-- gen_syscall_args.lua: turns data/syscall-args.tsv (argument names and widths) into
+-- src/syscall_args.inc, joined with data/syscalls.tsv on (arch, number).
+-- usage: lua5.4 tools/gen_syscall_args.lua data/syscalls.tsv data/syscall-args.tsv \
+--          > src/syscall_args.inc
+--
+-- What the tables say per architecture and syscall number, argument by argument:
+--   * the argument's name (the kernel's C parameter name), or none;
+--   * its width in bytes as the kernel reads it (2, 4 or 8), or 0 when unknown.
+-- Decisions made here, so the C side only looks things up:
+--   * i386 and arm pass a 64-bit parameter (loff_t) in two registers (arm in an aligned
+--     pair), so seccomp's argument N is no longer parameter N from there on: a row keeps
+--     names and widths only for the parameters before its first 8-byte one.
+--   * x32 enters the kernel through x86_64's functions for every number below 512 (the
+--     "common" entries), so those get x86_64's row for the same number. The x32-only
+--     entries (512 up) run compat functions: they take x86_64's argument names (the same
+--     order: x32 is the x86_64 register ABI) but no widths, so they compare all 64 bits.
+-- Anything unexpected in the input (an unknown arch, a bad width, a row joined to a number
+-- the syscall table does not have) is an error, so a changed table cannot silently shift.
+
+local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64" }   -- enum sx_arch order
+local SOURCE = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
+local SPLIT64 = { i386 = true, arm = true }
+local X32_COMPAT_FROM = 512
+
+local function fail(msg)
+  io.stderr:write("gen_syscall_args: " .. msg .. "\n")
+  os.exit(1)
+end
+
+local function rows_of(path)
+  local out, lineno = {}, 0
+  for line in assert(io.open(path)):lines() do
+    lineno = lineno + 1
+    if line:sub(1, 1) ~= "#" and line ~= "" then
+      local fields = {}
+      for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
+      out[#out + 1] = { lineno = lineno, fields = fields }
+    end
+  end
+  return out
+end
+
+-- syscalls.tsv: number -> name per arch, and name -> number.
+local function read_numbers(path)
+  local rows = rows_of(path)
+  local header = rows[1].fields
+  local col = {}
+  for i, h in ipairs(header) do col[h] = i end
+  local by_nr, by_name = {}, {}
+  for _, arch in ipairs(ARCHES) do
+    if not col[arch] then fail(path .. ": no column " .. arch) end
+    by_nr[arch], by_name[arch] = {}, {}
+  end
+  for r = 2, #rows do
+    local f = rows[r].fields
+    for _, arch in ipairs(ARCHES) do
+      local n = f[col[arch]]
+      if n ~= "-" then
+        n = math.tointeger(tonumber(n)) or fail(("%s:%d: bad number"):format(path, rows[r].lineno))
+        by_nr[arch][n] = f[1]
+        by_name[arch][f[1]] = n
+      end
+    end
+  end
+  return by_nr, by_name
+end
+
+-- syscall-args.tsv: per arch, number -> { {name, width} x6 } ({} for no such argument).
+local function read_args(path, by_nr)
+  local rows = rows_of(path)
+  local header = rows[1].fields
+  if header[1] ~= "arch" or header[3] ~= "nr" or header[4] ~= "arg0" or header[9] ~= "arg5" then
+    fail(path .. ": unexpected header")
+  end
+  local out = {}
+  for arch in pairs(SOURCE) do out[arch] = {} end
+  for r = 2, #rows do
+    local f, at = rows[r].fields, ("%s:%d"):format(path, rows[r].lineno)
+    local arch, nr = f[1], math.tointeger(tonumber(f[3]))
+    if not SOURCE[arch] then fail(at .. ": unknown arch " .. tostring(arch)) end
+    if not nr then fail(at .. ": bad number") end
+    if out[arch][nr] then fail(at .. ": a second row for " .. arch .. " " .. nr) end
+    local args, split = {}, false
+    for i = 1, 6 do
+      local cell = f[3 + i]
+      if cell == nil then fail(at .. ": wrong number of columns") end
+      if cell == "-" then
+        args[i] = {}
+      else
+        local name, width = cell:match("^([%a_][%w_]*):(%d+)$")
+        width = math.tointeger(tonumber(width))
+        if not name or (width ~= 2 and width ~= 4 and width ~= 8) then
+          fail(at .. ": bad argument " .. cell)
+        end
+        if SPLIT64[arch] and width == 8 then split = true end
+        args[i] = split and {} or { name = name, width = width }
+      end
+    end
+    -- rows for numbers the syscall table lacks (long-gone calls) describe nothing
+    if by_nr[arch][nr] then out[arch][nr] = args end
+  end
+  return out
+end
+
+-- x32: x86_64's rows for the common entries; names alone for the x32-only ones.
+local function x32_rows(args, by_nr, by_name)
+  local out = {}
+  for nr, name in pairs(by_nr.x32) do
+    if nr < X32_COMPAT_FROM then
+      if by_name.x86_64[name] ~= nr then
+        fail(("x32 %d (%s) is below %d but not x86_64's number for it"):format(nr, name,
+             X32_COMPAT_FROM))
+      end
+      out[nr] = args.x86_64[nr]
+    else
+      local native = args.x86_64[by_name.x86_64[name] or -1]
+      if native then
+        out[nr] = {}
+        for i = 1, 6 do out[nr][i] = { name = native[i].name } end
+      end
+    end
+  end
+  return out
+end
+
+local by_nr, by_name = read_numbers(assert(arg[1], "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv"))
+local args = read_args(assert(arg[2], "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv"), by_nr)
+args.x32 = x32_rows(args, by_nr, by_name)
+
+-- every name once, sorted; index 0 is "no name"
+local names, index = {}, {}
+for _, arch in ipairs(ARCHES) do
+  for _, row in pairs(args[arch]) do
+    for i = 1, 6 do
+      local n = row[i].name
+      if n and not index[n] then index[n] = true; names[#names + 1] = n end
+    end
+  end
+end
+table.sort(names)
+for i, n in ipairs(names) do index[n] = i end
+
+local out = {
+  "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv and syscall-args.tsv: do not edit. */",
+  ("#define SX_ARG_NAMES %d"):format(#names + 1),
+  "static const char *const arg_names[SX_ARG_NAMES] = {",
+  '  "",',
+}
+for i = 1, #names, 6 do
+  local line = {}
+  for j = i, math.min(i + 5, #names) do line[#line + 1] = ('"%s"'):format(names[j]) end
+  out[#out + 1] = "  " .. table.concat(line, ", ") .. ","
+end
+out[#out + 1] = "};"
+out[#out + 1] = "/* number (x32 without its bit); names (arg_names index, 0: none) and widths in " ..
+                "bytes (0: unknown) of arguments 0..5 */"
+for _, arch in ipairs(ARCHES) do
+  local numbers = {}
+  for nr in pairs(args[arch]) do numbers[#numbers + 1] = nr end
+  table.sort(numbers)
+  out[#out + 1] = ("static const struct arg_row args_%s[%d] = {"):format(arch, #numbers)
+  for _, nr in ipairs(numbers) do
+    local row, ns, ws = args[arch][nr], {}, {}
+    for i = 1, 6 do
+      ns[i] = tostring(row[i].name and index[row[i].name] or 0)
+      ws[i] = tostring(row[i].width or 0)
+    end
+    out[#out + 1] = ("  { %d, { %s }, { %s } },"):format(nr, table.concat(ns, ", "),
+                                                           table.concat(ws, ", "))
+  end
+  out[#out + 1] = "};"
+end
+out[#out + 1] = "static const struct arg_table arg_tables[] = {"
+for _, arch in ipairs(ARCHES) do
+  out[#out + 1] = ("  { SX_ARCH_%s, args_%s, sizeof args_%s / sizeof *args_%s },")
+                  :format(arch:upper(), arch, arch, arch)
+end
+out[#out + 1] = "};"
+io.write(table.concat(out, "\n"), "\n")
