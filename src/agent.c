@@ -574,6 +574,9 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
   uint32_t act, kind;
   size_t budget = 0;
   free(f->plan);
+  free(f->plain);
+  f->plain = NULL;
+  f->plain_len = 0;
   if (!(f->plan = plan_copy(a, f->insns, f->len, notify, &f->plan_len)))
     return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate "
                                    "in front of it need more than 4096 instructions", NULL)
@@ -581,6 +584,18 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
   pf->flags = sx_program_notifies(f->plan, f->plan_len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  pf->plain.len = 0;
+  if (pf->flags && !sx_program_notifies(f->insns, f->len)) {   /* notifies for proceed only */
+    if (!(f->plain = plan_copy(a, f->insns, f->len, 0, &f->plain_len)))
+      return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
+    pf->plain.len = (unsigned short)f->plain_len;
+    pf->plain.filter = (struct sock_filter *)(void *)f->plain;
+  }
+  /* The kernel gives a process one listener. */
+  for (size_t i = 0; pf->flags && i < k; i++)
+    if (in->plan.filters[i].flags)
+      return fail(err, SX_AGENT_E_BAD_PROGRAM, EBUSY, "two filters of the plan notify, and the "
+                  "kernel gives a process one listener: put the notify rules in one filter", NULL);
   /* Would the filters before it let the workload call seccomp(2) for this one? (One they
   ** notify, the parent lets go on: the workload has not exec'd yet.) */
   install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, pf->flags, (uintptr_t)&pf->prog);
@@ -621,6 +636,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
   if ((rc = plan_filter(a, a->nfilters, 0, err)) != SX_AGENT_OK) {
     free(f->insns);
     free(f->plan);
+    free(f->plain);
     memset(f, 0, sizeof *f);
     return rc;
   }
@@ -630,8 +646,9 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
 
 /* ---- the parent: proceed ------------------------------------------------------ */
 
-/* A listener handed over by the workload: it joins the parent's list with its filter. */
-static void take_listener(struct sx_agent *a) {
+/* A listener handed over by the workload: it joins the parent's list with its filter.
+** 0 when there was none to take (the workload's end is closed, or the message is bad). */
+static int take_listener(struct sx_agent *a) {
   _Alignas(struct cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))];
   uint8_t index;
   struct iovec iov = { &index, 1 };
@@ -643,15 +660,16 @@ static void take_listener(struct sx_agent *a) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  if (recvmsg(inner_of(a)->socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1) return;
+  if (recvmsg(inner_of(a)->socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) != 1) return 0;
   c = CMSG_FIRSTHDR(&msg);
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
       c->cmsg_len != CMSG_LEN(sizeof fd))
-    return;
+    return 0;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if (a->nlisteners == SX_AGENT_MAX_FILTERS || index >= a->nfilters) { close(fd); return; }
+  if (a->nlisteners == SX_AGENT_MAX_FILTERS || index >= a->nfilters) { close(fd); return 0; }
   a->listener_filter[a->nlisteners] = index;
   a->listeners[a->nlisteners++] = fd;
+  return 1;
 }
 
 /* A notification received while the workload prepares: its own syscalls before the
@@ -702,13 +720,13 @@ static void await_exec(struct sx_agent *a) {
       else answer_early(a, which[k]);
     }
   }
-  while (a->nlisteners < in->notifying && poll_one(in->socket, 0)) take_listener(a);
+  while (a->nlisteners < in->notifying && poll_one(in->socket, 0) && take_listener(a)) {}
 }
 
 static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
   struct sx_report *r = report_of(a);
   int e = r->error, index = r->index, code;
-  char what[160];
+  char what[200];
   reap(a);
   switch (stage) {
   case SX_ST_NNP_FAILED: code = fail(err, SX_AGENT_E_SETUP, e, "setting no_new_privs failed", NULL); break;
@@ -717,7 +735,9 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
                 "no_new_privs it needs CAP_SETPCAP)", NULL); break;
   case SX_ST_INSTALL_FAILED: case SX_ST_HANDOVER_FAILED:
     snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
-             stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)" : "");
+             stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)"
+             : e == EBUSY ? " a listener: the process runs under a filter with one already "
+                            "(an outer supervisor), and a process gets one" : "");
     code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
     if (err) err->index = index;
     break;
@@ -755,6 +775,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   stage = (int)LOAD(r->stage);
   if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
   a->state = SX_AGENT_RUNNING;
+  a->unsupervised = LOAD(r->unsupervised);
   drop_gate(a);
   close(in->socket);
   in->socket = -1;
@@ -893,6 +914,7 @@ void sx_agent_release(struct sx_agent *a) {
   for (size_t i = 0; i < a->nfilters; i++) {
     free(a->filters[i].insns);
     free(a->filters[i].plan);
+    free(a->filters[i].plain);
   }
   free(a->inner);
   free(a->block);

@@ -48,12 +48,17 @@ struct sx_report {
   int32_t workload_pidfd;  /* the reaper's pidfd of the workload, in the shared table */
   int32_t workload_status; /* the reaper: the workload's wait status, once `ended` */
   int32_t ended;
+  int32_t unsupervised;    /* the workload installed a filter's plain version (EBUSY) */
 };
 
-/* One seccomp(2) call the workload makes at proceed. */
+/* One seccomp(2) call the workload makes at proceed. A filter that notifies only because
+** proceed turned some of its actions into notifications also has its plain version: the
+** kernel gives a process one listener, and when one of the filters it already runs under
+** has it (EBUSY), the workload installs that instead. */
 struct sx_plan_filter {
   struct sock_fprog prog;
   unsigned flags;          /* SECCOMP_FILTER_FLAG_NEW_LISTENER for one that notifies */
+  struct sock_fprog plain; /* .len 0 when there is none */
 };
 
 /* The message that hands a listener to the parent (SCM_RIGHTS, one byte: the filter's

@@ -158,10 +158,16 @@ static int l_install(lua_State *L) {
   return result(L, sx_agent_install(a, insns, len, &e), &e);
 }
 
-/* proceed([notify]) -> true | nil, code, errno, msg [, index]; notify: SX_NOTIFY_* bits */
+/* proceed([notify]) -> true, unsupervised | nil, code, errno, msg [, index]; notify:
+** SX_NOTIFY_* bits; unsupervised: the kernel kept the filter from notifying (EBUSY) */
 static int l_proceed(lua_State *L) {
+  struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
-  return result(L, sx_agent_proceed(check_handle(L), (unsigned)luaL_optinteger(L, 2, 0), &e), &e);
+  if (sx_agent_proceed(a, (unsigned)luaL_optinteger(L, 2, 0), &e) != SX_AGENT_OK)
+    return push_error(L, &e);
+  lua_pushboolean(L, 1);
+  lua_pushboolean(L, a->unsupervised);
+  return 2;
 }
 
 /* The supervisor's side of wait: each notification goes to the Lua dispatcher as a table
@@ -328,6 +334,22 @@ static int l_open_dir(lua_State *L) {
   return 1;
 }
 
+/* kill(pid, sig) -> true */
+static int l_kill_pid(lua_State *L) {
+  if (kill((pid_t)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2)) != 0)
+    return errno_result(L, -errno);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fileno(file) -> the descriptor of a Lua file */
+static int l_fileno(lua_State *L) {
+  luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  if (!p->closef || !p->f) return luaL_argerror(L, 1, "the file is closed");
+  lua_pushinteger(L, fileno(p->f));
+  return 1;
+}
+
 static int l_close_fd(lua_State *L) {
   if (close((int)luaL_checkinteger(L, 1)) != 0) return errno_result(L, -errno);
   lua_pushboolean(L, 1);
@@ -361,6 +383,7 @@ static const luaL_Reg functions[] = {
   { "read", l_read }, { "read_string", l_read_string }, { "notif_valid", l_notif_valid },
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
   { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
+  { "kill", l_kill_pid }, { "fileno", l_fileno },
   { NULL, NULL }
 };
 

@@ -101,6 +101,8 @@ struct sx_agent_filter {       /* a filter of the plan, owned by the agent */
   size_t len;
   struct sx_insn *plan;        /* as the workload installs it: notifications, the gate */
   size_t plan_len;
+  struct sx_insn *plain;       /* without the notifications proceed made, or NULL */
+  size_t plain_len;
 };
 
 struct sx_agent {
@@ -123,6 +125,7 @@ struct sx_agent {
   int listeners[SX_AGENT_MAX_FILTERS];
   int listener_filter[SX_AGENT_MAX_FILTERS];   /* the filter each belongs to, from 0 */
   size_t nlisteners;
+  int unsupervised;            /* the kernel refused a listener (one above already): see proceed */
   int status;                  /* wait status once waited for */
 };
 
@@ -141,7 +144,10 @@ SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, siz
                             struct sx_agent_error *err);
 /* Install the plan's filters in the child and execve. `notify` (SX_NOTIFY_* bits of
 ** gate.h) turns the filters' actions of those kinds into notifications, for a supervisor
-** to see and decide (the plan is checked again). On failure the child is gone. */
+** to see and decide (the plan is checked again). The kernel gives a process one listener:
+** when the caller itself runs under a filter with one, the workload installs such a
+** filter without those notifications, and a->unsupervised says so. On failure the child
+** is gone. */
 SX_API int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err);
 /* Answers one notification, received from `listener` of filter `filter` (counted from 0
 ** in install order), with SECCOMP_IOCTL_NOTIF_SEND. */
