@@ -169,7 +169,7 @@ describe("the workload cannot reach sxlua #lua54", function()
       local seccomp = require "sx.seccomp"
       return { filter = seccomp.deny_list{ "unshare" }, pid_namespace = false }
     ]])
-    local inner = p(FINDING_1)
+    local inner = p([[return require("sx.seccomp").deny_list({ "execve" }, { deny_action = "kill_process" })]])
     local code, _, err = sxlua("root", q(outer) .. " -- " .. user_words("nobody") ..
                                proc.SXLUA .. " " .. q(inner) .. " -- /bin/true")
     assert.equal(125, code)

@@ -69,6 +69,13 @@ static int host_track(lua_State *L) {
   return 0;
 }
 
+/* host.line() -> the last line run in the tracked source so far, or nil */
+static int host_line(lua_State *L) {
+  struct line_track *t = *track_slot(L);
+  if (t && t->line > 0) lua_pushinteger(L, t->line); else lua_pushnil(L);
+  return 1;
+}
+
 /* host.untrack() -> the last line run in the source, or nil */
 static int host_untrack(lua_State *L) {
   struct line_track *t = *track_slot(L);
@@ -113,6 +120,7 @@ static int host_restore_stdout(lua_State *L) {
 
 static int luaopen_sx_host(lua_State *L) {
   static const luaL_Reg host[] = { { "track", host_track }, { "untrack", host_untrack },
+                                   { "line", host_line },
                                    { "stdout_to_stderr", host_stdout_to_stderr },
                                    { "restore_stdout", host_restore_stdout },
                                    { NULL, NULL } };

@@ -1,6 +1,7 @@
 -- sx.filter: compiled filters. A filter has `arches` (and `arch` when there is one),
 -- `bpf` (8 bytes an instruction, as seccomp(2) takes it), `rules` (each with the `where`
--- and `group` it came from), `default` and `bad_arch` (nil for raw BPF), and methods eval,
+-- and `group` it came from), `default` and `bad_arch` (nil for raw BPF), `where` (the
+-- policy line that built it, so of its default), and methods eval,
 -- explain, disasm and cache_eligible. build() makes one through sx.core.build, the one
 -- reader of rule tables, and turns its mistakes into errors naming rule and line.
 
@@ -60,6 +61,9 @@ function Filter.__index(f, key)
     local summary = require("sx.inspect").summary(f)
     rawset(f, "summary", summary)
     return summary
+  elseif key == "where" then       -- the line that built it, where its default was given
+    local origins = rawget(f, "origins")
+    return origins and origins.where
   end
   return Filter[key]
 end

@@ -88,6 +88,12 @@ local function arch_of_probe(f, arch, nr)
   return arch
 end
 
+-- deciding_rule(f, nr, args, arch) -> the index in f.rules of the rule that decides the
+-- call, or nil for the default; without explain's trace (a supervisor asks it per call).
+function M.deciding_rule(f, nr, args, arch)
+  return (deciding_rule(f, arch_of_probe(f, arch, nr), nr, args))
+end
+
 -- explain(f, nr, args, arch): nr is the kernel's number (x32 with its bit), args a list.
 function M.explain(f, nr, args, arch)
   arch = arch_of_probe(f, arch, nr)

@@ -26,6 +26,7 @@ local core = require "sx.process_core"
 local score = require "sx.core"
 local seccomp = require "sx.seccomp"
 local error_ = require "sx.error"
+local supervise = require "sx.supervise"
 
 local type, pairs, ipairs, tostring, setmetatable, sort, math_type =
   type, pairs, ipairs, tostring, setmetatable, table.sort, math.type
@@ -62,7 +63,7 @@ local function failed(ok, code, errno, message, index)
 end
 
 local SPAWN_OPTIONS = { argv = true, env = true, cwd = true, no_new_privs = true, fds = true,
-                        pid_namespace = true }
+                        pid_namespace = true, supervise = true, on = true }
 
 -- env as a list of "K=V", from a list of such strings and/or a K = V map.
 local function env_list(env)
@@ -116,6 +117,11 @@ function M.spawn(opts)
       error_.raise(("spawn: %s must be true or false"):format(name))
     end
   end
+  if opts.supervise ~= nil and opts.supervise ~= false and not supervise.MODES[opts.supervise] then
+    error_.raise(("spawn: supervise is false, \"kills\", \"denials\", \"complain\" or " ..
+                  "\"learn\", not %s"):format(tostring(opts.supervise)))
+  end
+  if opts.on ~= nil and type(opts.on) ~= "table" then error_.raise("spawn: on must be a table") end
   spawned = spawned + 1
   local ok, h, code, errno, message = pcall(core.spawn, argv, env, opts.cwd,
                                             opts.no_new_privs == false, opts.fds,
@@ -124,7 +130,23 @@ function M.spawn(opts)
   if not h then return nil, make_error(code, errno, message) end
   local list = {}
   for i = 1, #argv do list[i] = argv[i] end
-  return setmetatable({ _h = h, pid = h:pid(), argv = list }, Process)
+  local self = setmetatable({ _h = h, pid = h:pid(), argv = list, _filters = {}, _on = {},
+                              _mode = opts.supervise or nil }, Process)
+  for name, fn in pairs(opts.on or {}) do self:on(name, fn) end
+  return self
+end
+
+-- on(name, handler): the workload's calls of syscall `name` that a filter notifies go to
+-- handler(call) while p:wait() runs; see sx.supervise for the call and its answers.
+function Process:on(name, handler)
+  if type(name) ~= "string" or type(handler) ~= "function" then
+    error_.raise("on takes a syscall name and a function")
+  end
+  if not score.syscall_known(name) then
+    error_.raise(("on: unknown syscall '%s'"):format(name))
+  end
+  self._on[name] = handler
+  return self
 end
 
 -- enter_user_namespace() -> true, or nil, err (no_namespace): a process without
@@ -133,6 +155,31 @@ end
 -- first spawn, while single-threaded; with CAP_SYS_ADMIN it does nothing.
 function M.enter_user_namespace()
   return failed(core.enter_user_namespace())
+end
+
+-- Tools for brokers (see policies/broker.lua): open_dir(path) -> a descriptor of the
+-- directory (O_PATH); open_beneath(dir, path, flags [, mode]) -> a descriptor of path
+-- opened beneath dir with openat2 RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS (no "..",
+-- absolute path or symlink leaves it); close_fd(fd). Each fails with nil, errno name.
+local function errno_result(v, e)
+  if v then return v end
+  return nil, score.errno_name(e) or tostring(e)
+end
+
+function M.open_dir(path)
+  if type(path) ~= "string" then error_.raise("open_dir takes a path") end
+  return errno_result(core.open_dir(path))
+end
+
+function M.open_beneath(dir, path, flags, mode)
+  if math_type(dir) ~= "integer" or type(path) ~= "string" or math_type(flags) ~= "integer" then
+    error_.raise("open_beneath takes a directory descriptor, a path and flags")
+  end
+  return errno_result(core.open_beneath(dir, path, flags, mode or 0))
+end
+
+function M.close_fd(fd)
+  return errno_result(core.close_fd(fd))
 end
 
 local STATE_ERRORS = {
@@ -158,7 +205,9 @@ function Process:install(f)
   end
   local ok, err = check_parked(self)
   if not ok then return nil, err end
-  return failed(self._h:install(f.bpf))
+  ok, err = failed(self._h:install(f.bpf))
+  if ok then self._filters[#self._filters + 1] = f end
+  return ok, err
 end
 
 -- proceed(): install the plan's filters and execve the program. A filter the kernel
@@ -167,7 +216,15 @@ end
 function Process:proceed()
   local ok, err = check_parked(self)
   if not ok then return nil, err end
-  return failed(self._h:proceed())
+  local kinds, why = supervise.kinds(self._mode, self._filters)
+  local done, code, errno, message, index = self._h:proceed(kinds)
+  if not done then return failed(nil, code, errno, message, index) end
+  if code then                          -- the kernel kept the filter from notifying
+    why = "this process runs under a filter with a listener already (sxlua in sxlua?), and " ..
+          "the kernel gives a process one: kills stay with the kernel, unreported"
+  end
+  self.unsupervised = why               -- why kills stay with the kernel, when they do
+  return true
 end
 
 local function signal_number(sig, fname)
@@ -181,11 +238,15 @@ local function signal_number(sig, fname)
   return sig
 end
 
-local WAIT_OPTIONS = { forward = true }
+local WAIT_OPTIONS = { forward = true, report = true }
 
--- wait([{ forward = { "TERM", "HUP", ... } }]) -> "exited", code | "signaled", signo.
--- Signals in `forward` that other processes send to this one while it waits go to the
--- workload instead (a terminal's reach it anyway).
+-- wait([{ forward = { "TERM", "HUP", ... }, report = function(event) }]) -> "exited", code |
+-- "signaled", signo. Signals in `forward` that other processes send to this one while it
+-- waits go to the workload instead (a terminal's reach it anyway). Meanwhile the
+-- supervisor answers notified calls (sx.supervise) and gives report() an event for each;
+-- sx.supervise.format(event) writes it as a line. A workload process the supervisor
+-- killed for a syscall its filter kills is reported as killed by SIGSYS, as the kernel
+-- would have.
 function Process:wait(opts)
   opts = error_.check_options(opts, WAIT_OPTIONS, "wait")
   local forward
@@ -194,8 +255,16 @@ function Process:wait(opts)
     forward = {}
     for i, sig in ipairs(opts.forward) do forward[i] = signal_number(sig, "wait") end
   end
-  local how, value, errno, message = self._h:wait(forward)
+  if opts.report ~= nil and type(opts.report) ~= "function" then
+    error_.raise("wait: report must be a function")
+  end
+  local sup = supervise.new{ mode = self._mode, filters = self._filters, on = self._on,
+                             event = opts.report, pid = self.pid }
+  local how, value, errno, message = self._h:wait(forward, function(n) sup:dispatch(n) end)
   if not how then return nil, make_error(value, errno, message) end
+  if how == "signaled" and value == core.signals.KILL and sup.killed[self.pid] then
+    return how, core.signals.SYS
+  end
   return how, value
 end
 

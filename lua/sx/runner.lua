@@ -12,6 +12,7 @@
 
 local process = require "sx.process"
 local seccomp = require "sx.seccomp"
+local supervise = require "sx.supervise"
 local error_ = require "sx.error"
 
 local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
@@ -37,7 +38,8 @@ A policy is Lua 5.4 source (never bytecode) with the sx modules at hand:
 The policy args are the chunk's `...` (and arg[1..]); the program's argv is
 sxlua.argv. A declarative policy returns a filter, or a table
   { filter = f | filters = { f1, f2 }, env = {...}, cwd = "dir",
-    no_new_privs = true, pid_namespace = true }
+    no_new_privs = true, pid_namespace = true,
+    on = { openat = function(call) ... end } }
 and sxlua spawns the program, installs the filters, runs it and waits.
 An imperative policy drives sx.process itself and returns p:wait()'s results
 (or an exit code). Filters that forbid execve still start the program: sxlua's
@@ -46,9 +48,31 @@ action from the kernel, whether sxlua is still there or not.
 
 Options:
   -c, --check            load the policy and print its filters; run nothing
+  --report               also report errno and log denials: a line for the first of
+                         each (syscall, rule), and counts when the program ends
+  --complain             stop nothing the policy denies: let it through and list it
+  --no-supervise         leave every decision to the kernel: no reports, no handlers
   --no-pid-namespace     run the program without a PID namespace of its own
   -h, --help             print this help
   -V, --version          print the version
+
+Supervision: when the filter kills a process of the program, sxlua prints one
+line naming the process, the call with its arguments decoded, the action and
+the policy line (and group) of the rule or default that decided:
+  sxlua: python3 (pid 4242) killed: socket(AF_UNIX, SOCK_STREAM, 0):
+         kill_process, the default (policy.lua:3)
+For that, the filter's kills (and with --report its errnos and logs) go to
+sxlua as seccomp notifications, which sxlua answers as the policy says: the
+call fails, or the caller's process is killed (SIGKILL; the program's own
+process is reported as SIGSYS, status 159). Allowed calls take the same path
+as before and stay in the kernel's cache. If sxlua dies, notified calls fail
+with ENOSYS: they never run. A notify rule's calls go to the policy's `on`
+handlers: call:string(i), call:bytes(i, n), and the answer call:fail("EACCES"),
+call:ret(v), call:inject_fd(fd) or call:continue(). A call without a handler
+fails with ENOSYS, one whose handler raises or answers nothing with EPERM; both
+are reported. continue() after reading a pointer argument decides nothing: the
+memory can change after the check. To grant something, do it in the handler
+and inject the result (policies/broker.lua).
 
 What the program can never reach, whatever its uid and its policy allows:
 sxlua's memory and descriptors (sxlua is not dumpable and the program loses
@@ -79,7 +103,7 @@ end
 
 -- The exit status for wait()'s results, with one line when the filter killed it. An
 -- exit code is 0..255 and a signal 1..64: anything else is the policy's mistake.
-function M.exit_status(program, how, value)
+function M.exit_status(program, how, value, reported)
   if how == "exited" then
     if math_type(value) ~= "integer" or value < 0 or value > 255 then
       say("%s: an exit status is 0..255, got %s", program, tostring(value))
@@ -91,14 +115,14 @@ function M.exit_status(program, how, value)
     say("%s: a signal is 1..64, got %s", program, tostring(value))
     return EXIT_RUNNER
   end
-  if value == SIGSYS then
+  if value == SIGSYS and not reported then
     say("%s was killed by the seccomp filter (SIGSYS): it made a forbidden syscall", program)
   end
   return 128 + value
 end
 
 local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_privs = true,
-                  pid_namespace = true }
+                  pid_namespace = true, on = true }
 
 -- A policy that drops a constructor's `nil, err` returns no filter: say that error first,
 -- with its line (sx.error keeps the last one made).
@@ -131,18 +155,23 @@ local function declaration(result)
       return nil, ("filters[%d] is not a filter (%s)"):format(i, type(f)), f == nil
     end
   end
+  if result.on ~= nil and type(result.on) ~= "table" then
+    return nil, "on must be a table of handlers: { openat = function(call) ... end }"
+  end
   return { filters = filters, env = result.env, cwd = result.cwd,
-           no_new_privs = result.no_new_privs, pid_namespace = result.pid_namespace }
+           no_new_privs = result.no_new_privs, pid_namespace = result.pid_namespace,
+           on = result.on }
 end
 
-local function run_declared(policy, decl, argv)
+local function run_declared(policy, decl, argv, mode)
   if #argv == 0 then
     say("no program to run: sxlua %s [args...] -- program [args...]", policy)
     return EXIT_RUNNER
   end
   local ok, p, err = pcall(process.spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
                                             no_new_privs = decl.no_new_privs,
-                                            pid_namespace = decl.pid_namespace })
+                                            pid_namespace = decl.pid_namespace,
+                                            supervise = mode, on = decl.on })
   if not ok then say("%s: %s", policy, p) return EXIT_RUNNER end
   if not p then
     if err.code == "not_found" then say("%s: command not found", argv[1]) return EXIT_NOTFOUND end
@@ -173,9 +202,12 @@ local function run_declared(policy, decl, argv)
     else say("%s: %s", argv[1], perr.message) end
     return EXIT_RUNNER
   end
-  local how, value = p:wait{ forward = FORWARD }
+  if p.unsupervised then say("%s: %s", policy, p.unsupervised) end
+  local report, summary, killed = supervise.reporter(mode, function(line) say("%s", line) end)
+  local how, value = p:wait{ forward = FORWARD, report = report }
+  summary()
   if not how then say("%s: %s", argv[1], value.message) return EXIT_RUNNER end
-  return M.exit_status(argv[1], how, value)
+  return M.exit_status(argv[1], how, value, killed[p.pid])
 end
 
 local function handler(e)
@@ -185,21 +217,28 @@ end
 
 -- Run a policy chunk as sxlua does. Returns true and its results (a table, n = count),
 -- or false and the exit status (the error already said).
-local function run_policy(policy, policy_args, argv, version)
+local function run_policy(policy, policy_args, argv, version, mode)
   local chunk, lerr = loadfile(policy, "t")
   if not chunk then say("%s", lerr) return false, EXIT_RUNNER end
   local argt = { [0] = policy }
   for j, a in ipairs(policy_args) do argt[j] = a end
   _G.arg = argt
+  local report = supervise.reporter(mode, function(line) say("%s", line) end)
   _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
+               supervise = mode, report = report,
                exit_status = M.exit_status }
   -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
   -- looks for the line to blame. A line hook remembers the policy's last line instead.
   local host = require "sx.host"
   host.track("@" .. policy)
+  error_.fallback = function()
+    local line = host.line()
+    return line and policy .. ":" .. line
+  end
   error_.last = nil
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
   local last_line = host.untrack()
+  error_.fallback = nil
   local here = last_line and (policy .. ":" .. last_line) or policy
   if not results[1] then
     local msg = tostring(results[2])
@@ -240,13 +279,16 @@ function M.main(args, version)
   if commands.COMMANDS[args[1]] then
     return commands.run(args[1], args, 2, M.load_policy)
   end
-  local i, check, share_pid_namespace = 1, false, false
+  local i, check, share_pid_namespace, mode = 1, false, false, "kills"
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
     if o == "-h" or o == "--help" then io.stdout:write(M.USAGE, "\n", commands.USAGE) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     elseif o == "--no-pid-namespace" then share_pid_namespace = true
+    elseif o == "--report" then mode = "denials"
+    elseif o == "--complain" then mode = "complain"
+    elseif o == "--no-supervise" then mode = nil
     else
       say("unknown option '%s' (see sxlua --help)", o)
       return EXIT_RUNNER
@@ -268,7 +310,7 @@ function M.main(args, version)
   -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
   if not check and not share_pid_namespace then process.enter_user_namespace() end
   local spawned_before = process.spawned()
-  local ok, results = run_policy(policy, policy_args, argv, version)
+  local ok, results = run_policy(policy, policy_args, argv, version, mode)
   if not ok then return results end
   local r1, r2 = results[1], results[2]
   if r1 == "exited" or r1 == "signaled" then
@@ -292,7 +334,10 @@ function M.main(args, version)
     return 0
   end
   if share_pid_namespace then decl.pid_namespace = false end
-  return run_declared(policy, decl, argv)
+  if mode == "complain" then
+    say("complain mode: nothing the policy denies is stopped; it is listed instead")
+  end
+  return run_declared(policy, decl, argv, mode)
 end
 
 return M

@@ -1,0 +1,320 @@
+-- sx.supervise: the supervisor that answers a workload's notified syscalls (sx.process
+-- runs it inside p:wait()).
+--
+-- A filter's own `notify` rules go to Lua handlers: on[name](call) returns call:fail(e),
+-- call:ret(v), call:inject_fd(fd) or call:continue(). A call without a handler fails
+-- with ENOSYS (as when nobody listens), one whose handler raises or answers nothing with
+-- EPERM; both are reported. The supervisor can also see the calls a policy denies, when
+-- proceed turned their actions into notifications (the modes below): it then decides
+-- them as the filters would and reports them.
+--
+--   mode       what is notified                 what the supervisor does
+--   kills      kill_process, kill_thread        kills the caller (SIGKILL; the workload's
+--                                               own process is reported as SIGSYS)
+--   denials    kills, errno, log                as the filter says; reports each kind
+--   complain   every action but allow           lets the call go on; records it
+--   learn      every call                       lets it go on; records it
+--
+-- Reading a pointer argument and then letting the call continue decides nothing: the
+-- memory can change after the check (seccomp_unotify(2)). Handlers that grant something
+-- should do it themselves and inject the result (call:inject_fd), like policies/broker.lua.
+
+local core = require "sx.process_core"
+local score = require "sx.core"
+local action = require "sx.action"
+local decode = require "sx.decode"
+local error_ = require "sx.error"
+
+local type, ipairs, tostring, pcall, setmetatable, getmetatable, io, math_type, format, require =
+  type, ipairs, tostring, pcall, setmetatable, getmetatable, io, math.type, string.format, require
+
+local M = {}
+
+local NOTIFY = core.notify
+local X32_BIT = 0x40000000
+local FULL = 0xffff0000
+local KIND = { [0x80000000] = "kill", [0x00000000] = "kill", [0x00030000] = "trap",
+               [0x00050000] = "errno", [0x7fc00000] = "notify", [0x7ff00000] = "trace",
+               [0x7ffc0000] = "log", [0x7fff0000] = "allow" }
+
+M.MODES = { kills = true, denials = true, complain = true, learn = true }
+
+-- kinds(mode, filters) -> the SX_NOTIFY bits proceed takes, and why there are none when
+-- the mode wants some; or raises for a mode that cannot be kept. Only a plan of one
+-- filter is rewritten: the kernel gives a process one listener, and in a stack a
+-- notification loses to another filter's errno or trap, where the kill it stands for
+-- would have won.
+function M.kinds(mode, filters)
+  if not mode then return 0 end
+  if #filters > 1 then
+    if mode == "complain" or mode == "learn" then
+      error_.raise(("%s mode needs a policy of one filter; this one has %d"):format(mode, #filters))
+    end
+    return 0, ("the policy has %d filters: kills stay with the kernel, unreported (reports " ..
+               "cover a policy of one filter)"):format(#filters)
+  end
+  if mode == "learn" then
+    return NOTIFY.kill | NOTIFY.trap | NOTIFY.errno | NOTIFY.trace | NOTIFY.log | NOTIFY.allow
+  elseif mode == "complain" then
+    return NOTIFY.kill | NOTIFY.trap | NOTIFY.errno | NOTIFY.trace | NOTIFY.log
+  end
+  return mode == "denials" and (NOTIFY.kill | NOTIFY.errno | NOTIFY.log) or NOTIFY.kill
+end
+
+-- The architecture a notification came from, by its audit value and number.
+local function arch_of(audit, nr)
+  for _, a in ipairs(score.arches()) do
+    if score.audit(a) == audit and (a ~= "x32" or nr & X32_BIT ~= 0) and
+       (a ~= "x86_64" or nr & X32_BIT == 0) then
+      return a
+    end
+  end
+  return ("audit 0x%x"):format(audit)
+end
+
+-- A signed rank: the kernel takes the lowest (the most restrictive) of a stack.
+local function rank(value)
+  local v = value & FULL
+  return v >= 0x80000000 and v - 0x100000000 or v
+end
+
+-- What the stack of original filters decides for a call: the action's value, and the
+-- filter that decided it (the newest of equals, as the kernel picks).
+local function decide(filters, call)
+  local best, by
+  for i, f in ipairs(filters) do
+    local a = call.args
+    local v = score.emulate(f.bpf, call.audit, call.nr, a[1], a[2], a[3], a[4], a[5], a[6])
+    if not best or rank(v) <= rank(best) then best, by = v, i end
+  end
+  return best or 0x7fff0000, by
+end
+
+local function comm(pid)
+  local f = io.open(("/proc/%d/comm"):format(pid))
+  if not f then return "?" end
+  local name = (f:read("l") or "?")
+  f:close()
+  return name
+end
+
+---------------------------------------------------------------------------- calls
+
+local Call = {}
+Call.__index = Call
+
+local Reply = {}
+
+local function reply(t) return setmetatable(t, Reply) end
+
+-- call:string(i [, max]) -> argument i (from 0) read as a string from the caller, or nil
+-- and a message. It is checked still valid after the read.
+function Call:string(i, max)
+  local s, e = core.read_string(self.pid, self.args[i + 1], max or 4096)
+  if not s then return nil, core.strerror(e) end
+  if not core.notif_valid(self.listener, self.id) then return nil, "the call is gone" end
+  return s
+end
+
+-- call:bytes(i, n) -> n bytes (fewer where the memory ends) at argument i, or nil, message.
+function Call:bytes(i, n)
+  local s, e = core.read(self.pid, self.args[i + 1], n)
+  if not s then return nil, core.strerror(e) end
+  if not core.notif_valid(self.listener, self.id) then return nil, "the call is gone" end
+  return s
+end
+
+-- call:fail(e): the call fails with errno e (a name such as "EACCES", or a number).
+function Call:fail(e)
+  local n = type(e) == "string" and score.errno_number(e:upper()) or e
+  if math_type(n) ~= "integer" or n < 1 or n > 4095 then
+    error_.raise(("fail: unknown errno '%s'"):format(tostring(e)))
+  end
+  return reply{ error = n }
+end
+
+-- call:ret(v): the call returns v without running.
+function Call:ret(v)
+  if math_type(v) ~= "integer" then error_.raise("ret: the value is an integer") end
+  return reply{ value = v }
+end
+
+-- call:inject_fd(fd [, { cloexec = true, close = true }]): descriptor fd of the supervisor
+-- (an integer or a Lua file) becomes the call's result, a new descriptor in the caller;
+-- close = true closes the supervisor's own once it is sent.
+function Call:inject_fd(fd, opts)
+  opts = opts or {}
+  if io.type(fd) == "file" then fd = core.fileno(fd) end
+  if math_type(fd) ~= "integer" then error_.raise("inject_fd: a descriptor is an integer or a file") end
+  return reply{ fd = fd, cloexec = opts.cloexec or false, close = opts.close or false }
+end
+
+-- call:continue(): the call runs as if allowed. Not a security decision (see the top).
+function Call:continue()
+  return reply{ continue = true }
+end
+
+local function send(call, r)
+  if r.continue then return core.notif_send(call.listener, call.id, 0, 0, true) end
+  if r.fd then
+    local ok, e = core.notif_addfd(call.listener, call.id, r.fd, r.cloexec)
+    if r.close then core.close_fd(r.fd) end
+    return ok, e
+  end
+  if r.error then return core.notif_send(call.listener, call.id, r.error) end
+  return core.notif_send(call.listener, call.id, 0, r.value)
+end
+
+---------------------------------------------------------------------------- the supervisor
+
+local Supervisor = {}
+Supervisor.__index = Supervisor
+
+-- new{ mode =, filters = {f...}, on = { name = handler }, event = function(ev),
+--      pid = the workload's pid }
+function M.new(opts)
+  return setmetatable({ mode = opts.mode, filters = opts.filters, on = opts.on or {},
+                        event = opts.event, pid = opts.pid, killed = {} }, Supervisor)
+end
+
+-- The event a call makes: who, what, the action and the rule that decided.
+function Supervisor:record(call, value, by, outcome, message)
+  if not self.event then return end
+  local f = by and self.filters[by]
+  local rule
+  if f and f.rules then
+    local ok, r = pcall(require("sx.inspect").deciding_rule, f, call.nr, call.args, call.arch)
+    rule = ok and r or nil
+  end
+  self.event({
+    pid = call.pid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
+    action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
+    filter = by, rule = rule,
+    rule_where = rule and f.rules[rule].where, rule_group = rule and f.rules[rule].group,
+    default_where = f and f.where, message = message,
+    describe = function()
+      return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
+                                         call.arch)
+    end,
+  })
+end
+
+-- Kill the caller's whole process, as kill_process would (the notification is answered
+-- after: the thread is still blocked in the call, so its pid is not reused); remember it.
+function Supervisor:kill(call)
+  local tgid = core.tgid(call.pid)
+  if tgid and core.notif_valid(call.listener, call.id) then
+    core.kill(tgid, 9)
+    self.killed[tgid] = true
+  end
+  core.notif_send(call.listener, call.id, 1)
+end
+
+-- A notified call of the policy's own: its handler's answer, or a failure. Returns the
+-- answer to send (a Reply), the outcome and a message.
+function Supervisor:handle(call)
+  local h = self.on[call.syscall]
+  if not h then return reply{ error = 38 }, "failed", "no handler" end          -- ENOSYS
+  local ok, r = pcall(h, call)
+  if not ok then return reply{ error = 1 }, "failed", tostring(r) end           -- EPERM
+  if getmetatable(r) ~= Reply then return reply{ error = 1 }, "failed", "the handler answered nothing" end
+  return r, r.continue and "continued" or r.fd and "injected" or r.error and "denied" or "returned"
+end
+
+-- dispatch(n): answer one notification (n as sx.process_core gives it). The event is
+-- recorded before the answer, while the caller still waits, so a report can read its
+-- arguments.
+function Supervisor:dispatch(n)
+  local call = setmetatable(n, Call)
+  call.audit = n.arch
+  call.arch = arch_of(n.arch, n.nr)
+  call.syscall = score.syscall_name(n.nr, call.arch) or tostring(n.nr)
+  local value, by = decide(self.filters, call)
+  local kind = KIND[value & FULL] or "other"
+  local complain = self.mode == "complain" or self.mode == "learn"
+  if kind == "notify" then
+    local r, outcome, message = self:handle(call)
+    self:record(call, value, by, outcome, message)
+    local sent, e = send(call, r)
+    if not sent and e ~= 2 then            -- ENOENT: the caller is gone, nothing to say
+      self:record(call, value, by, "failed", "the answer was refused: " .. core.strerror(e))
+    end
+  elseif kind == "allow" or kind == "log" or complain then
+    self:record(call, value, by, kind == "allow" and "allowed" or kind == "log" and "logged"
+                or "let through")
+    core.notif_send(call.listener, call.id, 0, 0, true)
+  elseif kind == "kill" then
+    self:record(call, value, by, "killed")
+    self:kill(call)
+  elseif kind == "errno" then
+    self:record(call, value, by, "denied")
+    core.notif_send(call.listener, call.id, value & 0xffff)
+  else                                     -- trap, trace: the kernel keeps them
+    self:record(call, value, by, "failed", "this action cannot be supervised")
+    core.notif_send(call.listener, call.id, 1)
+  end
+end
+
+---------------------------------------------------------------------------- reports
+
+-- "python3 (pid 4242) killed: socket(AF_UNIX, SOCK_STREAM, 0): kill_process, the default
+-- (policy.lua:3)"
+function M.format(ev)
+  local name, text = ev.describe()
+  local deciding
+  if ev.rule then
+    deciding = (ev.rule_where and "rule at " .. ev.rule_where or "rule " .. ev.rule) ..
+               (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
+  else
+    deciding = "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
+  end
+  local how = ({ killed = "killed", denied = "denied", ["let through"] = "would be stopped",
+                 failed = "refused", logged = "logged" })[ev.outcome] or ev.outcome
+  local line = format("%s (pid %d) %s: %s: %s, %s", name, ev.pid, how, text, tostring(ev.action),
+                      deciding)
+  if ev.message then line = line .. " [" .. ev.message .. "]" end
+  return line
+end
+
+-- reporter(mode, write) -> report(event), summary(), killed: what sxlua prints. Every
+-- kill and every call a handler could not answer gets a line; with mode "denials" or
+-- "complain" the first call of each (syscall, rule) that the policy denies or would deny
+-- gets one, and summary() writes how many of each there were. killed[pid] is set for
+-- each process a line reported killed.
+function M.reporter(mode, write)
+  local counts, order, killed = {}, {}, {}
+  local listed = mode == "denials" or mode == "complain"
+  local COUNTED = { killed = true, denied = true, logged = true, ["let through"] = true }
+  local function report(ev)
+    local handled = ev.kind == "notify"
+    if ev.outcome == "killed" then killed[ev.pid] = true end
+    if ev.outcome == "failed" or (ev.outcome == "killed" and not listed) then
+      return write(M.format(ev))
+    end
+    if not listed or handled or not COUNTED[ev.outcome] then return end
+    local key = ev.syscall .. "\0" .. tostring(ev.filter) .. "\0" .. tostring(ev.rule)
+    local c = counts[key]
+    if not c then
+      c = { n = 0, ev = ev }
+      counts[key] = c
+      order[#order + 1] = key
+      write(M.format(ev))
+    end
+    c.n = c.n + 1
+  end
+  local function summary()
+    if not listed or #order == 0 then return end
+    write(mode == "complain" and "what the policy would have stopped:" or "denials:")
+    for _, key in ipairs(order) do
+      local c = counts[key]
+      local ev = c.ev
+      local deciding = ev.rule and (ev.rule_where or ("rule " .. ev.rule)) ..
+                       (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
+                       or "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
+      write(format("%8d  %-16s %-16s %s", c.n, ev.syscall, tostring(ev.action), deciding))
+    end
+  end
+  return report, summary, killed
+end
+
+return M

@@ -1,0 +1,251 @@
+-- The supervisor (sx.supervise): Lua handlers for notify rules, denial reports, complain
+-- mode and the broker, on real workloads and the real kernel. Tagged lua54 where it runs
+-- the built sxlua, which embeds Lua 5.4.
+local process = require "sx.process"
+local seccomp = require "sx.seccomp"
+local supervise = require "sx.supervise"
+local proc = require "support.proc"
+
+local q = proc.shell_quote
+local SIGSYS = process.signals.SYS
+
+local function nr(name) return tostring(assert(seccomp.syscall_number(name))) end
+local SXTRY = q(proc.bin("sxtry"))
+
+local files = {}
+local function policy(text)
+  local path = proc.tmpname() .. ".lua"
+  proc.write(path, text)
+  files[#files + 1] = path
+  return path
+end
+
+local function sxlua(args)
+  return proc.run("cd / && " .. proc.SXLUA .. " " .. args)
+end
+
+-- Run argv under filter f with handlers `on`; the wait's results, and the events with
+-- each one's line (sx.supervise.format, made while the caller is still there).
+local function run(argv, f, on, mode)
+  local p = assert(process.spawn{ argv = argv, on = on, supervise = mode })
+  assert(p:install(f))
+  assert(p:proceed())
+  local events = {}
+  local how, value = p:wait{ report = function(ev)
+    ev.line = supervise.format(ev)
+    events[#events + 1] = ev
+  end }
+  return how, value, events
+end
+
+local function status(...) return { (select(1, ...)), (select(2, ...)) } end
+
+describe("the supervisor", function()
+  teardown(function() for _, f in ipairs(files) do os.remove(f) end end)
+
+  describe("handlers for notify rules (sx.process)", function()
+    local f = assert(seccomp.from_rules({ { "notify", "getppid" }, { "notify", "uname" } }, "allow"))
+
+    it("change a call's result: a value, or an errno", function()
+      local out = proc.tmpname()
+      local how, code = run({ "sh", "-c", "echo $PPID > " .. out }, f,
+                            { getppid = function(call) return call:ret(4242) end })
+      assert.same({ "exited", 0 }, { how, code })
+      assert.equal("4242\n", proc.read(out))
+      os.remove(out)
+      assert.same({ "exited", 13 }, status(run({ proc.bin("sxtry"), nr("uname"), "0" }, f,
+                                       { uname = function(call) return call:fail("EACCES") end })))
+    end)
+
+    it("read the caller's arguments, then decide", function()
+      local g = assert(seccomp.from_rules({ { "notify", "openat" } }, "allow"))
+      local seen = {}
+      local on = { openat = function(call)
+        local path = assert(call:string(1))
+        seen[#seen + 1] = path
+        if path:find("^/etc/hostname") then return call:fail("EPERM") end
+        return call:continue()
+      end }
+      local how, code = run({ "/bin/cat", "/etc/hostname" }, g, on)
+      assert.same({ "exited", 1 }, { how, code })
+      local found = false
+      for _, path in ipairs(seen) do found = found or path == "/etc/hostname" end
+      assert.is_true(found)
+    end)
+
+    it("fail closed: EPERM when a handler raises or answers nothing, ENOSYS without one", function()
+      local how, code, events = run({ proc.bin("sxtry"), nr("uname"), "0" }, f,
+                                    { uname = function() error("broken handler") end })
+      assert.same({ "exited", 1 }, { how, code })
+      assert.equal("failed", events[1].outcome)
+      assert.matches("broken handler", events[1].message)
+      assert.same({ "exited", 1 }, status(run({ proc.bin("sxtry"), nr("uname"), "0" }, f,
+                                              { uname = function() end })))
+      how, code, events = run({ proc.bin("sxtry"), nr("uname"), "0" }, f, {})
+      assert.same({ "exited", 38 }, { how, code })
+      assert.equal("no handler", events[1].message)
+      assert.matches("^sxtry %(pid %d+%) refused: uname%(NULL%): notify, rule at .*supervise_spec%.lua:%d+ %[no handler%]$",
+                     events[1].line)
+    end)
+  end)
+
+  describe("kills, reported (mode kills)", function()
+    it("kill the caller's process and name the call; the workload's own shows SIGSYS", function()
+      local f = assert(seccomp.deny_list({ "socket" }, { deny_action = "kill_process" }))
+      local how, value, events = run({ proc.bin("sxtry"), nr("socket"), "1", "1", "0" }, f, nil, "kills")
+      assert.same({ "signaled", SIGSYS }, { how, value })
+      assert.equal("killed", events[1].outcome)
+      assert.matches("^sxtry %(pid %d+%) killed: socket%(AF_UNIX, SOCK_STREAM, 0%): kill_process, rule at ",
+                     events[1].line)
+    end)
+  end)
+
+  describe("sxlua #lua54", function()
+    local DENY_SOCKET = [[
+local seccomp = require "sx.seccomp"
+local f = seccomp.deny_list({ "socket" }, { deny_action = "kill_process" })
+return f
+]]
+
+    it("reports a kill in a grandchild with the syscall and the policy line", function()
+      local pol = policy(DENY_SOCKET)
+      local code, _, err = sxlua(q(pol) .. " -- sh -c " ..
+                                 q("sh -c '" .. proc.bin("sxtry") .. " " .. nr("socket") ..
+                                   " 1 2 0'; echo after $?"))
+      assert.equal(0, code)
+      assert.matches("sxlua: sxtry %(pid %d+%) killed: socket%(AF_UNIX, SOCK_DGRAM, 0%): " ..
+                     "kill_process, rule at " .. pol:gsub("%p", "%%%0") .. ":2\n", err)
+    end)
+
+    it("exits 159 with one line when the workload itself is killed", function()
+      local pol = policy(DENY_SOCKET)
+      local code, _, err = sxlua(q(pol) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 2 1 0")
+      assert.equal(159, code)
+      local lines = select(2, err:gsub("\n", ""))
+      assert.equal(1, lines, err)
+      assert.matches("^sxlua: sxtry %(pid %d+%) killed: socket%(AF_INET, SOCK_STREAM, 0%)", err)
+    end)
+
+    it("--report lists each denial once and counts them at the end", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+local f = seccomp.deny_list({ "getppid" }, { deny_action = seccomp.errno("EPERM") })
+return f
+]])
+      local code, _, err = sxlua("--report " .. q(pol) .. " -- sh -c " ..
+                                 q("for i in 1 2 3; do " .. proc.bin("sxtry") .. " " ..
+                                   nr("getppid") .. "; done"))
+      assert.equal(1, code)                                  -- the last sxtry: EPERM
+      assert.matches("sh %(pid %d+%) denied: getppid%(%): errno%(EPERM%), rule at " ..
+                     pol:gsub("%p", "%%%0") .. ":2\n", err)
+      local _, lines = err:gsub("denied: getppid", "")
+      assert.equal(1, lines, err)                             -- the first only
+      assert.matches("denials:\nsxlua: +%d+  getppid +errno%(EPERM%) +" .. pol:gsub("%p", "%%%0"), err)
+      local count = tonumber(err:match("\nsxlua: +(%d+)  getppid"))
+      assert.is_true(count >= 3, err)                         -- sh asks too
+    end)
+
+    it("--complain runs a program the policy would kill, and lists what it would stop", function()
+      local pol = policy(DENY_SOCKET)
+      local code, _, err = sxlua("--complain " .. q(pol) .. " -- " .. SXTRY .. " " .. nr("socket") ..
+                                 " 1 1 0")
+      assert.equal(0, code)                                   -- the socket was made
+      assert.matches("complain mode", err)
+      assert.matches("sxtry %(pid %d+%) would be stopped: socket%(AF_UNIX, SOCK_STREAM, 0%): kill_process", err)
+      assert.matches("what the policy would have stopped:\nsxlua: +1  socket +kill_process", err)
+    end)
+
+    it("--no-supervise leaves the kill to the kernel, with no report", function()
+      local pol = policy(DENY_SOCKET)
+      local code, _, err = sxlua("--no-supervise " .. q(pol) .. " -- " .. SXTRY .. " " ..
+                                 nr("socket") .. " 1 1 0")
+      assert.equal(159, code)
+      assert.matches("killed by the seccomp filter %(SIGSYS%)", err)
+    end)
+
+    it("handlers in a declarative policy: `on`", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+local f = seccomp.from_rules({ { "notify", "getppid" } }, "allow")
+return { filter = f, on = { getppid = function(call) return call:ret(7) end } }
+]])
+      local code, out = sxlua(q(pol) .. " -- sh -c 'echo $PPID'")
+      assert.equal(0, code)
+      assert.equal("7\n", out)
+    end)
+
+    for _, flag in ipairs{ "", "--no-pid-namespace " } do
+      it("when sxlua is killed, notified calls never succeed (" .. (flag == "" and "namespace" or flag) .. ")", function()
+        local dir = proc.tmpname()
+        os.execute("mkdir " .. q(dir))
+        local pol = policy([[
+local seccomp = require "sx.seccomp"
+local f = seccomp.from_rules({ { "notify", "uname" } }, "allow")
+return { filter = f, on = { uname = function(call) return call:ret(0) end } }
+]])
+        -- a grandchild (no parent-death signal) waits for sxlua's end, then calls uname
+        proc.write(dir .. "/inner.sh", ("while [ ! -e %s/go ]; do sleep 0.05; done\n" ..
+          "uname > %s/out 2>&1; echo $? > %s/rc\n"):format(dir, dir, dir))
+        proc.write(dir .. "/outer.sh", ("sh %s/inner.sh &\nwait\n"):format(dir))
+        proc.write(dir .. "/run.sh", ("echo $$ > %s/pid\nexec %s %s%s -- sh %s/outer.sh\n")
+                   :format(dir, proc.SXLUA, flag, q(pol), dir))
+        os.execute(("sh %s/run.sh >/dev/null 2>&1 &"):format(q(dir)))
+        assert.is_true(proc.eventually(function() return proc.read(dir .. "/pid") end))
+        os.execute("sleep 0.3")
+        assert(os.execute("kill -KILL " .. proc.read(dir .. "/pid")))
+        os.execute("sleep 0.2")
+        proc.write(dir .. "/go", "")
+        if flag == "" then
+          os.execute("sleep 0.5")
+          assert.is_nil(proc.read(dir .. "/rc"))            -- the whole tree went with sxlua
+        else
+          assert.is_true(proc.eventually(function() return proc.read(dir .. "/rc") end))
+          assert.equal("1\n", proc.read(dir .. "/rc"))
+          assert.matches("Function not implemented", proc.read(dir .. "/out"))   -- ENOSYS
+        end
+        os.execute("rm -rf " .. q(dir))
+      end)
+    end
+
+    describe("policies/broker.lua", function()
+      local BROKER = (os.getenv("SX_SOURCE_DIR") or ".") .. "/policies/broker.lua"
+      local dir
+      setup(function()
+        dir = proc.tmpname()
+        os.execute("mkdir -p " .. q(dir .. "/t/sub"))
+        proc.write(dir .. "/t/data.txt", "hello\n")
+        proc.write(dir .. "/t/sub/x", "inner\n")
+        proc.write(dir .. "/outside", "secret\n")
+        os.execute(("ln -s /etc/hostname %s/t/escape && ln -s sub/x %s/t/inside && ln -s ../outside %s/t/up")
+                   :format(dir, dir, dir))
+      end)
+      teardown(function() os.execute("rm -rf " .. q(dir)) end)
+
+      local function broker(cmd)
+        return sxlua(q(BROKER) .. " " .. q(dir .. "/t") .. " -- sh -c " .. q(cmd))
+      end
+
+      it("opens files beneath the tenant's directory and injects them", function()
+        local code, out = broker("cat data.txt sub/x inside " .. dir .. "/t/data.txt")
+        assert.equal(0, code)
+        assert.equal("hello\ninner\ninner\nhello\n", out)
+        code, out = broker("echo new > new.txt && cat new.txt")
+        assert.equal(0, code)
+        assert.equal("new\n", out)
+        assert.equal("new\n", proc.read(dir .. "/t/new.txt"))
+      end)
+
+      it("refuses paths outside it: absolute, .., symlinks, /proc magic links", function()
+        for _, path in ipairs{ "/etc/hostname", "../outside", "escape", "up",
+                               "sub/../../outside", "/proc/self/root/etc/hostname" } do
+          local code, _, err = broker("cat " .. path)
+          assert.equal(1, code, path)
+          assert.matches("Permission denied", err, 1, false, path)
+        end
+        local code = broker("echo x > /usr/lib/sx-broker-test")   -- the system is read-only
+        assert.are_not.equal(0, code)
+        assert.is_nil(proc.read("/usr/lib/sx-broker-test"))
+      end)
+    end)
+  end)
+end)
