@@ -100,6 +100,47 @@ describe("the supervisor", function()
     end)
   end)
 
+  describe("decides every call as the policy does (never wider), in each mode", function()
+    -- harmless with zero arguments: what each returns when allowed is the kernel's own
+    local CALLS = { "getppid", "getpid", "getuid", "sched_yield", "ptrace", "uname", "sync",
+                    "getpgrp", "setsid", "getcwd" }
+    local function outcome(name, f, mode)
+      local p = assert(process.spawn{ argv = { proc.bin("sxtry"), nr(name) }, supervise = mode })
+      assert(p:install(f))
+      assert(p:proceed())
+      return { p:wait() }
+    end
+    local function expected(f, name, plain)
+      local act = tostring(f:eval(name))
+      if act == "kill_process" or act == "kill_thread" then return { "signaled", SIGSYS } end
+      local e = act:match("^errno%((%w+)%)$")
+      if e then return { "exited", require("sx.core").errno_number(e) } end
+      return plain[name]
+    end
+    local allow_all = assert(seccomp.from_rules({}, "allow"))
+    local plain = {}
+    for _, name in ipairs(CALLS) do plain[name] = outcome(name, allow_all, false) end
+    local policies = {
+      assert(seccomp.allow_list({ "read", "write", "openat", "close", "fstat", "newfstatat", "brk",
+        "mmap", "munmap", "mprotect", "pread64", "access", "arch_prctl", "set_tid_address",
+        "set_robust_list", "rseq", "prlimit64", "getrandom", "exit_group", "getpid", "uname" })),
+      assert(seccomp.deny_list({ "getppid", "ptrace", "sync" }, { deny_action = "kill_process" })),
+      assert(seccomp.deny_list({ "getuid", "getcwd", "setsid" }, { deny_action = seccomp.errno("EACCES") })),
+      assert(seccomp.builder():deny("getpgrp", seccomp.errno("ENOENT")):deny("sched_yield", "kill_process")
+        :rule("log", "getpid"):build{ default = "allow" }),
+    }
+    for _, mode in ipairs{ false, "kills", "denials" } do
+      it("mode " .. tostring(mode), function()
+        for i, f in ipairs(policies) do
+          for _, name in ipairs(CALLS) do
+            assert.same(expected(f, name, plain), outcome(name, f, mode or nil),
+                        ("policy %d, %s, mode %s"):format(i, name, tostring(mode)))
+          end
+        end
+      end)
+    end
+  end)
+
   describe("sxlua #lua54", function()
     local DENY_SOCKET = [[
 local seccomp = require "sx.seccomp"

@@ -274,7 +274,10 @@ function M.load_policy(policy, policy_args)
 end
 
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
+M.FORWARD = FORWARD
+
 function M.main(args, version)
+  if args[1] == "learn" then return require("sx.learn").main(args, 2, say, M) end
   local commands = require "sx.commands"
   if commands.COMMANDS[args[1]] then
     return commands.run(args[1], args, 2, M.load_policy)

@@ -171,10 +171,11 @@ local Supervisor = {}
 Supervisor.__index = Supervisor
 
 -- new{ mode =, filters = {f...}, on = { name = handler }, event = function(ev),
---      pid = the workload's pid }
+--      record = function(call) (learning: it sees each call, which then goes on), pid = }
 function M.new(opts)
   return setmetatable({ mode = opts.mode, filters = opts.filters, on = opts.on or {},
-                        event = opts.event, pid = opts.pid, killed = {} }, Supervisor)
+                        event = opts.event, learn = opts.record, pid = opts.pid, killed = {} },
+                      Supervisor)
 end
 
 -- The event a call makes: who, what, the action and the rule that decided.
@@ -229,6 +230,10 @@ function Supervisor:dispatch(n)
   call.audit = n.arch
   call.arch = arch_of(n.arch, n.nr)
   call.syscall = score.syscall_name(n.nr, call.arch) or tostring(n.nr)
+  if self.learn then                -- learning: every call goes on, and is written down
+    self.learn(call)
+    return core.notif_send(call.listener, call.id, 0, 0, true)
+  end
   local value, by = decide(self.filters, call)
   local kind = KIND[value & FULL] or "other"
   local complain = self.mode == "complain" or self.mode == "learn"
