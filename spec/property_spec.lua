@@ -3,8 +3,8 @@
 -- big-endian s390x), the compiled program's verdict under the emulator equals the
 -- reference evaluator's on every probe support.agree makes.
 --
--- SX_PROPERTY_ITERATIONS=n runs n rule sets (default 1500, about 15 s here; every tenth set is bigger),
--- and a third as many sets whose rules share their arguments;
+-- SX_PROPERTY_ITERATIONS=n runs n rule sets (default 1500, about 15 s here; every tenth set
+-- is bigger), and a third as many sets whose rules share their arguments;
 -- SX_PROPERTY_SEED=s starts at seed s (a failure prints its seed and a reproducer).
 
 local seccomp = require "sx.seccomp"

@@ -434,14 +434,16 @@ static int latest(const struct sx_argcode *ac, int e) {
 
 /* The entry for test t between kids made already, placed when new. Each kid's way in is
 ** placed next to its code when that is the latest placed, so the newer kid goes first. */
-static int node_entry(struct gen *g, struct sx_argcode *ac, const struct test *t, const int kid[2]) {
+static int node_entry(struct gen *g, struct sx_argcode *ac, const struct test *t,
+                      const int kid[2]) {
   int fresh, e, first, to[2];
   if (kid[0] == kid[1]) return kid[0];         /* the answer changes nothing: no test */
   if ((e = entry_for(ac, t, kid[0], kid[1], &fresh)) < 0 || !fresh) return e;
   first = latest(ac, kid[1]) > latest(ac, kid[0]);
   to[first] = entry_target(g, ac, kid[first], t->off, t->mask);
   to[!first] = entry_target(g, ac, kid[!first], t->off, t->mask);
-  ac->entries[e].at[AT_TEST] = place_jump(g, BPF_JMP | jump_code[t->op] | BPF_K, t->k, to[1], to[0]);
+  ac->entries[e].at[AT_TEST] =
+    place_jump(g, BPF_JMP | jump_code[t->op] | BPF_K, t->k, to[1], to[0]);
   return e;
 }
 

@@ -247,7 +247,8 @@ local function fitted_pool(r, pool, sc, arches)
       if type(v) == "string" then v = math.tointeger(tonumber(v)) end
       return fmt("%x", v & m)
     end
-    local key = fmt("%d %s %s %s", c.index, c.op, low(c.value), c.op == "masked_eq" and low(c.mask) or "")
+    local key = fmt("%d %s %s %s", c.index, c.op, low(c.value),
+                    c.op == "masked_eq" and low(c.mask) or "")
     if not seen[key] then seen[key] = true; out[#out + 1] = c end
   end
   return out
@@ -266,7 +267,7 @@ end
 
 -- shared_rule_set(seed): {rules, default, opts, seed} where a few syscalls each have many
 -- rules drawing their conditions from small pools on one or two arguments, with a few
--- actions, so the compiler's shared tests and per-path knowledge are what gets exercised.
+-- actions, so the tests the compiler shares and what its paths know get exercised.
 function M.shared_rule_set(seed)
   local r = M.rng(seed)
   local rfit = M.rng(seed * 7919 + 3)
@@ -282,7 +283,9 @@ function M.shared_rule_set(seed)
   for _ = 1, r.int(1, 3) do
     local sc = r.pick(names)
     local pools = {}
-    for i = 1, r.int(1, 2) do pools[i] = fitted_pool(rfit, shared_pool(r, r.int(0, 5)), sc, arches) end
+    for i = 1, r.int(1, 2) do
+      pools[i] = fitted_pool(rfit, shared_pool(r, r.int(0, 5)), sc, arches)
+    end
     local mine = {}
     for _ = 1, r.int(2, 24) do
       local args, used = {}, {}
@@ -298,7 +301,9 @@ function M.shared_rule_set(seed)
       if ok then
         mine[#mine + 1] = args
         local copy = {}
-        for i, c in ipairs(args) do copy[i] = { index = c.index, op = c.op, value = c.value, mask = c.mask } end
+        for i, c in ipairs(args) do
+          copy[i] = { index = c.index, op = c.op, value = c.value, mask = c.mask }
+        end
         rules[#rules + 1] = { action = r.pick(actions), syscall = sc, args = copy }
       end
     end
