@@ -87,6 +87,7 @@ struct frame {
 struct rule {
   int entry;               /* the place it starts at */
   uint32_t action;
+  int ret;                 /* the entry returning action, once looked up (-1 before) */
 };
 
 struct sx_argcode {
@@ -96,6 +97,7 @@ struct sx_argcode {
   struct rule *rules;
   size_t nrules, cap_rules;
   uint32_t fallback;
+  int fallback_ret;        /* the entry returning fallback, once looked up (-1 before) */
   int oom;                 /* the graph could not grow */
   struct fact *facts;
   size_t nfacts, cap_facts;
@@ -218,17 +220,20 @@ static int build_graph(struct sx_argcode *ac, const struct sx_outcome_rules *o) 
     if (q == NULL) return -1;
     ac->rules = q;
   }
+  int bits[6] = { 0, 0, 0, 0, 0, 0 };     /* each argument's, looked up when first needed */
   for (size_t i = 0; i < o->nk; i++) {
     const struct sx_rule *r = &p->rules[o->k[i].rule];
     int entry = PASS;
     if (r->ncond == 0) continue;
     for (unsigned c = r->ncond; c-- > 0 && entry != FAIL; ) {
-      int bits = sx_arg_bits(o->arch, (long)o->k[i].key, r->conds[c].index);
-      entry = cond_node(ac, &r->conds[c], bits, o->big_endian, entry, FAIL);
+      unsigned index = r->conds[c].index;    /* (0..5: sx_validate_policy) */
+      if (bits[index] == 0) bits[index] = sx_arg_bits(o->arch, (long)o->k[i].key, index);
+      entry = cond_node(ac, &r->conds[c], bits[index], o->big_endian, entry, FAIL);
     }
-    ac->rules[ac->nrules++] = (struct rule){ entry, r->action };
+    ac->rules[ac->nrules++] = (struct rule){ entry, r->action, -1 };
   }
   ac->fallback = o->fallback;
+  ac->fallback_ret = -1;
   return ac->oom ? -1 : 0;
 }
 
@@ -363,7 +368,7 @@ static int entry_for(struct sx_argcode *ac, const struct test *t, int kid0, int 
   size_t s;
   *fresh = 0;
   if (2 * (ac->nentries + 1) > ac->cap_unique) {
-    size_t cap = ac->cap_unique ? 2 * ac->cap_unique : 64;
+    size_t cap = ac->cap_unique ? 2 * ac->cap_unique : 256;
     int *u = malloc(cap * sizeof *u);
     if (u == NULL) return -1;
     for (size_t i = 0; i < cap; i++) u[i] = -1;
@@ -393,10 +398,12 @@ static int entry_for(struct sx_argcode *ac, const struct test *t, int kid0, int 
   return (int)ac->nentries++;
 }
 
-static int ret_entry(struct sx_argcode *ac, uint32_t action) {
+/* The entry returning action, kept in *cache (-1 until looked up; -1 out of memory). */
+static int ret_entry(struct sx_argcode *ac, uint32_t action, int *cache) {
   int fresh;
   struct test t = { 0, 0, action, OP_RET };
-  return entry_for(ac, &t, -1, -1, &fresh);
+  if (*cache < 0) *cache = entry_for(ac, &t, -1, -1, &fresh);
+  return *cache;
 }
 
 /* Where to jump to run entry e with A holding word `off` & `mask`: past the load (and the
@@ -461,12 +468,12 @@ static int settle(struct sx_argcode *ac, int rule, int *node, int facts) {
     const struct node *n;
     int d;
     if (*node == PASS) {
-      e = ret_entry(ac, ac->rules[rule].action);
+      e = ret_entry(ac, ac->rules[rule].action, &ac->rules[rule].ret);
       return e < 0 ? NO_MEMORY : e;
     }
     if (*node == FAIL) {
       if ((size_t)++rule == ac->nrules) {
-        e = ret_entry(ac, ac->fallback);
+        e = ret_entry(ac, ac->fallback, &ac->fallback_ret);
         return e < 0 ? NO_MEMORY : e;
       }
       *node = ac->rules[rule].entry;
