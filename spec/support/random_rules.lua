@@ -150,6 +150,14 @@ end
 
 local names_cache = {}
 
+-- One of ARCH_SETS, and the names that exist on at least one of its arches.
+local function draw_arches(r)
+  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
+  local key = concat(arches, "+")
+  names_cache[key] = names_cache[key] or names_on(arches)
+  return arches, names_cache[key]
+end
+
 -- rule_set(seed [, size]): {rules, default, opts, seed}. `size` scales the number of
 -- syscalls (default up to 12).
 function M.rule_set(seed, size)
@@ -157,10 +165,7 @@ function M.rule_set(seed, size)
   -- fitting values to widths draws from a stream of its own, so the rest of a seed's set
   -- stays what it was before widths existed
   local rfit = M.rng(seed * 7919 + 1)
-  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
-  local key = concat(arches, "+")
-  names_cache[key] = names_cache[key] or names_on(arches)
-  local names = names_cache[key]
+  local arches, names = draw_arches(r)
   -- a few argument indices per set, so conditions of different rules interact
   local indices = {}
   for i = 1, r.int(1, 3) do indices[i] = r.int(0, 5) end
@@ -254,16 +259,20 @@ local function fitted_pool(r, pool, sc, arches)
   return out
 end
 
--- Is every condition of `earlier` one of `later`'s (the same pool entries)? Then `later`
--- could never decide: a bad_rule error, which the generator avoids (mostly).
+-- Is every condition of `earlier` one of `later`'s (the same index, op, value and mask)?
+-- Then `later` can never decide anything: sx refuses it (bad_rule).
 local function covered(earlier, later)
   for _, c in ipairs(earlier) do
     local found = false
-    for _, d in ipairs(later) do if d == c then found = true; break end end
+    for _, d in ipairs(later) do
+      found = found or (c.index == d.index and c.op == d.op and c.value == d.value and
+                        c.mask == d.mask)
+    end
     if not found then return false end
   end
   return true
 end
+M.covered = covered
 
 -- shared_rule_set(seed): {rules, default, opts, seed} where a few syscalls each have many
 -- rules drawing their conditions from small pools on one or two arguments, with a few
@@ -271,10 +280,7 @@ end
 function M.shared_rule_set(seed)
   local r = M.rng(seed)
   local rfit = M.rng(seed * 7919 + 3)
-  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
-  local key = concat(arches, "+")
-  names_cache[key] = names_cache[key] or names_on(arches)
-  local names = names_cache[key]
+  local arches, names = draw_arches(r)
   local actions = {}
   for i = 1, r.int(1, 3) do actions[i] = random_action(r) end
   local rules = {}
