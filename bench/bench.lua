@@ -11,6 +11,7 @@ local seccomp = require "sx.seccomp"
 local core = require "sx.core"
 local lsc = require "support.lsc"
 local inputs = require "inputs"
+local condcode = require "condcode"
 
 local fmt, concat, ipairs, pairs, tostring, sort =
   string.format, table.concat, ipairs, pairs, tostring, table.sort
@@ -256,7 +257,8 @@ for _, input in ipairs(all) do
   stats[#stats + 1] = { input = input, sx = program_stats(mine, input, allowed),
                         lsc = program_stats(l1, input, allowed),
                         lsc2 = program_stats(l2, input, allowed),
-                        diff = differences(mine, l1) + differences(mine, l2) }
+                        diff = differences(mine, l1) + differences(mine, l2),
+                        bpf = { sx = mine, lsc2 = l2 } }
   if input.name == "docker" then
     write(OUT .. "/docker.bpf", mine)
     input.bpf = mine
@@ -285,6 +287,58 @@ end
 local png = DOCS:gsub("%.md$", "") .. "-decisions.png"
 local plotted = os.execute(fmt("gnuplot -e \"data='%s/sweep.dat'; out='%s'\" bench/plot.gp",
                                OUT, png))
+
+-- ---- 5. code for argument conditions (issue 15) ---------------------------------------
+
+-- Instructions per decision for the numbers that no conditional rule names, with zero
+-- arguments: what the conditions' code must leave as it was.
+local function plain_stats(bpf, input)
+  local cond = {}
+  for _, e in ipairs(condcode.conditional(input)) do cond[e.nr] = true end
+  local s = { sum = 0, n = 0, max = 0 }
+  for nr = 0, max_nr do
+    if not cond[nr] then
+      local _, executed = core.emulate(bpf, AUDIT, nr, 0, 0, 0, 0, 0, 0)
+      s.sum, s.n, s.max = s.sum + executed, s.n + 1, math.max(s.max, executed)
+    end
+  end
+  s.avg = s.sum / s.n
+  return s
+end
+
+local conds = {}
+for _, st in ipairs(stats) do
+  local input = st.input
+  log("conditions: %s", input.name)
+  local calls, missed = condcode.calls(input)
+  conds[#conds + 1] = { input = input, st = st, calls = calls, missed = missed,
+                        nsyscalls = #condcode.conditional(input),
+                        run = condcode.executed(calls, st.bpf.sx, st.bpf.lsc2),
+                        plain = { sx = plain_stats(st.bpf.sx, input),
+                                  lsc2 = plain_stats(st.bpf.lsc2, input) } }
+end
+
+-- how many rules of the cond1000 shape (100 syscalls, an eq on arg0 of its own each) fit
+log("conditions: rules until 4096 instructions")
+local LIMIT_TOP = 5000
+local limits = {}
+do
+  local function sx_size(input)
+    local f = seccomp.from_rules(input.rules, input.default, input.opts)
+    return f and #f
+  end
+  local function lsc_size(optimize)
+    return function(input)
+      local b = lsc.compile(input.rules, input.default, input.opts, optimize)
+      return b and #b // 8
+    end
+  end
+  for _, side in ipairs({ { "sx", sx_size }, { "libseccomp", lsc_size(1) },
+                          { "libseccomp tree", lsc_size(2) } }) do
+    local n, all_fit = condcode.until_limit(side[2], names, LIMIT_TOP)
+    limits[#limits + 1] = { label = side[1], n = n, all = all_fit }
+  end
+end
 
 -- ---- 4. spawn cost ------------------------------------------------------------------------
 
@@ -456,6 +510,55 @@ for _, s in ipairs(spawns) do
 end
 p("")
 
+p("### 5. Code for argument conditions")
+p("")
+p("Each syscall with conditions is called once per conditional rule with arguments that " ..
+  "satisfy it, and once with arguments that satisfy none of its rules (each argument " ..
+  "carrying only the bits the syscall reads, where both compilers mean the same); both " ..
+  "programs run in sx's emulator. Instructions executed per call, sx / libseccomp tree:")
+p("")
+p("| input | syscalls with conditions | calls | size sx | size lsc tree | " ..
+  "satisfying a rule: avg | max | satisfying none: avg | max | answers that differ |")
+p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for _, c in ipairs(conds) do
+  if c.nsyscalls > 0 then
+    local r = c.run
+    p("| %s | %d | %d | %d | %d | %.1f / %.1f | %d / %d | %.1f / %.1f | %d / %d | %d |",
+      c.input.name, c.nsyscalls, #c.calls, c.st.sx.size, c.st.lsc2.size, r.a.rule.avg,
+      r.b.rule.avg, r.a.rule.max, r.b.rule.max, r.a.none.avg, r.b.none.avg, r.a.none.max,
+      r.b.none.max, r.differ)
+  end
+end
+do
+  local docker_stats = stats[1]
+  assert(docker_stats.input.name == "docker")
+  local nr = assert(seccomp.syscall_number("personality", ARCH))
+  local _, mine = core.emulate(docker_stats.bpf.sx, AUDIT, nr, 0xffffffff, 0, 0, 0, 0, 0)
+  local _, tree = core.emulate(docker_stats.bpf.lsc2, AUDIT, nr, 0xffffffff, 0, 0, 0, 0, 0)
+  p("")
+  p("Under Docker's profile `personality(0xffffffff)` (its last allowed value) executes %d " ..
+    "instructions in sx and %d in libseccomp's tree.", mine, tree)
+end
+p("")
+p("Syscalls without conditions, zero arguments (every number 0..%d that no conditional " ..
+  "rule names), instructions per decision sx / libseccomp tree:", max_nr)
+p("")
+p("| input | avg | max |")
+p("|---|---:|---:|")
+for _, c in ipairs(conds) do
+  p("| %s | %.2f / %.2f | %d / %d |", c.input.name, c.plain.sx.avg, c.plain.lsc2.avg,
+    c.plain.sx.max, c.plain.lsc2.max)
+end
+p("")
+p("Conditional rules that fit the kernel's 4096 instructions, in the shape of cond1000 " ..
+  "(100 syscalls, each rule an `eq` on arg0 with a value of its own), searched up to %d:",
+  LIMIT_TOP)
+p("")
+p("| compiler | rules |")
+p("|---|---:|")
+for _, l in ipairs(limits) do p("| %s | %s%d |", l.label, l.all and ">= " or "", l.n) end
+p("")
+
 -- targets, reported (never asserted)
 local t = {}
 local function target(ok, text) t[#t + 1] = fmt("- %s %s", ok and "MET" or "MISSED", text) end
@@ -495,6 +598,38 @@ do
   end
   target(okc, "every plainly allowed syscall cache-eligible with sx" ..
          (okc and "" or (" (" .. concat(missing, ", ") .. ")")))
+  -- issue 15: the code for argument conditions
+  local oks, big = true, {}
+  for _, st in ipairs(stats) do
+    if st.sx.size > st.lsc2.size then
+      oks = false
+      big[#big + 1] = fmt("%s: %d vs %d", st.input.name, st.sx.size, st.lsc2.size)
+    end
+  end
+  target(oks, "program size <= libseccomp's tree on every input" ..
+         (oks and "" or (" (" .. concat(big, "; ") .. ")")))
+  local oke, slow = true, {}
+  for _, c in ipairs(conds) do
+    local r = c.run
+    for _, kind in ipairs({ "rule", "none" }) do
+      if c.nsyscalls > 0 and (r.a[kind].avg > r.b[kind].avg or r.a[kind].max > r.b[kind].max) then
+        oke = false
+        slow[#slow + 1] = fmt("%s, %s: avg %.1f vs %.1f, max %d vs %d", c.input.name, kind,
+                              r.a[kind].avg, r.b[kind].avg, r.a[kind].max, r.b[kind].max)
+      end
+    end
+  end
+  target(oke, "instructions executed on syscalls with conditions <= libseccomp's tree, " ..
+         "average and max, with arguments satisfying each rule and satisfying none" ..
+         (oke and "" or (" (" .. concat(slow, "; ") .. ")")))
+  t[#t + 1] = fmt("- (for comparison) conditional rules within 4096 instructions: %s",
+                  concat((function()
+                    local x = {}
+                    for _, l in ipairs(limits) do
+                      x[#x + 1] = fmt("%s %s%d", l.label, l.all and ">= " or "", l.n)
+                    end
+                    return x
+                  end)(), ", "))
 end
 
 p("### Where the time goes (from this run's callgrind profiles)")
@@ -567,8 +702,10 @@ write(DOCS, concat({
   "  tables and libseccomp 2.5.4's agree on: Docker's default profile",
   "  (`spec/fixtures/docker-default.json`) through `sx.oci.to_rules`; an allow list of",
   "  300 syscalls (a fixed shuffle); a deny list of 40; 40 allows plus 25 syscalls with two",
-  "  argument conditions each, every operator. Each is also written as a rule file",
-  "  (`bench/rulefile.h`) that the C benchmark reads for both compilers.",
+  "  argument conditions each, every operator; 1,000 conditional rules on 100 syscalls (a",
+  "  fixed shuffle of those with an argument 0), each `arg0 == j` for its own j. Each is",
+  "  also written as a rule file (`bench/rulefile.h`) that the C benchmark reads for both",
+  "  compilers.",
   "- Compile time: `bench/compile_bench.c` (links `sxcore` and libseccomp; never part of the",
   "  product) and `bench/lua_compile.lua`, each timing sx and libseccomp in alternating",
   "  batches (`pair` mode; for Lua, libseccomp is loaded into lua5.4 by `bench/lsc_lua.c`).",
@@ -579,6 +716,10 @@ write(DOCS, concat({
   "  emulator (`sx_emulate`, `sx_cache_eligible`); libseccomp's through `lsc_helper`.",
   "  libseccomp tree = `SCMP_FLTATR_CTL_OPTIMIZE` 2. \"Plainly allowed\": an unconditional",
   "  allow rule, or the default is allow and no rule names the syscall.",
+  "- Code for argument conditions (`bench/condcode.lua`): for each conditional rule, arguments",
+  "  built from the rule's own values until every condition holds (checked with the specs'",
+  "  reference evaluator), and for each syscall arguments that no rule of it accepts; the",
+  "  rule count that fits 4096 instructions by bisection over the cond1000 shape.",
   "- The nginx mix: `bench/run --record-mix` runs nginx on 127.0.0.1 under `strace -c -f`",
   "  (attached to the worker after start-up) while curl fetches a page a fixed number of times.",
   "- Spawn: `bench/spawn_bench.c` forks and execs each command; `bench/lsc_launch.c` is the",

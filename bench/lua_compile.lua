@@ -8,7 +8,7 @@
 --       the calls and libseccomp's compiles of RULEFILE (the same input, through
 --       bench/lsc_lua.c in this process) in alternating batches: median ns per call,
 --       median ns per libseccomp compile, median of the pairs' ratios
--- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50). VIA is "api"
+-- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50, cond1000). VIA is "api"
 -- (default: the constructor a user calls for the input, allow_list / deny_list for the
 -- lists) or "rules" (from_rules with the input's rule tables, for every input).
 local seccomp = require "sx.seccomp"

@@ -522,8 +522,9 @@ int main(void) {
     end)
 
     it("too_big: more than the kernel's 4096 instructions", function()
+      -- (rules on one argument share its high word: each still needs a test of its own)
       local rules = {}
-      for i = 1, 1500 do
+      for i = 1, 4200 do
         rules[i] = { action = "allow", syscall = "read", args = { { index = 1, op = "eq", value = i * 3 } } }
       end
       local f, err = seccomp.from_rules(rules, "kill_process", { arch = "x86_64" }); local line = here()
