@@ -260,4 +260,20 @@ describe("sxlua", function()
     assert.equal(0, code)
     assert.matches("^filter 1: sx.filter<", out)
   end)
+
+  it("runs its modules as bytecode that keeps their names and lines", function()
+    local script = p([[
+local e = require "sx.error"
+local info = debug.getinfo(e.new, "SL")
+assert(info.short_src == "sx.error", info.short_src)
+assert(next(info.activelines), "no line information")
+local ok, msg = pcall(require("sx.inspect").format_explain, 5)   -- a misuse: sx's line
+print(info.linedefined, ok, msg)
+]])
+    local code, out, err = sxlua("run " .. q(script))
+    assert.equal(0, code, err)
+    local line = tonumber(out:match("^(%d+)\t"))
+    assert.is_true(line > 1)
+    assert.matches("\tfalse\tsx%.inspect:%d+: attempt to index a number value", out)
+  end)
 end)

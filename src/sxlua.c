@@ -3,7 +3,7 @@
 **
 **   sxlua [options] policy.lua [policy args...] -- program [args...]
 **
-** The Lua modules (every lua/sx module) are compiled in as byte arrays and the C modules
+** The Lua modules (every lua/sx module) are compiled in as bytecode and the C modules
 ** (sx.core, sx.process_core) are linked in; all are put in package.preload, so sxlua
 ** works from the build directory and after installation alike, whatever LUA_PATH says.
 ** Everything else (options, loading the policy, running the workload, exit codes) is
@@ -23,7 +23,7 @@
 
 #define EXIT_RUNNER 125
 
-struct sx_embedded { const char *name; const unsigned char *src; size_t len; };
+struct sx_embedded { const char *name; const unsigned char *code; size_t len; };
 extern const struct sx_embedded sx_embedded_modules[];
 
 int luaopen_sx_core(lua_State *L);
@@ -120,13 +120,15 @@ static int luaopen_sx_host(lua_State *L) {
   return 1;
 }
 
-/* package.preload loader of an embedded module: upvalue 1 is its index. */
+/* package.preload loader of an embedded module: upvalue 1 is its index. The modules are
+** bytecode that tools/embed_lua.lua compiled at build time with this Lua release (their
+** chunk names and line information are inside); only they are ever loaded as bytecode. */
 static int load_embedded(lua_State *L) {
   const struct sx_embedded *m = &sx_embedded_modules[lua_tointeger(L, lua_upvalueindex(1))];
   const char *name = luaL_checkstring(L, 1);
   lua_pushfstring(L, "=%s", m->name);
-  if (luaL_loadbufferx(L, (const char *)m->src, m->len, lua_tostring(L, -1), "t") != LUA_OK)
-    return lua_error(L);
+  if (luaL_loadbufferx(L, (const char *)m->code, m->len, lua_tostring(L, -1), "b") != LUA_OK)
+    return luaL_error(L, "embedded module %s: %s", m->name, lua_tostring(L, -1));
   lua_pushstring(L, name);
   lua_call(L, 1, 1);
   return 1;
