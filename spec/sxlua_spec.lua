@@ -39,6 +39,7 @@ describe("sxlua", function()
     assert.equal(0, code)
     assert.matches("Usage: sxlua %[options%] policy.lua", out)
     assert.matches("127", out)
+    assert.matches("Usage: sxlua COMMAND", out)     -- and the commands'
     code, out = sxlua("--version")
     assert.equal(0, code)
     assert.matches("^sxlua %d+%.%d+", out)

@@ -10,68 +10,22 @@
 -- main() returns the exit status: the workload's; 128+N for signal N; 125 for errors of
 -- sxlua or the policy; 126 for a program that cannot be executed; 127 for one not found.
 
-local process = require "sx.process"
-local seccomp = require "sx.seccomp"
-local error_ = require "sx.error"
+-- Modules are loaded when a path needs them: --version and --help load none but
+-- sx.usage, a command loads sx.commands, a policy run loads what spawning needs.
+
+local usage = require "sx.usage"
 
 local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
-      unpack, _G =
+      unpack, require, _G =
   io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math.type,
-  table.unpack, _G
+  table.unpack, require, _G
 
 local M = {}
 
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
-local SIGSYS = process.signals.SYS
 -- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 
-M.USAGE = [[
-Usage: sxlua [options] policy.lua [policy args...] -- program [args...]
-
-Run program under the seccomp filter that policy.lua builds.
-
-A policy is Lua 5.4 source (never bytecode) with the sx modules at hand:
-  local seccomp = require "sx.seccomp"
-  return seccomp.allow_list({ "read", "write", "exit_group", ... })
-The policy args are the chunk's `...` (and arg[1..]); the program's argv is
-sxlua.argv. A declarative policy returns a filter, or a table
-  { filter = f | filters = { f1, f2 }, env = {...}, cwd = "dir",
-    no_new_privs = true, pid_namespace = true }
-and sxlua spawns the program, installs the filters, runs it and waits.
-An imperative policy drives sx.process itself and returns p:wait()'s results
-(or an exit code). Filters that forbid execve still start the program: sxlua's
-own execve passes an exec gate once; every later execve gets the filter's
-action from the kernel, whether sxlua is still there or not.
-
-Options:
-  -c, --check            load the policy and print its filters; run nothing
-  --no-pid-namespace     run the program without a PID namespace of its own
-  -h, --help             print this help
-  -V, --version          print the version
-
-What the program can never reach, whatever its uid and its policy allows:
-sxlua's memory and descriptors (sxlua is not dumpable and the program loses
-CAP_SYS_PTRACE, so ptrace, pidfd_getfd, process_vm_* and /proc/PID/mem fail),
-and, in its own PID namespace (the default), sxlua's pid. Its whole process
-tree ends when it ends, and when sxlua dies. no_new_privs is set unless the
-policy says no_new_privs = false. Without CAP_SYS_ADMIN the namespace needs an
-unprivileged user namespace (ids other than yours then show as nobody); if the
-kernel refuses one, sxlua refuses to run unless given --no-pid-namespace, and
-then the program can signal sxlua, and what it forks can outlive sxlua (its
-execs still get the filter's action). A program that daemonizes must stay in
-the foreground (nginx -g 'daemon off;'): when it exits, so does its tree. A
-root program with root's other capabilities can still change the host itself
-(kernel modules, /proc/sys, ...): deny those syscalls or run it unprivileged.
-
-While it waits, sxlua forwards HUP, INT, QUIT, TERM, USR1 and USR2 sent to it
-to the program.
-
-Exit status: the program's; 128+N when signal N ends it (159 for SIGSYS, also
-when the filter kills it); 125 for an error in sxlua or the policy (printed as
-"sxlua: policy.lua:LINE: message"); 126 when the program cannot be executed;
-127 when it is not found.
-]]
 
 local function say(fmt, ...)
   io.stderr:write("sxlua: ", fmt:format(...), "\n")
@@ -91,7 +45,7 @@ function M.exit_status(program, how, value)
     say("%s: a signal is 1..64, got %s", program, tostring(value))
     return EXIT_RUNNER
   end
-  if value == SIGSYS then
+  if value == require("sx.process").signals.SYS then
     say("%s was killed by the seccomp filter (SIGSYS): it made a forbidden syscall", program)
   end
   return 128 + value
@@ -103,12 +57,14 @@ local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_
 -- A policy that drops a constructor's `nil, err` returns no filter: say that error first,
 -- with its line (sx.error keeps the last one made).
 local function say_dropped_error()
-  if error_.last then say("%s", tostring(error_.last)) end
+  local last = require("sx.error").last
+  if last then say("%s", tostring(last)) end
 end
 
 -- The filters and spawn options a declarative policy returned, or nil, message, and true
 -- when a filter is missing (so a dropped error may be why).
 local function declaration(result)
+  local seccomp = require "sx.seccomp"
   if seccomp.is_filter(result) then return { filters = { result } } end
   if type(result) ~= "table" or getmetatable(result) ~= nil then
     return nil, "the policy must return a filter or a table of options, got " .. type(result),
@@ -140,9 +96,10 @@ local function run_declared(policy, decl, argv)
     say("no program to run: sxlua %s [args...] -- program [args...]", policy)
     return EXIT_RUNNER
   end
-  local ok, p, err = pcall(process.spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
-                                            no_new_privs = decl.no_new_privs,
-                                            pid_namespace = decl.pid_namespace })
+  local spawn = require("sx.process").spawn
+  local ok, p, err = pcall(spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
+                                    no_new_privs = decl.no_new_privs,
+                                    pid_namespace = decl.pid_namespace })
   if not ok then say("%s: %s", policy, p) return EXIT_RUNNER end
   if not p then
     if err.code == "not_found" then say("%s: command not found", argv[1]) return EXIT_NOTFOUND end
@@ -196,6 +153,7 @@ local function run_policy(policy, policy_args, argv, version)
   -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
   -- looks for the line to blame. A line hook remembers the policy's last line instead.
   local host = require "sx.host"
+  local error_ = require "sx.error"
   host.track("@" .. policy)
   error_.last = nil
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
@@ -219,6 +177,7 @@ end
 -- The filters of a declarative policy, for the inspection commands (sx.commands). An
 -- imperative policy cannot be inspected: spawning is refused, so nothing ever runs.
 function M.load_policy(policy, policy_args)
+  local process = require "sx.process"
   local spawn = process.spawn
   process.spawn = function()
     error("this policy runs processes itself; inspection needs a policy that returns its filter", 2)
@@ -236,14 +195,13 @@ end
 
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
 function M.main(args, version)
-  local commands = require "sx.commands"
-  if commands.COMMANDS[args[1]] then
-    return commands.run(args[1], args, 2, M.load_policy)
+  if usage.COMMAND_NAMES[args[1]] then
+    return require("sx.commands").run(args[1], args, 2, M.load_policy)
   end
   local i, check, share_pid_namespace = 1, false, false
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
-    if o == "-h" or o == "--help" then io.stdout:write(M.USAGE, "\n", commands.USAGE) return 0
+    if o == "-h" or o == "--help" then io.stdout:write(usage.RUNNER, "\n", usage.COMMANDS) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     elseif o == "--no-pid-namespace" then share_pid_namespace = true
@@ -255,7 +213,7 @@ function M.main(args, version)
   end
   local policy = args[i]
   if not policy or policy == "--" then
-    io.stderr:write(M.USAGE)
+    io.stderr:write(usage.RUNNER)
     return EXIT_RUNNER
   end
   local policy_args, argv, dd = {}, {}, nil
@@ -266,6 +224,7 @@ function M.main(args, version)
   end
   -- Without CAP_SYS_ADMIN a PID namespace needs a user namespace, entered while this
   -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
+  local process = require "sx.process"
   if not check and not share_pid_namespace then process.enter_user_namespace() end
   local spawned_before = process.spawned()
   local ok, results = run_policy(policy, policy_args, argv, version)
