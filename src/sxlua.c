@@ -29,57 +29,6 @@ extern const struct sx_embedded sx_embedded_modules[];
 int luaopen_sx_core(lua_State *L);
 int luaopen_sx_process_core(lua_State *L);
 
-/* ---- sx.host: the last line the policy ran ------------------------------------
-** `return seccomp.allow_list{...}` is a tail call, so when sx looks for the policy line to
-** blame, the policy's frame is gone. A line hook remembers the last line run in the
-** policy's own source. It is C, and compares the chunk's source pointer (all functions of
-** a chunk share it) before any string, so building a big filter stays cheap. Its state
-** is a userdata reached through the thread's extra space: no C globals. */
-
-struct line_track {
-  char source[512];            /* "@policy.lua" */
-  const char *seen;            /* the source pointer once matched */
-  int line;
-};
-
-static struct line_track **track_slot(lua_State *L) {
-  return (struct line_track **)lua_getextraspace(L);
-}
-
-static void line_hook(lua_State *L, lua_Debug *ar) {
-  struct line_track *t = *track_slot(L);
-  if (!t || !lua_getinfo(L, "S", ar)) return;
-  if (ar->source != t->seen) {
-    if (strcmp(ar->source, t->source) != 0) return;
-    t->seen = ar->source;
-  }
-  t->line = ar->currentline;
-}
-
-/* host.track(source): remember lines run in `source` from now on. */
-static int host_track(lua_State *L) {
-  const char *source = luaL_checkstring(L, 1);
-  struct line_track *t = lua_newuserdatauv(L, sizeof *t, 0);
-  snprintf(t->source, sizeof t->source, "%s", source);
-  t->seen = NULL;
-  t->line = 0;
-  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");   /* keeps it alive */
-  *track_slot(L) = t;
-  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
-  return 0;
-}
-
-/* host.untrack() -> the last line run in the source, or nil */
-static int host_untrack(lua_State *L) {
-  struct line_track *t = *track_slot(L);
-  lua_sethook(L, NULL, 0, 0);
-  *track_slot(L) = NULL;
-  if (t && t->line > 0) lua_pushinteger(L, t->line); else lua_pushnil(L);
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");
-  return 1;
-}
-
 /* ---- sx.host: the policy's output away from stdout ------------------------------
 ** `sxlua bpf` and `export` write their product to stdout, so while the policy runs, what it
 ** prints (print, io.write, a child's output) goes to stderr. The saved descriptor goes back
@@ -112,8 +61,7 @@ static int host_restore_stdout(lua_State *L) {
 }
 
 static int luaopen_sx_host(lua_State *L) {
-  static const luaL_Reg host[] = { { "track", host_track }, { "untrack", host_untrack },
-                                   { "stdout_to_stderr", host_stdout_to_stderr },
+  static const luaL_Reg host[] = { { "stdout_to_stderr", host_stdout_to_stderr },
                                    { "restore_stdout", host_restore_stdout },
                                    { NULL, NULL } };
   luaL_newlib(L, host);
@@ -174,7 +122,6 @@ int main(int argc, char **argv) {
     fputs("sxlua: cannot create the Lua state: not enough memory\n", stderr);
     return EXIT_RUNNER;
   }
-  *track_slot(L) = NULL;
   lua_pushcfunction(L, run);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -15,10 +15,10 @@
 
 local usage = require "sx.usage"
 
-local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
-      unpack, require, _G =
-  io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math.type,
-  table.unpack, require, _G
+local io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math_type, unpack,
+      require, _G =
+  io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math.type, table.unpack,
+  require, _G
 
 local M = {}
 
@@ -135,39 +135,42 @@ local function run_declared(policy, decl, argv)
   return M.exit_status(argv[1], how, value)
 end
 
+-- A raised error as sxlua says it: with the line it was raised at. sx's own errors carry
+-- one already (sx.error.where); for the rest (error("...", 0), an error object) the first
+-- frame outside sx is the policy's, still on the stack here, and none of its frames was
+-- dropped by a tail call (sx.no_tail_calls).
 local function handler(e)
-  if type(e) == "string" then return e end
-  return tostring(e)
+  local msg = type(e) == "string" and e or tostring(e)
+  if not msg:find("^[^\n]-:%d+: ") then
+    local where = require("sx.error").where()
+    if where then msg = where .. ": " .. msg end
+  end
+  return msg
 end
 
 -- Run a policy chunk as sxlua does. Returns true and its results (a table, n = count),
 -- or false and the exit status (the error already said).
 local function run_policy(policy, policy_args, argv, version)
-  local chunk, lerr = loadfile(policy, "t")
+  local chunk, lerr = require("sx.no_tail_calls").loadfile(policy)
   if not chunk then say("%s", lerr) return false, EXIT_RUNNER end
   local argt = { [0] = policy }
   for j, a in ipairs(policy_args) do argt[j] = a end
   _G.arg = argt
   _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
                exit_status = M.exit_status }
-  -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
-  -- looks for the line to blame. A line hook remembers the policy's last line instead.
-  local host = require "sx.host"
   local error_ = require "sx.error"
-  host.track("@" .. policy)
   error_.last = nil
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
-  local last_line = host.untrack()
-  local here = last_line and (policy .. ":" .. last_line) or policy
   if not results[1] then
-    local msg = tostring(results[2])
-    if not msg:find("^[^\n]-:%d+: ") then msg = here .. ": " .. msg end
+    local msg = results[2]
+    if not msg:find("^[^\n]-:%d+: ") then msg = policy .. ": " .. msg end
     say("%s", msg)
     return false, EXIT_RUNNER
   end
   local r1, r2 = results[2], results[3]
   if r1 == nil and r2 ~= nil then
-    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = here end
+    -- sx's errors know their line; one the policy made itself gets at least the file
+    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = policy end
     say("%s", tostring(r2))
     return false, EXIT_RUNNER
   end
