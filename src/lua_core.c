@@ -78,16 +78,17 @@ static int l_syscall_name(lua_State *L) {
 ** first item that is not a string. One call for a list a caller would otherwise look up
 ** name by name and arch by arch (a container profile names hundreds). */
 static int l_syscall_arches(lua_State *L) {
-  lua_Integer n;
+  int n;
   luaL_checktype(L, 1, LUA_TTABLE);
-  n = (lua_Integer)lua_rawlen(L, 1);
-  lua_createtable(L, (int)n, 0);
-  for (lua_Integer i = 1; i <= n; i++) {
+  n = (int)luaL_len(L, 1);
+  lua_createtable(L, n, 0);
+  for (int i = 1; i <= n; i++) {
     size_t len;
     const char *name;
     const int *numbers;
     lua_Integer bits = 0;
-    if (lua_rawgeti(L, 1, i) != LUA_TSTRING) {
+    lua_rawgeti(L, 1, i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pushnil(L);
       lua_pushinteger(L, i);
       return 2;
