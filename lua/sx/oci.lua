@@ -504,27 +504,35 @@ end
 
 -- ---- arches --------------------------------------------------------------------------------
 
-local function scmp_arch(v, path)
-  check_string(v, path)
+-- The arch an SCMP_ARCH_* name stands for; path (with suffix, then [index] when given)
+-- says where it is.
+local function scmp_arch(v, path, suffix, index)
+  if index then path, suffix = fmt("%s[%d]", at(path, suffix), index), nil end
+  check_string(v, path, suffix)
   if v == "SCMP_ARCH_NATIVE" then return core.host_arch() or false end
   local a = SCMP_ARCH[v]
-  if a == nil then fail(path, "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v) end
+  if a == nil then
+    fail(at(path, suffix), "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v)
+  end
   return a
 end
+
+local ARCH_MAP_FIELDS = { architecture = true, subArchitectures = true }
 
 -- The filter's arches: from opts, else the host's plus what the profile adds.
 local function resolve_arches(p, opts, report)
   -- check the profile's lists whatever they are used for
   local listed, map = {}, {}
   local archs = check_array(p.architectures, "architectures")
-  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, fmt("architectures[%d]", i - 1)), v } end
+  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, "architectures", nil, i - 1), v } end
   for i, e in ipairs(check_array(p.archMap, "archMap")) do
+    -- (the path is made only for a message: archMap is read at every import)
     local path = fmt("archMap[%d]", i - 1)
-    check_object(e, path, { architecture = true, subArchitectures = true })
-    local main = { scmp_arch(e.architecture, path .. ".architecture"), e.architecture }
+    check_object(e, path, ARCH_MAP_FIELDS)
+    local main = { scmp_arch(e.architecture, path, ".architecture"), e.architecture }
     local subs = {}
-    for j, s in ipairs(string_list(e.subArchitectures, path .. ".subArchitectures")) do
-      subs[j] = { scmp_arch(s, fmt("%s.subArchitectures[%d]", path, j - 1)), s }
+    for j, s in ipairs(string_list(e.subArchitectures, path, ".subArchitectures")) do
+      subs[j] = { scmp_arch(s, path, ".subArchitectures", j - 1), s }
     end
     map[i] = { main = main, subs = subs }
   end
@@ -572,11 +580,20 @@ end
 
 local FILTER_FIELDS = { caps = true, arches = true, minKernel = true }
 
-local function read_filter(v, path, suffix)
+-- The suffixes of an entry's includes / excludes and their fields, made once.
+local FILTER_SUFFIXES = {}
+for _, which in ipairs({ "includes", "excludes" }) do
+  FILTER_SUFFIXES[which] = { self = "." .. which, caps = "." .. which .. ".caps",
+                             arches = "." .. which .. ".arches" }
+end
+
+local function read_filter(v, path, which)
   if is_absent(v) then return nil end
+  local suffixes = FILTER_SUFFIXES[which]
+  local suffix = suffixes.self
   check_object(v, path, FILTER_FIELDS, suffix)
-  local f = { caps = string_list(v.caps, at(path, suffix), ".caps"),
-              arches = string_list(v.arches, at(path, suffix), ".arches") }
+  local f = { caps = string_list(v.caps, path, suffixes.caps),
+              arches = string_list(v.arches, path, suffixes.arches) }
   for i, c in ipairs(f.caps) do
     if not CAPS[c] then fail(fmt("%s.caps[%d]", at(path, suffix), i - 1), "unknown capability %q", c) end
   end
@@ -677,8 +694,9 @@ local function read_entry(e, path, report)
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
   if not is_absent(e.comment) then check_string(e.comment, path, ".comment") end
-  local args, seen, repeated = {}, {}, false
-  for i, a in ipairs(check_array(e.args, path, ".args")) do
+  local list, args, seen, repeated = check_array(e.args, path, ".args"), NONE, nil, false
+  if #list > 0 then args, seen = {}, {} end
+  for i, a in ipairs(list) do
     local apath = fmt("%s.args[%d]", path, i - 1)
     local cond, two_ignored = read_arg(a, apath)
     if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
@@ -688,8 +706,8 @@ local function read_entry(e, path, report)
   end
   return {
     path = path, names = names, masks = masks, action = act, args = args, repeated = repeated,
-    includes = read_filter(e.includes, path, ".includes"),
-    excludes = read_filter(e.excludes, path, ".excludes"),
+    includes = read_filter(e.includes, path, "includes"),
+    excludes = read_filter(e.excludes, path, "excludes"),
   }
 end
 
@@ -820,7 +838,7 @@ local function convert(profile, opts, caps, kernel, release, text)
   -- Each name gets a slot, in the order names are first met: its unconditional rule
   -- (and, in slot_path, the entry it came from), or the list of its conditional ones.
   -- Docker's profile names some 400 syscalls: a name costs one table, its rule.
-  local slot_of, slots, slot_path, any_conds = {}, {}, {}, false
+  local slot_of, slots, slot_path, nslots, any_conds = {}, {}, {}, 0, false
   local skipped_seen, unknown_seen = {}, {}
   for k = 1, narches do skipped_seen[k] = {} end
   for i, e in ipairs(entries) do
@@ -876,13 +894,15 @@ local function convert(profile, opts, caps, kernel, release, text)
                 reason = "the unconditional entry " .. path .. " replaces it" }
             end
           else
-            n = #slots + 1
+            nslots = nslots + 1
+            n = nslots
             slot_of[name] = n
           end
           slots[n], slot_path[n] = { action = act, syscall = name }, path
         else
           if not n then
-            n = #slots + 1
+            nslots = nslots + 1
+            n = nslots
             slot_of[name], slots[n] = n, {}
           end
           local list = slots[n]
@@ -898,11 +918,12 @@ local function convert(profile, opts, caps, kernel, release, text)
 
   -- conditional entries of different actions that can match the same call: sx tries
   -- them in the profile's order, libseccomp in its own tree's, so say so
-  local rules = {}
-  for n = 1, #slots do
+  local rules, nrules = {}, 0
+  for n = 1, nslots do
     local slot = slots[n]
     if slot_path[n] then
-      rules[#rules + 1] = slot
+      nrules = nrules + 1
+      rules[nrules] = slot
     else
       local name = slot[1].syscall
       local list = slot
@@ -924,7 +945,8 @@ local function convert(profile, opts, caps, kernel, release, text)
         for k, cond in ipairs(r.args) do
           args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
         end
-        rules[#rules + 1] = { action = r.action, syscall = name, args = args }
+        nrules = nrules + 1
+        rules[nrules] = { action = r.action, syscall = name, args = args }
       end
     end
   end
