@@ -245,6 +245,28 @@ function M.run(ctx)
     launch_ir[p.name] = ctx.callgrind(fmt("%s %s -- /nonexistent", launch, p.rules), nil, nil,
                                       nil, true)
   end
+  -- sxlua's CPU in parts: start-up (--version), the policy (--check), the spawn; the C
+  -- launcher's; the program alone
+  local parts = {
+    check = pairs_of(ctx, "parts: sxlua --check / sxlua run",
+                     fmt("-- %s --check %s", sxlua, small.policy),
+                     fmt("-- %s %s -- %s", sxlua, small.policy, PROGRAM)),
+    start = pairs_of(ctx, "parts: sxlua --version / the program",
+                     fmt("-- %s --version", sxlua), "-- " .. PROGRAM),
+    launcher = pairs_of(ctx, "parts: C launcher / the program",
+                        fmt("-- %s %s -- %s", launch, small.rules, PROGRAM), "-- " .. PROGRAM),
+  }
+
+  -- syscalls per spawn from a warm lua5.4: 40 spawns a way, less none
+  local per_spawn = {}
+  for _, way in ipairs({ "sx", "sx_no_ns", "c_fork" }) do
+    local function count(n)
+      return (syscalls(ctx, fmt("env %s lua5.4 bench/spawn_warm.lua %s %s 1 %d %s %s",
+                                ctx.LUA_ENV, small.policy, noexec.policy, n, PROGRAM, way)))
+    end
+    per_spawn[way] = (count(40) - count(0)) / 40
+  end
+
   local sc = {}
   for key, cmd in pairs({
     sxlua = fmt("%s %s -- %s", sxlua, small.policy, PROGRAM),
@@ -260,6 +282,7 @@ function M.run(ctx)
 
   return M.report(rows, {
     small = small, docker = docker, check_ir = check_ir, launch_ir = launch_ir, sc = sc,
+    parts = parts, per_spawn = per_spawn,
     launchers = launchers, lua_ir = lua_ir, runs = ctx.RUNS, rounds = ctx.WARM_ROUNDS,
   })
 end
@@ -324,6 +347,20 @@ function M.report(rows, d)
     }
     p("| %s | %d | %s |", names[k], d.sc[k].total, d.sc[k].top)
   end
+  p("")
+  local pt = d.parts
+  p("Where sxlua's CPU goes, small_futex around /bin/true (medians of alternating pairs): " ..
+    "start-up %.0f µs (`sxlua --version`), the policy %.0f (`sxlua --check`: its modules " ..
+    "and the compile, %.0f in all), the spawn %.0f (the run, %.0f in all, less `--check`), " ..
+    "of which the program itself takes %.0f (/bin/true alone). The C launcher: %.0f in all, " ..
+    "%.0f beyond the program (its start-up, libseccomp's build, fork, load, wait).",
+    pt.start.a.cpu, pt.check.a.cpu - pt.start.a.cpu, pt.check.a.cpu,
+    pt.check.b.cpu - pt.check.a.cpu, pt.check.b.cpu, pt.start.b.cpu, pt.launcher.a.cpu,
+    pt.launcher.a.cpu - pt.launcher.b.cpu)
+  p("")
+  p("Syscalls per spawn from a warm lua5.4 (strace -f -c of 40 spawns less none): " ..
+    "sx.process %.0f, sx.process without a PID namespace %.0f, C fork+seccomp+exec %.0f " ..
+    "(each with /bin/true's own).", d.per_spawn.sx, d.per_spawn.sx_no_ns, d.per_spawn.c_fork)
   p("")
   local readme = {}
   for _, r in ipairs(rows) do readme[r.label] = r end

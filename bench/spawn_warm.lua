@@ -1,7 +1,7 @@
 -- bench/spawn_warm.lua: spawning from a warm lua5.4, sx.process against C loops in the same
 -- process (bench/spawn_peer.c), in alternating batches.
 --
---   lua5.4 bench/spawn_warm.lua POLICY NOEXEC_POLICY ROUNDS BATCH PROGRAM
+--   lua5.4 bench/spawn_warm.lua POLICY NOEXEC_POLICY ROUNDS BATCH PROGRAM [WAY]
 --
 -- Every round runs a batch of each way to spawn PROGRAM (it must exit 0) and takes the
 -- CPU per spawn of each batch (this process and the children it reaped: user + system):
@@ -12,14 +12,16 @@
 --   c_fork     fork; no_new_privs, POLICY's filter (the same BPF), execv; wait
 --   c_vfork    vfork, execv, wait (no filter)
 -- Prints one line a way: its name, the median CPU µs per spawn, and the median over the
--- rounds of its ratio to c_fork, to c_vfork and to sx.
+-- rounds of its ratio to c_fork, to c_vfork and to sx. WAY runs that way alone (no
+-- warming, no ratios): strace counts what one way does.
 local process = require "sx.process"
 local peer = require "bench.spawn_peer"
 
 local sort, fmt = table.sort, string.format
 
-local policy, noexec, rounds, batch, program =
-  arg[1], arg[2], math.tointeger(tonumber(arg[3])), math.tointeger(tonumber(arg[4])), arg[5]
+local policy, noexec, rounds, batch, program, only =
+  arg[1], arg[2], math.tointeger(tonumber(arg[3])), math.tointeger(tonumber(arg[4])), arg[5],
+  arg[6]
 assert(policy and noexec and rounds and batch and program,
        "usage: spawn_warm.lua POLICY NOEXEC_POLICY ROUNDS BATCH PROGRAM")
 local plain = assert(assert(loadfile(policy))())
@@ -44,6 +46,16 @@ local WAYS = {
   { "c_fork", function(n) assert(peer.fork_exec(n, plain.bpf, program) == 0) end },
   { "c_vfork", function(n) assert(peer.vfork_exec(n, program) == 0) end },
 }
+
+if only then
+  for _, way in ipairs(WAYS) do
+    if way[1] == only then
+      for _ = 1, rounds do way[2](batch) end
+      return
+    end
+  end
+  error("no way named " .. only)
+end
 
 local function median(v)
   local c = {}
