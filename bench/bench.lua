@@ -322,7 +322,7 @@ write(OUT .. "/policy.lua", concat({
 local sxlua = BUILD .. "/sxlua"
 local spawn_rows = require("spawn").run({
   BUILD = BUILD, OUT = OUT, PROFILE = PROFILE, RUNS = SPAWN_RUNS, WARM_ROUNDS = 31,
-  LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind,
+  LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind, words = words,
 })
 
 -- Instructions to build the policy's filter: plain lua5.4 against sxlua (--check: load

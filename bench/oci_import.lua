@@ -1,16 +1,16 @@
 -- bench/oci_import.lua: sx.oci.import of a profile against the compile of the same rules
 -- (seccomp.from_rules of what oci.to_rules gives), in lua5.4.
 --
---   lua5.4 bench/oci_import.lua once PROFILE WHAT N   N calls of WHAT (import or compile),
---                                                     for callgrind (run with N = 0 too
---                                                     and take the difference)
+--   lua5.4 bench/oci_import.lua once PROFILE WHAT N   N calls of WHAT (import, compile, or
+--                                                     decode: lua-cjson's alone), for
+--                                                     callgrind (run with N = 0 too and
+--                                                     take the difference)
 --   lua5.4 bench/oci_import.lua pair PROFILE          31 pairs of alternating batches:
 --       median µs per import, per compile, and the median of the pairs' ratios
 -- The profile is imported for x86_64, i386 and x32, as Docker does on an x86_64 host.
 local oci = require "sx.oci"
 local seccomp = require "sx.seccomp"
-
-local clock, sort = os.clock, table.sort
+local timing = require "timing"
 
 local mode, path = arg[1], arg[2]
 local f = assert(io.open(assert(path, "a profile"), "rb"))
@@ -23,29 +23,14 @@ local function import() return assert(oci.import(text, OPTS)) end
 local function compile() return assert(seccomp.from_rules(rules, default, build)) end
 assert(import().bpf == compile().bpf, "the import and the compile differ")
 
-local function batch(fn, n)
-  local t0 = clock()
-  for _ = 1, n do fn() end
-  return (clock() - t0) / n * 1e6
-end
-
-local function batch_size(fn, seconds)
-  local n = 1
-  while true do
-    local t0 = clock()
-    for _ = 1, n do fn() end
-    if clock() - t0 > seconds then return n end
-    n = n * 2
-  end
-end
-
-local function median(v)
-  sort(v)
-  return v[(#v + 1) // 2]
-end
+local batch_size, median = timing.batch_size, timing.median
+local function batch(fn, n) return timing.batch(fn, n) * 1e6 end   -- µs per call
 
 if mode == "once" then
-  local fn = assert(({ import = import, compile = compile })[arg[3]], "WHAT: import or compile")
+  local decode = require("cjson").decode
+  local fn = assert(({ import = import, compile = compile,
+                       decode = function() return decode(text) end })[arg[3]],
+                    "WHAT: import, compile or decode")
   for _ = 1, math.tointeger(tonumber(arg[4])) do fn() end
 elseif mode == "pair" then
   local n_import, n_compile = batch_size(import, 0.01), batch_size(compile, 0.01)
