@@ -2,13 +2,17 @@
 -- sxlua.
 -- Usage: lua5.4 tools/embed_lua.lua OUT.c NAME=FILE...   (NAME is the module name)
 --
--- Each module is compiled here, at build time, with chunk name "=NAME" and dumped with its
--- debug information (string.dump without strip): sxlua then loads it without parsing
--- (parsing every module was most of sxlua's start-up), and errors still say
--- "sx.rules:123:", and sx.error still tells sx's own frames (source "=sx...") from the
--- policy's. Bytecode is only valid for the Lua release that made it: CMakeLists.txt
--- checks that this interpreter and the liblua5.4 sxlua links are the same release.
--- A syntax error in a module fails the build, naming the file and line.
+-- Each module is compiled here, at build time, with chunk name "=NAME" and dumped with the
+-- line of every instruction, less the names of local variables and upvalues
+-- (sx.bytecode): sxlua then loads it without parsing (parsing every module was most of
+-- sxlua's start-up) and with less to read, errors still say "sx.rules:123:", and sx.error
+-- still tells sx's own frames (source "=sx...") from the policy's. Bytecode is only valid
+-- for the Lua release that made it: CMakeLists.txt checks that this interpreter and the
+-- liblua5.4 sxlua links are the same release. A syntax error in a module fails the build,
+-- naming the file and line.
+
+local root = (arg[0]:match("^(.*)/tools/[^/]*$") or ".")
+local bytecode = dofile(root .. "/lua/sx/bytecode.lua")
 -- Byte arrays, not string literals: ISO C caps literals at 4095 characters.
 
 local out_name = assert(arg[1], "usage: embed_lua.lua OUT.c NAME=FILE...")
@@ -26,7 +30,11 @@ for i = 2, #arg do
     io.stderr:write(file, ": ", (err:gsub("^[^:]*:", "")), "\n")
     os.exit(1)
   end
-  local code = string.dump(chunk)
+  local code = bytecode.rewrite(string.dump(chunk), { names = false })
+  if not code then
+    io.stderr:write(file, ": sx.bytecode cannot read what string.dump made of it\n")
+    os.exit(1)
+  end
   local id = "m" .. (i - 1)
   local bytes = {}
   for j = 1, #code do bytes[j] = tostring(code:byte(j)) end
