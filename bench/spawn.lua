@@ -305,9 +305,9 @@ function M.why(p, d)
     "(exec, the loader, Lua's state and libraries, the runner), %.0f on the policy (sx.seccomp " ..
     "and the modules it needs, loaded from bytecode, and the compile: `sxlua --check` is %s " ..
     "instructions against %s for `lua5.4 -e ''`) and %.0f on the spawn; the C launcher " ..
-    "spends %.0f on all of it (its start-up, libseccomp's build, fork, load, wait). So the " ..
-    "spawn is not where sxlua loses: with a policy that cost nothing it would still be at " ..
-    "%.2fx, from its start-up. The spawn could still be cheaper: sx.process makes %.0f " ..
+    "spends %.0f on all of it (its start-up, libseccomp's build, fork, load, wait), %s " ..
+    "than sxlua's start-up and policy alone. With a policy that cost nothing sxlua would " ..
+    "be at %.2fx. The spawn could be cheaper too: sx.process makes %.0f " ..
     "syscalls a spawn (%.0f without a PID namespace) where a C fork+seccomp+exec makes %.0f " ..
     "(with the program's own); in one run `rt_sigaction` is called 64 times in the workload " ..
     "and 64 more in the reaper (the agent resets every disposition one by one, where " ..
@@ -317,7 +317,8 @@ function M.why(p, d)
     math.min(small.ratio, k.launchers.small_nofutex.ratio, k.launchers.deny40.ratio),
     math.max(small.ratio, k.launchers.small_nofutex.ratio, k.launchers.deny40.ratio),
     program, start, check - start, mil(d.check_ir.small_futex), mil(d.lua_ir),
-    run - check - program, launcher - program, (run - (check - start)) / launcher, ps.sx,
+    run - check - program, launcher - program,
+    launcher - program < check and "less" or "more", (run - (check - start)) / launcher, ps.sx,
     ps.sx_no_ns, ps.c_fork, k.launchers.docker3.ratio, k.launchers.docker3.b.cpu)
   p("- **sx.process warm against the C fork+seccomp+exec loop (%.2fx, goal 1.0x).** Without " ..
     "a PID namespace it is %.2fx: the namespace and its reaper (sxlua's default) cost the " ..
