@@ -127,11 +127,13 @@ local function callgrind_total(file, label)
   return total
 end
 
--- env: variables for the program (valgrind runs the program itself, not env)
-local function callgrind(cmd, toggle, env, label)
+-- env: variables for the program (valgrind runs the program itself, not env); may_fail:
+-- the program's exit status does not matter (a launcher whose exec is meant to fail)
+local function callgrind(cmd, toggle, env, label, may_fail)
   local out = fmt("%s/callgrind.out", OUT)
-  sh(fmt("%s valgrind --tool=callgrind --callgrind-out-file=%s %s %s > /dev/null 2>&1",
-         env or "", out, toggle and ("--toggle-collect=" .. toggle) or "", cmd))
+  sh(fmt("%s valgrind --tool=callgrind --callgrind-out-file=%s %s %s > /dev/null 2>&1%s",
+         env or "", out, toggle and ("--toggle-collect=" .. toggle) or "", cmd,
+         may_fail and " || true" or ""))
   return callgrind_total(out, label)
 end
 
@@ -369,36 +371,18 @@ write(OUT .. "/policy.lua", concat({
   "return assert(seccomp.from_rules(" .. lua_literal(docker.rules) .. ", " ..
     lua_literal(tostring(docker.default)) .. ", { arch = \"x86_64\" }))", "" }, "\n"))
 
-local function spawn(label, cmd)
-  log("spawn: %s", label)
-  local w = words(sh(fmt("%s/bench/spawn_bench %d %s", BUILD, SPAWN_RUNS, cmd)))
-  return { label = label, wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[3]),
-           cmd = cmd }
-end
-
-local spawns = {
-  spawn("plain fork+exec", "-- /bin/true"),
-  spawn("libseccomp launcher (C)", fmt("-- %s/bench/lsc_launch %s -- /bin/true", BUILD,
-                                       docker.file)),
-}
+-- the rows of issue 16 (bench/spawn.lua): sxlua against C launchers and bwrap, sx.process
+-- warm, exec-once, start-up, oci.import
 local sxlua = BUILD .. "/sxlua"
-if io.open(sxlua, "rb") then
-  spawns[#spawns + 1] = spawn("sxlua policy.lua", fmt("-- %s %s/policy.lua -- /bin/true", sxlua,
-                                                      OUT))
-else
-  spawns[#spawns + 1] = { label = "sxlua policy.lua", missing = "sxlua not built" }
-end
-if sh("command -v bwrap || true") ~= "" then
-  spawns[#spawns + 1] = spawn("bwrap --seccomp (sx's program)",
-    fmt("--fd 9=%s/docker.bpf -- bwrap --dev-bind / / --seccomp 9 /bin/true", OUT))
-else
-  spawns[#spawns + 1] = { label = "bwrap --seccomp", missing = "bwrap not installed" }
-end
+local spawn_rows = require("spawn").run({
+  BUILD = BUILD, OUT = OUT, PROFILE = PROFILE, RUNS = SPAWN_RUNS, WARM_ROUNDS = 31,
+  LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind, words = words,
+})
 
 -- Instructions to build the policy's filter: plain lua5.4 against sxlua (--check: load
 -- and print, run nothing), to show what sxlua's own start-up adds.
 local policy_ir = {}
-if not spawns[3].missing then
+do
   log("callgrind: policy.lua under lua5.4 and sxlua --check")
   policy_ir.lua = callgrind("lua5.4 " .. OUT .. "/policy.lua", nil, LUA_ENV)
   policy_ir.sxlua = callgrind(fmt("%s --check %s/policy.lua", sxlua, OUT))
@@ -492,23 +476,7 @@ for _, s in ipairs(stats) do
     s.lsc2.eligible)
 end
 p("")
-p("### 4. Spawn cost: Docker's default profile around /bin/true")
-p("")
-p("Medians of %d runs, µs; CPU is user + system of the child and what it waited for " ..
-  "(wait4's rusage). Ratio: this row / the libseccomp launcher.", SPAWN_RUNS)
-p("")
-p("| how | wall | CPU | wall ratio | CPU ratio | failed runs |")
-p("|---|---:|---:|---:|---:|---:|")
-local base = spawns[2]
-for _, s in ipairs(spawns) do
-  if s.missing then
-    p("| %s | %s | | | | |", s.label, s.missing)
-  else
-    p("| %s | %.0f | %.0f | %s | %s | %d |", s.label, s.wall, s.cpu, ratio(s.wall, base.wall),
-      ratio(s.cpu, base.cpu), s.failed)
-  end
-end
-p("")
+p("%s", spawn_rows.text)
 
 p("### 5. Code for argument conditions")
 p("")
@@ -630,6 +598,7 @@ do
                     end
                     return x
                   end)(), ", "))
+  for _, line in ipairs(spawn_rows.targets) do t[#t + 1] = line end
 end
 
 p("### Where the time goes (from this run's callgrind profiles)")
@@ -722,9 +691,14 @@ write(DOCS, concat({
   "  rule count that fits 4096 instructions by bisection over the cond1000 shape.",
   "- The nginx mix: `bench/run --record-mix` runs nginx on 127.0.0.1 under `strace -c -f`",
   "  (attached to the worker after start-up) while curl fetches a page a fixed number of times.",
-  "- Spawn: `bench/spawn_bench.c` forks and execs each command; `bench/lsc_launch.c` is the",
-  "  libseccomp launcher (reads the rule file, `seccomp_load`, exec); sxlua runs a policy.lua",
-  "  holding the same rules; bwrap gets sx's compiled program on fd 9.",
+  "- Spawn (`bench/spawn.lua`): `bench/spawn_bench.c` runs two commands as alternating",
+  "  pairs (fork, exec, wait4; CPU from wait4's rusage, which counts what the command",
+  "  waited for); `bench/lsc_launch.c` is the libseccomp launcher (reads the rule file,",
+  "  `seccomp_load`, exec); sxlua runs a policy file holding the same rules (Docker's row:",
+  "  importing the JSON); bwrap gets sx's compiled program (`sxlua bpf`) on fd 9. The warm",
+  "  rows are `bench/spawn_warm.lua` in a fresh lua5.4, with the C loops of",
+  "  `bench/spawn_peer.c` loaded into it; `bench/oci_import.lua` times `oci.import` against",
+  "  `from_rules` of the same rules in alternating batches.",
   "",
   "## Differential testing against libseccomp",
   "",

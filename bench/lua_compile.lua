@@ -13,8 +13,9 @@
 -- lists) or "rules" (from_rules with the input's rule tables, for every input).
 local seccomp = require "sx.seccomp"
 local inputs = require "inputs"
+local timing = require "timing"
 
-local clock, sort = os.clock, table.sort
+local clock = os.clock
 
 local mode, name, profile = arg[1], arg[2], arg[3]
 local n = math.tointeger(tonumber(arg[4] or ""))
@@ -35,28 +36,10 @@ end
 if via == "api" and input.lua_call then compile = input.lua_call end
 assert(compile())
 
+local batch_size, median = timing.batch_size, timing.median
+
 -- CPU ns per call over a batch of n calls of fn.
-local function batch(fn, n)
-  local t0 = clock()
-  for _ = 1, n do fn() end
-  return (clock() - t0) / n * 1e9
-end
-
--- How many calls of fn take about `seconds` of CPU time.
-local function batch_size(fn, seconds)
-  local n = 1
-  while true do
-    local t0 = clock()
-    for _ = 1, n do fn() end
-    if clock() - t0 > seconds then return n end
-    n = n * 2
-  end
-end
-
-local function median(v)
-  sort(v)
-  return v[(#v + 1) // 2]
-end
+local function batch(fn, n) return timing.batch(fn, n) * 1e9 end
 
 if mode == "once" then
   local f
