@@ -111,6 +111,42 @@ describe("the workload cannot reach sxlua #lua54", function()
     end
   end)
 
+  -- TIOCSTI pushes input into a terminal: a workload holding the user's terminal could
+  -- type a command the user's shell runs once sxlua ends. The workload is a session leader
+  -- without a terminal; root's CAP_SYS_ADMIN would still pass, which the terminal guard
+  -- refuses, however the request is dressed (high bits set, the i386 ABI).
+  local TIOCSTI = [[
+import os, fcntl, termios
+m, s = os.openpty()
+for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, 0x541C):
+    try:
+        fcntl.ioctl(s, req, b"x")
+        print("typed", hex(req))
+    except OSError as e:
+        print(e.errno, hex(req))
+print("session leader", os.getsid(0) == os.getpid())
+]]
+  for _, user in ipairs{ "root", "nobody" } do
+    it("types nothing into a terminal, and leads a session of its own (" .. user .. ")", function()
+      local script = policy(TIOCSTI)
+      files[#files + 1] = script
+      local code, out = sxlua(user, q(p(FINDING_1)) .. " -- /usr/bin/python3 " .. q(script))
+      assert.equal(0, code, out)
+      assert.is_nil(out:find("typed"), out)
+      assert.matches("1 0x5412\n", out)                   -- EPERM
+      assert.matches("1 0x100005412\n", out)
+      assert.matches("1 0x541c\n", out)
+      assert.matches("session leader True", out)
+    end)
+  end
+
+  it("kill(0, sig) reaches the workload's own process group, not sxlua's", function()
+    local code, out = proc.run("cd / && setsid sh -c " .. q(proc.SXLUA .. " " .. q(p(FINDING_1))
+      .. " -- sh -c 'kill -TERM 0; sleep 5'; echo rc=$?"))
+    assert.equal(0, code, out)
+    assert.matches("rc=143", out)                      -- the caller's shell lived to say so
+  end)
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

@@ -54,6 +54,7 @@ struct inner {
   size_t notifying;                               /* filters with a listener */
   struct seccomp_notif stash[SX_AGENT_MAX_FILTERS];   /* received during proceed, not ours */
   int stashed[SX_AGENT_MAX_FILTERS];
+  struct sx_insn guard[SX_GUARD_MAX];             /* the terminal guard (gate.h) */
 };
 
 static const char *const code_names[] = {
@@ -360,10 +361,12 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
 static int spawn_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
   struct sx_report *r = report_of(a);
   int e = r->error;
-  const char *cwd = inner_of(a)->plan.cwd;
-  sx_agent_release(a);
+  char cwd[160];                        /* what the message has room for */
+  snprintf(cwd, sizeof cwd, "%s", inner_of(a)->plan.cwd ? inner_of(a)->plan.cwd : "");
+  sx_agent_release(a);                  /* frees the plan: cwd is a copy */
   switch (stage) {
   case SX_ST_CWD_FAILED: return fail(err, SX_AGENT_E_CWD, e, "cwd %s", cwd);
+  case SX_ST_SESSION_FAILED: return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: setsid", NULL);
   case SX_ST_CLONE_FAILED:
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: the reaper could not make the workload", NULL);
   case SX_ST_SETUP_FAILED:
@@ -463,6 +466,11 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   plan = &inner_of(a)->plan;
   plan->report = r;
   plan->set_nnp = !o->allow_new_privs;
+  plan->guard.filter = (struct sock_filter *)(void *)inner_of(a)->guard;
+  if (!(plan->guard.len = (unsigned short)sx_gate_tty_guard(inner_of(a)->guard))) {
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn: cannot build the terminal guard", NULL);
+  }
   if (a->namespace) {
     plan->parent_pidfd = a->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     plan->workload_flags = child_flags(0);
@@ -733,6 +741,8 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
   case SX_ST_CAPS_FAILED:
     code = fail(err, SX_AGENT_E_SETUP, e, "dropping CAP_SYS_PTRACE failed (without "
                 "no_new_privs it needs CAP_SETPCAP)", NULL); break;
+  case SX_ST_GUARD_FAILED:
+    code = fail(err, SX_AGENT_E_SETUP, e, "installing the terminal guard failed", NULL); break;
   case SX_ST_INSTALL_FAILED: case SX_ST_HANDOVER_FAILED:
     snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
              stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)"
