@@ -147,6 +147,25 @@ print("session leader", os.getsid(0) == os.getpid())
     assert.matches("rc=143", out)                      -- the caller's shell lived to say so
   end)
 
+  -- PTRACE_TRACEME makes the workload's parent (the reaper, or sxlua without a
+  -- namespace) its tracer, and its stops would read as its end, or wait for ever.
+  for _, flag in ipairs{ "", "--no-pid-namespace " } do
+    it("a workload that asks to be traced runs as if untraced (" .. (flag == "" and "namespace" or flag) .. ")", function()
+      local script = policy([[
+import ctypes, os, signal
+print("traceme", ctypes.CDLL(None).ptrace(0, 0, 0, 0), flush=True)
+os.kill(os.getpid(), signal.SIGUSR2)
+print("still running")
+]])
+      files[#files + 1] = script
+      local code, out = proc.run("cd / && timeout 20 " .. proc.SXLUA .. " " .. flag .. q(p(FINDING_1))
+                                 .. " -- /usr/bin/python3 " .. q(script))
+      assert.equal(128 + 12, code, out)               -- SIGUSR2 ends it, as untraced
+      assert.matches("traceme 0", out)
+      assert.is_nil(out:find("still running"), out)
+    end)
+  end
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

@@ -167,6 +167,25 @@ return f
       assert.matches("^sxlua: sxtry %(pid %d+%) killed: socket%(AF_INET, SOCK_STREAM, 0%)", err)
     end)
 
+    -- A filter may decide on the instruction pointer: here socket(2) from a shared
+    -- library (libc's wrappers, mapped at 0x7f...) kills, from the program's own text it
+    -- is allowed. The supervisor must decide with the ip the kernel saw, or it would
+    -- let through a call the kernel handed it to kill.
+    it("decides with the instruction pointer the kernel saw", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+local function insn(code, jt, jf, k) return string.pack("<I2I1I1I4", code, jt, jf, k) end
+local LD_ABS, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
+return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
+  insn(LD_ABS, 0, 0, 0) .. insn(JEQ, 0, 2, 41) ..
+  insn(LD_ABS, 0, 0, 12) .. insn(JGE, 1, 0, 0x7f00) ..
+  insn(RET, 0, 0, 0x7fff0000) .. insn(RET, 0, 0, 0x80000000))
+]])
+      local code, out, err = sxlua(q(pol) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, out .. err)
+      assert.matches("killed: socket%(AF_UNIX, SOCK_STREAM, 0%)", err)
+    end)
+
     it("--report lists each denial once and counts them at the end", function()
       local pol = policy([[
 local seccomp = require "sx.seccomp"

@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -37,6 +38,10 @@
 #include "gate.h"
 
 extern char **environ;
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)     /* Linux 5.19 */
+#endif
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -312,7 +317,15 @@ static void close_fds(struct sx_agent *a) {
 static void reap(struct sx_agent *a) {
   struct sx_report *r = report_of(a);
   int status = 0;
-  if (a->child > 0) while (waitpid(a->child, &status, __WALL) < 0 && errno == EINTR) {}
+  while (a->child > 0) {
+    pid_t w = waitpid(a->child, &status, __WALL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w > 0 && WIFSTOPPED(status)) {      /* it asked to be traced (PTRACE_TRACEME) */
+      ptrace(PTRACE_DETACH, w, 0, WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status));
+      continue;
+    }
+    break;
+  }
   /* the reaper's own end stands in when it never saw the workload's */
   a->status = a->namespace && LOAD(r->ended) ? r->workload_status : status;
   a->state = SX_AGENT_GONE;
@@ -591,7 +604,10 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
-  pf->flags = sx_program_notifies(f->plan, f->plan_len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  /* Once the supervisor has received a call, only a fatal signal ends the wait for its
+  ** answer: a caller cannot withdraw a call the supervisor is about to kill it for. */
+  pf->flags = sx_program_notifies(f->plan, f->plan_len)
+              ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   pf->plain.len = 0;
   if (pf->flags && !sx_program_notifies(f->insns, f->len)) {   /* notifies for proceed only */
     if (!(f->plain = plan_copy(a, f->insns, f->len, 0, &f->plain_len)))
@@ -826,6 +842,17 @@ static void dispatch(struct sx_agent *a, size_t i, sx_agent_answer answer, void 
     answer(ctx, a->listeners[i], a->listener_filter[i], &req);
 }
 
+/* Without a namespace the workload is our own child: one that asked to be traced
+** (PTRACE_TRACEME) made us its tracer, and would wait in its stops for ever. Let it go
+** as if untraced (the exec's SIGTRAP dropped). */
+static void release_tracee(struct sx_agent *a) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (waitid(P_PID, (id_t)a->child, &info, WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+      info.si_pid == a->child && info.si_code == CLD_TRAPPED)
+    ptrace(PTRACE_DETACH, a->child, 0, info.si_status == SIGTRAP ? 0 : info.si_status);
+}
+
 /* Poll the parent's child, the listeners and signalfd `sfd` (when >= 0) until the child
 ** ends, answering and forwarding meanwhile. */
 static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *ctx) {
@@ -837,10 +864,12 @@ static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *
     p[n++] = (struct pollfd){ a->child_pidfd, POLLIN, 0 };
     p[n++] = (struct pollfd){ sfd, POLLIN, 0 };
     for (size_t i = 0; i < a->nlisteners; i++) p[n++] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
-    if (poll(p, n, -1) < 0) {
+    int ready = poll(p, n, a->namespace ? -1 : 100);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
+    if (ready == 0) { release_tracee(a); continue; }
     for (size_t i = 0; i < a->nlisteners; i++) {
       if (p[2 + i].revents & POLLIN) dispatch(a, i, answer, ctx);
       else if (p[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)) {

@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,6 +77,13 @@ int sx_reaper_main(void *arg) {
   if (workload < 0) fail(r, SX_ST_CLONE_FAILED, -errno, 0, 1);
   for (;;) {                /* signals stay blocked: only the parent's SIGKILL reaches it */
     long w = SX_SYS4(SYS_wait4, -1, &status, __WALL, 0);
+    if (w > 0 && WIFSTOPPED(status)) {
+      /* A child that asked to be traced (PTRACE_TRACEME) made the reaper its tracer, and
+      ** its stops come here: let it go, as if untraced (the exec's SIGTRAP dropped). */
+      int sig = WSTOPSIG(status);
+      SX_SYS4(SYS_ptrace, PTRACE_DETACH, w, 0, sig == SIGTRAP ? 0 : sig);
+      continue;
+    }
     if (w == workload) {
       r->workload_status = status;
       STORE(r->ended, 1);

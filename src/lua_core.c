@@ -181,17 +181,18 @@ static void read_args(lua_State *L, int idx, uint64_t args[6]) {
   for (int i = 0; i < 6; i++) args[i] = lua_isnoneornil(L, idx + i) ? 0 : sx_checku64(L, idx + i);
 }
 
-/* seccomp_data from the arguments (audit, nr, a0..a5) at `idx`. */
+/* seccomp_data from the arguments (audit, nr, a0..a5 [, ip]) at `idx`. */
 static struct sx_data read_data(lua_State *L, int idx) {
   struct sx_data d;
   memset(&d, 0, sizeof d);
   d.arch = (uint32_t)luaL_checkinteger(L, idx);
   d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, idx + 1);
   read_args(L, idx + 2, d.args);
+  if (!lua_isnoneornil(L, idx + 8)) d.instruction_pointer = sx_checku64(L, idx + 8);
   return d;
 }
 
-/* emulate(bpf, audit, nr, a0..a5) -> action, executed */
+/* emulate(bpf, audit, nr, a0..a5 [, ip]) -> action, executed */
 static int l_emulate(lua_State *L) {
   size_t len, executed = 0;
   const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
@@ -204,7 +205,7 @@ static int l_emulate(lua_State *L) {
   return 2;
 }
 
-/* trace(bpf, audit, nr, a0..a5) -> action, {pc...} (0-based instruction indexes) */
+/* trace(bpf, audit, nr, a0..a5 [, ip]) -> action, {pc...} (0-based instruction indexes) */
 static int l_trace(lua_State *L) {
   size_t len, executed = 0, path[SX_MAX_INSNS];
   const struct sx_insn *insns = sx_checkprogram(L, 1, &len);

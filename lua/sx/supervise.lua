@@ -61,6 +61,15 @@ function M.kinds(mode, filters)
   return mode == "denials" and (NOTIFY.kill | NOTIFY.errno | NOTIFY.log) or NOTIFY.kill
 end
 
+-- The action kinds each mode turns into notifications (as kinds() above). A notification
+-- whose call the filter decides otherwise means the emulation and the kernel disagree.
+local REWRITTEN = {
+  kills = { kill = true },
+  denials = { kill = true, errno = true, log = true },
+  complain = { kill = true, trap = true, errno = true, trace = true, log = true },
+  learn = { kill = true, trap = true, errno = true, trace = true, log = true, allow = true },
+}
+
 -- The architecture a notification came from, by its audit value and number.
 local function arch_of(audit, nr)
   for _, a in ipairs(score.arches()) do
@@ -79,12 +88,14 @@ local function rank(value)
 end
 
 -- What the stack of original filters decides for a call: the action's value, and the
--- filter that decided it (the newest of equals, as the kernel picks).
+-- filter that decided it (the newest of equals, as the kernel picks). The whole
+-- seccomp_data, instruction pointer included, as the kernel gave it.
 local function decide(filters, call)
   local best, by
   for i, f in ipairs(filters) do
     local a = call.args
-    local v = score.emulate(f.bpf, call.audit, call.nr, a[1], a[2], a[3], a[4], a[5], a[6])
+    local v = score.emulate(f.bpf, call.audit, call.nr, a[1], a[2], a[3], a[4], a[5], a[6],
+                            call.ip)
     if not best or rank(v) <= rank(best) then best, by = v, i end
   end
   return best or 0x7fff0000, by
@@ -159,6 +170,9 @@ local function send(call, r)
   if r.fd then
     local ok, e = core.notif_addfd(call.listener, call.id, r.fd, r.cloexec)
     if r.close then core.close_fd(r.fd) end
+    -- The kernel refused the descriptor (ADDFD takes no O_PATH one): the call still
+    -- waits for an answer, so it fails with the reason.
+    if not ok and e ~= 2 then core.notif_send(call.listener, call.id, e) end
     return ok, e
   end
   if r.error then return core.notif_send(call.listener, call.id, r.error) end
@@ -194,7 +208,7 @@ function Supervisor:record(call, value, by, outcome, message)
     rule_where = rule and f.rules[rule].where, rule_group = rule and f.rules[rule].group,
     default_where = f and f.where, message = message,
     describe = function()
-      return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
+      return call.comm or comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
                                          call.arch)
     end,
   })
@@ -202,13 +216,14 @@ end
 
 -- Kill the caller's whole process, as kill_process would (the notification is answered
 -- after: the thread is still blocked in the call, so its pid is not reused); remember it.
+-- True when the kill was sent while the call was still pending.
 function Supervisor:kill(call)
+  call.comm = comm(call.pid)             -- the name is gone with the process
   local tgid = core.tgid(call.pid)
-  if tgid and core.notif_valid(call.listener, call.id) then
-    core.kill(tgid, 9)
-    self.killed[tgid] = true
-  end
+  local killed = tgid and core.notif_valid(call.listener, call.id) and core.kill(tgid, 9)
+  if killed then self.killed[tgid] = true end
   core.notif_send(call.listener, call.id, 1)
+  return killed and true or false
 end
 
 -- A notified call of the policy's own: its handler's answer, or a failure. Returns the
@@ -237,7 +252,14 @@ function Supervisor:dispatch(n)
   local value, by = decide(self.filters, call)
   local kind = KIND[value & FULL] or "other"
   local complain = self.mode == "complain" or self.mode == "learn"
-  if kind == "notify" then
+  if kind ~= "notify" and not (REWRITTEN[self.mode] or {})[kind] then
+    -- The kernel notified a call that the emulation says it would not have: never let it
+    -- go on. Fail closed, as hard as the filter could have: the caller dies.
+    if self:kill(call) then
+      self:record(call, value, by, "killed", "the kernel notified a call sx's emulation "
+                  .. "decides as " .. kind .. ": failed closed")
+    end
+  elseif kind == "notify" then
     local r, outcome, message = self:handle(call)
     self:record(call, value, by, outcome, message)
     local sent, e = send(call, r)
@@ -249,8 +271,9 @@ function Supervisor:dispatch(n)
                 or "let through")
     core.notif_send(call.listener, call.id, 0, 0, true)
   elseif kind == "kill" then
-    self:record(call, value, by, "killed")
-    self:kill(call)
+    -- Kill first: the report reads the caller's memory, which a caller could make stall
+    -- (userfaultfd); read after the kill, a string argument may show as its address.
+    if self:kill(call) then self:record(call, value, by, "killed") end
   elseif kind == "errno" then
     self:record(call, value, by, "denied")
     core.notif_send(call.listener, call.id, value & 0xffff)
