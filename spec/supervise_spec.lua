@@ -186,6 +186,17 @@ return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
       assert.matches("killed: socket%(AF_UNIX, SOCK_STREAM, 0%)", err)
     end)
 
+    it("warns when handlers decide calls a policy also lets through io_uring", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+return { filter = seccomp.builder():allow{ "@system-service" }:rule("notify", "getppid"):build(),
+         on = { getppid = function(call) return call:ret(1) end } }
+]])
+      local code, _, err = sxlua(q(pol) .. " -- true")
+      assert.equal(0, code)
+      assert.matches("warning: the policy allows io_uring", err)
+    end)
+
     it("--report lists each denial once and counts them at the end", function()
       local pol = policy([[
 local seccomp = require "sx.seccomp"
@@ -305,6 +316,44 @@ return { filter = f, on = { uname = function(call) return call:ret(0) end } }
         local code = broker("echo x > /usr/lib/sx-broker-test")   -- the system is read-only
         assert.are_not.equal(0, code)
         assert.is_nil(proc.read("/usr/lib/sx-broker-test"))
+      end)
+
+      -- The red team's ways around a broker of opens: a hard link to a file outside (then
+      -- opened beneath), a rename or unlink outside, a device node, open_tree's descriptor
+      -- of any file, io_uring's OPENAT (no syscall, so no rule sees it), userfaultfd.
+      it("denies what would reach files by name where it does not look", function()
+        local script = dir .. "/t/try.py"
+        proc.write(script, [[
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def sys(nr, *a):
+    r = libc.syscall(nr, *a)
+    return ctypes.get_errno() if r < 0 else "ran"
+tries = {
+  "link": lambda: os.link("]] .. dir .. [[/outside", "mine"),
+  "rename": lambda: os.rename("]] .. dir .. [[/outside", "]] .. dir .. [[/moved"),
+  "unlink": lambda: os.unlink("]] .. dir .. [[/outside"),
+  "mknod": lambda: os.mknod("node"),
+  "symlink": lambda: os.symlink("/etc", "etc"),
+  "chmod": lambda: os.chmod("]] .. dir .. [[/outside", 0o777),
+}
+for name, f in sorted(tries.items()):
+    try:
+        f(); print(name, "ran")
+    except OSError as e:
+        print(name, e.errno)
+params = ctypes.create_string_buffer(120)
+print("io_uring_setup", sys(425, 4, params))
+print("open_tree", sys(428, -100, b"/etc/hostname", 0))
+print("userfaultfd", sys(323, 0))
+]])
+        local code, out, err = broker("/usr/bin/python3 try.py")
+        assert.equal(0, code, out .. err)
+        for _, name in ipairs{ "link", "rename", "unlink", "mknod", "symlink", "chmod",
+                               "io_uring_setup", "open_tree", "userfaultfd" } do
+          assert.matches("\n?" .. name .. " 13\n", out, 1, false, name)   -- EACCES
+        end
+        assert.equal("secret\n", proc.read(dir .. "/outside"))
       end)
     end)
   end)

@@ -136,6 +136,10 @@ local function run_declared(policy, decl, argv, mode)
     return EXIT_RUNNER
   end
   if p.unsupervised then say("%s: %s", policy, p.unsupervised) end
+  if decl.on and next(decl.on) and M.allows_io_uring(decl.filters) then
+    say("%s: warning: the policy allows io_uring, whose operations (open, connect, ...) are "
+        .. "no syscalls: no rule sees them, and no handler decides them", policy)
+  end
   local reporter = require("sx.supervise").reporter
   local report, summary, killed = reporter(mode, function(line) say("%s", line) end)
   local how, value = p:wait{ forward = FORWARD, report = report }
@@ -209,6 +213,17 @@ end
 
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
 M.FORWARD = FORWARD
+
+-- Does the stack of filters let io_uring_setup through?
+function M.allows_io_uring(filters)
+  local seccomp = require "sx.seccomp"
+  if not seccomp.syscall_number("io_uring_setup") then return false end
+  for _, f in ipairs(filters) do
+    local kind = tostring(f:eval("io_uring_setup", { 8, 0 })):match("^%a+")
+    if kind ~= "allow" and kind ~= "log" then return false end
+  end
+  return true
+end
 
 function M.main(args, version)
   if args[1] == "learn" then return require("sx.learn").main(args, 2, say, M) end
