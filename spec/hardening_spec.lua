@@ -166,6 +166,17 @@ print("still running")
     end)
   end
 
+  -- A root workload can register a page with userfaultfd (/dev/userfaultfd) and make a
+  -- call the policy kills with its path on that page: the supervisor's read for the
+  -- report would sleep until the workload let it go, after withdrawing the call.
+  it("kills a workload that stalls the supervisor's read of its memory", function()
+    local code, _, err = proc.run("cd / && timeout -s KILL 30 " .. proc.SXLUA .. " " ..
+      q(p(FINDING_1)) .. " -- " .. q(proc.bin("staller")) .. " --forever")
+    assert.equal(159, code, err)
+    assert.matches("killed: execve%(0x%x+, NULL, NULL%)", err)
+    assert.is_nil(err:find("alive"), err)
+  end)
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

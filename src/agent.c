@@ -403,20 +403,24 @@ int sx_agent_enter_user_namespace(struct sx_agent_error *err) {
   char map[64];
   uid_t uid = geteuid();
   gid_t gid = getegid();
+  int was_dumpable, rc = SX_AGENT_OK;
   if (has_cap_sys_admin()) return SX_AGENT_OK;
-  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
-    return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "a process that is not dumpable cannot write "
-                "its own uid map: enter the user namespace before the first spawn", NULL);
   if (unshare(CLONE_NEWUSER) != 0)
     return fail(err, SX_AGENT_E_NAMESPACE, errno, "the kernel refused this process a user "
                 "namespace (unshare)", NULL);
+  /* The maps are this process's own files only while it is dumpable: for these three
+  ** writes and no longer (sxlua makes itself not dumpable at its start). */
+  was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+  if (!was_dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+    return fail(err, SX_AGENT_E_NAMESPACE, errno, "PR_SET_DUMPABLE", NULL);
   snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
   if (write_text("/proc/self/setgroups", "deny") != 0 || write_text("/proc/self/uid_map", map) != 0)
-    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's uid map", NULL);
+    rc = fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's uid map", NULL);
   snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-  if (write_text("/proc/self/gid_map", map) != 0)
-    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's gid map", NULL);
-  return SX_AGENT_OK;
+  if (rc == SX_AGENT_OK && write_text("/proc/self/gid_map", map) != 0)
+    rc = fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's gid map", NULL);
+  if (!was_dumpable) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  return rc;
 }
 
 int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent_error *err) {

@@ -132,8 +132,9 @@ struct sx_agent {
 SX_API void sx_agent_init(struct sx_agent *a);
 /* Without CAP_SYS_ADMIN: move the calling process into a new user namespace that maps its
 ** own uid and gid (others show as the overflow id there), where it has the capabilities
-** a PID namespace needs. Call it while single-threaded and before the first spawn (which
-** makes the process non-dumpable); a no-op with CAP_SYS_ADMIN. */
+** a PID namespace needs. Call it while single-threaded (a process that is not dumpable
+** is made dumpable for the three writes of its maps, then not again); a no-op with
+** CAP_SYS_ADMIN. */
 SX_API int sx_agent_enter_user_namespace(struct sx_agent_error *err);
 SX_API int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *opts,
                           struct sx_agent_error *err);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef SX_VERSION
@@ -115,9 +116,13 @@ static int run(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L;
   int status;
   lua_Integer code;
+  /* From the first instruction on, no process of this uid (a workload run with
+  ** --no-pid-namespace, say) may open this one's /proc/PID/mem or attach to it. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  L = luaL_newstate();
   if (!L) {
     fputs("sxlua: cannot create the Lua state: not enough memory\n", stderr);
     return EXIT_RUNNER;

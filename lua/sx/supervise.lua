@@ -202,13 +202,14 @@ function Supervisor:record(call, value, by, outcome, message)
     rule = ok and r or nil
   end
   self.event({
-    pid = call.pid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
+    pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
     action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
     filter = by, rule = rule,
     rule_where = rule and f.rules[rule].where, rule_group = rule and f.rules[rule].group,
     default_where = f and f.where, message = message,
     describe = function()
-      return call.comm or comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
+      if call.described then return call.comm, call.described end
+      return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
                                          call.arch)
     end,
   })
@@ -218,8 +219,14 @@ end
 -- after: the thread is still blocked in the call, so its pid is not reused); remember it.
 -- True when the kill was sent while the call was still pending.
 function Supervisor:kill(call)
-  call.comm = comm(call.pid)             -- the name is gone with the process
+  -- What the report says, read first (the memory goes with the process), each string
+  -- given up on after 100 ms: a caller can make its memory stall a reader.
+  call.comm = comm(call.pid)
+  call.described = decode.call(call.syscall, call.args, function(i)
+    return core.read_string(call.pid, call.args[i + 1], 4096, 100)
+  end, call.arch)
   local tgid = core.tgid(call.pid)
+  call.tgid = tgid
   local killed = tgid and core.notif_valid(call.listener, call.id) and core.kill(tgid, 9)
   if killed then self.killed[tgid] = true end
   core.notif_send(call.listener, call.id, 1)
@@ -271,8 +278,6 @@ function Supervisor:dispatch(n)
                 or "let through")
     core.notif_send(call.listener, call.id, 0, 0, true)
   elseif kind == "kill" then
-    -- Kill first: the report reads the caller's memory, which a caller could make stall
-    -- (userfaultfd); read after the kill, a string argument may show as its address.
     if self:kill(call) then self:record(call, value, by, "killed") end
   elseif kind == "errno" then
     self:record(call, value, by, "denied")
@@ -315,7 +320,7 @@ function M.reporter(mode, write)
   local COUNTED = { killed = true, denied = true, logged = true, ["let through"] = true }
   local function report(ev)
     local handled = ev.kind == "notify"
-    if ev.outcome == "killed" then killed[ev.pid] = true end
+    if ev.outcome == "killed" then killed[ev.tgid or ev.pid] = true end
     if ev.outcome == "failed" or (ev.outcome == "killed" and not listed) then
       return write(M.format(ev))
     end
