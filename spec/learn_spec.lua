@@ -73,6 +73,14 @@ describe("sxlua learn #lua54", function()
     os.execute("rm -rf " .. q(dir))
   end)
 
+  it("writes a command with a line break in its header as an escape, and loads", function()
+    local pol = dir .. "/nl.lua"
+    local code = proc.run(proc.SXLUA .. " learn -o " .. q(pol) .. " -- sh -c " .. q("true\necho  x"))
+    assert.equal(0, code)
+    assert.matches("%-%-   sh %-c 'true\\necho  x'\n", proc.read(pol))
+    filter_of(pol)
+  end)
+
   it("a shell pipeline that execs several programs", function()
     local cmd = "-- sh -c " .. q("ls / | sort | head -3")
     local pol = dir .. "/pipe.lua"

@@ -203,9 +203,14 @@ function M.policy(rec, opts)
   for i, w in ipairs(opts.command or {}) do
     words[i] = w:find("^[%w%-_./=:,@]+$") and w or "'" .. w:gsub("'", "'\\''") .. "'"
   end
+  -- The command goes in a comment: a line break or other control byte in an argument
+  -- would end it, so those are written as Lua escapes (\n, \0, ...).
+  local command = concat(words, " "):gsub("%c", function(c)
+    return c == "\n" and "\\n" or c == "\t" and "\\t" or ("\\%d"):format(c:byte())
+  end)
   local lines = {
     "-- Learned by sxlua learn from a run of:",
-    "--   " .. concat(words, " "),
+    "--   " .. command,
     ("-- on %s, Linux %s, %s. It allows what that run did, and nothing else: review it,"):format(
       opts.date or os.date("!%Y-%m-%d"), opts.kernel or "?", host),
     "-- run the program's other paths with --merge, and edit it as you would any policy.",
