@@ -21,27 +21,8 @@ local SPAWN_RUNS = math.tointeger(tonumber(arg[6] or "")) or 200
 local ARCH = "x86_64"
 local AUDIT = core.audit(ARCH)
 
-local function log(...) io.stderr:write(fmt(...), "\n") end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  if not ok then error(fmt("command failed (%s): %s\n%s", tostring(code), cmd, out)) end
-  return (out:gsub("%s+$", ""))
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function words(s)
-  local t = {}
-  for w in s:gmatch("%S+") do t[#t + 1] = w end
-  return t
-end
+local driver = require "driver"
+local log, sh, write, words = driver.log, driver.sh, driver.write, driver.words
 
 local LUA_ENV = fmt("LUA_PATH='lua/?.lua;%s/?.lua;spec/?.lua;bench/?.lua;/usr/share/lua/5.4/" ..
                     "?.lua;/usr/share/lua/5.4/?/init.lua' LUA_CPATH='%s/?.so;/usr/lib/x86_64-" ..
