@@ -360,6 +360,13 @@ local spawn_rows = require("spawn").run({
   LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind, words = words,
 })
 
+-- the rows of issues 14 and 13 (bench/listener.lua): sxlua learn against strace, and what
+-- supervision and a notified call cost
+local listener_rows = require("listener").run({
+  BUILD = BUILD, OUT = OUT, ROUNDS = 21, SLOW_ROUNDS = 15, sh = sh, write = write, log = log,
+  words = words,
+})
+
 -- Instructions to build the policy's filter: plain lua5.4 against sxlua (--check: load
 -- and print, run nothing), to show what sxlua's own start-up adds.
 local policy_ir = {}
@@ -507,6 +514,7 @@ p("| compiler | rules |")
 p("|---|---:|")
 for _, l in ipairs(limits) do p("| %s | %s%d |", l.label, l.all and ">= " or "", l.n) end
 p("")
+p("%s", listener_rows.text)
 
 -- targets, reported (never asserted)
 local t = {}
@@ -580,6 +588,7 @@ do
                     return x
                   end)(), ", "))
   for _, line in ipairs(spawn_rows.targets) do t[#t + 1] = line end
+  for _, line in ipairs(listener_rows.targets) do t[#t + 1] = line end
 end
 
 p("### Where the time goes (from this run's callgrind profiles)")
@@ -680,6 +689,12 @@ write(DOCS, concat({
   "  rows are `bench/spawn_warm.lua` in a fresh lua5.4, with the C loops of",
   "  `bench/spawn_peer.c` loaded into it; `bench/oci_import.lua` times `oci.import` against",
   "  `from_rules` of the same rules in alternating batches.",
+  "- Learn mode and supervision (`bench/listener.lua`): `bench/spawn_bench` with three",
+  "  commands runs them in rounds, each once a round in a rotating order (ratios: medians of",
+  "  the rounds' ratios); the supervised runs use a policy `sxlua learn` wrote from the same",
+  "  workload at the start of the run; the notified call is `bench/getppid_loop` under a",
+  "  policy whose `on.getppid` handler answers `call:ret(7)`. `bench/run --listener` runs",
+  "  these rows alone and prints them (docs/benchmarks.md comes from a full run).",
   "",
   "## Differential testing against libseccomp",
   "",
