@@ -21,27 +21,8 @@ local SPAWN_RUNS = math.tointeger(tonumber(arg[6] or "")) or 200
 local ARCH = "x86_64"
 local AUDIT = core.audit(ARCH)
 
-local function log(...) io.stderr:write(fmt(...), "\n") end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  if not ok then error(fmt("command failed (%s): %s\n%s", tostring(code), cmd, out)) end
-  return (out:gsub("%s+$", ""))
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function words(s)
-  local t = {}
-  for w in s:gmatch("%S+") do t[#t + 1] = w end
-  return t
-end
+local driver = require "driver"
+local log, sh, write, words = driver.log, driver.sh, driver.write, driver.words
 
 local LUA_ENV = fmt("LUA_PATH='lua/?.lua;%s/?.lua;spec/?.lua;bench/?.lua;/usr/share/lua/5.4/" ..
                     "?.lua;/usr/share/lua/5.4/?/init.lua' LUA_CPATH='%s/?.so;/usr/lib/x86_64-" ..
@@ -379,6 +360,13 @@ local spawn_rows = require("spawn").run({
   LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind, words = words,
 })
 
+-- the rows of issues 14 and 13 (bench/listener.lua): sxlua learn against strace, and what
+-- supervision and a notified call cost
+local listener_rows = require("listener").run({
+  BUILD = BUILD, OUT = OUT, ROUNDS = 21, SLOW_ROUNDS = 15, sh = sh, write = write, log = log,
+  words = words,
+})
+
 -- Instructions to build the policy's filter: plain lua5.4 against sxlua (--check: load
 -- and print, run nothing), to show what sxlua's own start-up adds.
 local policy_ir = {}
@@ -526,6 +514,7 @@ p("| compiler | rules |")
 p("|---|---:|")
 for _, l in ipairs(limits) do p("| %s | %s%d |", l.label, l.all and ">= " or "", l.n) end
 p("")
+p("%s", listener_rows.text)
 
 -- targets, reported (never asserted)
 local t = {}
@@ -599,6 +588,7 @@ do
                     return x
                   end)(), ", "))
   for _, line in ipairs(spawn_rows.targets) do t[#t + 1] = line end
+  for _, line in ipairs(listener_rows.targets) do t[#t + 1] = line end
 end
 
 p("### Where the time goes (from this run's callgrind profiles)")
@@ -699,6 +689,12 @@ write(DOCS, concat({
   "  rows are `bench/spawn_warm.lua` in a fresh lua5.4, with the C loops of",
   "  `bench/spawn_peer.c` loaded into it; `bench/oci_import.lua` times `oci.import` against",
   "  `from_rules` of the same rules in alternating batches.",
+  "- Learn mode and supervision (`bench/listener.lua`): `bench/spawn_bench` with three",
+  "  commands runs them in rounds, each once a round in a rotating order (ratios: medians of",
+  "  the rounds' ratios); the supervised runs use a policy `sxlua learn` wrote from the same",
+  "  workload at the start of the run; the notified call is `bench/getppid_loop` under a",
+  "  policy whose `on.getppid` handler answers `call:ret(7)`. `bench/run --listener` runs",
+  "  these rows alone and prints them (docs/benchmarks.md comes from a full run).",
   "",
   "## Differential testing against libseccomp",
   "",

@@ -13,6 +13,15 @@
 ** then A's and B's failed runs. The ratio of each pair is taken on the same moment of a
 ** shared, noisy machine, which a ratio of two medians would not be.
 ** --fd opens PATH read-only as descriptor N in the child (bwrap --seccomp N takes it).
+**
+**   spawn_bench RUNS -- A ... --vs -- B ... --vs -- C ... [--vs ...]
+**
+** With three commands or more (up to 8), RUNS rounds, each running every command once in
+** an order of its own: rotated by the round's number, and reversed in every other block
+** of rounds, so that with three commands each of the six orders comes as often (no
+** command always first, none always after another). Prints a line per command (wall, CPU
+** and fault medians, failed runs), then a line per pair i < j (0-based): i, j, the median
+** of the rounds' CPU ratios i/j and of their wall ratios.
 */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -94,18 +103,59 @@ static int run(const struct command *c, struct sample *s) {
   return 0;
 }
 
+#define MAX_COMMANDS 8
+
+/* Three commands or more: rounds in rotating, alternating orders (see the header). */
+static int rounds(struct command *c, int n, int runs) {
+  double *wall[MAX_COMMANDS], *cpu[MAX_COMMANDS], *faults[MAX_COMMANDS], *ratio, *wratio;
+  struct sample (*s)[MAX_COMMANDS];
+  int failed[MAX_COMMANDS] = { 0 };
+  if (!(s = calloc((size_t)runs, sizeof *s)) || !(ratio = calloc((size_t)runs, sizeof(double))) ||
+      !(wratio = calloc((size_t)runs, sizeof(double))))
+    return 1;
+  for (int k = 0; k < n; k++)
+    if (!(wall[k] = calloc((size_t)runs, sizeof(double))) ||
+        !(cpu[k] = calloc((size_t)runs, sizeof(double))) ||
+        !(faults[k] = calloc((size_t)runs, sizeof(double))))
+      return 1;
+  for (int r = 0; r < runs; r++) {
+    int reverse = (r / n) % 2;
+    for (int step = 0; step < n; step++) {
+      int k = (r + (reverse ? n - 1 - step : step)) % n;
+      if (run(&c[k], &s[r][k])) return 1;
+    }
+    for (int k = 0; k < n; k++) {
+      wall[k][r] = s[r][k].wall, cpu[k][r] = s[r][k].cpu, faults[k][r] = s[r][k].faults;
+      failed[k] += s[r][k].failed;
+    }
+  }
+  for (int k = 0; k < n; k++)
+    printf("%.1f %.1f %.0f %d\n", median(wall[k], runs), median(cpu[k], runs),
+           median(faults[k], runs), failed[k]);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      for (int r = 0; r < runs; r++) {
+        ratio[r] = s[r][j].cpu > 0 ? s[r][i].cpu / s[r][j].cpu : 0;
+        wratio[r] = s[r][j].wall > 0 ? s[r][i].wall / s[r][j].wall : 0;
+      }
+      printf("%d %d %.4f %.4f\n", i, j, median(ratio, runs), median(wratio, runs));
+    }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  struct command a, b;
-  int runs, i = 2, pairs = 0, failed[2] = { 0, 0 };
+  struct command c[MAX_COMMANDS];
+  int runs, i = 2, n = 0, pairs, failed[2] = { 0, 0 };
   double *v[8];
   if (argc < 4 || (runs = atoi(argv[1])) < 1) goto usage;
   for (int k = 0; k < 8; k++)
     if (!(v[k] = calloc((size_t)runs, sizeof(double)))) return 1;
-  if (!parse(argv, &i, argc, "--vs", &a)) goto usage;
-  if (i < argc) {
-    if (!parse(argv, &i, argc, NULL, &b)) goto usage;
-    pairs = 1;
-  }
+  while (i < argc && n < MAX_COMMANDS)
+    if (!parse(argv, &i, argc, "--vs", &c[n++])) goto usage;
+  if (i < argc) goto usage;
+  if (n > 2) return rounds(c, n, runs);
+  pairs = n == 2;
+  struct command a = c[0], b = c[pairs];
   for (int r = 0; r < runs; r++) {
     struct sample sa, sb;
     if (pairs && r % 2) {
@@ -132,6 +182,6 @@ int main(int argc, char **argv) {
   return 0;
 usage:
   fprintf(stderr, "usage: spawn_bench RUNS [--fd N=PATH] -- program [args...] "
-                  "[--vs [--fd N=PATH] -- program [args...]]\n");
+                  "[--vs [--fd N=PATH] -- program [args...]]... (up to %d)\n", MAX_COMMANDS);
   return 1;
 }
