@@ -123,6 +123,10 @@ end
 -- from a list (args[1] is argument 0); or nil, err for a syscall the arch lacks.
 local function probe(self, syscall, args, arch)
   arch = check_arch(arch or self.arches[1])
+  if args ~= nil and type(args) ~= "table" then
+    error_.raise(("args must be a list of arguments (args[1] is argument 0), got %s")
+                 :format(type(args)))
+  end
   local nr, err = syscall_number(syscall, arch)
   if not nr then return nil, err end
   local a = {}
@@ -138,12 +142,25 @@ local function probe(self, syscall, args, arch)
   return arch, nr, a
 end
 
+-- Syscalls the kernel runs without consulting seccomp at all (x86_64: uretprobe since
+-- Linux 6.11, uprobe since 6.16): whatever a filter says, they go through.
+local BYPASS = { x86_64 = { [335] = "uretprobe", [336] = "uprobe" } }
+
+local function bypassed(arch, nr)
+  local name = BYPASS[arch] and BYPASS[arch][nr]
+  return name and ("the kernel runs %s without consulting seccomp (x86_64, Linux 6.11+): "
+                   .. "no filter decides it"):format(name)
+end
+
 -- eval(syscall [, args [, arch]]) -> action, instructions executed (by the emulator).
--- args is a list: args[1] is argument 0.
+-- args is a list: args[1] is argument 0. For a syscall the kernel never filters
+-- (uretprobe, uprobe), allow, 0 and why.
 function Filter:eval(syscall, args, arch)
   local nr, a
   arch, nr, a = probe(self, syscall, args, arch)
   if not arch then return nil, nr end
+  local why = bypassed(arch, nr)
+  if why then return action.canonical(0x7fff0000), 0, why end
   local value, executed = core.emulate(self.bpf, core.audit(arch), nr & 0xffffffff,
                                        a[1], a[2], a[3], a[4], a[5], a[6])
   return action.canonical(value), executed
@@ -170,7 +187,12 @@ function Filter:explain(syscall, args, arch)
   local nr, a
   arch, nr, a = probe(self, syscall, args, arch)
   if not arch then return nil, nr end
-  return require("sx.inspect").explain(self, nr, a, arch)
+  local e = require("sx.inspect").explain(self, nr, a, arch)
+  local why = bypassed(arch, nr)
+  if why then           -- the filter's own answer, which never applies, stays beside it
+    e.filter_action, e.action, e.rule, e.reason = e.action, action.canonical(0x7fff0000), nil, why
+  end
+  return e
 end
 
 -- An sx.error from a mistake sx.core.build or arches_of reports ({code, message, rule,
