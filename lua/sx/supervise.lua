@@ -193,26 +193,40 @@ function M.new(opts)
 end
 
 -- The event a call makes: who, what, the action and the rule that decided.
+-- The rule fields of an event (rule, rule_where, rule_group) are looked up the first
+-- time one is read: a call a handler answered is seldom reported, and the lookup walks
+-- the policy's rules.
+local RULE_FIELDS = { rule = true, rule_where = true, rule_group = true }
+local LazyRule = {
+  __index = function(ev, k)
+    if not RULE_FIELDS[k] then return nil end
+    local f, rule = ev._f, nil
+    if f and f.rules then
+      local ok, r = pcall(require("sx.inspect").deciding_rule, f, ev.nr, ev.args, ev.arch)
+      rule = ok and r or nil
+    end
+    setmetatable(ev, nil)
+    ev.rule = rule
+    ev.rule_where = rule and f.rules[rule].where
+    ev.rule_group = rule and f.rules[rule].group
+    return ev[k]
+  end,
+}
+
 function Supervisor:record(call, value, by, outcome, message)
   if not self.event then return end
   local f = by and self.filters[by]
-  local rule
-  if f and f.rules then
-    local ok, r = pcall(require("sx.inspect").deciding_rule, f, call.nr, call.args, call.arch)
-    rule = ok and r or nil
-  end
-  self.event({
+  self.event(setmetatable({
     pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
     action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
-    filter = by, rule = rule,
-    rule_where = rule and f.rules[rule].where, rule_group = rule and f.rules[rule].group,
+    filter = by, _f = f,
     default_where = f and f.where, message = message,
     describe = function()
       if call.described then return call.comm, call.described end
       return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
                                          call.arch)
     end,
-  })
+  }, LazyRule))
 end
 
 -- Kill the caller's whole process, as kill_process would (the notification is answered
