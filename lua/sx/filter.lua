@@ -152,18 +152,18 @@ local function bypassed(arch, nr)
                    .. "no filter decides it"):format(name)
 end
 
--- eval(syscall [, args [, arch]]) -> action, instructions executed (by the emulator).
--- args is a list: args[1] is argument 0. For a syscall the kernel never filters
--- (uretprobe, uprobe), allow, 0 and why.
+-- eval(syscall [, args [, arch]]) -> the filter's action, instructions executed (by the
+-- emulator), and for a syscall the kernel never filters (uretprobe, uprobe) a third
+-- value saying so: there the filter's answer never applies. (explain says what happens.)
+-- args is a list: args[1] is argument 0.
 function Filter:eval(syscall, args, arch)
   local nr, a
   arch, nr, a = probe(self, syscall, args, arch)
   if not arch then return nil, nr end
   local why = bypassed(arch, nr)
-  if why then return action.canonical(0x7fff0000), 0, why end
   local value, executed = core.emulate(self.bpf, core.audit(arch), nr & 0xffffffff,
                                        a[1], a[2], a[3], a[4], a[5], a[6])
-  return action.canonical(value), executed
+  return action.canonical(value), executed, why
 end
 
 -- Would the kernel's constant-action cache answer `syscall` on `arch` without running
@@ -272,7 +272,7 @@ function M.load(bpf, arch)
   return setmetatable({ arches = arches, arch = arches[1], bpf = bpf }, Filter)
 end
 
--- The rules, default action and options that rebuild `f`.
+-- The rules (the list also carries .arches), default action and options that rebuild `f`.
 function M.to_rules(f)
   if not M.is(f) then error_.raise("to_rules takes a filter") end
   if not f.rules then
@@ -282,6 +282,7 @@ function M.to_rules(f)
   for i, r in ipairs(f.rules) do out[i] = rules_.copy(r) end
   local arches = {}
   for i, a in ipairs(f.arches) do arches[i] = a end
+  out.arches = arches         -- from_rules(rules, default) builds for them again
   return out, f.default, { arches = arches, bad_arch = f.bad_arch }
 end
 

@@ -166,6 +166,21 @@ end
 -- (src/lua_rules.c) checks and compiles them, and errors name the rule and line.
 function M.from_rules(rules, default, opts)
   local where = error_.where(2)
+  -- The list to_rules gave knows its filter's arches: build for those, never the host's
+  -- by guess, unless opts says otherwise.
+  if type(rules) == "table" and getmetatable(rules) == nil and type(rules.arches) == "table" then
+    if opts == nil or (type(opts) == "table" and opts.arches == nil and opts.arch == nil) then
+      local o = {}
+      for k, v in pairs(opts or {}) do o[k] = v end
+      o.arches = rules.arches
+      opts = o
+    end
+    local rows = {}                                  -- the rows alone, holes and all: the
+    for k, v in pairs(rules) do                      -- reader still checks it is a list
+      if k ~= "arches" then rows[k] = v end
+    end
+    rules = rows
+  end
   return filter.build("rules", rules, opts, default, { where = where }, function()
     return rules_.rows(rules, nil, where, function()
       return filter.arches_of("rules", opts, { where = where })
