@@ -362,7 +362,8 @@ int main(void) {
       assert.is_nil(g)
       assert.equal("unknown_syscall", err.code)
       assert.equal("raed", err.syscall)
-      assert.equal(2, err.rule)
+      assert.equal(2, err.rule)                     -- the rule's index ...
+      assert.equal("raed", err.row.syscall or err.row[2])   -- ... and the offending rule
       assert.equal(line, err.where)
       assert.matches("did you mean 'read'", tostring(err))
     end)

@@ -163,7 +163,8 @@ function Filter:eval(syscall, args, arch)
   local why = bypassed(arch, nr)
   local value, executed = core.emulate(self.bpf, core.audit(arch), nr & 0xffffffff,
                                        a[1], a[2], a[3], a[4], a[5], a[6])
-  return action.canonical(value), executed, why
+  if why then return action.canonical(value), executed, why end
+  return action.canonical(value), executed
 end
 
 -- Would the kernel's constant-action cache answer `syscall` on `arch` without running
@@ -205,7 +206,7 @@ local function mistake(m, rows, origins)
   if m.rule then
     local rule, where, group = rules_.origin(origins, m.rule)
     local row = type(rows) == "table" and rows[m.rule]
-    fields.rule, fields.where = rule, where
+    fields.rule, fields.where, fields.row = rule, where, row   -- row: the offending value
     if type(row) == "table" then
       fields.syscall = fields.syscall or row.syscall or row[2]
       if fields.action == nil then fields.action = row.action or row[1] end
