@@ -27,6 +27,13 @@
 **   installed behind the exec gate (gate.h), and every later exec gets the filter's own
 **   action from the kernel, whether or not the agent is still there.
 ** - no_new_privs is set unless the caller opts out (allow_new_privs).
+** - The workload leads a session of its own (setsid: no controlling terminal, its own
+**   process group), and installs a terminal guard before the caller's filters: ioctl
+**   TIOCSTI and TIOCLINUX fail with EPERM on every ABI of the host (gate.h).
+** - Filters that notify are installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: once
+**   the caller has received a call, only a fatal signal ends the wait for its answer.
+** - A workload that asks to be traced (PTRACE_TRACEME) makes the reaper (or, without a
+**   namespace, the caller) its tracer: its stops are let go, as if untraced.
 **
 ** Filters that return SECCOMP_RET_USER_NOTIF get listeners: the workload hands each to
 ** the caller through a socket as soon as it installed the filter (through the gate,
