@@ -8,10 +8,11 @@
 **
 ** The workload starts a session of its own, closes every descriptor but the ones it keeps
 ** and parks until the parent says proceed, then: no_new_privs; CAP_SYS_PTRACE out of
-** every capability set; the terminal guard (gate.h); the filters, each that notifies followed by the sendmsg that hands its listener to the
-** parent (through the gate, gate.h); execve. Filters the parent itself runs under apply
-** to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and
-** a failure is written to the report before the child ends.
+** every capability set; the terminal guard (gate.h); the filters, each that notifies
+** followed by the sendmsg that hands its listener to the parent (through the gate);
+** execve. Filters the parent itself runs under apply to these calls too: the fewer, the
+** better. Every syscall here is raw (sx_sys), and a failure is written to the report
+** before the child ends.
 */
 #define _GNU_SOURCE
 #include <fcntl.h>
