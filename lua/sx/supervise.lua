@@ -156,7 +156,9 @@ end
 function Call:inject_fd(fd, opts)
   opts = opts or {}
   if io.type(fd) == "file" then fd = core.fileno(fd) end
-  if math_type(fd) ~= "integer" then error_.raise("inject_fd: a descriptor is an integer or a file") end
+  if math_type(fd) ~= "integer" then
+    error_.raise("inject_fd: a descriptor is an integer or a file")
+  end
   return reply{ fd = fd, cloexec = opts.cloexec or false, close = opts.close or false }
 end
 
@@ -217,14 +219,15 @@ function Supervisor:record(call, value, by, outcome, message)
   if not self.event then return end
   local f = by and self.filters[by]
   self.event(setmetatable({
-    pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
+    pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch,
+    args = call.args,
     action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
     filter = by, _f = f,
     default_where = f and f.where, message = message,
     describe = function()
       if call.described then return call.comm, call.described end
-      return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
-                                         call.arch)
+      return comm(call.pid), decode.call(call.syscall, call.args,
+                                         function(i) return call:string(i) end, call.arch)
     end,
   }, LazyRule))
 end
@@ -254,7 +257,9 @@ function Supervisor:handle(call)
   if not h then return reply{ error = 38 }, "failed", "no handler" end          -- ENOSYS
   local ok, r = pcall(h, call)
   if not ok then return reply{ error = 1 }, "failed", tostring(r) end           -- EPERM
-  if getmetatable(r) ~= Reply then return reply{ error = 1 }, "failed", "the handler answered nothing" end
+  if getmetatable(r) ~= Reply then
+    return reply{ error = 1 }, "failed", "the handler answered nothing"
+  end
   return r, r.continue and "continued" or r.fd and "injected" or r.error and "denied" or "returned"
 end
 
