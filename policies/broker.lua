@@ -12,9 +12,10 @@
 -- by name is denied, and so is every call that would change or reach a file by name
 -- where the broker does not look: link, rename, unlink, mkdir, chmod, chown, utimes,
 -- truncate, mknod, the mount API (open_tree: a descriptor of any file), io_uring (its
--- OPENAT is no syscall, so no rule sees it) and userfaultfd (a page that stalls the
--- broker's reads). The program may still stat any path. The rest of @system-service is
--- allowed.
+-- OPENAT is no syscall, so no rule sees it), userfaultfd (a page that stalls the
+-- broker's reads), and AF_UNIX sockets (connect and bind take a path, or an abstract
+-- name, in memory no rule can read: a host service's socket is a way out). socketpair
+-- stays. The program may still stat any path. The rest of @system-service is allowed.
 local seccomp = require "sx.seccomp"
 local process = require "sx.process"
 
@@ -96,6 +97,8 @@ local filter = assert(seccomp.builder()
   :allow{ "@system-service" }
   :rule("notify", brokered)
   :deny({ "openat2", "open_by_handle_at", "name_to_handle_at" }, seccomp.errno(EACCES))
+  :allow("socket", "family != AF_UNIX")
+  :deny("socket", "family == AF_UNIX", seccomp.errno(EACCES))
   :deny(present{ "link", "linkat", "symlink", "symlinkat", "rename", "renameat", "renameat2",
                  "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat",
                  "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat",

@@ -346,13 +346,20 @@ params = ctypes.create_string_buffer(120)
 print("io_uring_setup", sys(425, 4, params))
 print("open_tree", sys(428, -100, b"/etc/hostname", 0))
 print("userfaultfd", sys(323, 0))
+import socket
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); print("unix_socket ran")
+except OSError as e:
+    print("unix_socket", e.errno)
+a, b = socket.socketpair(); print("socketpair ok")
 ]])
         local code, out, err = broker("/usr/bin/python3 try.py")
         assert.equal(0, code, out .. err)
         for _, name in ipairs{ "link", "rename", "unlink", "mknod", "symlink", "chmod",
-                               "io_uring_setup", "open_tree", "userfaultfd" } do
+                               "io_uring_setup", "open_tree", "userfaultfd", "unix_socket" } do
           assert.matches("\n?" .. name .. " 13\n", out, 1, false, name)   -- EACCES
         end
+        assert.matches("socketpair ok", out)
         assert.equal("secret\n", proc.read(dir .. "/outside"))
       end)
     end)
