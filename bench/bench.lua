@@ -11,6 +11,7 @@ local seccomp = require "sx.seccomp"
 local core = require "sx.core"
 local lsc = require "support.lsc"
 local inputs = require "inputs"
+local condcode = require "condcode"
 
 local fmt, concat, ipairs, pairs, tostring, sort =
   string.format, table.concat, ipairs, pairs, tostring, table.sort
@@ -20,27 +21,8 @@ local SPAWN_RUNS = math.tointeger(tonumber(arg[6] or "")) or 200
 local ARCH = "x86_64"
 local AUDIT = core.audit(ARCH)
 
-local function log(...) io.stderr:write(fmt(...), "\n") end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  if not ok then error(fmt("command failed (%s): %s\n%s", tostring(code), cmd, out)) end
-  return (out:gsub("%s+$", ""))
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function words(s)
-  local t = {}
-  for w in s:gmatch("%S+") do t[#t + 1] = w end
-  return t
-end
+local driver = require "driver"
+local log, sh, write, words = driver.log, driver.sh, driver.write, driver.words
 
 local LUA_ENV = fmt("LUA_PATH='lua/?.lua;%s/?.lua;spec/?.lua;bench/?.lua;/usr/share/lua/5.4/" ..
                     "?.lua;/usr/share/lua/5.4/?/init.lua' LUA_CPATH='%s/?.so;/usr/lib/x86_64-" ..
@@ -126,11 +108,13 @@ local function callgrind_total(file, label)
   return total
 end
 
--- env: variables for the program (valgrind runs the program itself, not env)
-local function callgrind(cmd, toggle, env, label)
+-- env: variables for the program (valgrind runs the program itself, not env); may_fail:
+-- the program's exit status does not matter (a launcher whose exec is meant to fail)
+local function callgrind(cmd, toggle, env, label, may_fail)
   local out = fmt("%s/callgrind.out", OUT)
-  sh(fmt("%s valgrind --tool=callgrind --callgrind-out-file=%s %s %s > /dev/null 2>&1",
-         env or "", out, toggle and ("--toggle-collect=" .. toggle) or "", cmd))
+  sh(fmt("%s valgrind --tool=callgrind --callgrind-out-file=%s %s %s > /dev/null 2>&1%s",
+         env or "", out, toggle and ("--toggle-collect=" .. toggle) or "", cmd,
+         may_fail and " || true" or ""))
   return callgrind_total(out, label)
 end
 
@@ -256,7 +240,8 @@ for _, input in ipairs(all) do
   stats[#stats + 1] = { input = input, sx = program_stats(mine, input, allowed),
                         lsc = program_stats(l1, input, allowed),
                         lsc2 = program_stats(l2, input, allowed),
-                        diff = differences(mine, l1) + differences(mine, l2) }
+                        diff = differences(mine, l1) + differences(mine, l2),
+                        bpf = { sx = mine, lsc2 = l2 } }
   if input.name == "docker" then
     write(OUT .. "/docker.bpf", mine)
     input.bpf = mine
@@ -285,6 +270,58 @@ end
 local png = DOCS:gsub("%.md$", "") .. "-decisions.png"
 local plotted = os.execute(fmt("gnuplot -e \"data='%s/sweep.dat'; out='%s'\" bench/plot.gp",
                                OUT, png))
+
+-- ---- 5. code for argument conditions (issue 15) ---------------------------------------
+
+-- Instructions per decision for the numbers that no conditional rule names, with zero
+-- arguments: what the conditions' code must leave as it was.
+local function plain_stats(bpf, input)
+  local cond = {}
+  for _, e in ipairs(condcode.conditional(input)) do cond[e.nr] = true end
+  local s = { sum = 0, n = 0, max = 0 }
+  for nr = 0, max_nr do
+    if not cond[nr] then
+      local _, executed = core.emulate(bpf, AUDIT, nr, 0, 0, 0, 0, 0, 0)
+      s.sum, s.n, s.max = s.sum + executed, s.n + 1, math.max(s.max, executed)
+    end
+  end
+  s.avg = s.sum / s.n
+  return s
+end
+
+local conds = {}
+for _, st in ipairs(stats) do
+  local input = st.input
+  log("conditions: %s", input.name)
+  local calls, missed = condcode.calls(input)
+  conds[#conds + 1] = { input = input, st = st, calls = calls, missed = missed,
+                        nsyscalls = #condcode.conditional(input),
+                        run = condcode.executed(calls, st.bpf.sx, st.bpf.lsc2),
+                        plain = { sx = plain_stats(st.bpf.sx, input),
+                                  lsc2 = plain_stats(st.bpf.lsc2, input) } }
+end
+
+-- how many rules of the cond1000 shape (100 syscalls, an eq on arg0 of its own each) fit
+log("conditions: rules until 4096 instructions")
+local LIMIT_TOP = 5000
+local limits = {}
+do
+  local function sx_size(input)
+    local f = seccomp.from_rules(input.rules, input.default, input.opts)
+    return f and #f
+  end
+  local function lsc_size(optimize)
+    return function(input)
+      local b = lsc.compile(input.rules, input.default, input.opts, optimize)
+      return b and #b // 8
+    end
+  end
+  for _, side in ipairs({ { "sx", sx_size }, { "libseccomp", lsc_size(1) },
+                          { "libseccomp tree", lsc_size(2) } }) do
+    local n, all_fit = condcode.until_limit(side[2], names, LIMIT_TOP)
+    limits[#limits + 1] = { label = side[1], n = n, all = all_fit }
+  end
+end
 
 -- ---- 4. spawn cost ------------------------------------------------------------------------
 
@@ -315,36 +352,25 @@ write(OUT .. "/policy.lua", concat({
   "return assert(seccomp.from_rules(" .. lua_literal(docker.rules) .. ", " ..
     lua_literal(tostring(docker.default)) .. ", { arch = \"x86_64\" }))", "" }, "\n"))
 
-local function spawn(label, cmd)
-  log("spawn: %s", label)
-  local w = words(sh(fmt("%s/bench/spawn_bench %d %s", BUILD, SPAWN_RUNS, cmd)))
-  return { label = label, wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[3]),
-           cmd = cmd }
-end
-
-local spawns = {
-  spawn("plain fork+exec", "-- /bin/true"),
-  spawn("libseccomp launcher (C)", fmt("-- %s/bench/lsc_launch %s -- /bin/true", BUILD,
-                                       docker.file)),
-}
+-- the rows of issue 16 (bench/spawn.lua): sxlua against C launchers and bwrap, sx.process
+-- warm, exec-once, start-up, oci.import
 local sxlua = BUILD .. "/sxlua"
-if io.open(sxlua, "rb") then
-  spawns[#spawns + 1] = spawn("sxlua policy.lua", fmt("-- %s %s/policy.lua -- /bin/true", sxlua,
-                                                      OUT))
-else
-  spawns[#spawns + 1] = { label = "sxlua policy.lua", missing = "sxlua not built" }
-end
-if sh("command -v bwrap || true") ~= "" then
-  spawns[#spawns + 1] = spawn("bwrap --seccomp (sx's program)",
-    fmt("--fd 9=%s/docker.bpf -- bwrap --dev-bind / / --seccomp 9 /bin/true", OUT))
-else
-  spawns[#spawns + 1] = { label = "bwrap --seccomp", missing = "bwrap not installed" }
-end
+local spawn_rows = require("spawn").run({
+  BUILD = BUILD, OUT = OUT, PROFILE = PROFILE, RUNS = SPAWN_RUNS, WARM_ROUNDS = 31,
+  LUA_ENV = LUA_ENV, sh = sh, write = write, log = log, callgrind = callgrind, words = words,
+})
+
+-- the rows of issues 14 and 13 (bench/listener.lua): sxlua learn against strace, and what
+-- supervision and a notified call cost
+local listener_rows = require("listener").run({
+  BUILD = BUILD, OUT = OUT, ROUNDS = 21, SLOW_ROUNDS = 15, sh = sh, write = write, log = log,
+  words = words,
+})
 
 -- Instructions to build the policy's filter: plain lua5.4 against sxlua (--check: load
 -- and print, run nothing), to show what sxlua's own start-up adds.
 local policy_ir = {}
-if not spawns[3].missing then
+do
   log("callgrind: policy.lua under lua5.4 and sxlua --check")
   policy_ir.lua = callgrind("lua5.4 " .. OUT .. "/policy.lua", nil, LUA_ENV)
   policy_ir.sxlua = callgrind(fmt("%s --check %s/policy.lua", sxlua, OUT))
@@ -438,23 +464,57 @@ for _, s in ipairs(stats) do
     s.lsc2.eligible)
 end
 p("")
-p("### 4. Spawn cost: Docker's default profile around /bin/true")
+p("%s", spawn_rows.text)
+
+p("### 5. Code for argument conditions")
 p("")
-p("Medians of %d runs, µs; CPU is user + system of the child and what it waited for " ..
-  "(wait4's rusage). Ratio: this row / the libseccomp launcher.", SPAWN_RUNS)
+p("Each syscall with conditions is called once per conditional rule with arguments that " ..
+  "satisfy it, and once with arguments that satisfy none of its rules (each argument " ..
+  "carrying only the bits the syscall reads, where both compilers mean the same); both " ..
+  "programs run in sx's emulator. Instructions executed per call, sx / libseccomp tree:")
 p("")
-p("| how | wall | CPU | wall ratio | CPU ratio | failed runs |")
-p("|---|---:|---:|---:|---:|---:|")
-local base = spawns[2]
-for _, s in ipairs(spawns) do
-  if s.missing then
-    p("| %s | %s | | | | |", s.label, s.missing)
-  else
-    p("| %s | %.0f | %.0f | %s | %s | %d |", s.label, s.wall, s.cpu, ratio(s.wall, base.wall),
-      ratio(s.cpu, base.cpu), s.failed)
+p("| input | syscalls with conditions | calls | size sx | size lsc tree | " ..
+  "satisfying a rule: avg | max | satisfying none: avg | max | answers that differ |")
+p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for _, c in ipairs(conds) do
+  if c.nsyscalls > 0 then
+    local r = c.run
+    p("| %s | %d | %d | %d | %d | %.1f / %.1f | %d / %d | %.1f / %.1f | %d / %d | %d |",
+      c.input.name, c.nsyscalls, #c.calls, c.st.sx.size, c.st.lsc2.size, r.a.rule.avg,
+      r.b.rule.avg, r.a.rule.max, r.b.rule.max, r.a.none.avg, r.b.none.avg, r.a.none.max,
+      r.b.none.max, r.differ)
   end
 end
+do
+  local docker_stats = stats[1]
+  assert(docker_stats.input.name == "docker")
+  local nr = assert(seccomp.syscall_number("personality", ARCH))
+  local _, mine = core.emulate(docker_stats.bpf.sx, AUDIT, nr, 0xffffffff, 0, 0, 0, 0, 0)
+  local _, tree = core.emulate(docker_stats.bpf.lsc2, AUDIT, nr, 0xffffffff, 0, 0, 0, 0, 0)
+  p("")
+  p("Under Docker's profile `personality(0xffffffff)` (its last allowed value) executes %d " ..
+    "instructions in sx and %d in libseccomp's tree.", mine, tree)
+end
 p("")
+p("Syscalls without conditions, zero arguments (every number 0..%d that no conditional " ..
+  "rule names), instructions per decision sx / libseccomp tree:", max_nr)
+p("")
+p("| input | avg | max |")
+p("|---|---:|---:|")
+for _, c in ipairs(conds) do
+  p("| %s | %.2f / %.2f | %d / %d |", c.input.name, c.plain.sx.avg, c.plain.lsc2.avg,
+    c.plain.sx.max, c.plain.lsc2.max)
+end
+p("")
+p("Conditional rules that fit the kernel's 4096 instructions, in the shape of cond1000 " ..
+  "(100 syscalls, each rule an `eq` on arg0 with a value of its own), searched up to %d:",
+  LIMIT_TOP)
+p("")
+p("| compiler | rules |")
+p("|---|---:|")
+for _, l in ipairs(limits) do p("| %s | %s%d |", l.label, l.all and ">= " or "", l.n) end
+p("")
+p("%s", listener_rows.text)
 
 -- targets, reported (never asserted)
 local t = {}
@@ -495,6 +555,40 @@ do
   end
   target(okc, "every plainly allowed syscall cache-eligible with sx" ..
          (okc and "" or (" (" .. concat(missing, ", ") .. ")")))
+  -- issue 15: the code for argument conditions
+  local oks, big = true, {}
+  for _, st in ipairs(stats) do
+    if st.sx.size > st.lsc2.size then
+      oks = false
+      big[#big + 1] = fmt("%s: %d vs %d", st.input.name, st.sx.size, st.lsc2.size)
+    end
+  end
+  target(oks, "program size <= libseccomp's tree on every input" ..
+         (oks and "" or (" (" .. concat(big, "; ") .. ")")))
+  local oke, slow = true, {}
+  for _, c in ipairs(conds) do
+    local r = c.run
+    for _, kind in ipairs({ "rule", "none" }) do
+      if c.nsyscalls > 0 and (r.a[kind].avg > r.b[kind].avg or r.a[kind].max > r.b[kind].max) then
+        oke = false
+        slow[#slow + 1] = fmt("%s, %s: avg %.1f vs %.1f, max %d vs %d", c.input.name, kind,
+                              r.a[kind].avg, r.b[kind].avg, r.a[kind].max, r.b[kind].max)
+      end
+    end
+  end
+  target(oke, "instructions executed on syscalls with conditions <= libseccomp's tree, " ..
+         "average and max, with arguments satisfying each rule and satisfying none" ..
+         (oke and "" or (" (" .. concat(slow, "; ") .. ")")))
+  t[#t + 1] = fmt("- (for comparison) conditional rules within 4096 instructions: %s",
+                  concat((function()
+                    local x = {}
+                    for _, l in ipairs(limits) do
+                      x[#x + 1] = fmt("%s %s%d", l.label, l.all and ">= " or "", l.n)
+                    end
+                    return x
+                  end)(), ", "))
+  for _, line in ipairs(spawn_rows.targets) do t[#t + 1] = line end
+  for _, line in ipairs(listener_rows.targets) do t[#t + 1] = line end
 end
 
 p("### Where the time goes (from this run's callgrind profiles)")
@@ -567,8 +661,10 @@ write(DOCS, concat({
   "  tables and libseccomp 2.5.4's agree on: Docker's default profile",
   "  (`spec/fixtures/docker-default.json`) through `sx.oci.to_rules`; an allow list of",
   "  300 syscalls (a fixed shuffle); a deny list of 40; 40 allows plus 25 syscalls with two",
-  "  argument conditions each, every operator. Each is also written as a rule file",
-  "  (`bench/rulefile.h`) that the C benchmark reads for both compilers.",
+  "  argument conditions each, every operator; 1,000 conditional rules on 100 syscalls (a",
+  "  fixed shuffle of those with an argument 0), each `arg0 == j` for its own j. Each is",
+  "  also written as a rule file (`bench/rulefile.h`) that the C benchmark reads for both",
+  "  compilers.",
   "- Compile time: `bench/compile_bench.c` (links `sxcore` and libseccomp; never part of the",
   "  product) and `bench/lua_compile.lua`, each timing sx and libseccomp in alternating",
   "  batches (`pair` mode; for Lua, libseccomp is loaded into lua5.4 by `bench/lsc_lua.c`).",
@@ -579,11 +675,26 @@ write(DOCS, concat({
   "  emulator (`sx_emulate`, `sx_cache_eligible`); libseccomp's through `lsc_helper`.",
   "  libseccomp tree = `SCMP_FLTATR_CTL_OPTIMIZE` 2. \"Plainly allowed\": an unconditional",
   "  allow rule, or the default is allow and no rule names the syscall.",
+  "- Code for argument conditions (`bench/condcode.lua`): for each conditional rule, arguments",
+  "  built from the rule's own values until every condition holds (checked with the specs'",
+  "  reference evaluator), and for each syscall arguments that no rule of it accepts; the",
+  "  rule count that fits 4096 instructions by bisection over the cond1000 shape.",
   "- The nginx mix: `bench/run --record-mix` runs nginx on 127.0.0.1 under `strace -c -f`",
   "  (attached to the worker after start-up) while curl fetches a page a fixed number of times.",
-  "- Spawn: `bench/spawn_bench.c` forks and execs each command; `bench/lsc_launch.c` is the",
-  "  libseccomp launcher (reads the rule file, `seccomp_load`, exec); sxlua runs a policy.lua",
-  "  holding the same rules; bwrap gets sx's compiled program on fd 9.",
+  "- Spawn (`bench/spawn.lua`): `bench/spawn_bench.c` runs two commands as alternating",
+  "  pairs (fork, exec, wait4; CPU from wait4's rusage, which counts what the command",
+  "  waited for); `bench/lsc_launch.c` is the libseccomp launcher (reads the rule file,",
+  "  `seccomp_load`, exec); sxlua runs a policy file holding the same rules (Docker's row:",
+  "  importing the JSON); bwrap gets sx's compiled program (`sxlua bpf`) on fd 9. The warm",
+  "  rows are `bench/spawn_warm.lua` in a fresh lua5.4, with the C loops of",
+  "  `bench/spawn_peer.c` loaded into it; `bench/oci_import.lua` times `oci.import` against",
+  "  `from_rules` of the same rules in alternating batches.",
+  "- Learn mode and supervision (`bench/listener.lua`): `bench/spawn_bench` with three",
+  "  commands runs them in rounds, each once a round in a rotating order (ratios: medians of",
+  "  the rounds' ratios); the supervised runs use a policy `sxlua learn` wrote from the same",
+  "  workload at the start of the run; the notified call is `bench/getppid_loop` under a",
+  "  policy whose `on.getppid` handler answers `call:ret(7)`. `bench/run --listener` runs",
+  "  these rows alone and prints them (docs/benchmarks.md comes from a full run).",
   "",
   "## Differential testing against libseccomp",
   "",

@@ -3,13 +3,17 @@
 **
 **   lsc_launch RULEFILE -- program [args...]
 **
-** Reads the rule file, builds the filter with libseccomp 2.5, loads it (libseccomp sets
-** no_new_privs) and execs the program: what a small C tool built on libseccomp does, to
-** set against `sxlua policy.lua -- program`.
+** What a small C tool built on libseccomp does, to set against `sxlua policy.lua --
+** program`: reads the rule file and builds the filter with libseccomp 2.5, forks; the
+** child loads it (libseccomp sets no_new_privs) and execs the program; the parent waits
+** and exits with the program's status (128+N for signal N), as sxlua does. With no
+** program to run (an exec that fails) it exits 126 or 127 after the load.
 */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lsc_build.h"
@@ -18,7 +22,8 @@ int main(int argc, char **argv) {
   struct rf_policy p;
   char why[300];
   void *ctx;
-  int rc;
+  pid_t pid;
+  int rc, status;
   if (argc < 4 || strcmp(argv[2], "--") != 0) {
     fprintf(stderr, "usage: lsc_launch RULEFILE -- program [args...]\n");
     return 125;
@@ -27,13 +32,24 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lsc_launch: %s\n", why);
     return 125;
   }
-  if ((rc = seccomp_load(ctx)) != 0) {
-    fprintf(stderr, "lsc_launch: seccomp_load: %s\n", strerror(-rc));
+  pid = fork();
+  if (pid < 0) {
+    perror("lsc_launch: fork");
     return 125;
+  }
+  if (pid == 0) {
+    if ((rc = seccomp_load(ctx)) != 0) {
+      fprintf(stderr, "lsc_launch: seccomp_load: %s\n", strerror(-rc));
+      _exit(125);
+    }
+    execvp(argv[3], argv + 3);
+    _exit(errno == ENOENT ? 127 : 126);
   }
   seccomp_release(ctx);
   rf_free(&p);
-  execvp(argv[3], argv + 3);
-  perror("lsc_launch: exec");
-  return 126;
+  if (waitpid(pid, &status, 0) != pid) {
+    perror("lsc_launch: waitpid");
+    return 125;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

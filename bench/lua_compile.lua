@@ -8,13 +8,14 @@
 --       the calls and libseccomp's compiles of RULEFILE (the same input, through
 --       bench/lsc_lua.c in this process) in alternating batches: median ns per call,
 --       median ns per libseccomp compile, median of the pairs' ratios
--- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50). VIA is "api"
+-- NAME is an input of bench/inputs.lua (docker, allow300, deny40, args50, cond1000). VIA is "api"
 -- (default: the constructor a user calls for the input, allow_list / deny_list for the
 -- lists) or "rules" (from_rules with the input's rule tables, for every input).
 local seccomp = require "sx.seccomp"
 local inputs = require "inputs"
+local timing = require "timing"
 
-local clock, sort = os.clock, table.sort
+local clock = os.clock
 
 local mode, name, profile = arg[1], arg[2], arg[3]
 local n = math.tointeger(tonumber(arg[4] or ""))
@@ -35,28 +36,10 @@ end
 if via == "api" and input.lua_call then compile = input.lua_call end
 assert(compile())
 
+local batch_size, median = timing.batch_size, timing.median
+
 -- CPU ns per call over a batch of n calls of fn.
-local function batch(fn, n)
-  local t0 = clock()
-  for _ = 1, n do fn() end
-  return (clock() - t0) / n * 1e9
-end
-
--- How many calls of fn take about `seconds` of CPU time.
-local function batch_size(fn, seconds)
-  local n = 1
-  while true do
-    local t0 = clock()
-    for _ = 1, n do fn() end
-    if clock() - t0 > seconds then return n end
-    n = n * 2
-  end
-end
-
-local function median(v)
-  sort(v)
-  return v[(#v + 1) // 2]
-end
+local function batch(fn, n) return timing.batch(fn, n) * 1e9 end
 
 if mode == "once" then
   local f

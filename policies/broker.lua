@@ -9,7 +9,12 @@
 -- the program the descriptor: a path that climbs out ("..", a symlink, /proc/self/root)
 -- gets EACCES, and a path the program swaps in memory after sxlua read it changes
 -- nothing, since sxlua never lets the call itself go on. Every other way to open a file
--- by name is denied; the rest of @system-service is allowed.
+-- by name is denied, and so is every call that would change or reach a file by name
+-- where the broker does not look: link, rename, unlink, mkdir, chmod, chown, utimes,
+-- truncate, mknod, the mount API (open_tree: a descriptor of any file), io_uring (its
+-- OPENAT is no syscall, so no rule sees it) and userfaultfd (a page that stalls the
+-- broker's reads). The program may still stat any path. The rest of @system-service is
+-- allowed.
 local seccomp = require "sx.seccomp"
 local process = require "sx.process"
 
@@ -78,10 +83,27 @@ for name, handler in pairs(handlers) do
 end
 table.sort(brokered)
 
+-- The names of `list` this machine has.
+local function present(list)
+  local out = {}
+  for _, name in ipairs(list) do
+    if seccomp.syscall_number(name) then out[#out + 1] = name end
+  end
+  return out
+end
+
 local filter = assert(seccomp.builder()
   :allow{ "@system-service" }
   :rule("notify", brokered)
   :deny({ "openat2", "open_by_handle_at", "name_to_handle_at" }, seccomp.errno(EACCES))
+  :deny(present{ "link", "linkat", "symlink", "symlinkat", "rename", "renameat", "renameat2",
+                 "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat",
+                 "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat",
+                 "truncate", "utime", "utimes", "futimesat", "utimensat",
+                 "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+                 "open_tree", "open_tree_attr", "move_mount", "fsopen", "fsconfig", "fsmount",
+                 "fspick", "mount_setattr", "io_uring_setup", "io_uring_enter",
+                 "io_uring_register", "userfaultfd" }, seccomp.errno(EACCES))
   :build())
 
 return { filter = filter, cwd = tenant, on = on }

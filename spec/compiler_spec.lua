@@ -159,6 +159,94 @@ describe("the compiler", function()
     end
   end)
 
+  describe("makes what rules of one syscall test in common once", function()
+    -- How often each instruction occurs: "ld 28" (a word's offset), "jeq 8", "jset 4294967295".
+    local function counts(f)
+      local t = {}
+      for line in f:disasm():gmatch("[^\n]+") do
+        local op, arg = line:match("^%s*%d+: (%a+)%s+[#%[]?([%xx]*)")
+        local key = op .. " " .. tostring(math.tointeger(tonumber(arg)))
+        t[key] = (t[key] or 0) + 1
+      end
+      return t
+    end
+    local function build(name, conds_list, arch)
+      local rules = {}
+      for i, conds in ipairs(conds_list) do
+        rules[i] = { action = seccomp.errno(i), syscall = name, args = conds }
+      end
+      return assert(seccomp.from_rules(rules, "allow", { arch = arch or "x86_64" }))
+    end
+    local function eq(index, value) return { index = index, op = "eq", value = value } end
+
+    it("eq on one 64-bit argument: its high word tested once, each word loaded once", function()
+      local list = {}
+      for v = 1, 10 do list[v] = { eq(1, v) } end         -- mmap's len: 64 bits on x86_64
+      local f = build("mmap", list)
+      local c = counts(f)
+      assert.equal(1, c["ld 28"])                          -- arg1's high word
+      assert.equal(1, c["jset 4294967295"])                -- high word == 0, once
+      assert.equal(1, c["ld 24"])                          -- arg1's low word
+      for v = 1, 10 do assert.equal(1, c["jeq " .. v]) end
+      local nr = seccomp.syscall_number("mmap", "x86_64")
+      local _, first = f:eval(nr, { 0, 1 })
+      local _, last = f:eval(nr, { 0, 10 })
+      assert.equal(first + 9, last)                        -- one more test a value down the chain
+      assert.equal("allow", (f:eval(nr, { 0, 1 << 32 | 1 })))
+    end)
+
+    it("eq on a 32-bit argument (personality): one load, one test a value", function()
+      local list = {}
+      for i, v in ipairs({ 0, 8, 0x20000, 0x20008, 0xffffffff }) do list[i] = { eq(0, v) } end
+      local c = counts(build("personality", list))
+      assert.equal(1, c["ld 16"])
+      assert.is_nil(c["ld 20"])                            -- an unsigned int: no high word
+      assert.equal(1, c["jset 4294967295"])                -- == 0
+      for _, v in ipairs({ 8, 0x20000, 0x20008, 0xffffffff }) do
+        assert.equal(1, c["jeq " .. v], v)
+      end
+    end)
+
+    it("a shared first condition is tested once; a rule that fails on its second goes on " ..
+       "to the next rule's second", function()
+      local f = build("socket", { { eq(0, 1), eq(1, 1) }, { eq(0, 1), eq(1, 2) },
+                                  { eq(0, 2), eq(1, 1) } })
+      local c = counts(f)
+      assert.equal(1, c["ld 16"])                          -- family: loaded once,
+      assert.equal(2, c["ld 24"])                          -- type: once under each family
+      assert.equal(3, c["jeq 1"])                          -- family 1; type 1 under each
+      assert.equal(2, c["jeq 2"])                          -- family 2; type 2 under family 1
+      local nr = seccomp.syscall_number("socket", "x86_64")
+      assert.equal("errno(ENOENT)", tostring((f:eval(nr, { 1, 2 }))))
+      assert.equal("errno(ESRCH)", tostring((f:eval(nr, { 2, 1 }))))
+      assert.equal("allow", (f:eval(nr, { 2, 2 })))
+      assert.equal("allow", (f:eval(nr, { 1, 3 })))
+    end)
+
+    it("what an ordering found decides a later eq on the same argument", function()
+      local f = build("mmap", { { { index = 1, op = "lt", value = 1000 } }, { eq(1, 2000) } })
+      local c = counts(f)
+      assert.equal(1, c["ld 28"])
+      assert.equal(1, c["jgt 0"])                          -- high word above 0: neither holds
+      assert.is_nil(c["jset 4294967295"])                  -- (so == 0 after it needs no test)
+      assert.equal(1, c["ld 24"])
+      assert.equal(1, c["jge 1000"])
+      assert.equal(1, c["jeq 2000"])
+    end)
+
+    it("the same on big-endian s390x and with 32-bit registers (i386)", function()
+      local list = {}
+      for v = 1, 6 do list[v] = { eq(1, v) } end
+      local c = counts(build("mmap", list, "s390x"))
+      assert.equal(1, c["ld 24"])                          -- big-endian: the high word first
+      assert.equal(1, c["ld 28"])
+      assert.equal(1, c["jset 4294967295"])
+      c = counts(build("mmap", list, "i386"))
+      assert.equal(1, c["ld 24"])
+      assert.is_nil(c["ld 28"])
+    end)
+  end)
+
   it("disassembles one line an instruction, naming syscalls and arches", function()
     local f = assert(seccomp.from_rules({
       { "allow", "read" }, { "allow", "getpid" },

@@ -166,18 +166,9 @@ local function random_conds(name, arches, narrow, ops)
   return conds
 end
 
--- Are all of `earlier`'s conditions among `later`'s? Then sx refuses `later`, which could
+-- A rule whose conditions include all of an earlier one's: sx refuses it, which could
 -- never decide anything; libseccomp takes it.
-local function subsumes(earlier, later)
-  for _, c in ipairs(earlier) do
-    local found = false
-    for _, d in ipairs(later) do
-      found = found or (c.index == d.index and c.op == d.op and c.value == d.value and c.mask == d.mask)
-    end
-    if not found then return false end
-  end
-  return true
-end
+local subsumes = require("support.random_rules").covered
 
 local function random_case(n)
   local arches = ARCH_SETS[(n - 1) % #ARCH_SETS + 1]

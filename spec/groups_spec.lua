@@ -325,6 +325,14 @@ describe("groups where a syscall name is accepted", function()
     end
   end)
 
+  it("to_rules carries the arches: from_rules of its first two values never guesses the host", function()
+    local f = seccomp.allow_list({ "read" }, { arches = { "aarch64", "arm" } })
+    local rules, default = seccomp.to_rules(f)
+    local g = assert(seccomp.from_rules(rules, default))
+    assert.same({ "aarch64", "arm" }, g.arches)
+    assert.equal(f.bpf, g.bpf)
+  end)
+
   it("round-trips through to_rules", function()
     local f = assert(seccomp.builder():allow("@basic-io"):allow("@network-io", "arg0 == 3")
                        :deny("@swap"):build())

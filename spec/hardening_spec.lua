@@ -111,6 +111,73 @@ describe("the workload cannot reach sxlua #lua54", function()
     end
   end)
 
+  -- TIOCSTI pushes input into a terminal: a workload holding the user's terminal could
+  -- type a command the user's shell runs once sxlua ends. The workload is a session leader
+  -- without a terminal; root's CAP_SYS_ADMIN would still pass, which the terminal guard
+  -- refuses, however the request is dressed (high bits set, the i386 ABI).
+  local TIOCSTI = [[
+import os, fcntl, termios
+m, s = os.openpty()
+for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, 0x541C):
+    try:
+        fcntl.ioctl(s, req, b"x")
+        print("typed", hex(req))
+    except OSError as e:
+        print(e.errno, hex(req))
+print("session leader", os.getsid(0) == os.getpid())
+]]
+  for _, user in ipairs{ "root", "nobody" } do
+    it("types nothing into a terminal, and leads a session of its own (" .. user .. ")", function()
+      local script = policy(TIOCSTI)
+      files[#files + 1] = script
+      local code, out = sxlua(user, q(p(FINDING_1)) .. " -- /usr/bin/python3 " .. q(script))
+      assert.equal(0, code, out)
+      assert.is_nil(out:find("typed"), out)
+      assert.matches("1 0x5412\n", out)                   -- EPERM
+      assert.matches("1 0x100005412\n", out)
+      assert.matches("1 0x541c\n", out)
+      assert.matches("session leader True", out)
+    end)
+  end
+
+  it("kill(0, sig) reaches the workload's own process group, not sxlua's", function()
+    local code, out = proc.run("cd / && setsid sh -c " .. q(proc.SXLUA .. " " .. q(p(FINDING_1))
+      .. " -- sh -c 'kill -TERM 0; sleep 5'; echo rc=$?"))
+    assert.equal(0, code, out)
+    assert.matches("rc=143", out)                      -- the caller's shell lived to say so
+  end)
+
+  -- PTRACE_TRACEME makes the workload's parent (the reaper, or sxlua without a
+  -- namespace) its tracer, and its stops would read as its end, or wait for ever.
+  for _, flag in ipairs{ "", "--no-pid-namespace " } do
+    it("a workload that asks to be traced runs as if untraced (" .. (flag == "" and "namespace" or flag) .. ")", function()
+      local script = policy([[
+import ctypes, os, signal
+print("traceme", ctypes.CDLL(None).ptrace(0, 0, 0, 0), flush=True)
+os.kill(os.getpid(), signal.SIGUSR2)
+print("still running")
+]])
+      files[#files + 1] = script
+      local code, out = proc.run("cd / && timeout 20 " .. proc.SXLUA .. " " .. flag .. q(p(FINDING_1))
+                                 .. " -- /usr/bin/python3 " .. q(script))
+      assert.equal(128 + 12, code, out)               -- SIGUSR2 ends it, as untraced
+      assert.matches("traceme 0", out)
+      assert.is_nil(out:find("still running"), out)
+    end)
+  end
+
+  -- A root workload can register a page with userfaultfd (/dev/userfaultfd) and make a
+  -- call the policy kills with its path on that page: the supervisor's read for the
+  -- report would sleep until the workload let it go, after withdrawing the call.
+  it("kills a workload that stalls the supervisor's read of its memory", function()
+    if not io.open("/dev/userfaultfd") then return pending("no /dev/userfaultfd here") end
+    local code, _, err = proc.run("cd / && timeout -s KILL 30 " .. proc.SXLUA .. " " ..
+      q(p(FINDING_1)) .. " -- " .. q(proc.bin("staller")) .. " --forever")
+    assert.equal(159, code, err)
+    assert.matches("killed: execve%(0x%x+, NULL, NULL%)", err)
+    assert.is_nil(err:find("alive"), err)
+  end)
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

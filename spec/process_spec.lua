@@ -393,6 +393,7 @@ describe("sx.process", function()
     it("leaves no zombie or descriptor behind after many spawns", function()
       local allow = assert(seccomp.allow_list(SMALL_PROGRAM))
       collectgarbage()
+      collectgarbage()           -- the second cycle runs what the first one's finalizers freed
       local fds_before = #proc.fds()
       for i = 1, 40 do
         local p = assert(process.spawn{ argv = { "/bin/true" } })

@@ -188,6 +188,25 @@ int main(void) {
     end)
   end)
 
+  describe("eval and explain", function()
+    local f = seccomp.allow_list({ "read" }, { arches = { "x86_64" } })
+    it("refuse args that are not a list, naming the mistake", function()
+      local ok, err = pcall(f.eval, f, "read", 5)
+      assert.is_false(ok)
+      assert.matches("args must be a list of arguments %(args%[1%] is argument 0%), got number", tostring(err))
+      assert.is_false((pcall(f.explain, f, "read", "x")))
+    end)
+    it("say that the kernel never filters uretprobe and uprobe (x86_64)", function()
+      local a, _, why = f:eval("uretprobe")         -- the filter's answer, and why it is moot
+      assert.equal("kill_process", tostring(a))
+      assert.matches("without consulting seccomp", why)
+      local e = f:explain("uprobe")
+      assert.equal("allow", tostring(e.action))
+      assert.equal("kill_process", tostring(e.filter_action))
+      assert.matches("without consulting seccomp", e.reason)
+    end)
+  end)
+
   describe("allow_list", function()
     it("allows the names and kills the rest by default", function()
       local f = assert(seccomp.allow_list({ "read", "write", "exit_group" }, { arch = "x86_64" }))
@@ -343,7 +362,8 @@ int main(void) {
       assert.is_nil(g)
       assert.equal("unknown_syscall", err.code)
       assert.equal("raed", err.syscall)
-      assert.equal(2, err.rule)
+      assert.equal(2, err.rule)                     -- the rule's index ...
+      assert.equal("raed", err.row.syscall or err.row[2])   -- ... and the offending rule
       assert.equal(line, err.where)
       assert.matches("did you mean 'read'", tostring(err))
     end)
@@ -522,8 +542,9 @@ int main(void) {
     end)
 
     it("too_big: more than the kernel's 4096 instructions", function()
+      -- (rules on one argument share its high word: each still needs a test of its own)
       local rules = {}
-      for i = 1, 1500 do
+      for i = 1, 4200 do
         rules[i] = { action = "allow", syscall = "read", args = { { index = 1, op = "eq", value = i * 3 } } }
       end
       local f, err = seccomp.from_rules(rules, "kill_process", { arch = "x86_64" }); local line = here()

@@ -100,6 +100,47 @@ describe("the supervisor", function()
     end)
   end)
 
+  describe("decides every call as the policy does (never wider), in each mode", function()
+    -- harmless with zero arguments: what each returns when allowed is the kernel's own
+    local CALLS = { "getppid", "getpid", "getuid", "sched_yield", "ptrace", "uname", "sync",
+                    "getpgrp", "setsid", "getcwd" }
+    local function outcome(name, f, mode)
+      local p = assert(process.spawn{ argv = { proc.bin("sxtry"), nr(name) }, supervise = mode })
+      assert(p:install(f))
+      assert(p:proceed())
+      return { p:wait() }
+    end
+    local function expected(f, name, plain)
+      local act = tostring(f:eval(name))
+      if act == "kill_process" or act == "kill_thread" then return { "signaled", SIGSYS } end
+      local e = act:match("^errno%((%w+)%)$")
+      if e then return { "exited", require("sx.core").errno_number(e) } end
+      return plain[name]
+    end
+    local allow_all = assert(seccomp.from_rules({}, "allow"))
+    local plain = {}
+    for _, name in ipairs(CALLS) do plain[name] = outcome(name, allow_all, false) end
+    local policies = {
+      assert(seccomp.allow_list({ "read", "write", "openat", "close", "fstat", "newfstatat", "brk",
+        "mmap", "munmap", "mprotect", "pread64", "access", "arch_prctl", "set_tid_address",
+        "set_robust_list", "rseq", "prlimit64", "getrandom", "exit_group", "getpid", "uname" })),
+      assert(seccomp.deny_list({ "getppid", "ptrace", "sync" }, { deny_action = "kill_process" })),
+      assert(seccomp.deny_list({ "getuid", "getcwd", "setsid" }, { deny_action = seccomp.errno("EACCES") })),
+      assert(seccomp.builder():deny("getpgrp", seccomp.errno("ENOENT")):deny("sched_yield", "kill_process")
+        :rule("log", "getpid"):build{ default = "allow" }),
+    }
+    for _, mode in ipairs{ false, "kills", "denials" } do
+      it("mode " .. tostring(mode), function()
+        for i, f in ipairs(policies) do
+          for _, name in ipairs(CALLS) do
+            assert.same(expected(f, name, plain), outcome(name, f, mode or nil),
+                        ("policy %d, %s, mode %s"):format(i, name, tostring(mode)))
+          end
+        end
+      end)
+    end
+  end)
+
   describe("sxlua #lua54", function()
     local DENY_SOCKET = [[
 local seccomp = require "sx.seccomp"
@@ -124,6 +165,36 @@ return f
       local lines = select(2, err:gsub("\n", ""))
       assert.equal(1, lines, err)
       assert.matches("^sxlua: sxtry %(pid %d+%) killed: socket%(AF_INET, SOCK_STREAM, 0%)", err)
+    end)
+
+    -- A filter may decide on the instruction pointer: here socket(2) from a shared
+    -- library (libc's wrappers, mapped at 0x7f...) kills, from the program's own text it
+    -- is allowed. The supervisor must decide with the ip the kernel saw, or it would
+    -- let through a call the kernel handed it to kill.
+    it("decides with the instruction pointer the kernel saw", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+local function insn(code, jt, jf, k) return string.pack("<I2I1I1I4", code, jt, jf, k) end
+local LD_ABS, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
+return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
+  insn(LD_ABS, 0, 0, 0) .. insn(JEQ, 0, 2, 41) ..
+  insn(LD_ABS, 0, 0, 12) .. insn(JGE, 1, 0, 0x7f00) ..
+  insn(RET, 0, 0, 0x7fff0000) .. insn(RET, 0, 0, 0x80000000))
+]])
+      local code, out, err = sxlua(q(pol) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, out .. err)
+      assert.matches("killed: socket%(AF_UNIX, SOCK_STREAM, 0%)", err)
+    end)
+
+    it("warns when handlers decide calls a policy also lets through io_uring", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+return { filter = seccomp.builder():allow{ "@system-service" }:rule("notify", "getppid"):build(),
+         on = { getppid = function(call) return call:ret(1) end } }
+]])
+      local code, _, err = sxlua(q(pol) .. " -- true")
+      assert.equal(0, code)
+      assert.matches("warning: the policy allows io_uring", err)
     end)
 
     it("--report lists each denial once and counts them at the end", function()
@@ -245,6 +316,44 @@ return { filter = f, on = { uname = function(call) return call:ret(0) end } }
         local code = broker("echo x > /usr/lib/sx-broker-test")   -- the system is read-only
         assert.are_not.equal(0, code)
         assert.is_nil(proc.read("/usr/lib/sx-broker-test"))
+      end)
+
+      -- The red team's ways around a broker of opens: a hard link to a file outside (then
+      -- opened beneath), a rename or unlink outside, a device node, open_tree's descriptor
+      -- of any file, io_uring's OPENAT (no syscall, so no rule sees it), userfaultfd.
+      it("denies what would reach files by name where it does not look", function()
+        local script = dir .. "/t/try.py"
+        proc.write(script, [[
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def sys(nr, *a):
+    r = libc.syscall(nr, *a)
+    return ctypes.get_errno() if r < 0 else "ran"
+tries = {
+  "link": lambda: os.link("]] .. dir .. [[/outside", "mine"),
+  "rename": lambda: os.rename("]] .. dir .. [[/outside", "]] .. dir .. [[/moved"),
+  "unlink": lambda: os.unlink("]] .. dir .. [[/outside"),
+  "mknod": lambda: os.mknod("node"),
+  "symlink": lambda: os.symlink("/etc", "etc"),
+  "chmod": lambda: os.chmod("]] .. dir .. [[/outside", 0o777),
+}
+for name, f in sorted(tries.items()):
+    try:
+        f(); print(name, "ran")
+    except OSError as e:
+        print(name, e.errno)
+params = ctypes.create_string_buffer(120)
+print("io_uring_setup", sys(425, 4, params))
+print("open_tree", sys(428, -100, b"/etc/hostname", 0))
+print("userfaultfd", sys(323, 0))
+]])
+        local code, out, err = broker("/usr/bin/python3 try.py")
+        assert.equal(0, code, out .. err)
+        for _, name in ipairs{ "link", "rename", "unlink", "mknod", "symlink", "chmod",
+                               "io_uring_setup", "open_tree", "userfaultfd" } do
+          assert.matches("\n?" .. name .. " 13\n", out, 1, false, name)   -- EACCES
+        end
+        assert.equal("secret\n", proc.read(dir .. "/outside"))
       end)
     end)
   end)

@@ -39,6 +39,7 @@ describe("sxlua", function()
     assert.equal(0, code)
     assert.matches("Usage: sxlua %[options%] policy.lua", out)
     assert.matches("127", out)
+    assert.matches("Usage: sxlua COMMAND", out)     -- and the commands'
     code, out = sxlua("--version")
     assert.equal(0, code)
     assert.matches("^sxlua %d+%.%d+", out)
@@ -170,6 +171,25 @@ describe("sxlua", function()
       assert.matches(pol:gsub("%p", "%%%0") .. ":2: allow_list: unknown option 'dafault'", err)
     end)
 
+    it("an error in a tail call, with the line of the call, in the policy's own functions too",
+       function()
+      local pol = p("local seccomp = require 'sx.seccomp'\n" ..
+                    "local function build(names)\n" ..
+                    "  return seccomp.allow_list(names, { dafault = 'allow' })\n" ..
+                    "end\n" ..
+                    "return build{ 'read' }\n")
+      local code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.equal("sxlua: " .. pol .. ":3: allow_list: unknown option 'dafault'\n", err)
+      pol = p("local seccomp = require 'sx.seccomp'\n" ..
+              "local function fail() error({ code = 'mine' }) end\n" ..
+              "local function indirect() return fail() end\n" ..
+              "return indirect()\n")
+      code, _, err = runs_nothing(pol)
+      assert.equal(125, code)
+      assert.matches("^sxlua: " .. pol:gsub("%p", "%%%0") .. ":2: table: ", err)
+    end)
+
     it("a binary chunk, a missing policy, a policy that returns nothing", function()
       local bin = p(string.dump(load("return 1")))
       local code, _, err = runs_nothing(bin)
@@ -265,5 +285,30 @@ describe("sxlua", function()
     local code, out = sxlua("--check " .. q(p(DENY_PTRACE)))
     assert.equal(0, code)
     assert.matches("^filter 1: sx.filter<", out)
+  end)
+
+  it("gives the rules of a policy that ends in a tail call their line", function()
+    local pol = p("local seccomp = require 'sx.seccomp'\n" ..
+                  "return seccomp.from_rules({ { 'allow', 'read' } }, 'kill_process',\n" ..
+                  "                          { arch = 'x86_64' })\n")
+    local code, out = sxlua("explain " .. q(pol) .. " -- read")
+    assert.equal(0, code)
+    assert.matches("decided by: rule at " .. pol:gsub("%p", "%%%0") .. ":2,", out)
+  end)
+
+  it("runs its modules as bytecode that keeps their names and lines", function()
+    local script = p([[
+local e = require "sx.error"
+local info = debug.getinfo(e.new, "SL")
+assert(info.short_src == "sx.error", info.short_src)
+assert(next(info.activelines), "no line information")
+local ok, msg = pcall(require("sx.inspect").format_explain, 5)   -- a misuse: sx's line
+print(info.linedefined, ok, msg)
+]])
+    local code, out, err = sxlua("run " .. q(script))
+    assert.equal(0, code, err)
+    local line = tonumber(out:match("^(%d+)\t"))
+    assert.is_true(line > 1)
+    assert.matches("\tfalse\tsx%.inspect:%d+: attempt to index a number value", out)
   end)
 end)

@@ -85,6 +85,31 @@ describe("syscall tables", function()
   end)
 end)
 
+describe("sx.core.syscall_arches", function()
+  local core = require "sx.core"
+  it("gives, for each name of a list, the arches that have it as bits of arches()", function()
+    local bit = {}
+    for i, a in ipairs(core.arches()) do bit[a] = 1 << (i - 1) end
+    local names = { "read", "arch_prctl", "socketcall", "no_such_call", "re\0ad" }
+    local masks = assert(core.syscall_arches(names))
+    assert.equal(#names, #masks)
+    for i, name in ipairs(names) do
+      for arch, b in pairs(bit) do
+        local has = name:find("\0", 1, true) == nil and core.syscall_number(name, arch) ~= nil
+        assert.equal(has, masks[i] & b ~= 0, name .. " on " .. arch)
+      end
+    end
+    assert.equal(0, masks[4])
+    assert.same({}, core.syscall_arches({}))
+  end)
+
+  it("says which item is not a string", function()
+    local masks, bad = core.syscall_arches({ "read", 7, "write" })
+    assert.is_nil(masks)
+    assert.equal(2, bad)
+  end)
+end)
+
 describe("sx.core", function()
   it("loads on its own, in a fresh state, before anything else", function()
     -- luaopen_sx_core pushes more than the 20 stack slots a C function gets unasked

@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -37,6 +38,10 @@
 #include "gate.h"
 
 extern char **environ;
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)     /* Linux 5.19 */
+#endif
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -54,6 +59,7 @@ struct inner {
   size_t notifying;                               /* filters with a listener */
   struct seccomp_notif stash[SX_AGENT_MAX_FILTERS];   /* received during proceed, not ours */
   int stashed[SX_AGENT_MAX_FILTERS];
+  struct sx_insn guard[SX_GUARD_MAX];             /* the terminal guard (gate.h) */
 };
 
 static const char *const code_names[] = {
@@ -311,7 +317,15 @@ static void close_fds(struct sx_agent *a) {
 static void reap(struct sx_agent *a) {
   struct sx_report *r = report_of(a);
   int status = 0;
-  if (a->child > 0) while (waitpid(a->child, &status, __WALL) < 0 && errno == EINTR) {}
+  while (a->child > 0) {
+    pid_t w = waitpid(a->child, &status, __WALL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w > 0 && WIFSTOPPED(status)) {      /* it asked to be traced (PTRACE_TRACEME) */
+      ptrace(PTRACE_DETACH, w, 0, WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status));
+      continue;
+    }
+    break;
+  }
   /* the reaper's own end stands in when it never saw the workload's */
   a->status = a->namespace && LOAD(r->ended) ? r->workload_status : status;
   a->state = SX_AGENT_GONE;
@@ -360,10 +374,12 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
 static int spawn_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
   struct sx_report *r = report_of(a);
   int e = r->error;
-  const char *cwd = inner_of(a)->plan.cwd;
-  sx_agent_release(a);
+  char cwd[160];                        /* what the message has room for */
+  snprintf(cwd, sizeof cwd, "%s", inner_of(a)->plan.cwd ? inner_of(a)->plan.cwd : "");
+  sx_agent_release(a);                  /* frees the plan: cwd is a copy */
   switch (stage) {
   case SX_ST_CWD_FAILED: return fail(err, SX_AGENT_E_CWD, e, "cwd %s", cwd);
+  case SX_ST_SESSION_FAILED: return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: setsid", NULL);
   case SX_ST_CLONE_FAILED:
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: the reaper could not make the workload", NULL);
   case SX_ST_SETUP_FAILED:
@@ -387,20 +403,24 @@ int sx_agent_enter_user_namespace(struct sx_agent_error *err) {
   char map[64];
   uid_t uid = geteuid();
   gid_t gid = getegid();
+  int was_dumpable, rc = SX_AGENT_OK;
   if (has_cap_sys_admin()) return SX_AGENT_OK;
-  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
-    return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "a process that is not dumpable cannot write "
-                "its own uid map: enter the user namespace before the first spawn", NULL);
   if (unshare(CLONE_NEWUSER) != 0)
     return fail(err, SX_AGENT_E_NAMESPACE, errno, "the kernel refused this process a user "
                 "namespace (unshare)", NULL);
+  /* The maps are this process's own files only while it is dumpable: for these three
+  ** writes and no longer (sxlua makes itself not dumpable at its start). */
+  was_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+  if (!was_dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+    return fail(err, SX_AGENT_E_NAMESPACE, errno, "PR_SET_DUMPABLE", NULL);
   snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
   if (write_text("/proc/self/setgroups", "deny") != 0 || write_text("/proc/self/uid_map", map) != 0)
-    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's uid map", NULL);
+    rc = fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's uid map", NULL);
   snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-  if (write_text("/proc/self/gid_map", map) != 0)
-    return fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's gid map", NULL);
-  return SX_AGENT_OK;
+  if (rc == SX_AGENT_OK && write_text("/proc/self/gid_map", map) != 0)
+    rc = fail(err, SX_AGENT_E_NAMESPACE, errno, "writing the user namespace's gid map", NULL);
+  if (!was_dumpable) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  return rc;
 }
 
 int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent_error *err) {
@@ -463,6 +483,11 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   plan = &inner_of(a)->plan;
   plan->report = r;
   plan->set_nnp = !o->allow_new_privs;
+  plan->guard.filter = (struct sock_filter *)(void *)inner_of(a)->guard;
+  if (!(plan->guard.len = (unsigned short)sx_gate_tty_guard(inner_of(a)->guard))) {
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn: cannot build the terminal guard", NULL);
+  }
   if (a->namespace) {
     plan->parent_pidfd = a->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     plan->workload_flags = child_flags(0);
@@ -583,7 +608,10 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
-  pf->flags = sx_program_notifies(f->plan, f->plan_len) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  /* Once the supervisor has received a call, only a fatal signal ends the wait for its
+  ** answer: a caller cannot withdraw a call the supervisor is about to kill it for. */
+  pf->flags = sx_program_notifies(f->plan, f->plan_len)
+              ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   pf->plain.len = 0;
   if (pf->flags && !sx_program_notifies(f->insns, f->len)) {   /* notifies for proceed only */
     if (!(f->plain = plan_copy(a, f->insns, f->len, 0, &f->plain_len)))
@@ -733,6 +761,8 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
   case SX_ST_CAPS_FAILED:
     code = fail(err, SX_AGENT_E_SETUP, e, "dropping CAP_SYS_PTRACE failed (without "
                 "no_new_privs it needs CAP_SETPCAP)", NULL); break;
+  case SX_ST_GUARD_FAILED:
+    code = fail(err, SX_AGENT_E_SETUP, e, "installing the terminal guard failed", NULL); break;
   case SX_ST_INSTALL_FAILED: case SX_ST_HANDOVER_FAILED:
     snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
              stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)"
@@ -816,6 +846,17 @@ static void dispatch(struct sx_agent *a, size_t i, sx_agent_answer answer, void 
     answer(ctx, a->listeners[i], a->listener_filter[i], &req);
 }
 
+/* Without a namespace the workload is our own child: one that asked to be traced
+** (PTRACE_TRACEME) made us its tracer, and would wait in its stops for ever. Let it go
+** as if untraced (the exec's SIGTRAP dropped). */
+static void release_tracee(struct sx_agent *a) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (waitid(P_PID, (id_t)a->child, &info, WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+      info.si_pid == a->child && info.si_code == CLD_TRAPPED)
+    ptrace(PTRACE_DETACH, a->child, 0, info.si_status == SIGTRAP ? 0 : info.si_status);
+}
+
 /* Poll the parent's child, the listeners and signalfd `sfd` (when >= 0) until the child
 ** ends, answering and forwarding meanwhile. */
 static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *ctx) {
@@ -827,10 +868,12 @@ static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *
     p[n++] = (struct pollfd){ a->child_pidfd, POLLIN, 0 };
     p[n++] = (struct pollfd){ sfd, POLLIN, 0 };
     for (size_t i = 0; i < a->nlisteners; i++) p[n++] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
-    if (poll(p, n, -1) < 0) {
+    int ready = poll(p, n, a->namespace ? -1 : 100);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
+    if (ready == 0) { release_tracee(a); continue; }
     for (size_t i = 0; i < a->nlisteners; i++) {
       if (p[2 + i].revents & POLLIN) dispatch(a, i, answer, ctx);
       else if (p[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)) {

@@ -6,12 +6,13 @@
 ** which makes the kernel kill whatever else is left in the namespace. It dies with the
 ** parent (parent-death signal), and with it everything in the namespace.
 **
-** The workload closes every descriptor but the ones it keeps and parks until the parent
-** says proceed, then: no_new_privs; CAP_SYS_PTRACE out of every capability set; the
-** filters, each that notifies followed by the sendmsg that hands its listener to the
-** parent (through the gate, gate.h); execve. Filters the parent itself runs under apply
-** to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and
-** a failure is written to the report before the child ends.
+** The workload starts a session of its own, closes every descriptor but the ones it keeps
+** and parks until the parent says proceed, then: no_new_privs; CAP_SYS_PTRACE out of
+** every capability set; the terminal guard (gate.h); the filters, each that notifies
+** followed by the sendmsg that hands its listener to the parent (through the gate);
+** execve. Filters the parent itself runs under apply to these calls too: the fewer, the
+** better. Every syscall here is raw (sx_sys), and a failure is written to the report
+** before the child ends.
 */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,6 +78,13 @@ int sx_reaper_main(void *arg) {
   if (workload < 0) fail(r, SX_ST_CLONE_FAILED, -errno, 0, 1);
   for (;;) {                /* signals stay blocked: only the parent's SIGKILL reaches it */
     long w = SX_SYS4(SYS_wait4, -1, &status, __WALL, 0);
+    if (w > 0 && WIFSTOPPED(status)) {
+      /* A child that asked to be traced (PTRACE_TRACEME) made the reaper its tracer, and
+      ** its stops come here: let it go, as if untraced (the exec's SIGTRAP dropped). */
+      int sig = WSTOPSIG(status);
+      SX_SYS4(SYS_ptrace, PTRACE_DETACH, w, 0, sig == SIGTRAP ? 0 : sig);
+      continue;
+    }
     if (w == workload) {
       r->workload_status = status;
       STORE(r->ended, 1);
@@ -124,6 +133,8 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
   if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
     fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
   if ((rc = drop_ptrace(p->set_nnp)) < 0) fail(r, SX_ST_CAPS_FAILED, rc, 0, 0);
+  if ((rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->guard)) < 0)
+    fail(r, SX_ST_GUARD_FAILED, rc, 0, 0);
   for (size_t i = 0; i < p->nfilters; i++) {
     const struct sx_plan_filter *f = &p->filters[i];
     rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
@@ -155,6 +166,9 @@ int sx_workload_main(void *arg) {
   ** by the reaper, the kernel kills it with the reaper anyway.) */
   if (p->parent && SX_SYS0(SYS_getppid) != p->parent) end(127);
   default_signals();
+  /* A session of its own: no controlling terminal (so no TIOCSTI into the user's; the
+  ** guard covers root), and a process group of its own (kill(0, sig) reaches only it). */
+  if ((rc = SX_SYS0(SYS_setsid)) < 0) fail(r, SX_ST_SESSION_FAILED, rc, 0, 1);
   if (SX_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, none, 0, sizeof(uint64_t)) < 0)
     fail(r, SX_ST_SETUP_FAILED, -EINVAL, 0, 1);
   if (p->cwd && (rc = SX_SYS1(SYS_chdir, p->cwd)) < 0) fail(r, SX_ST_CWD_FAILED, rc, 0, 1);

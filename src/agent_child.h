@@ -34,6 +34,8 @@ enum sx_stage {
   SX_ST_CLONE_FAILED,      /* the reaper could not make the workload */
   SX_ST_NNP_FAILED,
   SX_ST_CAPS_FAILED,       /* dropping CAP_SYS_PTRACE */
+  SX_ST_GUARD_FAILED,      /* installing the terminal guard (gate.h) */
+  SX_ST_SESSION_FAILED,    /* setsid */
   SX_ST_INSTALL_FAILED,    /* installing filter `index` */
   SX_ST_HANDOVER_FAILED,   /* sending filter `index`'s listener to the parent */
   SX_ST_EXEC_FAILED
@@ -85,6 +87,7 @@ struct sx_plan {
   void *workload_stack;              /* its top */
   int socket;              /* the workload's end of the listener handover socket */
   struct sx_handover *handover;
+  struct sock_fprog guard;           /* the terminal guard, installed first (gate.h) */
   struct sx_plan_filter filters[SX_AGENT_MAX_FILTERS];   /* in install order */
   size_t nfilters;
   const char *path;                  /* the execve arguments, at the gate's addresses */

@@ -4,217 +4,24 @@
 ** The program checks seccomp_data.arch first, then, per audit arch, searches the syscall
 ** number with a balanced binary tree over ranges of numbers that share an outcome. An
 ** outcome is either a constant action (one RET) or, for a syscall with argument
-** conditions, a chain that loads argument words: only that syscall's branch ever loads
-** them, so every other number keeps a path the kernel's constant-action cache accepts.
+** conditions, the code that tests its arguments (argcode.c): only that syscall's branch
+** ever loads them, so every other number keeps a path the kernel's constant-action cache
+** accepts.
 **
-** Code is placed backwards, from the program's end, as it is made: every jump target is
-** placed before its jump, and a conditional jump whose target ends up more than 255
-** instructions away goes through an inserted JA (or a fresh copy of the RET it aims at).
-** A RET is placed when a jump first needs it and shared by later jumps within reach; an
-** arch whose code would equal an earlier arch's shares that code. A condition decided
-** without a test drops whatever code it made unreachable, so every instruction placed can
-** run. A policy without conditions reaches the ranges through a map of actions per
-** number (sx_map_rules) instead of sorted keys.
+** Code is placed backwards, from the program's end, as it is made (place.h); an arch
+** whose code would equal an earlier arch's shares that code. A policy without conditions
+** reaches the ranges through a map of actions per number (sx_map_rules) instead of
+** sorted keys.
 */
-#include <linux/filter.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
+#include "argcode.h"
 
-enum { OFF_NR = 0, OFF_ARCH = 4, OFF_ARGS = 16 };
-
-/* ---- placing instructions ------------------------------------------------ */
-
-/* A jump target is a position counted from the program's end (>= 0), or -1 - s for the
-** RET of rets[s], which is placed when a jump first needs it. */
-struct ret_slot {
-  uint32_t action;
-  int pos;                 /* the latest placed copy; UNPLACED, or FREE for an empty slot */
-};
-enum { FREE = -1, UNPLACED = -2 };
-
-struct gen {
-  struct sx_insn *out;     /* instructions in reverse order, room for SX_MAX_INSNS */
-  size_t count;
-  struct ret_slot *rets;   /* open addressing by action, at most half full */
-  size_t nrets;
-  int failed;              /* SX_E_NOMEM or SX_E_TOO_BIG once something went wrong */
-};
-
-/* g->out has room for the kernel's limit: past it, the program is too big. */
-static inline int put(struct gen *g, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
-  if (g->failed) return 0;
-  if (g->count == SX_MAX_INSNS) { g->failed = SX_E_TOO_BIG; return 0; }
-  g->out[g->count] = (struct sx_insn){ code, jt, jf, k };
-  return (int)g->count++;
-}
-
-/* The target "return action". */
-static inline int ret(struct gen *g, uint32_t action) {
-  size_t s = (size_t)((action ^ action >> 16) * 0x9e3779b1u) & (g->nrets - 1);
-  while (g->rets[s].pos != FREE && g->rets[s].action != action) s = (s + 1) & (g->nrets - 1);
-  if (g->rets[s].pos == FREE) g->rets[s] = (struct ret_slot){ action, UNPLACED };
-  return -1 - (int)s;
-}
-
-/* The position of target t for an instruction placed next, which reaches back at most
-** `reach` (255 for a conditional jump, 0 for a fall-through): a RET out of reach is placed
-** again, and the new copy is the one later jumps share. */
-static inline int target_at(struct gen *g, int t, int reach) {
-  struct ret_slot *r;
-  if (t >= 0) return t;
-  r = &g->rets[-1 - t];
-  if (r->pos < 0 || (int)g->count - r->pos - 1 > reach)
-    r->pos = put(g, BPF_RET | BPF_K, r->action, 0, 0);
-  return r->pos;
-}
-
-/* Everything placed from position `mark` on is dropped (it turned out unreachable). */
-static void drop_from(struct gen *g, size_t mark) {
-  if (g->count == mark) return;
-  g->count = mark;
-  for (size_t s = 0; s < g->nrets; s++)
-    if (g->rets[s].pos >= (int)mark) g->rets[s].pos = UNPLACED;
-}
-
-/* Re-aim at the instruction placed at `at` from close by: a copy of a RET, or a JA. */
-static int near_target(struct gen *g, int at) {
-  struct sx_insn target = g->out[at];
-  if (BPF_CLASS(target.code) == BPF_RET) return put(g, target.code, target.k, 0, 0);
-  return put(g, BPF_JMP | BPF_JA, (uint32_t)((int)g->count - at - 1), 0, 0);
-}
-
-/* A conditional jump to targets t and f (t != f), placed. */
-static inline int place_jump(struct gen *g, uint16_t code, uint32_t k, int t, int f) {
-  f = target_at(g, f, 255);
-  t = target_at(g, t, 255);
-  for (;;) {
-    if (g->failed) return 0;
-    if ((int)g->count - f - 1 > 255) f = near_target(g, f);
-    else if ((int)g->count - t - 1 > 255) t = near_target(g, t);
-    else break;
-  }
-  return put(g, code, k, (uint8_t)((int)g->count - t - 1), (uint8_t)((int)g->count - f - 1));
-}
-
-/* A load or ALU step that falls through to target `next`, placed. */
-static inline int place_step(struct gen *g, uint16_t code, uint32_t k, int next) {
-  next = target_at(g, next, 0);
-  if (!g->failed && next != (int)g->count - 1) near_target(g, next);
-  return put(g, code, k, 0, 0);
-}
-
-/* A test of A: a jump, or nothing when both ways lead to the same place. */
-static inline int jump(struct gen *g, uint16_t op, uint32_t k, int jt, int jf) {
-  return jt == jf ? jt : place_jump(g, BPF_JMP | op | BPF_K, k, jt, jf);
-}
-
-/* The word at `off` loaded in front of `test`, the tests placed since `mark`; when none
-** were (the outcome did not depend on the word), no load either. */
-static inline int load_for(struct gen *g, uint32_t off, size_t mark, int test) {
-  return g->count == mark ? test : place_step(g, BPF_LD | BPF_W | BPF_ABS, off, test);
-}
-
-/* ---- argument conditions --------------------------------------------------- */
-
-/* How arguments sit in seccomp_data on one audit arch. A condition compares the bits of
-** its argument that the syscall reads (sx_arg_bits): 32 for an int, on every ABI, and for
-** any argument on i386 and arm; 16 for a umode_t. The kernel hands seccomp the whole
-** register, whose upper half may be dirty (an int 0x80 from a 64-bit process, or any
-** caller's choice for an int on x86_64), so comparing it would let a caller slip past a
-** rule that the syscall itself could not tell apart. */
+/* How arguments sit in seccomp_data on one audit arch. */
 struct layout {
   int big_endian;
 };
-
-struct words { uint32_t lo, hi; };
-
-static struct words arg_offsets(unsigned index, int big_endian) {
-  uint32_t base = OFF_ARGS + 8 * index;
-  return big_endian ? (struct words){ base + 4, base } : (struct words){ base, base + 4 };
-}
-
-static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f);
-static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, uint32_t width,
-                    int t, int f);
-
-/* An argument of `bits` <= 32 bits, in the low word, against the same low bits of the
-** condition's value and mask (sx_validate_policy made sure they fit). */
-static int condition_low(struct gen *g, const struct sx_cond *c, uint32_t lo, int bits,
-                         int t, int f) {
-  uint32_t w = (uint32_t)sx_bits_mask(bits), v = (uint32_t)c->value & w;
-  switch (c->op) {
-    case SX_OP_EQ: return masked_word(g, lo, w, v, t, f);
-    case SX_OP_NE: return masked_word(g, lo, w, v, f, t);
-    case SX_OP_MASKED_EQ: return masked_word(g, lo, (uint32_t)c->mask & w, v, t, f);
-    case SX_OP_GT: return order_lo(g, lo, 1, v, w, t, f);
-    case SX_OP_GE: return order_lo(g, lo, 0, v, w, t, f);
-    case SX_OP_LT: return order_lo(g, lo, 0, v, w, f, t);
-    case SX_OP_LE: return order_lo(g, lo, 1, v, w, f, t);
-    default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
-  }
-}
-
-/* (word & mask) == value on one 32-bit word. */
-static int masked_word(struct gen *g, uint32_t off, uint32_t mask, uint32_t value, int t, int f) {
-  size_t mark = g->count;
-  int test;
-  if (value & ~mask) return f;
-  if (mask == 0) return t;
-  if (value == 0) return load_for(g, off, mark, jump(g, BPF_JSET, mask, f, t));
-  test = jump(g, BPF_JEQ, value, t, f);
-  if (mask != 0xffffffffu && g->count != mark)
-    test = place_step(g, BPF_ALU | BPF_AND | BPF_K, mask, test);
-  return load_for(g, off, mark, test);
-}
-
-/* Low word of an ordering test on its bits in `width`: A > value (strict) or A >= value. */
-static int order_lo(struct gen *g, uint32_t off, int strict, uint32_t value, uint32_t width,
-                    int t, int f) {
-  size_t mark = g->count;
-  int test;
-  if (strict && value == width) return f;
-  if (!strict && value == 0) return t;
-  test = jump(g, strict ? BPF_JGT : BPF_JGE, value, t, f);
-  if (width != 0xffffffffu && g->count != mark)
-    test = place_step(g, BPF_ALU | BPF_AND | BPF_K, width, test);
-  return load_for(g, off, mark, test);
-}
-
-/* High word decides unless equal: above, equal -> lo_node, below. */
-static int order_hi(struct gen *g, uint32_t off, uint32_t value, int above, int lo_node,
-                    int below) {
-  size_t mark = g->count;
-  int test;
-  if (value == 0) test = jump(g, BPF_JGT, 0, above, lo_node);
-  else if (value == 0xffffffffu) test = jump(g, BPF_JEQ, value, lo_node, below);
-  else test = jump(g, BPF_JGT, value, above, jump(g, BPF_JEQ, value, lo_node, below));
-  return load_for(g, off, mark, test);
-}
-
-static int condition(struct gen *g, const struct sx_cond *c, int bits, struct layout l, int t,
-                     int f) {
-  struct words off = arg_offsets(c->index, l.big_endian);
-  uint32_t vlo = (uint32_t)c->value, vhi = (uint32_t)(c->value >> 32), all = 0xffffffffu;
-  if (bits < 64) return condition_low(g, c, off.lo, bits, t, f);
-  switch (c->op) {
-    case SX_OP_EQ:
-      return masked_word(g, off.hi, 0xffffffffu, vhi,
-                         masked_word(g, off.lo, 0xffffffffu, vlo, t, f), f);
-    case SX_OP_NE:
-      return masked_word(g, off.hi, 0xffffffffu, vhi,
-                         masked_word(g, off.lo, 0xffffffffu, vlo, f, t), t);
-    case SX_OP_MASKED_EQ:
-      return masked_word(g, off.hi, (uint32_t)(c->mask >> 32), vhi,
-                         masked_word(g, off.lo, (uint32_t)c->mask, vlo, t, f), f);
-    case SX_OP_GT: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 1, vlo, all, t, f), f);
-    case SX_OP_GE: return order_hi(g, off.hi, vhi, t, order_lo(g, off.lo, 0, vlo, all, t, f), f);
-    case SX_OP_LT: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 0, vlo, all, f, t), t);
-    case SX_OP_LE: return order_hi(g, off.hi, vhi, f, order_lo(g, off.lo, 1, vlo, all, f, t), t);
-    default: return f;     /* unreachable: sx_validate_policy rejects unknown ops */
-  }
-}
 
 /* ---- outcomes and ranges -------------------------------------------------- */
 
@@ -331,40 +138,6 @@ static void region_ranges(struct ranges *rs, const struct sx_policy *p, const st
 
 /* ---- code for one audit arch ----------------------------------------------- */
 
-/* A rule's conditions in front of `pass` (where they lead when all hold) and `fail`.
-** Code placed for a condition is reached only through the target it returns: when that
-** is `fail` (it never holds, e.g. a masked_eq whose high word cannot match), the code
-** placed for it and for the conditions after it is dropped. */
-static int rule_code(struct gen *g, const struct outcome *o, const struct sx_rule *r,
-                     struct layout l, int fail) {
-  size_t mark = g->count;
-  int pass = ret(g, r->action);
-  for (unsigned c = r->ncond; c-- > 0; ) {
-    pass = condition(g, &r->conds[c], cond_bits(o, &r->conds[c]), l, pass, fail);
-    if (pass == fail) { drop_from(g, mark); return fail; }
-  }
-  return pass;
-}
-
-/* The code for one outcome: its conditional rules in order, then its action. A rule that
-** holds without a test (every condition always holds) makes the rules after it
-** unreachable: their code is dropped. */
-static int outcome_code(struct gen *g, const struct sx_policy *p, const struct outcome *o,
-                        struct layout l) {
-  size_t start = g->count;
-  int next = ret(g, o->action);
-  for (size_t i = o->nk; i-- > 0; ) {
-    const struct sx_rule *r = &p->rules[o->k[i].rule];
-    size_t before = g->count;
-    int code;
-    if (r->ncond == 0) continue;
-    code = rule_code(g, o, r, l, next);
-    if (g->count == before && code != next) drop_from(g, start);
-    next = code;
-  }
-  return next;
-}
-
 struct group {
   uint32_t audit;
   struct layout layout;
@@ -427,28 +200,29 @@ static int same_code(const struct sx_policy *p, const struct group *a, const str
 
 /* ---- emission --------------------------------------------------------------- */
 
-/* The target for one range: its RET, or its conditional rules' code. */
-static inline int leaf(struct gen *g, const struct sx_policy *p, const struct range *r,
-                       struct layout l) {
-  return r->o.nk == 0 ? ret(g, r->o.action) : outcome_code(g, p, &r->o, l);
+/* The target for one range: its RET, or the code for its conditional rules. */
+static inline int leaf(struct gen *g, struct sx_argcode *ac, const struct sx_policy *p,
+                       const struct range *r, struct layout l) {
+  struct sx_outcome_rules o = { p, r->o.k, r->o.nk, r->o.arch, l.big_endian, r->o.action };
+  return r->o.nk == 0 ? ret(g, r->o.action) : sx_argcode_place(g, ac, &o);
 }
 
 /* The balanced search over ranges [lo, hi] (the A register holds the syscall number),
 ** placed as it is made. Returns the target to jump to. */
-static int emit_tree(struct gen *g, const struct sx_policy *p, const struct ranges *rs,
-                     size_t lo, size_t hi, struct layout l) {
+static int emit_tree(struct gen *g, struct sx_argcode *ac, const struct sx_policy *p,
+                     const struct ranges *rs, size_t lo, size_t hi, struct layout l) {
   size_t mid = lo + (hi - lo + 1) / 2;
   int right, left;
-  if (lo == hi) return leaf(g, p, &rs->r[lo], l);
-  right = hi == mid ? leaf(g, p, &rs->r[mid], l) : emit_tree(g, p, rs, mid, hi, l);
-  left = lo == mid - 1 ? leaf(g, p, &rs->r[lo], l) : emit_tree(g, p, rs, lo, mid - 1, l);
+  if (lo == hi) return leaf(g, ac, p, &rs->r[lo], l);
+  right = hi == mid ? leaf(g, ac, p, &rs->r[mid], l) : emit_tree(g, ac, p, rs, mid, hi, l);
+  left = lo == mid - 1 ? leaf(g, ac, p, &rs->r[lo], l) : emit_tree(g, ac, p, rs, lo, mid - 1, l);
   return jump(g, BPF_JGE, rs->r[mid].start, right, left);
 }
 
 /* The program, placed from its end: each audit arch's code (in the policy's order), the
 ** bad-arch RET, the arch tests and the load of the arch first. Returns the root. */
-static int emit_program(struct gen *g, const struct sx_policy *p, struct group *groups,
-                        size_t ngroups) {
+static int emit_program(struct gen *g, struct sx_argcode *ac, const struct sx_policy *p,
+                        struct group *groups, size_t ngroups) {
   int next;
   for (size_t gi = 0; gi < ngroups; gi++) {
     struct group *gr = &groups[gi];
@@ -456,7 +230,7 @@ static int emit_program(struct gen *g, const struct sx_policy *p, struct group *
     while (same < gi && !same_code(p, &groups[same], gr)) same++;
     if (same < gi) { gr->entry = groups[same].entry; continue; }
     gr->entry = place_step(g, BPF_LD | BPF_W | BPF_ABS, OFF_NR,
-                           emit_tree(g, p, &gr->ranges, 0, gr->ranges.n - 1, gr->layout));
+                           emit_tree(g, ac, p, &gr->ranges, 0, gr->ranges.n - 1, gr->layout));
   }
   next = ret(g, p->bad_arch_action);
   for (size_t gi = ngroups; gi-- > 0; )
@@ -572,6 +346,7 @@ static int compile(const struct sx_policy *p, const int *rows, const struct sx_l
   size_t nmaps = shape->conditional == 0 ? p->narches : 0;
   size_t nrules = list ? list->n : p->nrules, nranges = ngroups + p->narches * (2 + 2 * nrules);
   struct sx_action_map *maps;
+  struct sx_argcode *ac = NULL;
   char *room = NULL;
   int st;
   memset(&g, 0, sizeof g);
@@ -585,11 +360,16 @@ static int compile(const struct sx_policy *p, const int *rows, const struct sx_l
   maps = (struct sx_action_map *)(void *)(g.rets + g.nrets);
   st = resolve(p, rows, list, nmaps ? maps : NULL, (struct range *)(void *)(maps + nmaps),
                groups, ngroups, err);
+  if (st == SX_OK && shape->conditional > 0 && (ac = sx_argcode_new()) == NULL) {
+    sx_set_error(err, SX_E_NOMEM, -1, "out of memory");
+    st = SX_E_NOMEM;
+  }
   if (st == SX_OK) {
     memset(g.rets, 0xff, g.nrets * sizeof *g.rets);        /* every pos FREE */
-    emit_program(&g, p, groups, ngroups);
+    emit_program(&g, ac, p, groups, ngroups);
     st = finish(&g, work, out, err);
   }
+  sx_argcode_free(ac);
   for (size_t gi = 0; gi < ngroups; gi++)
     for (size_t r = 0; r < groups[gi].nregions; r++) free(groups[gi].owned[r]);
   if (work == NULL) free(room);

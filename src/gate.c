@@ -3,6 +3,9 @@
 */
 #include <linux/filter.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include "gate.h"
 
 enum { OFF_NR = 0, OFF_ARCH = 4, OFF_ARGS = 16 };
@@ -31,6 +34,32 @@ static void match_args(struct prologue *p, const uint64_t args[3], size_t miss) 
     }
   }
   put(p, BPF_RET | BPF_K, SX_RET_ALLOW, 0, 0);
+}
+
+size_t sx_gate_tty_guard(struct sx_insn *out) {
+  static const struct sx_cond sti = { 1, SX_OP_EQ, 0, 0x5412 };     /* TIOCSTI */
+  static const struct sx_cond linux_ = { 1, SX_OP_EQ, 0, 0x541C };  /* TIOCLINUX */
+  const struct sx_rule rules[] = {
+    { SX_RET_ERRNO | EPERM, "ioctl", 0, 1, &sti },
+    { SX_RET_ERRNO | EPERM, "ioctl", 0, 1, &linux_ },
+  };
+  int arches[3], host = sx_arch_host();
+  size_t narches = 0, len = 0;
+  struct sx_policy policy;
+  struct sx_program prog;
+  struct sx_error err;
+  if (host < 0) return 0;
+  arches[narches++] = host;                   /* and the ABIs the host's kernel also runs */
+  if (host == SX_ARCH_X86_64) { arches[narches++] = SX_ARCH_I386; arches[narches++] = SX_ARCH_X32; }
+  if (host == SX_ARCH_AARCH64) arches[narches++] = SX_ARCH_ARM;
+  policy = (struct sx_policy){ rules, 2, SX_RET_ALLOW, SX_RET_ALLOW, arches, narches };
+  if (sx_compile(&policy, &prog, &err) != SX_OK) return 0;
+  if (prog.len <= SX_GUARD_MAX) {
+    memcpy(out, prog.insns, prog.len * sizeof *out);
+    len = prog.len;
+  }
+  sx_program_free(&prog);
+  return len;
 }
 
 static uint32_t number(const char *name, int arch) {

@@ -34,6 +34,17 @@ struct sx_gate {
 /* The prologue for `gate` on `arch`, into out; its length. */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate);
 
+/* The terminal guard: a filter the workload installs before its own, which fails
+** ioctl(fd, TIOCSTI) and ioctl(fd, TIOCLINUX) with EPERM on every ABI the host runs (and
+** allows everything else). TIOCSTI pushes input into a terminal: the workload could type
+** a command that the user's shell runs after sxlua ends. Without a controlling terminal
+** (the workload is a session leader) the kernel refuses it, except to CAP_SYS_ADMIN in the
+** initial user namespace, as root has; the guard refuses it to root too. The kernel takes
+** the most restrictive action of all filters, so a policy that kills ioctl still does.
+** Writes at most SX_GUARD_MAX instructions to out; returns the length, 0 on failure. */
+enum { SX_GUARD_MAX = 64 };
+size_t sx_gate_tty_guard(struct sx_insn *out);
+
 /* Does the program return SECCOMP_RET_USER_NOTIF anywhere (RET with a constant)? */
 int sx_program_notifies(const struct sx_insn *insns, size_t len);
 

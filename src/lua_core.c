@@ -9,6 +9,7 @@
 
 #include "lua_compat.h"
 #include "lua_rules.h"
+#include "rules.h"
 #include "sx.h"
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
@@ -69,6 +70,37 @@ static int l_syscall_name(lua_State *L) {
   lua_Integer nr = luaL_checkinteger(L, 1);
   const char *name = sx_syscall_name((long)nr, check_arch(L, 2));
   if (name) lua_pushstring(L, name); else lua_pushnil(L);
+  return 1;
+}
+
+/* syscall_arches(names) -> for each name of the list, the arches that have it, as bits
+** (1 << (i - 1) for arches()[i]; 0 for a name no arch has); or nil and the index of the
+** first item that is not a string. One call for a list a caller would otherwise look up
+** name by name and arch by arch (a container profile names hundreds). */
+static int l_syscall_arches(lua_State *L) {
+  int n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (int)luaL_len(L, 1);
+  lua_createtable(L, n, 0);
+  for (int i = 1; i <= n; i++) {
+    size_t len;
+    const char *name;
+    const int *numbers;
+    lua_Integer bits = 0;
+    lua_rawgeti(L, 1, i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushnil(L);
+      lua_pushinteger(L, i);
+      return 2;
+    }
+    name = lua_tolstring(L, -1, &len);
+    numbers = sx_row_numbers(sx_syscall_row_len(name, len));
+    for (int a = 0; numbers && a < SX_ARCH_COUNT; a++)
+      if (numbers[a] >= 0) bits |= (lua_Integer)1 << a;
+    lua_pop(L, 1);
+    lua_pushinteger(L, bits);
+    lua_rawseti(L, -2, i);
+  }
   return 1;
 }
 
@@ -149,17 +181,18 @@ static void read_args(lua_State *L, int idx, uint64_t args[6]) {
   for (int i = 0; i < 6; i++) args[i] = lua_isnoneornil(L, idx + i) ? 0 : sx_checku64(L, idx + i);
 }
 
-/* seccomp_data from the arguments (audit, nr, a0..a5) at `idx`. */
+/* seccomp_data from the arguments (audit, nr, a0..a5 [, ip]) at `idx`. */
 static struct sx_data read_data(lua_State *L, int idx) {
   struct sx_data d;
   memset(&d, 0, sizeof d);
   d.arch = (uint32_t)luaL_checkinteger(L, idx);
   d.nr = (int32_t)(uint32_t)luaL_checkinteger(L, idx + 1);
   read_args(L, idx + 2, d.args);
+  if (!lua_isnoneornil(L, idx + 8)) d.instruction_pointer = sx_checku64(L, idx + 8);
   return d;
 }
 
-/* emulate(bpf, audit, nr, a0..a5) -> action, executed */
+/* emulate(bpf, audit, nr, a0..a5 [, ip]) -> action, executed */
 static int l_emulate(lua_State *L) {
   size_t len, executed = 0;
   const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
@@ -172,7 +205,7 @@ static int l_emulate(lua_State *L) {
   return 2;
 }
 
-/* trace(bpf, audit, nr, a0..a5) -> action, {pc...} (0-based instruction indexes) */
+/* trace(bpf, audit, nr, a0..a5 [, ip]) -> action, {pc...} (0-based instruction indexes) */
 static int l_trace(lua_State *L) {
   size_t len, executed = 0, path[SX_MAX_INSNS];
   const struct sx_insn *insns = sx_checkprogram(L, 1, &len);
@@ -256,7 +289,7 @@ static const luaL_Reg core_functions[] = {
   { "arches", l_arches }, { "host_arch", l_host_arch }, { "audit", l_audit },
   { "big_endian", l_big_endian }, { "arch_bits", l_arch_bits },
   { "syscall_number", l_syscall_number }, { "syscall_name", l_syscall_name },
-  { "syscall_known", l_syscall_known }, { "syscall_suggest", l_syscall_suggest },
+  { "syscall_known", l_syscall_known }, { "syscall_arches", l_syscall_arches }, { "syscall_suggest", l_syscall_suggest },
   { "syscall_names", l_syscall_names }, { "arg", l_arg },
   { "errno_number", l_errno_number }, { "errno_name", l_errno_name },
   { "action_string", l_action_string }, { "action_valid", l_action_valid },

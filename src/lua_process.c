@@ -265,16 +265,19 @@ static int l_read(lua_State *L) {
   return 1;
 }
 
-/* read_string(pid, addr, max) -> the string (without its NUL) */
+/* read_string(pid, addr, max [, ms]) -> the string (without its NUL); with ms, given
+** up after ms milliseconds (ETIMEDOUT) */
 static int l_read_string(lua_State *L) {
   lua_Integer pid = luaL_checkinteger(L, 1), addr = luaL_checkinteger(L, 2);
-  lua_Integer max = luaL_optinteger(L, 3, 4096);
+  lua_Integer max = luaL_optinteger(L, 3, 4096), ms = luaL_optinteger(L, 4, -1);
   luaL_Buffer b;
   char *buf;
   long got;
   luaL_argcheck(L, max >= 1 && max <= 1 << 20, 3, "1..1 MiB");
+  luaL_argcheck(L, ms == -1 || (ms >= 0 && ms <= 60000), 4, "0..60000 ms");
   buf = luaL_buffinitsize(L, &b, (size_t)max + 1);
-  got = sx_notify_string((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1);
+  got = ms < 0 ? sx_notify_string((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1)
+               : sx_notify_string_within((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1, (int)ms);
   if (got < 0) return errno_result(L, got);
   luaL_pushresultsize(&b, (size_t)got);
   return 1;

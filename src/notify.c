@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -53,6 +56,79 @@ long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size) {
   }
   buf[size - 1] = '\0';
   return -ENAMETOOLONG;
+}
+
+/* One read on its own thread; whoever finishes last (reader or a caller that gave up)
+** frees it. */
+struct timed_read {
+  pthread_mutex_t lock;
+  pthread_cond_t done_cond;
+  pid_t pid;
+  uint64_t addr;
+  size_t size;
+  long result;
+  int done, abandoned;
+  char buf[];
+};
+
+static void *timed_reader(void *arg) {
+  struct timed_read *t = arg;
+  long n = sx_notify_string(t->pid, t->addr, t->buf, t->size);
+  int abandoned;
+  pthread_mutex_lock(&t->lock);
+  t->result = n;
+  t->done = 1;
+  abandoned = t->abandoned;
+  pthread_cond_signal(&t->done_cond);
+  pthread_mutex_unlock(&t->lock);
+  if (abandoned) free(t);
+  return NULL;
+}
+
+long sx_notify_string_within(pid_t pid, uint64_t addr, char *buf, size_t size, int ms) {
+  struct timed_read *t = malloc(sizeof *t + size);
+  struct timespec until;
+  pthread_t thread;
+  pthread_attr_t attr;
+  pthread_condattr_t ca;
+  long result;
+  if (!t) return -ENOMEM;
+  memset(t, 0, sizeof *t);
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&t->done_cond, &ca);
+  pthread_condattr_destroy(&ca);
+  t->pid = pid;
+  t->addr = addr;
+  t->size = size;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  if (pthread_create(&thread, &attr, timed_reader, t) != 0) {
+    pthread_attr_destroy(&attr);
+    free(t);
+    return -EAGAIN;
+  }
+  pthread_attr_destroy(&attr);
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&t->lock);
+  while (!t->done)
+    if (pthread_cond_timedwait(&t->done_cond, &t->lock, &until) == ETIMEDOUT) break;
+  if (!t->done) {                         /* the reader frees it when it ends */
+    t->abandoned = 1;
+    pthread_mutex_unlock(&t->lock);
+    return -ETIMEDOUT;
+  }
+  pthread_mutex_unlock(&t->lock);
+  result = t->result;
+  if (result >= 0) memcpy(buf, t->buf, (size_t)result + 1);
+  else if (result == -ENAMETOOLONG) memcpy(buf, t->buf, size);
+  free(t);
+  return result;
 }
 
 int sx_notify_valid(int listener, uint64_t id) {

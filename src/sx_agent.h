@@ -27,6 +27,13 @@
 **   installed behind the exec gate (gate.h), and every later exec gets the filter's own
 **   action from the kernel, whether or not the agent is still there.
 ** - no_new_privs is set unless the caller opts out (allow_new_privs).
+** - The workload leads a session of its own (setsid: no controlling terminal, its own
+**   process group), and installs a terminal guard before the caller's filters: ioctl
+**   TIOCSTI and TIOCLINUX fail with EPERM on every ABI of the host (gate.h).
+** - Filters that notify are installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: once
+**   the caller has received a call, only a fatal signal ends the wait for its answer.
+** - A workload that asks to be traced (PTRACE_TRACEME) makes the reaper (or, without a
+**   namespace, the caller) its tracer: its stops are let go, as if untraced.
 **
 ** Filters that return SECCOMP_RET_USER_NOTIF get listeners: the workload hands each to
 ** the caller through a socket as soon as it installed the filter (through the gate,
@@ -132,8 +139,9 @@ struct sx_agent {
 SX_API void sx_agent_init(struct sx_agent *a);
 /* Without CAP_SYS_ADMIN: move the calling process into a new user namespace that maps its
 ** own uid and gid (others show as the overflow id there), where it has the capabilities
-** a PID namespace needs. Call it while single-threaded and before the first spawn (which
-** makes the process non-dumpable); a no-op with CAP_SYS_ADMIN. */
+** a PID namespace needs. Call it while single-threaded (a process that is not dumpable
+** is made dumpable for the three writes of its maps, then not again); a no-op with
+** CAP_SYS_ADMIN. */
 SX_API int sx_agent_enter_user_namespace(struct sx_agent_error *err);
 SX_API int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *opts,
                           struct sx_agent_error *err);

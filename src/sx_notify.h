@@ -30,6 +30,11 @@ SX_API long sx_notify_read(pid_t pid, uint64_t addr, void *buf, size_t size);
 /* A NUL-terminated string at `addr`, at most size - 1 bytes; returns its length, or
 ** -ENAMETOOLONG when no NUL comes in time. */
 SX_API long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size);
+/* sx_notify_string that gives up after `ms` milliseconds with -ETIMEDOUT. The read runs
+** on a thread of its own: a caller can make its memory stall a reader (a userfaultfd
+** page), and the supervisor must go on to kill it. A read given up on ends when the
+** caller's memory answers or goes away (kill it); its thread then frees what it had. */
+SX_API long sx_notify_string_within(pid_t pid, uint64_t addr, char *buf, size_t size, int ms);
 /* Is notification `id` still waiting for an answer? 0 when it is. */
 SX_API int sx_notify_valid(int listener, uint64_t id);
 /* Answer `id`: error (a positive errno) or, with error 0, the return value `value`; or

@@ -3,7 +3,7 @@
 **
 **   sxlua [options] policy.lua [policy args...] -- program [args...]
 **
-** The Lua modules (every lua/sx module) are compiled in as byte arrays and the C modules
+** The Lua modules (every lua/sx module) are compiled in as bytecode and the C modules
 ** (sx.core, sx.process_core) are linked in; all are put in package.preload, so sxlua
 ** works from the build directory and after installation alike, whatever LUA_PATH says.
 ** Everything else (options, loading the policy, running the workload, exit codes) is
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef SX_VERSION
@@ -23,69 +24,11 @@
 
 #define EXIT_RUNNER 125
 
-struct sx_embedded { const char *name; const unsigned char *src; size_t len; };
+struct sx_embedded { const char *name; const unsigned char *code; size_t len; };
 extern const struct sx_embedded sx_embedded_modules[];
 
 int luaopen_sx_core(lua_State *L);
 int luaopen_sx_process_core(lua_State *L);
-
-/* ---- sx.host: the last line the policy ran ------------------------------------
-** `return seccomp.allow_list{...}` is a tail call, so when sx looks for the policy line to
-** blame, the policy's frame is gone. A line hook remembers the last line run in the
-** policy's own source. It is C, and compares the chunk's source pointer (all functions of
-** a chunk share it) before any string, so building a big filter stays cheap. Its state
-** is a userdata reached through the thread's extra space: no C globals. */
-
-struct line_track {
-  char source[512];            /* "@policy.lua" */
-  const char *seen;            /* the source pointer once matched */
-  int line;
-};
-
-static struct line_track **track_slot(lua_State *L) {
-  return (struct line_track **)lua_getextraspace(L);
-}
-
-static void line_hook(lua_State *L, lua_Debug *ar) {
-  struct line_track *t = *track_slot(L);
-  if (!t || !lua_getinfo(L, "S", ar)) return;
-  if (ar->source != t->seen) {
-    if (strcmp(ar->source, t->source) != 0) return;
-    t->seen = ar->source;
-  }
-  t->line = ar->currentline;
-}
-
-/* host.track(source): remember lines run in `source` from now on. */
-static int host_track(lua_State *L) {
-  const char *source = luaL_checkstring(L, 1);
-  struct line_track *t = lua_newuserdatauv(L, sizeof *t, 0);
-  snprintf(t->source, sizeof t->source, "%s", source);
-  t->seen = NULL;
-  t->line = 0;
-  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");   /* keeps it alive */
-  *track_slot(L) = t;
-  lua_sethook(L, line_hook, LUA_MASKLINE, 0);
-  return 0;
-}
-
-/* host.line() -> the last line run in the tracked source so far, or nil */
-static int host_line(lua_State *L) {
-  struct line_track *t = *track_slot(L);
-  if (t && t->line > 0) lua_pushinteger(L, t->line); else lua_pushnil(L);
-  return 1;
-}
-
-/* host.untrack() -> the last line run in the source, or nil */
-static int host_untrack(lua_State *L) {
-  struct line_track *t = *track_slot(L);
-  lua_sethook(L, NULL, 0, 0);
-  *track_slot(L) = NULL;
-  if (t && t->line > 0) lua_pushinteger(L, t->line); else lua_pushnil(L);
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, "sx.host.track");
-  return 1;
-}
 
 /* ---- sx.host: the policy's output away from stdout ------------------------------
 ** `sxlua bpf` and `export` write their product to stdout, so while the policy runs, what it
@@ -119,22 +62,22 @@ static int host_restore_stdout(lua_State *L) {
 }
 
 static int luaopen_sx_host(lua_State *L) {
-  static const luaL_Reg host[] = { { "track", host_track }, { "untrack", host_untrack },
-                                   { "line", host_line },
-                                   { "stdout_to_stderr", host_stdout_to_stderr },
+  static const luaL_Reg host[] = { { "stdout_to_stderr", host_stdout_to_stderr },
                                    { "restore_stdout", host_restore_stdout },
                                    { NULL, NULL } };
   luaL_newlib(L, host);
   return 1;
 }
 
-/* package.preload loader of an embedded module: upvalue 1 is its index. */
+/* package.preload loader of an embedded module: upvalue 1 is its index. The modules are
+** bytecode that tools/embed_lua.lua compiled at build time with this Lua release (their
+** chunk names and line information are inside); only they are ever loaded as bytecode. */
 static int load_embedded(lua_State *L) {
   const struct sx_embedded *m = &sx_embedded_modules[lua_tointeger(L, lua_upvalueindex(1))];
   const char *name = luaL_checkstring(L, 1);
   lua_pushfstring(L, "=%s", m->name);
-  if (luaL_loadbufferx(L, (const char *)m->src, m->len, lua_tostring(L, -1), "t") != LUA_OK)
-    return lua_error(L);
+  if (luaL_loadbufferx(L, (const char *)m->code, m->len, lua_tostring(L, -1), "b") != LUA_OK)
+    return luaL_error(L, "embedded module %s: %s", m->name, lua_tostring(L, -1));
   lua_pushstring(L, name);
   lua_call(L, 1, 1);
   return 1;
@@ -173,14 +116,17 @@ static int run(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L;
   int status;
   lua_Integer code;
+  /* From the first instruction on, no process of this uid (a workload run with
+  ** --no-pid-namespace, say) may open this one's /proc/PID/mem or attach to it. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  L = luaL_newstate();
   if (!L) {
     fputs("sxlua: cannot create the Lua state: not enough memory\n", stderr);
     return EXIT_RUNNER;
   }
-  *track_slot(L) = NULL;
   lua_pushcfunction(L, run);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -1,5 +1,18 @@
--- tools/embed_lua.lua: write a C file that holds Lua modules as byte arrays, for sxlua.
+-- tools/embed_lua.lua: write a C file that holds Lua modules as precompiled bytecode, for
+-- sxlua.
 -- Usage: lua5.4 tools/embed_lua.lua OUT.c NAME=FILE...   (NAME is the module name)
+--
+-- Each module is compiled here, at build time, with chunk name "=NAME" and dumped with the
+-- line of every instruction, less the names of local variables and upvalues
+-- (sx.bytecode): sxlua then loads it without parsing (parsing every module was most of
+-- sxlua's start-up) and with less to read, errors still say "sx.rules:123:", and sx.error
+-- still tells sx's own frames (source "=sx...") from the policy's. Bytecode is only valid
+-- for the Lua release that made it: CMakeLists.txt checks that this interpreter and the
+-- liblua5.4 sxlua links are the same release. A syntax error in a module fails the build,
+-- naming the file and line.
+
+local root = (arg[0]:match("^(.*)/tools/[^/]*$") or ".")
+local bytecode = dofile(root .. "/lua/sx/bytecode.lua")
 -- Byte arrays, not string literals: ISO C caps literals at 4095 characters.
 
 local out_name = assert(arg[1], "usage: embed_lua.lua OUT.c NAME=FILE...")
@@ -12,17 +25,27 @@ for i = 2, #arg do
   local f = assert(io.open(file, "rb"))
   local src = f:read("a")
   f:close()
+  local chunk, err = load(src, "=" .. name, "t")
+  if not chunk then
+    io.stderr:write(file, ": ", (err:gsub("^[^:]*:", "")), "\n")
+    os.exit(1)
+  end
+  local code = bytecode.rewrite(string.dump(chunk), { names = false })
+  if not code then
+    io.stderr:write(file, ": sx.bytecode cannot read what string.dump made of it\n")
+    os.exit(1)
+  end
   local id = "m" .. (i - 1)
   local bytes = {}
-  for j = 1, #src do bytes[j] = tostring(src:byte(j)) end
+  for j = 1, #code do bytes[j] = tostring(code:byte(j)) end
   parts[#parts + 1] = ("static const unsigned char %s[] = {\n"):format(id)
   for j = 1, #bytes, 24 do
     parts[#parts + 1] = table.concat(bytes, ",", j, math.min(j + 23, #bytes)) .. ",\n"
   end
   parts[#parts + 1] = "0 };\n"
-  entries[#entries + 1] = ('  { "%s", %s, %d },\n'):format(name, id, #src)
+  entries[#entries + 1] = ('  { "%s", %s, %d },\n'):format(name, id, #code)
 end
-parts[#parts + 1] = "\nstruct sx_embedded { const char *name; const unsigned char *src; size_t len; };\n"
+parts[#parts + 1] = "\nstruct sx_embedded { const char *name; const unsigned char *code; size_t len; };\n"
 parts[#parts + 1] = "extern const struct sx_embedded sx_embedded_modules[];\n"
 parts[#parts + 1] = "const struct sx_embedded sx_embedded_modules[] = {\n"
 parts[#parts + 1] = table.concat(entries)

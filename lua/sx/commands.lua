@@ -15,7 +15,7 @@
 -- built) or --oci PROFILE.json (Docker / podman / OCI / SeccompProfile); --arch ARCH picks
 -- the architecture for --bpf, --oci and explain. While a policy runs here, what it prints
 -- goes to stderr, so stdout carries only what the command writes. Each command returns an
--- exit status.
+-- exit status. Their help text and names are in sx.usage.
 
 local seccomp = require "sx.seccomp"
 local inspect = require "sx.inspect"
@@ -30,50 +30,6 @@ local io, ipairs, pairs, tostring, tonumber, type, concat, require, pcall, error
 local M = {}
 
 local EXIT_RUNNER = 125
-
-M.USAGE = [=[
-Usage: sxlua COMMAND [options] SOURCE [-- SYSCALL [ARG...]]
-       sxlua run script.lua [args...]
-
-Commands that show what a filter does, without running anything:
-  dump      the BPF program, one instruction a line, with syscall names
-  explain   one decision: which rule decides, the action, the instructions run
-            (sxlua explain policy.lua -- socket 2 1 0)
-  summary   per action, which syscalls get it; which depend on arguments; which
-            the kernel's constant-action cache answers without running the filter
-  bpf       the raw program, to stdout or -o FILE (bwrap --seccomp FD reads it)
-  export    the filter as an OCI / Docker seccomp profile (JSON), or with
-            --format spo as a Kubernetes SeccompProfile (YAML) for the
-            security-profiles-operator
-  groups    the syscall groups (@system-service, ...), or one group's members
-  run       run a Lua script with the sx modules (sxlua's own Lua 5.4); its
-            args are the script's ... and arg[1..]; an error exits 1
-
-SOURCE is one of:
-  policy.lua [policy args...]   a policy, as sxlua runs it (what it prints goes
-                                to stderr here)
-  --bpf FILE                    raw BPF (8 bytes an instruction), e.g. from bwrap
-  --oci PROFILE.json            a Docker, podman, OCI or SeccompProfile (JSON)
-                                profile; summary and explain also print what
-                                the import left out, and why
-Options:
-  --arch ARCH     architecture of --bpf and --oci sources, and of explain's probe
-  --json          dump, explain, summary: one JSON object (see the man page)
-  -o FILE         where bpf writes (default: standard output)
-  --format FMT    export: oci (the default) or spo
-  --name NAME     export --format spo: the SeccompProfile's name
-  --allow-exec    bpf, export: allow execve and execveat in the program. Runtimes
-                  (runc, bwrap) install the filter before they execute the
-                  workload, so a filter that forbids execve kills it at its start;
-                  bpf and export say so on stderr. sxlua itself needs no such
-                  change: it lets only the program's own execve through (exec-once).
-A policy that returns several filters is shown filter by filter; explain also
-gives the kernel's combined answer (the most severe action wins).
-]=]
-
-M.COMMANDS = { dump = true, explain = true, summary = true, bpf = true, export = true,
-               groups = true, run = true }
-
 local EXIT_SCRIPT = 1
 
 local function say(fmt, ...)

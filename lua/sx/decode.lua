@@ -52,6 +52,19 @@ local ALIASES = { O_NDELAY = true, O_FSYNC = true, O_RSYNC = true, O_LARGEFILE =
   MAP_HUGE_SHIFT = true, MAP_SHARED_VALIDATE = true, AF_FILE = true, AF_LOCAL = true,
   AF_ROUTE = true, PROT_NONE = true }
 
+-- prctl's sub-options share the small numbers of its options (PR_SET_MM_MAP_SIZE and
+-- PR_SET_NAME are both 15): they never name an option.
+local SUBOPTIONS = { "^PR_SET_MM_", "^PR_CAP_AMBIENT_", "^PR_MCE_KILL_", "^PR_SCHED_CORE_",
+  "^PR_SPEC_", "^PR_FP_", "^PR_FPEMU_", "^PR_TSC_", "^PR_ENDIAN_", "^PR_TIMING_",
+  "^PR_UNALIGN_", "^PR_MTE_", "^PR_TAGGED_", "^PR_PAC_", "^PR_SME_", "^PR_SVE_", "^PR_RISCV_",
+  "^PR_PPC_", "^PR_MDWE_", "^PR_SET_PTRACER_", "^PR_SHADOW_STACK_", "^PR_PMLEN_",
+  "^PR_FUTEX_HASH_", "^PR_THP_", "^PR_SET_VMA_", "^PR_GET_THP_", "^PR_SET_THP_" }
+
+local function suboption(name)
+  for _, pattern in ipairs(SUBOPTIONS) do if name:find(pattern) then return true end end
+  return false
+end
+
 local tables                        -- prefix -> { {value, name}... }, made once
 local function names(prefix)
   if not tables then
@@ -59,7 +72,7 @@ local function names(prefix)
     local ok, c = pcall(require, "sx.constants")
     for name, value in pairs(ok and type(c) == "table" and c.values or {}) do
       local pre = name:match("^(%u+_)")
-      if pre and not ALIASES[name] and math_type(value) == "integer" then
+      if pre and not ALIASES[name] and not suboption(name) and math_type(value) == "integer" then
         tables[pre] = tables[pre] or {}
         local t = tables[pre]
         t[#t + 1] = { value, name }
@@ -95,6 +108,10 @@ local function bits(prefix, v, parts)
   if v ~= 0 or #parts == 0 then parts[#parts + 1] = hex(v) end
   return concat(parts, "|")
 end
+
+-- name(prefix, v) -> the constant of `prefix` ("AF_", "PR_", ...) with value v, the
+-- best-known of its aliases, or nil; ioctl_name(v) the same for ioctl requests.
+M.name = exact
 
 local function int32(v)
   v = v & 0xffffffff
@@ -147,6 +164,11 @@ DECODE.ioctl = function(v)
     end
   end
   return ioctls[v & 0xffffffff] or hex(v & 0xffffffff)
+end
+
+function M.ioctl_name(v)
+  local text = DECODE.ioctl(v)
+  return not text:find("^0x") and not text:find("^%d") and text or nil
 end
 
 -- A string read from the caller, quoted as C would write it.

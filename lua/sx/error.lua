@@ -23,9 +23,7 @@ local M = {}
 
 -- "file:line" of the first caller outside sx, or nil. `from` (default 2, where's own
 -- caller) is the first level to look at, relative to the caller: a constructor that its
--- user calls directly passes 2 and finds its user at once. When no frame is outside sx
--- (`return seccomp.allow_list{...}` is a tail call: the policy's frame is gone), the
--- host's M.fallback() may know the policy line it last ran.
+-- user calls directly passes 2 and finds its user at once.
 -- function -> false when it is sx's own, else its short source name. (Remembered:
 -- building the source names of every frame costs more than compiling a short list.)
 local source_of = setmetatable({}, { __mode = "k" })
@@ -33,7 +31,7 @@ local source_of = setmetatable({}, { __mode = "k" })
 function M.where(from)
   for level = (from or 1) + 1, 40 do
     local f = debug.getinfo(level, "f")
-    if not f then return M.fallback and M.fallback() end
+    if not f then return nil end
     local src = f.func and source_of[f.func]
     if src == nil then
       local info = debug.getinfo(level, "S")

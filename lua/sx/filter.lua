@@ -123,6 +123,10 @@ end
 -- from a list (args[1] is argument 0); or nil, err for a syscall the arch lacks.
 local function probe(self, syscall, args, arch)
   arch = check_arch(arch or self.arches[1])
+  if args ~= nil and type(args) ~= "table" then
+    error_.raise(("args must be a list of arguments (args[1] is argument 0), got %s")
+                 :format(type(args)))
+  end
   local nr, err = syscall_number(syscall, arch)
   if not nr then return nil, err end
   local a = {}
@@ -138,14 +142,28 @@ local function probe(self, syscall, args, arch)
   return arch, nr, a
 end
 
--- eval(syscall [, args [, arch]]) -> action, instructions executed (by the emulator).
+-- Syscalls the kernel runs without consulting seccomp at all (x86_64: uretprobe since
+-- Linux 6.11, uprobe since 6.16): whatever a filter says, they go through.
+local BYPASS = { x86_64 = { [335] = "uretprobe", [336] = "uprobe" } }
+
+local function bypassed(arch, nr)
+  local name = BYPASS[arch] and BYPASS[arch][nr]
+  return name and ("the kernel runs %s without consulting seccomp (x86_64, Linux 6.11+): "
+                   .. "no filter decides it"):format(name)
+end
+
+-- eval(syscall [, args [, arch]]) -> the filter's action, instructions executed (by the
+-- emulator), and for a syscall the kernel never filters (uretprobe, uprobe) a third
+-- value saying so: there the filter's answer never applies. (explain says what happens.)
 -- args is a list: args[1] is argument 0.
 function Filter:eval(syscall, args, arch)
   local nr, a
   arch, nr, a = probe(self, syscall, args, arch)
   if not arch then return nil, nr end
+  local why = bypassed(arch, nr)
   local value, executed = core.emulate(self.bpf, core.audit(arch), nr & 0xffffffff,
                                        a[1], a[2], a[3], a[4], a[5], a[6])
+  if why then return action.canonical(value), executed, why end
   return action.canonical(value), executed
 end
 
@@ -170,7 +188,12 @@ function Filter:explain(syscall, args, arch)
   local nr, a
   arch, nr, a = probe(self, syscall, args, arch)
   if not arch then return nil, nr end
-  return require("sx.inspect").explain(self, nr, a, arch)
+  local e = require("sx.inspect").explain(self, nr, a, arch)
+  local why = bypassed(arch, nr)
+  if why then           -- the filter's own answer, which never applies, stays beside it
+    e.filter_action, e.action, e.rule, e.reason = e.action, action.canonical(0x7fff0000), nil, why
+  end
+  return e
 end
 
 -- An sx.error from a mistake sx.core.build or arches_of reports ({code, message, rule,
@@ -183,7 +206,7 @@ local function mistake(m, rows, origins)
   if m.rule then
     local rule, where, group = rules_.origin(origins, m.rule)
     local row = type(rows) == "table" and rows[m.rule]
-    fields.rule, fields.where = rule, where
+    fields.rule, fields.where, fields.row = rule, where, row   -- row: the offending value
     if type(row) == "table" then
       fields.syscall = fields.syscall or row.syscall or row[2]
       if fields.action == nil then fields.action = row.action or row[1] end
@@ -250,7 +273,7 @@ function M.load(bpf, arch)
   return setmetatable({ arches = arches, arch = arches[1], bpf = bpf }, Filter)
 end
 
--- The rules, default action and options that rebuild `f`.
+-- The rules (the list also carries .arches), default action and options that rebuild `f`.
 function M.to_rules(f)
   if not M.is(f) then error_.raise("to_rules takes a filter") end
   if not f.rules then
@@ -260,6 +283,7 @@ function M.to_rules(f)
   for i, r in ipairs(f.rules) do out[i] = rules_.copy(r) end
   local arches = {}
   for i, a in ipairs(f.arches) do arches[i] = a end
+  out.arches = arches         -- from_rules(rules, default) builds for them again
   return out, f.default, { arches = arches, bad_arch = f.bad_arch }
 end
 

@@ -106,6 +106,10 @@ local SCMP_ARCH = {
   SCMP_ARCH_PARISC = false, SCMP_ARCH_PARISC64 = false, SCMP_ARCH_RISCV32 = false,
   SCMP_ARCH_SHEB = false, SCMP_ARCH_SH = false, SCMP_ARCH_M68K = false,
 }
+-- sx's arch names -> their bits in core.syscall_arches
+local ARCH_BIT = {}
+for i, arch in ipairs(core.arches()) do ARCH_BIT[arch] = 1 << (i - 1) end
+
 local TO_SCMP_ARCH = {}
 for scmp, arch in pairs(SCMP_ARCH) do if arch then TO_SCMP_ARCH[arch] = scmp end end
 M.scmp_arch = TO_SCMP_ARCH
@@ -167,10 +171,13 @@ end
 
 -- ---- JSON ------------------------------------------------------------------------------
 
--- lua-cjson reads every number as a double, which loses integers above 2^53. Before
--- decoding, integer literals of 16 digits or more (outside strings) are turned into
--- strings carrying a marker, and after decoding back into exact Lua integers (values
--- 2^63 and above as negative two's complement, as everywhere in sx).
+-- lua-cjson reads every number as a double, which loses integers above 2^53. When the
+-- decoded profile holds such a number (Docker's holds none), the text is decoded again
+-- with the integer literals of 16 digits or more (outside strings) turned into strings
+-- carrying a marker, and those back into exact Lua integers (values 2^63 and above as
+-- negative two's complement, as everywhere in sx). decode() walks the tree to know;
+-- to_rules reads the profile as cjson gives it and decodes again only when it meets such
+-- a number.
 local BIG = "\0sx-int:"
 
 local function protect_big_numbers(text)
@@ -215,6 +222,18 @@ local function decimal_u64(digits)
   return v
 end
 
+-- Does the decoded tree hold a number that may have lost digits?
+local function has_big_numbers(t)
+  for _, v in pairs(t) do
+    if type(v) == "table" then
+      if has_big_numbers(v) then return true end
+    elseif math_type(v) == "float" and (v >= 2^53 or v ~= v) then
+      return true
+    end
+  end
+  return false
+end
+
 local function restore_big_numbers(t)
   for k, v in pairs(t) do
     if type(v) == "table" then
@@ -239,12 +258,17 @@ local function where_in(text, msg)
   return fmt("%s (line %d, column %d)", msg, line, col)
 end
 
--- decode(text) -> table (JSON null as cjson.null, big integers exact), or nil, err.
-function M.decode(text)
+-- decode(text [, exact]) -> table (JSON null as cjson.null), or nil, err. Big integers
+-- are exact unless exact == false (then they may be floats that lost digits).
+local function decode(text, exact)
   if type(text) ~= "string" then
     return nil, bad("", "a profile is JSON text, got " .. type(text))
   end
-  local ok, t = pcall(json.decode, protect_big_numbers(text))
+  local ok, t = pcall(json.decode, text)
+  if ok and exact ~= false and type(t) == "table" and has_big_numbers(t) then
+    ok, t = pcall(json.decode, protect_big_numbers(text))
+    if ok then t = restore_big_numbers(t) end
+  end
   if not ok then
     local _, msg = pcall(json.decode, text)   -- the message's offsets for the real text
     msg = where_in(text, tostring(type(msg) == "string" and msg or t))
@@ -259,12 +283,23 @@ function M.decode(text)
   if what ~= "table" then
     return nil, bad("", "a profile is a JSON object, got " .. what)
   end
-  return restore_big_numbers(t)
+  return t
 end
+
+-- decode(text) -> table (JSON null as cjson.null, big integers exact), or nil, err.
+function M.decode(text) return decode(text) end
 
 -- ---- reading decoded JSON -------------------------------------------------------------
 
 local NULL = cjson.null
+
+-- What convert is reading, set as each convert starts (a Lua state runs one at a time):
+-- cjson_shapes, a table cjson just made, whose arrays are sequences and whose objects have
+-- string keys only, so their keys need no check (Docker's profile has some 450 names);
+-- inexact_numbers, made with decode(text, false), so a number of 2^53 or more may have
+-- lost digits, and meeting one means decoding again (INEXACT).
+local cjson_shapes, inexact_numbers = false, false
+local INEXACT = {}
 
 local function is_absent(v) return v == nil or v == NULL end
 
@@ -272,18 +307,29 @@ local function json_type(v)
   if v == NULL then return "null" end
   local t = type(v)
   if t == "table" then
-    if next(v) == nil then return "empty" end
-    return tointeger(next(v)) and "array" or "object"
+    local k = next(v)
+    if k == nil then return "empty" end
+    return tointeger(k) and "array" or "object"
   end
   return t
 end
 
-local function check_object(v, path, fields)
-  local t = json_type(v)
-  if t ~= "object" and t ~= "empty" then fail(path, "expected an object, got %s", t) end
-  for k in pairs(v) do
-    if type(k) ~= "string" then fail(path, "expected an object, got an array") end
+-- The readers below take a path and, where a field is read, its suffix (".names"): the
+-- two are joined only for a message, as a profile has hundreds of names to read.
+local function at(path, suffix) return suffix and path .. suffix or path end
+
+local function check_object(v, path, fields, suffix)
+  -- (the first key says array or object, as in json_type; the others are checked below)
+  local k = type(v) == "table" and next(v)
+  if k == false or (k ~= nil and tointeger(k)) then
+    fail(at(path, suffix), "expected an object, got %s", json_type(v))
+  end
+  for k in next, v do
+    if not cjson_shapes and type(k) ~= "string" then
+      fail(at(path, suffix), "expected an object, got an array")
+    end
     if not fields[k] then
+      path = at(path, suffix)
       local known = {}
       for f in pairs(fields) do known[#known + 1] = f end
       sort(known)
@@ -293,46 +339,73 @@ local function check_object(v, path, fields)
   return v
 end
 
-local function check_array(v, path)
-  if is_absent(v) then return {} end
-  local t = json_type(v)
-  if t == "empty" then return v end
-  if t ~= "array" then fail(path, "expected an array, got %s", t) end
-  local n = #v
-  for k in pairs(v) do
-    if math_type(k) ~= "integer" or k < 1 or k > n then fail(path, "expected an array, got an object") end
+local NONE = {}
+
+-- An array (a table whose keys are 1..#v); with `strings`, true when every element is a
+-- string (and, with `nonempty`, not ""), which one pass finds out on the way.
+local function check_array(v, path, suffix, strings, nonempty)
+  if v == nil or v == NULL then return NONE end
+  local first = type(v) == "table" and next(v)
+  if first == nil then return v, true end
+  if not (first and tointeger(first)) then
+    fail(at(path, suffix), "expected an array, got %s", json_type(v))
   end
+  local n, all_strings = #v, strings
+  if cjson_shapes then
+    if strings then
+      for i = 1, n do
+        local s = v[i]
+        if type(s) ~= "string" or (nonempty and s == "") then return v, false end
+      end
+    end
+    return v, all_strings
+  end
+  for k, s in pairs(v) do
+    if math_type(k) ~= "integer" or k < 1 or k > n then
+      fail(at(path, suffix), "expected an array, got an object")
+    end
+    if strings and (type(s) ~= "string" or (nonempty and s == "")) then all_strings = false end
+  end
+  return v, all_strings
+end
+
+local function check_string(v, path, suffix)
+  if type(v) ~= "string" then fail(at(path, suffix), "expected a string, got %s", json_type(v)) end
   return v
 end
 
-local function check_string(v, path)
-  if type(v) ~= "string" then fail(path, "expected a string, got %s", json_type(v)) end
-  return v
-end
-
-local function string_list(v, path)
-  local list = check_array(v, path)
-  for i, s in ipairs(list) do check_string(s, fmt("%s[%d]", path, i - 1)) end
+-- A list of strings; with `nonempty`, of strings that are not "".
+local function string_list(v, path, suffix, nonempty)
+  local list, fine = check_array(v, path, suffix, true, nonempty)
+  if fine then return list end
+  for i = 1, #list do          -- the first one at fault, for the message
+    local s = list[i]
+    if type(s) ~= "string" then check_string(s, fmt("%s[%d]", at(path, suffix), i - 1)) end
+    if nonempty and s == "" then fail(fmt("%s[%d]", at(path, suffix), i - 1), nonempty) end
+  end
   return list
 end
 
 -- A JSON number that must be a non-negative integer below `limit` (nil: 2^64).
-local function check_uint(v, path, limit)
+local function check_uint(v, path, limit, suffix)
   local n
   if math_type(v) == "integer" then
     n = v
   elseif math_type(v) == "float" then
-    if v ~= v or v ~= floor(v) then fail(path, "expected an integer, got %s", tostring(v)) end
-    if v < 0 then fail(path, "expected a non-negative integer, got %s", fmt("%.0f", v)) end
+    if v ~= v or v ~= floor(v) then fail(at(path, suffix), "expected an integer, got %s", tostring(v)) end
+    if v < 0 then fail(at(path, suffix), "expected a non-negative integer, got %s", fmt("%.0f", v)) end
     if v >= 2^53 then
-      fail(path, "%s is too large for a 64-bit value or was written with a fraction or an exponent",
-           fmt("%.17g", v))
+      if inexact_numbers then error(INEXACT, 0) end
+      fail(at(path, suffix), "%s is too large for a 64-bit value or was written with a fraction " ..
+           "or an exponent", fmt("%.17g", v))
     end
     n = tointeger(v)
   else
-    fail(path, "expected a number, got %s", json_type(v))
+    fail(at(path, suffix), "expected a number, got %s", json_type(v))
   end
-  if limit and (n < 0 or n >= limit) then fail(path, "%d is out of range (0..%d)", n, limit - 1) end
+  if limit and (n < 0 or n >= limit) then
+    fail(at(path, suffix), "%d is out of range (0..%d)", n, limit - 1)
+  end
   return n
 end
 
@@ -365,10 +438,10 @@ local function errno_fields(t, ret_key, name_key, prefix)
 end
 
 -- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
-local function make_action(name, data, path, data_path)
-  local kind = ACTIONS[check_string(name, path)]
+local function make_action(name, data, path, data_path, suffix)
+  local kind = ACTIONS[check_string(name, path, suffix)]
   if not kind then
-    fail(path, "unknown action %q (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, " ..
+    fail(at(path, suffix), "unknown action %q (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, " ..
          "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_TRACE, " ..
          "SCMP_ACT_LOG, SCMP_ACT_NOTIFY)", name)
   end
@@ -431,27 +504,35 @@ end
 
 -- ---- arches --------------------------------------------------------------------------------
 
-local function scmp_arch(v, path)
-  check_string(v, path)
+-- The arch an SCMP_ARCH_* name stands for; path (with suffix, then [index] when given)
+-- says where it is.
+local function scmp_arch(v, path, suffix, index)
+  if index then path, suffix = fmt("%s[%d]", at(path, suffix), index), nil end
+  check_string(v, path, suffix)
   if v == "SCMP_ARCH_NATIVE" then return core.host_arch() or false end
   local a = SCMP_ARCH[v]
-  if a == nil then fail(path, "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v) end
+  if a == nil then
+    fail(at(path, suffix), "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v)
+  end
   return a
 end
+
+local ARCH_MAP_FIELDS = { architecture = true, subArchitectures = true }
 
 -- The filter's arches: from opts, else the host's plus what the profile adds.
 local function resolve_arches(p, opts, report)
   -- check the profile's lists whatever they are used for
   local listed, map = {}, {}
   local archs = check_array(p.architectures, "architectures")
-  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, fmt("architectures[%d]", i - 1)), v } end
+  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, "architectures", nil, i - 1), v } end
   for i, e in ipairs(check_array(p.archMap, "archMap")) do
+    -- (the path is made only for a message: archMap is read at every import)
     local path = fmt("archMap[%d]", i - 1)
-    check_object(e, path, { architecture = true, subArchitectures = true })
-    local main = { scmp_arch(e.architecture, path .. ".architecture"), e.architecture }
+    check_object(e, path, ARCH_MAP_FIELDS)
+    local main = { scmp_arch(e.architecture, path, ".architecture"), e.architecture }
     local subs = {}
-    for j, s in ipairs(string_list(e.subArchitectures, path .. ".subArchitectures")) do
-      subs[j] = { scmp_arch(s, fmt("%s.subArchitectures[%d]", path, j - 1)), s }
+    for j, s in ipairs(string_list(e.subArchitectures, path, ".subArchitectures")) do
+      subs[j] = { scmp_arch(s, path, ".subArchitectures", j - 1), s }
     end
     map[i] = { main = main, subs = subs }
   end
@@ -499,20 +580,30 @@ end
 
 local FILTER_FIELDS = { caps = true, arches = true, minKernel = true }
 
-local function read_filter(v, path)
+-- The suffixes of an entry's includes / excludes and their fields, made once.
+local FILTER_SUFFIXES = {}
+for _, which in ipairs({ "includes", "excludes" }) do
+  FILTER_SUFFIXES[which] = { self = "." .. which, caps = "." .. which .. ".caps",
+                             arches = "." .. which .. ".arches" }
+end
+
+local function read_filter(v, path, which)
   if is_absent(v) then return nil end
-  check_object(v, path, FILTER_FIELDS)
-  local f = { caps = string_list(v.caps, path .. ".caps"), arches = string_list(v.arches, path .. ".arches") }
+  local suffixes = FILTER_SUFFIXES[which]
+  local suffix = suffixes.self
+  check_object(v, path, FILTER_FIELDS, suffix)
+  local f = { caps = string_list(v.caps, path, suffixes.caps),
+              arches = string_list(v.arches, path, suffixes.arches) }
   for i, c in ipairs(f.caps) do
-    if not CAPS[c] then fail(fmt("%s.caps[%d]", path, i - 1), "unknown capability %q", c) end
+    if not CAPS[c] then fail(fmt("%s.caps[%d]", at(path, suffix), i - 1), "unknown capability %q", c) end
   end
   for i, a in ipairs(f.arches) do
     if not DOCKER_ARCH_NAMES[a] then
-      fail(fmt("%s.arches[%d]", path, i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
+      fail(fmt("%s.arches[%d]", at(path, suffix), i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
     end
   end
   if not is_absent(v.minKernel) and v.minKernel ~= "" then
-    f.min_kernel = parse_min_kernel(v.minKernel, path .. ".minKernel")
+    f.min_kernel = parse_min_kernel(v.minKernel, at(path, suffix) .. ".minKernel")
   end
   return f
 end
@@ -559,14 +650,14 @@ local function read_arg(a, path)
   check_object(a, path, ARG_FIELDS)
   if is_absent(a.index) then fail(path .. ".index", "missing") end
   if is_absent(a.op) then fail(path .. ".op", "missing") end
-  local index = check_uint(a.index, path .. ".index", 6)
-  local op = OPS[check_string(a.op, path .. ".op")]
+  local index = check_uint(a.index, path, 6, ".index")
+  local op = OPS[check_string(a.op, path, ".op")]
   if not op then
     fail(path .. ".op", "unknown operator %q (SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, " ..
          "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ)", a.op)
   end
-  local value = is_absent(a.value) and 0 or check_uint(a.value, path .. ".value")
-  local two = is_absent(a.valueTwo) and 0 or check_uint(a.valueTwo, path .. ".valueTwo")
+  local value = is_absent(a.value) and 0 or check_uint(a.value, path, nil, ".value")
+  local two = is_absent(a.valueTwo) and 0 or check_uint(a.valueTwo, path, nil, ".valueTwo")
   if op == "masked_eq" then
     return { index = index, op = op, mask = value, value = two }
   end
@@ -575,26 +666,37 @@ end
 
 local function read_entry(e, path, report)
   check_object(e, path, ENTRY_FIELDS)
-  local names
+  local names, suffix
   if not is_absent(e.name) then
-    if #check_array(e.names, path .. ".names") > 0 then fail(path, "use 'name' or 'names', not both") end
-    names = { check_string(e.name, path .. ".name") }
+    if #check_array(e.names, path, ".names") > 0 then fail(path, "use 'name' or 'names', not both") end
+    names, suffix = { e.name }, ".name"
   else
-    names = string_list(e.names, path .. ".names")
+    names, suffix = check_array(e.names, path, ".names"), ".names"
   end
   if #names == 0 then fail(path .. ".names", "no syscall names") end
-  for i, n in ipairs(names) do
-    if n == "" then fail(fmt("%s.names[%d]", path, i - 1), "empty syscall name") end
+  -- the arches that have each name, one call for the list (which also finds a name that
+  -- is not a string); the first name at fault is the one reported
+  local masks, bad = core.syscall_arches(names)
+  for i = 1, (bad or #names + 1) - 1 do
+    if names[i] == "" then fail(suffix == ".name" and path .. suffix or fmt("%s.names[%d]", path, i - 1),
+                                "empty syscall name") end
+  end
+  if bad then
+    check_string(names[bad], suffix == ".name" and path .. suffix or fmt("%s.names[%d]", path, bad - 1))
   end
   if is_absent(e.action) then fail(path .. ".action", "missing") end
-  local data, data_path = errno_fields(e, "errnoRet", "errno", path .. ".")
-  local act = make_action(e.action, data, path .. ".action", data_path)
+  local data, data_path
+  if e.errnoRet ~= nil or e.errno ~= nil then
+    data, data_path = errno_fields(e, "errnoRet", "errno", path .. ".")
+  end
+  local act = make_action(e.action, data, path, data_path, ".action")
   if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
-  if not is_absent(e.comment) then check_string(e.comment, path .. ".comment") end
-  local args, seen, repeated = {}, {}, false
-  for i, a in ipairs(check_array(e.args, path .. ".args")) do
+  if not is_absent(e.comment) then check_string(e.comment, path, ".comment") end
+  local list, args, seen, repeated = check_array(e.args, path, ".args"), NONE, nil, false
+  if #list > 0 then args, seen = {}, {} end
+  for i, a in ipairs(list) do
     local apath = fmt("%s.args[%d]", path, i - 1)
     local cond, two_ignored = read_arg(a, apath)
     if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
@@ -603,9 +705,9 @@ local function read_entry(e, path, report)
     args[i] = cond
   end
   return {
-    names = names, action = act, args = args, repeated = repeated,
-    includes = read_filter(e.includes, path .. ".includes"),
-    excludes = read_filter(e.excludes, path .. ".excludes"),
+    path = path, names = names, masks = masks, action = act, args = args, repeated = repeated,
+    includes = read_filter(e.includes, path, "includes"),
+    excludes = read_filter(e.excludes, path, "excludes"),
   }
 end
 
@@ -671,7 +773,10 @@ local function operator_fields(p, report)
   end
 end
 
-local function convert(profile, opts, caps, kernel, release)
+-- convert(profile, ..., text): text is what profile was decoded from with decode(text,
+-- false), to decode again exactly when a big number is met.
+local function convert(profile, opts, caps, kernel, release, text)
+  cjson_shapes, inexact_numbers = text ~= nil, text ~= nil
   local report = {
     excluded = {}, skipped = {}, unknown = {}, dropped = {}, unsupported_arches = {}, notes = {},
     overlaps = {},
@@ -704,6 +809,11 @@ local function convert(profile, opts, caps, kernel, release)
     return default, entries, arches
   end)
   if not ok then
+    if a == INEXACT then             -- a big number: read it all again, every digit kept
+      local exact, err = decode(text)
+      if not exact then return nil, err end
+      return convert(exact, opts, caps, kernel, release)
+    end
     if getmetatable(a) == Bad then
       local path = a.path
       if prefix ~= "" and path ~= "" and path:sub(1, #prefix) ~= prefix then path = prefix .. path end
@@ -719,19 +829,20 @@ local function convert(profile, opts, caps, kernel, release)
   local ctx = { native = DOCKER_ARCH[native], caps = caps, kernel = kernel, release = release }
   local default_value = action.value(default)
 
-  -- which target arches have each name
-  local function arches_of(name)
-    local on = {}
-    for _, arch in ipairs(arches) do
-      if core.syscall_number(name, arch) then on[#on + 1] = arch end
-    end
-    return on
+  local syscall_known = core.syscall_known
+  local narches, want, bit = #arches, 0, {}
+  for a, arch in ipairs(arches) do
+    bit[a] = ARCH_BIT[arch]
+    want = want | bit[a]
   end
-
-  local per_name, order = {}, {}   -- name -> { uncond = rule|nil, conds = {...} }
+  -- Each name gets a slot, in the order names are first met: its unconditional rule
+  -- (and, in slot_path, the entry it came from), or the list of its conditional ones.
+  -- Docker's profile names some 400 syscalls: a name costs one table, its rule.
+  local slot_of, slots, slot_path, nslots, any_conds = {}, {}, {}, 0, false
   local skipped_seen, unknown_seen = {}, {}
+  for k = 1, narches do skipped_seen[k] = {} end
   for i, e in ipairs(entries) do
-    local path = fmt("%ssyscalls[%d]", prefix, i - 1)
+    local path = prefix == "" and e.path or prefix .. e.path
     local why = excluded_by(e.includes, e.excludes, ctx)
     if why then
       report.excluded[#report.excluded + 1] = { path = path, names = e.names, reason = why }
@@ -739,98 +850,105 @@ local function convert(profile, opts, caps, kernel, release)
       report.dropped[#report.dropped + 1] = { path = path, names = e.names,
                                               reason = "same action as defaultAction (runc skips it)" }
     else
-      -- the rules this entry makes for each of its names
+      -- the conditions of the rules this entry makes for each of its names (none: one
+      -- unconditional rule)
       local alts
-      if #e.args == 0 then alts = { false }
-      elseif e.repeated then
+      if e.repeated then
         alts = {}
         for k, cond in ipairs(e.args) do alts[k] = { cond } end
-      else
+      elseif #e.args > 0 then
         alts = { e.args }
       end
-      for _, name in ipairs(e.names) do
-        local on = arches_of(name)
-        for _, arch in ipairs(arches) do
-          if not contains(on, arch) then
-            local key = arch .. "\0" .. name
-            if not skipped_seen[key] then
-              skipped_seen[key] = true
-              local list = report.skipped[arch] or {}
-              report.skipped[arch] = list
+      local act, names, masks = e.action, e.names, e.masks
+      for k = 1, #names do
+        local name = names[k]
+        -- which target arches have it; the others skip it
+        local have = masks[k] & want
+        if have ~= want then
+          for a = 1, narches do
+            if have & bit[a] == 0 and not skipped_seen[a][name] then
+              skipped_seen[a][name] = true
+              local list = report.skipped[arches[a]] or {}
+              report.skipped[arches[a]] = list
               list[#list + 1] = name
             end
           end
         end
-        if #on == 0 then
-          if not core.syscall_known(name) and opts.strict then
+        local n = slot_of[name]
+        if have == 0 then
+          if not syscall_known(name) and opts.strict then
             return nil, bad(path, fmt("unknown syscall %q", name))
           end
           if not unknown_seen[name] then
             unknown_seen[name] = true
             report.unknown[#report.unknown + 1] = { name = name, path = path,
-                                                    known = core.syscall_known(name) }
+                                                    known = syscall_known(name) }
           end
-        else
-          local slot = per_name[name]
-          if not slot then
-            slot = { conds = {} }
-            per_name[name] = slot
-            order[#order + 1] = name
-          end
-          if slot.uncond then
-            report.dropped[#report.dropped + 1] = { path = path, names = { name },
-              reason = "an earlier unconditional entry (" .. slot.uncond_path .. ") decides it" }
+        elseif n and slot_path[n] then
+          report.dropped[#report.dropped + 1] = { path = path, names = { name },
+            reason = "an earlier unconditional entry (" .. slot_path[n] .. ") decides it" }
+        elseif not alts then
+          if n then         -- it had conditional rules: this one replaces them
+            for _, r in ipairs(slots[n]) do
+              report.dropped[#report.dropped + 1] = { path = r.path, names = { name },
+                reason = "the unconditional entry " .. path .. " replaces it" }
+            end
           else
-            for _, alt in ipairs(alts) do
-              if alt then
-                slot.conds[#slot.conds + 1] = { action = e.action, syscall = name, args = alt, path = path }
-              else
-                slot.uncond, slot.uncond_path = { action = e.action, syscall = name }, path
-              end
-            end
-            if slot.uncond and #slot.conds > 0 then
-              for _, r in ipairs(slot.conds) do
-                report.dropped[#report.dropped + 1] = { path = r.path, names = { name },
-                  reason = "the unconditional entry " .. path .. " replaces it" }
-              end
-              slot.conds = {}
-            end
+            nslots = nslots + 1
+            n = nslots
+            slot_of[name] = n
           end
+          slots[n], slot_path[n] = { action = act, syscall = name }, path
+        else
+          if not n then
+            nslots = nslots + 1
+            n = nslots
+            slot_of[name], slots[n] = n, {}
+          end
+          local list = slots[n]
+          for _, alt in ipairs(alts) do
+            list[#list + 1] = { action = act, syscall = name, args = alt, path = path }
+          end
+          any_conds = true
         end
       end
     end
   end
+  if not any_conds then return slots, default, { arches = arches, bad_arch = opts.bad_arch }, report end
 
   -- conditional entries of different actions that can match the same call: sx tries
   -- them in the profile's order, libseccomp in its own tree's, so say so
-  for _, name in ipairs(order) do
-    local conds = per_name[name].conds
-    if #conds > 64 then
-      report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
-                                            name, #conds)
-      conds = {}
-    end
-    for i = 1, #conds do
-      for j = i + 1, #conds do
-        local a, b = conds[i], conds[j]
-        if action.value(a.action) ~= action.value(b.action) and export.overlap(a.args, b.args) then
-          report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
+  local rules, nrules = {}, 0
+  for n = 1, nslots do
+    local slot = slots[n]
+    if slot_path[n] then
+      nrules = nrules + 1
+      rules[nrules] = slot
+    else
+      local name = slot[1].syscall
+      local list = slot
+      if #list > 64 then
+        report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
+                                              name, #list)
+        list = NONE
+      end
+      for i = 1, #list do
+        for j = i + 1, #list do
+          local a, b = list[i], list[j]
+          if action.value(a.action) ~= action.value(b.action) and export.overlap(a.args, b.args) then
+            report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
+          end
         end
       end
-    end
-  end
-
-  local rules = {}
-  for _, name in ipairs(order) do
-    local slot = per_name[name]
-    for _, r in ipairs(slot.conds) do
-      local args = {}
-      for k, cond in ipairs(r.args) do
-        args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
+      for _, r in ipairs(slot) do
+        local args = {}
+        for k, cond in ipairs(r.args) do
+          args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
+        end
+        nrules = nrules + 1
+        rules[nrules] = { action = r.action, syscall = name, args = args }
       end
-      rules[#rules + 1] = { action = r.action, syscall = name, args = args }
     end
-    if slot.uncond then rules[#rules + 1] = slot.uncond end
   end
   return rules, default, { arches = arches, bad_arch = opts.bad_arch }, report
 end
@@ -840,9 +958,9 @@ function M.to_rules(profile, opts)
   local caps, kernel, release
   opts, caps, kernel, release = check_opts(opts, "oci.to_rules")
   if type(profile) == "string" then
-    local t, err = M.decode(profile)
+    local t, err = decode(profile, false)
     if not t then return nil, err end
-    profile = t
+    return convert(t, opts, caps, kernel, release, profile)
   elseif type(profile) ~= "table" then
     return nil, bad("", "a profile is JSON text or a decoded table, got " .. type(profile))
   end

@@ -238,15 +238,16 @@ local function signal_number(sig, fname)
   return sig
 end
 
-local WAIT_OPTIONS = { forward = true, report = true }
+local WAIT_OPTIONS = { forward = true, report = true, record = true }
 
--- wait([{ forward = { "TERM", "HUP", ... }, report = function(event) }]) -> "exited", code |
+-- wait([{ forward = { "TERM", "HUP", ... }, report = function(event),
+--         record = function(call) }]) -> "exited", code |
 -- "signaled", signo. Signals in `forward` that other processes send to this one while it
 -- waits go to the workload instead (a terminal's reach it anyway). Meanwhile the
 -- supervisor answers notified calls (sx.supervise) and gives report() an event for each;
 -- sx.supervise.format(event) writes it as a line. A workload process the supervisor
 -- killed for a syscall its filter kills is reported as killed by SIGSYS, as the kernel
--- would have.
+-- would have. With supervise = "learn", record(call) sees every call, which then goes on.
 function Process:wait(opts)
   opts = error_.check_options(opts, WAIT_OPTIONS, "wait")
   local forward
@@ -255,11 +256,13 @@ function Process:wait(opts)
     forward = {}
     for i, sig in ipairs(opts.forward) do forward[i] = signal_number(sig, "wait") end
   end
-  if opts.report ~= nil and type(opts.report) ~= "function" then
-    error_.raise("wait: report must be a function")
+  for _, name in ipairs{ "report", "record" } do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      error_.raise(("wait: %s must be a function"):format(name))
+    end
   end
   local sup = supervise.new{ mode = self._mode, filters = self._filters, on = self._on,
-                             event = opts.report, pid = self.pid }
+                             event = opts.report, record = opts.record, pid = self.pid }
   local how, value, errno, message = self._h:wait(forward, function(n) sup:dispatch(n) end)
   if not how then return nil, make_error(value, errno, message) end
   if how == "signaled" and value == core.signals.KILL and sup.killed[self.pid] then

@@ -22,7 +22,10 @@
 
 local core = require "sx.core"
 local error_ = require "sx.error"
-local groups = require "sx.groups"
+
+-- sx.groups is loaded when a group or a suggestion needs it: plain names never do (and
+-- sxlua starts faster without it)
+local function groups() return require "sx.groups" end
 
 local type, tostring, pairs, ipairs, next, math_type, tointeger, ult, concat =
   type, tostring, pairs, ipairs, next, math.type, math.tointeger, math.ult, table.concat
@@ -171,7 +174,7 @@ function M.resolver(syscall, arches)
       local i = index_in(a.names, name)
       if not i then
         local all = listed(a.names)
-        local near = groups.nearest(name, all)
+        local near = groups().nearest(name, all)
         return nil, ("%s has no argument '%s' on %s%s"):format(label, name, a.arch,
           near and (" (did you mean '%s'?)"):format(near)
                or (" (its arguments there: %s)"):format(concat(all, ", "))), "missing"
@@ -218,7 +221,7 @@ end
 local function sugared(rule)
   if type(rule) ~= "table" then return false end
   local syscall, args = field(rule, "syscall", 2), field(rule, "args", 3)
-  if groups.is_group(syscall) or type(args) == "string" then return true end
+  if groups().is_group(syscall) or type(args) == "string" then return true end
   if type(args) == "table" then
     for _, c in pairs(args) do
       if sugared_cond(c) then return true end
@@ -323,8 +326,8 @@ function M.rows(rules, wheres, where, get_arches)
         return nil, error_.new(code, ("rule %d: %s"):format(i, msg), fields)
       end
       local members = { syscall }
-      if groups.is_group(syscall) then
-        local all, msg = groups.expand(syscall)
+      if groups().is_group(syscall) then
+        local all, msg = groups().expand(syscall)
         if not all then return fail("unknown_syscall", msg) end
         members = {}
         for _, name in ipairs(all) do

@@ -10,92 +10,22 @@
 -- main() returns the exit status: the workload's; 128+N for signal N; 125 for errors of
 -- sxlua or the policy; 126 for a program that cannot be executed; 127 for one not found.
 
-local process = require "sx.process"
-local seccomp = require "sx.seccomp"
-local supervise = require "sx.supervise"
-local error_ = require "sx.error"
+-- Modules are loaded when a path needs them: --version and --help load none but
+-- sx.usage, a command loads sx.commands, a policy run loads what spawning needs.
 
-local io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math_type,
-      unpack, _G =
-  io, type, pairs, ipairs, tostring, loadfile, xpcall, getmetatable, pcall, math.type,
-  table.unpack, _G
+local usage = require "sx.usage"
+
+local io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math_type, unpack,
+      require, _G =
+  io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math.type, table.unpack,
+  require, _G
 
 local M = {}
 
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
-local SIGSYS = process.signals.SYS
 -- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 
-M.USAGE = [[
-Usage: sxlua [options] policy.lua [policy args...] -- program [args...]
-
-Run program under the seccomp filter that policy.lua builds.
-
-A policy is Lua 5.4 source (never bytecode) with the sx modules at hand:
-  local seccomp = require "sx.seccomp"
-  return seccomp.allow_list({ "read", "write", "exit_group", ... })
-The policy args are the chunk's `...` (and arg[1..]); the program's argv is
-sxlua.argv. A declarative policy returns a filter, or a table
-  { filter = f | filters = { f1, f2 }, env = {...}, cwd = "dir",
-    no_new_privs = true, pid_namespace = true,
-    on = { openat = function(call) ... end } }
-and sxlua spawns the program, installs the filters, runs it and waits.
-An imperative policy drives sx.process itself and returns p:wait()'s results
-(or an exit code). Filters that forbid execve still start the program: sxlua's
-own execve passes an exec gate once; every later execve gets the filter's
-action from the kernel, whether sxlua is still there or not.
-
-Options:
-  -c, --check            load the policy and print its filters; run nothing
-  --report               also report errno and log denials: a line for the first of
-                         each (syscall, rule), and counts when the program ends
-  --complain             stop nothing the policy denies: let it through and list it
-  --no-supervise         leave every decision to the kernel: no reports, no handlers
-  --no-pid-namespace     run the program without a PID namespace of its own
-  -h, --help             print this help
-  -V, --version          print the version
-
-Supervision: when the filter kills a process of the program, sxlua prints one
-line naming the process, the call with its arguments decoded, the action and
-the policy line (and group) of the rule or default that decided:
-  sxlua: python3 (pid 4242) killed: socket(AF_UNIX, SOCK_STREAM, 0):
-         kill_process, the default (policy.lua:3)
-For that, the filter's kills (and with --report its errnos and logs) go to
-sxlua as seccomp notifications, which sxlua answers as the policy says: the
-call fails, or the caller's process is killed (SIGKILL; the program's own
-process is reported as SIGSYS, status 159). Allowed calls take the same path
-as before and stay in the kernel's cache. If sxlua dies, notified calls fail
-with ENOSYS: they never run. A notify rule's calls go to the policy's `on`
-handlers: call:string(i), call:bytes(i, n), and the answer call:fail("EACCES"),
-call:ret(v), call:inject_fd(fd) or call:continue(). A call without a handler
-fails with ENOSYS, one whose handler raises or answers nothing with EPERM; both
-are reported. continue() after reading a pointer argument decides nothing: the
-memory can change after the check. To grant something, do it in the handler
-and inject the result (policies/broker.lua).
-
-What the program can never reach, whatever its uid and its policy allows:
-sxlua's memory and descriptors (sxlua is not dumpable and the program loses
-CAP_SYS_PTRACE, so ptrace, pidfd_getfd, process_vm_* and /proc/PID/mem fail),
-and, in its own PID namespace (the default), sxlua's pid. Its whole process
-tree ends when it ends, and when sxlua dies. no_new_privs is set unless the
-policy says no_new_privs = false. Without CAP_SYS_ADMIN the namespace needs an
-unprivileged user namespace (ids other than yours then show as nobody); if the
-kernel refuses one, sxlua refuses to run unless given --no-pid-namespace, and
-then the program can signal sxlua, and what it forks can outlive sxlua (its
-execs still get the filter's action). A program that daemonizes must stay in
-the foreground (nginx -g 'daemon off;'): when it exits, so does its tree. A
-root program with root's other capabilities can still change the host itself
-(kernel modules, /proc/sys, ...): deny those syscalls or run it unprivileged.
-
-While it waits, sxlua forwards HUP, INT, QUIT, TERM, USR1 and USR2 sent to it
-to the program.
-
-Exit status: the program's; 128+N when signal N ends it (159 for SIGSYS, also
-when the filter kills it); 125 for an error in sxlua or the policy (printed as
-"sxlua: policy.lua:LINE: message"); 126 when the program cannot be executed;
-127 when it is not found.
-]]
 
 local function say(fmt, ...)
   io.stderr:write("sxlua: ", fmt:format(...), "\n")
@@ -115,7 +45,7 @@ function M.exit_status(program, how, value, reported)
     say("%s: a signal is 1..64, got %s", program, tostring(value))
     return EXIT_RUNNER
   end
-  if value == SIGSYS and not reported then
+  if value == require("sx.process").signals.SYS and not reported then
     say("%s was killed by the seccomp filter (SIGSYS): it made a forbidden syscall", program)
   end
   return 128 + value
@@ -127,12 +57,14 @@ local OPTIONS = { filter = true, filters = true, env = true, cwd = true, no_new_
 -- A policy that drops a constructor's `nil, err` returns no filter: say that error first,
 -- with its line (sx.error keeps the last one made).
 local function say_dropped_error()
-  if error_.last then say("%s", tostring(error_.last)) end
+  local last = require("sx.error").last
+  if last then say("%s", tostring(last)) end
 end
 
 -- The filters and spawn options a declarative policy returned, or nil, message, and true
 -- when a filter is missing (so a dropped error may be why).
 local function declaration(result)
+  local seccomp = require "sx.seccomp"
   if seccomp.is_filter(result) then return { filters = { result } } end
   if type(result) ~= "table" or getmetatable(result) ~= nil then
     return nil, "the policy must return a filter or a table of options, got " .. type(result),
@@ -168,10 +100,11 @@ local function run_declared(policy, decl, argv, mode)
     say("no program to run: sxlua %s [args...] -- program [args...]", policy)
     return EXIT_RUNNER
   end
-  local ok, p, err = pcall(process.spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
-                                            no_new_privs = decl.no_new_privs,
-                                            pid_namespace = decl.pid_namespace,
-                                            supervise = mode, on = decl.on })
+  local spawn = require("sx.process").spawn
+  local ok, p, err = pcall(spawn, { argv = argv, env = decl.env, cwd = decl.cwd,
+                                    no_new_privs = decl.no_new_privs,
+                                    pid_namespace = decl.pid_namespace,
+                                    supervise = mode, on = decl.on })
   if not ok then say("%s: %s", policy, p) return EXIT_RUNNER end
   if not p then
     if err.code == "not_found" then say("%s: command not found", argv[1]) return EXIT_NOTFOUND end
@@ -203,52 +136,56 @@ local function run_declared(policy, decl, argv, mode)
     return EXIT_RUNNER
   end
   if p.unsupervised then say("%s: %s", policy, p.unsupervised) end
-  local report, summary, killed = supervise.reporter(mode, function(line) say("%s", line) end)
+  if decl.on and next(decl.on) and M.allows_io_uring(decl.filters) then
+    say("%s: warning: the policy allows io_uring, whose operations (open, connect, ...) are "
+        .. "no syscalls: no rule sees them, and no handler decides them", policy)
+  end
+  local reporter = require("sx.supervise").reporter
+  local report, summary, killed = reporter(mode, function(line) say("%s", line) end)
   local how, value = p:wait{ forward = FORWARD, report = report }
   summary()
   if not how then say("%s: %s", argv[1], value.message) return EXIT_RUNNER end
   return M.exit_status(argv[1], how, value, killed[p.pid])
 end
 
+-- A raised error as sxlua says it: with the line it was raised at. sx's own errors carry
+-- one already (sx.error.where); for the rest (error("...", 0), an error object) the first
+-- frame outside sx is the policy's, still on the stack here, and none of its frames was
+-- dropped by a tail call (sx.no_tail_calls).
 local function handler(e)
-  if type(e) == "string" then return e end
-  return tostring(e)
+  local msg = type(e) == "string" and e or tostring(e)
+  if not msg:find("^[^\n]-:%d+: ") then
+    local where = require("sx.error").where()
+    if where then msg = where .. ": " .. msg end
+  end
+  return msg
 end
 
 -- Run a policy chunk as sxlua does. Returns true and its results (a table, n = count),
 -- or false and the exit status (the error already said).
 local function run_policy(policy, policy_args, argv, version, mode)
-  local chunk, lerr = loadfile(policy, "t")
+  local chunk, lerr = require("sx.no_tail_calls").loadfile(policy)
   if not chunk then say("%s", lerr) return false, EXIT_RUNNER end
   local argt = { [0] = policy }
   for j, a in ipairs(policy_args) do argt[j] = a end
   _G.arg = argt
-  local report = supervise.reporter(mode, function(line) say("%s", line) end)
+  local report = require("sx.supervise").reporter(mode, function(line) say("%s", line) end)
   _G.sxlua = { argv = argv, policy = policy, args = policy_args, version = version,
                supervise = mode, report = report,
                exit_status = M.exit_status }
-  -- `return seccomp.allow_list{...}` is a tail call: the policy's frame is gone when sx
-  -- looks for the line to blame. A line hook remembers the policy's last line instead.
-  local host = require "sx.host"
-  host.track("@" .. policy)
-  error_.fallback = function()
-    local line = host.line()
-    return line and policy .. ":" .. line
-  end
+  local error_ = require "sx.error"
   error_.last = nil
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
-  local last_line = host.untrack()
-  error_.fallback = nil
-  local here = last_line and (policy .. ":" .. last_line) or policy
   if not results[1] then
-    local msg = tostring(results[2])
-    if not msg:find("^[^\n]-:%d+: ") then msg = here .. ": " .. msg end
+    local msg = results[2]
+    if not msg:find("^[^\n]-:%d+: ") then msg = policy .. ": " .. msg end
     say("%s", msg)
     return false, EXIT_RUNNER
   end
   local r1, r2 = results[2], results[3]
   if r1 == nil and r2 ~= nil then
-    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = here end
+    -- sx's errors know their line; one the policy made itself gets at least the file
+    if type(r2) == "table" and r2.where == nil and r2.message then r2.where = policy end
     say("%s", tostring(r2))
     return false, EXIT_RUNNER
   end
@@ -258,6 +195,7 @@ end
 -- The filters of a declarative policy, for the inspection commands (sx.commands). An
 -- imperative policy cannot be inspected: spawning is refused, so nothing ever runs.
 function M.load_policy(policy, policy_args)
+  local process = require "sx.process"
   local spawn = process.spawn
   process.spawn = function()
     error("this policy runs processes itself; inspection needs a policy that returns its filter", 2)
@@ -274,15 +212,28 @@ function M.load_policy(policy, policy_args)
 end
 
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
+M.FORWARD = FORWARD
+
+-- Does the stack of filters let io_uring_setup through?
+function M.allows_io_uring(filters)
+  local seccomp = require "sx.seccomp"
+  if not seccomp.syscall_number("io_uring_setup") then return false end
+  for _, f in ipairs(filters) do
+    local kind = tostring(f:eval("io_uring_setup", { 8, 0 })):match("^%a+")
+    if kind ~= "allow" and kind ~= "log" then return false end
+  end
+  return true
+end
+
 function M.main(args, version)
-  local commands = require "sx.commands"
-  if commands.COMMANDS[args[1]] then
-    return commands.run(args[1], args, 2, M.load_policy)
+  if args[1] == "learn" then return require("sx.learn").main(args, 2, say, M) end
+  if usage.COMMAND_NAMES[args[1]] then
+    return require("sx.commands").run(args[1], args, 2, M.load_policy)
   end
   local i, check, share_pid_namespace, mode = 1, false, false, "kills"
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
-    if o == "-h" or o == "--help" then io.stdout:write(M.USAGE, "\n", commands.USAGE) return 0
+    if o == "-h" or o == "--help" then io.stdout:write(usage.RUNNER, "\n", usage.COMMANDS) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     elseif o == "--no-pid-namespace" then share_pid_namespace = true
@@ -297,7 +248,7 @@ function M.main(args, version)
   end
   local policy = args[i]
   if not policy or policy == "--" then
-    io.stderr:write(M.USAGE)
+    io.stderr:write(usage.RUNNER)
     return EXIT_RUNNER
   end
   local policy_args, argv, dd = {}, {}, nil
@@ -308,6 +259,7 @@ function M.main(args, version)
   end
   -- Without CAP_SYS_ADMIN a PID namespace needs a user namespace, entered while this
   -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
+  local process = require "sx.process"
   if not check and not share_pid_namespace then process.enter_user_namespace() end
   local spawned_before = process.spawned()
   local ok, results = run_policy(policy, policy_args, argv, version, mode)

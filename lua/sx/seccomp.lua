@@ -9,10 +9,11 @@
 
 local core = require "sx.core"
 local action = require "sx.action"
-local builder = require "sx.builder"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
-local groups = require "sx.groups"
+-- sx.builder and sx.groups are loaded when a policy uses them (sxlua starts faster
+-- without them)
+local function groups() return require "sx.groups" end
 local rules_ = require "sx.rules"
 
 local io, type, ipairs, pairs, tostring = io, type, ipairs, pairs, tostring
@@ -24,7 +25,7 @@ M.trace = action.trace
 M.load = filter.load
 M.to_rules = filter.to_rules
 M.is_filter = filter.is
-M.builder = builder.new
+function M.builder(...) return require("sx.builder").new(...) end
 
 -- install(f [, opts]): put `f` on this process; see lua/sx/install.lua.
 function M.install(f, opts)
@@ -88,7 +89,7 @@ end
 
 -- groups() -> the syscall group names ("@aio", ... "@timer"), sorted.
 function M.groups()
-  return groups.names()
+  return groups().names()
 end
 
 -- group(name [, arch]) -> the group's syscall names that exist on `arch` (the host's by
@@ -100,13 +101,13 @@ function M.group(name, arch)
   local known = false
   for _, a in ipairs(core.arches()) do known = known or a == arch end
   if not known then error_.raise(("unknown architecture '%s'"):format(tostring(arch))) end
-  local list, msg = groups.expand(name)
+  local list, msg = groups().expand(name)
   if not list then return nil, error_.new("unknown_syscall", msg, { syscall = name }) end
   local out = {}
   for _, member in ipairs(list) do
     if core.syscall_number(member, arch) then out[#out + 1] = member end
   end
-  return out, groups.help(name)
+  return out, groups().help(name)
 end
 
 -- A list of names with its groups expanded (a list is a set, so a group's members and
@@ -165,6 +166,21 @@ end
 -- (src/lua_rules.c) checks and compiles them, and errors name the rule and line.
 function M.from_rules(rules, default, opts)
   local where = error_.where(2)
+  -- The list to_rules gave knows its filter's arches: build for those, never the host's
+  -- by guess, unless opts says otherwise.
+  if type(rules) == "table" and getmetatable(rules) == nil and type(rules.arches) == "table" then
+    if opts == nil or (type(opts) == "table" and opts.arches == nil and opts.arch == nil) then
+      local o = {}
+      for k, v in pairs(opts or {}) do o[k] = v end
+      o.arches = rules.arches
+      opts = o
+    end
+    local rows = {}                                  -- the rows alone, holes and all: the
+    for k, v in pairs(rules) do                      -- reader still checks it is a list
+      if k ~= "arches" then rows[k] = v end
+    end
+    rules = rows
+  end
   return filter.build("rules", rules, opts, default, { where = where }, function()
     return rules_.rows(rules, nil, where, function()
       return filter.arches_of("rules", opts, { where = where })

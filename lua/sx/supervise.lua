@@ -61,6 +61,15 @@ function M.kinds(mode, filters)
   return mode == "denials" and (NOTIFY.kill | NOTIFY.errno | NOTIFY.log) or NOTIFY.kill
 end
 
+-- The action kinds each mode turns into notifications (as kinds() above). A notification
+-- whose call the filter decides otherwise means the emulation and the kernel disagree.
+local REWRITTEN = {
+  kills = { kill = true },
+  denials = { kill = true, errno = true, log = true },
+  complain = { kill = true, trap = true, errno = true, trace = true, log = true },
+  learn = { kill = true, trap = true, errno = true, trace = true, log = true, allow = true },
+}
+
 -- The architecture a notification came from, by its audit value and number.
 local function arch_of(audit, nr)
   for _, a in ipairs(score.arches()) do
@@ -79,12 +88,14 @@ local function rank(value)
 end
 
 -- What the stack of original filters decides for a call: the action's value, and the
--- filter that decided it (the newest of equals, as the kernel picks).
+-- filter that decided it (the newest of equals, as the kernel picks). The whole
+-- seccomp_data, instruction pointer included, as the kernel gave it.
 local function decide(filters, call)
   local best, by
   for i, f in ipairs(filters) do
     local a = call.args
-    local v = score.emulate(f.bpf, call.audit, call.nr, a[1], a[2], a[3], a[4], a[5], a[6])
+    local v = score.emulate(f.bpf, call.audit, call.nr, a[1], a[2], a[3], a[4], a[5], a[6],
+                            call.ip)
     if not best or rank(v) <= rank(best) then best, by = v, i end
   end
   return best or 0x7fff0000, by
@@ -159,6 +170,9 @@ local function send(call, r)
   if r.fd then
     local ok, e = core.notif_addfd(call.listener, call.id, r.fd, r.cloexec)
     if r.close then core.close_fd(r.fd) end
+    -- The kernel refused the descriptor (ADDFD takes no O_PATH one): the call still
+    -- waits for an answer, so it fails with the reason.
+    if not ok and e ~= 2 then core.notif_send(call.listener, call.id, e) end
     return ok, e
   end
   if r.error then return core.notif_send(call.listener, call.id, r.error) end
@@ -171,43 +185,66 @@ local Supervisor = {}
 Supervisor.__index = Supervisor
 
 -- new{ mode =, filters = {f...}, on = { name = handler }, event = function(ev),
---      pid = the workload's pid }
+--      record = function(call) (learning: it sees each call, which then goes on), pid = }
 function M.new(opts)
   return setmetatable({ mode = opts.mode, filters = opts.filters, on = opts.on or {},
-                        event = opts.event, pid = opts.pid, killed = {} }, Supervisor)
+                        event = opts.event, learn = opts.record, pid = opts.pid, killed = {} },
+                      Supervisor)
 end
 
 -- The event a call makes: who, what, the action and the rule that decided.
+-- The rule fields of an event (rule, rule_where, rule_group) are looked up the first
+-- time one is read: a call a handler answered is seldom reported, and the lookup walks
+-- the policy's rules.
+local RULE_FIELDS = { rule = true, rule_where = true, rule_group = true }
+local LazyRule = {
+  __index = function(ev, k)
+    if not RULE_FIELDS[k] then return nil end
+    local f, rule = ev._f, nil
+    if f and f.rules then
+      local ok, r = pcall(require("sx.inspect").deciding_rule, f, ev.nr, ev.args, ev.arch)
+      rule = ok and r or nil
+    end
+    setmetatable(ev, nil)
+    ev.rule = rule
+    ev.rule_where = rule and f.rules[rule].where
+    ev.rule_group = rule and f.rules[rule].group
+    return ev[k]
+  end,
+}
+
 function Supervisor:record(call, value, by, outcome, message)
   if not self.event then return end
   local f = by and self.filters[by]
-  local rule
-  if f and f.rules then
-    local ok, r = pcall(require("sx.inspect").deciding_rule, f, call.nr, call.args, call.arch)
-    rule = ok and r or nil
-  end
-  self.event({
-    pid = call.pid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
+  self.event(setmetatable({
+    pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch, args = call.args,
     action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
-    filter = by, rule = rule,
-    rule_where = rule and f.rules[rule].where, rule_group = rule and f.rules[rule].group,
+    filter = by, _f = f,
     default_where = f and f.where, message = message,
     describe = function()
+      if call.described then return call.comm, call.described end
       return comm(call.pid), decode.call(call.syscall, call.args, function(i) return call:string(i) end,
                                          call.arch)
     end,
-  })
+  }, LazyRule))
 end
 
 -- Kill the caller's whole process, as kill_process would (the notification is answered
 -- after: the thread is still blocked in the call, so its pid is not reused); remember it.
+-- True when the kill was sent while the call was still pending.
 function Supervisor:kill(call)
+  -- What the report says, read first (the memory goes with the process), each string
+  -- given up on after 100 ms: a caller can make its memory stall a reader.
+  call.comm = comm(call.pid)
+  call.described = decode.call(call.syscall, call.args, function(i)
+    return core.read_string(call.pid, call.args[i + 1], 4096, 100)
+  end, call.arch)
   local tgid = core.tgid(call.pid)
-  if tgid and core.notif_valid(call.listener, call.id) then
-    core.kill(tgid, 9)
-    self.killed[tgid] = true
-  end
+  call.tgid = tgid
+  local killed = tgid and core.notif_valid(call.listener, call.id) and core.kill(tgid, 9)
+  if killed then self.killed[tgid] = true end
   core.notif_send(call.listener, call.id, 1)
+  return killed and true or false
 end
 
 -- A notified call of the policy's own: its handler's answer, or a failure. Returns the
@@ -229,10 +266,21 @@ function Supervisor:dispatch(n)
   call.audit = n.arch
   call.arch = arch_of(n.arch, n.nr)
   call.syscall = score.syscall_name(n.nr, call.arch) or tostring(n.nr)
+  if self.learn then                -- learning: every call goes on, and is written down
+    self.learn(call)
+    return core.notif_send(call.listener, call.id, 0, 0, true)
+  end
   local value, by = decide(self.filters, call)
   local kind = KIND[value & FULL] or "other"
   local complain = self.mode == "complain" or self.mode == "learn"
-  if kind == "notify" then
+  if kind ~= "notify" and not (REWRITTEN[self.mode] or {})[kind] then
+    -- The kernel notified a call that the emulation says it would not have: never let it
+    -- go on. Fail closed, as hard as the filter could have: the caller dies.
+    if self:kill(call) then
+      self:record(call, value, by, "killed", "the kernel notified a call sx's emulation "
+                  .. "decides as " .. kind .. ": failed closed")
+    end
+  elseif kind == "notify" then
     local r, outcome, message = self:handle(call)
     self:record(call, value, by, outcome, message)
     local sent, e = send(call, r)
@@ -244,8 +292,7 @@ function Supervisor:dispatch(n)
                 or "let through")
     core.notif_send(call.listener, call.id, 0, 0, true)
   elseif kind == "kill" then
-    self:record(call, value, by, "killed")
-    self:kill(call)
+    if self:kill(call) then self:record(call, value, by, "killed") end
   elseif kind == "errno" then
     self:record(call, value, by, "denied")
     core.notif_send(call.listener, call.id, value & 0xffff)
@@ -287,7 +334,7 @@ function M.reporter(mode, write)
   local COUNTED = { killed = true, denied = true, logged = true, ["let through"] = true }
   local function report(ev)
     local handled = ev.kind == "notify"
-    if ev.outcome == "killed" then killed[ev.pid] = true end
+    if ev.outcome == "killed" then killed[ev.tgid or ev.pid] = true end
     if ev.outcome == "failed" or (ev.outcome == "killed" and not listed) then
       return write(M.format(ev))
     end

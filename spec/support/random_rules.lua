@@ -150,6 +150,14 @@ end
 
 local names_cache = {}
 
+-- One of ARCH_SETS, and the names that exist on at least one of its arches.
+local function draw_arches(r)
+  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
+  local key = concat(arches, "+")
+  names_cache[key] = names_cache[key] or names_on(arches)
+  return arches, names_cache[key]
+end
+
 -- rule_set(seed [, size]): {rules, default, opts, seed}. `size` scales the number of
 -- syscalls (default up to 12).
 function M.rule_set(seed, size)
@@ -157,10 +165,7 @@ function M.rule_set(seed, size)
   -- fitting values to widths draws from a stream of its own, so the rest of a seed's set
   -- stays what it was before widths existed
   local rfit = M.rng(seed * 7919 + 1)
-  local arches = M.ARCH_SETS[r.int(1, #M.ARCH_SETS)]
-  local key = concat(arches, "+")
-  names_cache[key] = names_cache[key] or names_on(arches)
-  local names = names_cache[key]
+  local arches, names = draw_arches(r)
   -- a few argument indices per set, so conditions of different rules interact
   local indices = {}
   for i = 1, r.int(1, 3) do indices[i] = r.int(0, 5) end
@@ -203,6 +208,115 @@ function M.rule_set(seed, size)
   if r.chance(0.03) then rules[#rules + 1] = { action = random_action(r), syscall = syscalls[1] } end
   return {
     seed = seed, rules = rules, default = random_action(r),
+    opts = { arches = arches, bad_arch = random_action(r) },
+  }
+end
+
+-- ---- rule sets whose rules share their arguments ----------------------------------
+
+-- A pool of conditions on one argument that rules of a syscall draw from, so that they
+-- test the same words: eq and ne on values that share a high word (or do not), orderings
+-- around them, masks over the same bits, values across the 32-bit boundary.
+local function shared_pool(r, index)
+  local pool = {}
+  local hi = r.pick({ 0, 0, 1, 0xffffffff, r.u64() & 0xffffffff }) << 32
+  local base = r.pick({ 0, 8, 0x20000, 0x7ffffff0, 0xfffffff0, r.u64() & 0xffffffff })
+  local function value()
+    local v = hi | ((base + r.int(0, 12)) & 0xffffffff)
+    if r.chance(0.15) then v = random_value(r) end
+    return v
+  end
+  for _ = 1, r.int(3, 10) do
+    local op = r.pick({ "eq", "eq", "eq", "ne", "lt", "le", "gt", "ge", "masked_eq", "masked_eq" })
+    local c = { index = index, op = op, value = value() }
+    if op == "masked_eq" then
+      c.mask = r.pick({ 0xff, 0xffff, 0xff00, 0xffffffff, -1, 0xffffffff00000000, 1 << r.int(0, 40),
+                        random_mask(r) })
+      c.value = r.chance(0.85) and (c.value & c.mask) or c.value
+    end
+    pool[#pool + 1] = c
+  end
+  return pool
+end
+
+-- The pool fitted to the bits its argument has on the filter's arches (now and then not:
+-- a bad_rule error), less the entries that became the same condition there.
+local function fitted_pool(r, pool, sc, arches)
+  fit_conds(r, sc, arches, pool)
+  local out, seen = {}, {}
+  for _, c in ipairs(pool) do
+    local bits = narrowest(sc, arches, c.index)
+    local m = bits == 64 and -1 or (1 << bits) - 1
+    local function low(v)
+      if v == nil then return "" end
+      if type(v) == "string" then v = math.tointeger(tonumber(v)) end
+      return fmt("%x", v & m)
+    end
+    local key = fmt("%d %s %s %s", c.index, c.op, low(c.value),
+                    c.op == "masked_eq" and low(c.mask) or "")
+    if not seen[key] then seen[key] = true; out[#out + 1] = c end
+  end
+  return out
+end
+
+-- Is every condition of `earlier` one of `later`'s (the same index, op, value and mask)?
+-- Then `later` can never decide anything: sx refuses it (bad_rule).
+local function covered(earlier, later)
+  for _, c in ipairs(earlier) do
+    local found = false
+    for _, d in ipairs(later) do
+      found = found or (c.index == d.index and c.op == d.op and c.value == d.value and
+                        c.mask == d.mask)
+    end
+    if not found then return false end
+  end
+  return true
+end
+M.covered = covered
+
+-- shared_rule_set(seed): {rules, default, opts, seed} where a few syscalls each have many
+-- rules drawing their conditions from small pools on one or two arguments, with a few
+-- actions, so the tests the compiler shares and what its paths know get exercised.
+function M.shared_rule_set(seed)
+  local r = M.rng(seed)
+  local rfit = M.rng(seed * 7919 + 3)
+  local arches, names = draw_arches(r)
+  local actions = {}
+  for i = 1, r.int(1, 3) do actions[i] = random_action(r) end
+  local rules = {}
+  -- now and then one rule behind another that covers it: a bad_rule error
+  local shadow = r.chance(0.05)
+  for _ = 1, r.int(1, 3) do
+    local sc = r.pick(names)
+    local pools = {}
+    for i = 1, r.int(1, 2) do
+      pools[i] = fitted_pool(rfit, shared_pool(r, r.int(0, 5)), sc, arches)
+    end
+    local mine = {}
+    for _ = 1, r.int(2, 24) do
+      local args, used = {}, {}
+      for _ = 1, r.pick({ 1, 1, 1, 2, 2, 3 }) do
+        local c = r.pick(r.pick(pools))
+        if not used[c] then used[c] = true; args[#args + 1] = c end
+      end
+      local ok = true
+      for _, earlier in ipairs(mine) do
+        if covered(earlier, args) then ok = false; break end
+      end
+      if not ok and shadow then ok, shadow = true, false end
+      if ok then
+        mine[#mine + 1] = args
+        local copy = {}
+        for i, c in ipairs(args) do
+          copy[i] = { index = c.index, op = c.op, value = c.value, mask = c.mask }
+        end
+        rules[#rules + 1] = { action = r.pick(actions), syscall = sc, args = copy }
+      end
+    end
+    if r.chance(0.3) then rules[#rules + 1] = { action = random_action(r), syscall = sc } end
+  end
+  return {
+    seed = seed, rules = rules, default = r.chance(0.5) and r.pick(actions) or random_action(r),
     opts = { arches = arches, bad_arch = random_action(r) },
   }
 end
