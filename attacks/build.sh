@@ -3,7 +3,7 @@
 set -e
 cd "$(dirname "$0")"
 W="-O2 -Wall -Wno-format-truncation"
-for p in reach readproc tiocsti pgsig uring_open broker_escape broker_paths own_filter oomadj traceme pdeath; do
+for p in reach readproc tiocsti pgsig uring_open broker_escape broker_paths own_filter oomadj traceme pdeath sti32 brk32; do
   gcc $W -o $p $p.c
 done
 for p in kill_evade exec_tries uffd_stall flood broker_race; do gcc $W -pthread -o $p $p.c; done

@@ -9,6 +9,8 @@
 **                              spawn, while it is still dumpable; the descriptor stays good
 **                              after sxlua makes itself non-dumpable. CMD runs when that
 **                              sxlua calls exit(), after its own workload ended.
+**   memhijack --pid PID CMD    any process of our uid by its host pid (works from inside the
+**                              default PID namespace too: /proc is the host's)
 **
 ** The code is written over libc's exit() and _exit() in the target (FOLL_FORCE writes through /proc/PID/mem
 ** reach read-only text, copy-on-write), found from the target's /proc/PID/maps and our own
@@ -104,6 +106,14 @@ int main(int argc, char **argv) {
     if (memfd < 0) { fprintf(stderr, "memhijack: %s: %s\n", path, strerror(errno)); return 1; }
     snprintf(path, sizeof path, "/proc/%ld/maps", target);
     return patch(memfd, libc_base(path, -1), argv[2]) == 0 ? 0 : 1;
+  }
+  if (!strcmp(argv[1], "--pid") && argc > 3) {
+    int memfd;
+    snprintf(path, sizeof path, "/proc/%s/mem", argv[2]);
+    memfd = open(path, O_RDWR);
+    if (memfd < 0) { fprintf(stderr, "memhijack: %s: %s\n", path, strerror(errno)); return 1; }
+    snprintf(path, sizeof path, "/proc/%s/maps", argv[2]);
+    return patch(memfd, libc_base(path, -1), argv[3]) == 0 ? 0 : 1;
   }
   if (!strcmp(argv[1], "--watch")) {
     struct stat self;

@@ -2,7 +2,7 @@
 # attacks/run.sh NAME...: run the red-team demonstrations (as root; each says what it shows).
 # Build first: attacks/build.sh. Names: tiocsti pgsig uring broker ip_rule memhijack_shell
 # memhijack_run environ own_filter kill_evade uffd_stall oomadj reach exec traceme broker_paths
-# broker_race gate; `all` runs every one that ends by itself.
+# broker_race gate sti32 kill_all broker_unix; `all` runs every one that ends by itself.
 cd "$(dirname "$0")/.." || exit 1
 R=$PWD
 SX=$R/build/sxlua
@@ -114,8 +114,36 @@ t_broker_race() { fixture; (cd / && timeout 300 $NB $SX $R/policies/broker.lua "
 
 t_gate() { "$A/gate_arches"; }
 
+# Re-test against main (2026-12-03): new tries.
+t_sti32() {     # TIOCSTI through i386 int $0x80 on a pty the root workload opens (held: EPERM)
+  (cd / && $SX "$A/allow_all.lua" -- "$A/sti32"); echo "--- control, outside sxlua:"; "$A/sti32"
+}
+
+t_kill_all() {  # kill(-1, sig) inside the PID namespace (held: ESRCH, sxlua and its caller live)
+  for sig in KILL STOP; do
+    (cd / && setsid sh -c "$NB $SX $A/allow_all.lua -- /bin/sh -c 'kill -$sig -1; echo workload lived'; echo sxlua \$?" < /dev/null)
+  done
+}
+
+t_broker_unix() { # HIGH (new): policies/broker.lua lets AF_UNIX connect/bind reach paths outside the tenant
+  fixture
+  python3 -c "
+import socket, os
+s = socket.socket(socket.AF_UNIX); s.bind('$T/srv.sock'); os.chmod('$T/srv.sock', 0o777); s.listen(5); s.settimeout(10)
+try:
+    while True:
+        c, _ = s.accept(); c.sendall(b'hello from a root service outside the tenant\\n'); c.close()
+except Exception: pass
+" & sleep 0.5
+  (cd / && $NB $SX $R/policies/broker.lua "$T/tenant" -- "$A/brk32" - "$T/srv.sock" "$T/out/made.sock"; echo "status $?")
+  ls -l "$T/out"
+  echo "--- the i386 ABI (int \$0x80) is killed, the filter's default:"
+  (cd / && $NB $SX $R/policies/broker.lua "$T/tenant" -- "$A/brk32" "$T/outside_nobody" /nonexistent "$T/out/x"; echo "status $?")
+  kill %1 2>/dev/null; wait
+}
+
 [ $# -eq 0 ] && set -- all
 [ "$1" = all ] && set -- tiocsti pgsig uring broker ip_rule memhijack_shell memhijack_run environ own_filter \
-  kill_evade uffd_stall oomadj reach exec traceme broker_paths broker_race gate
+  kill_evade uffd_stall oomadj reach exec traceme broker_paths broker_race gate sti32 kill_all broker_unix
 mkdir -p "$T"
 for n in "$@"; do echo "################ $n"; "t_$n"; done
