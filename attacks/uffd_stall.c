@@ -1,0 +1,81 @@
+/* uffd_stall: stop sxlua's supervisor inside its read of our memory, for as long as we like.
+** A root workload keeps CAP_SYS_ADMIN-free access to /dev/userfaultfd (mode 0600, root):
+** USERFAULTFD_IOC_NEW gives a full userfaultfd, which catches faults from other processes'
+** process_vm_readv too (the sysctl and the CAP_SYS_PTRACE that sxlua drops only guard the
+** userfaultfd(2) syscall). We make a call the policy kills (execve, exec-once) with its
+** path in a registered, never-touched page. sxlua decodes the path for its report BEFORE it
+** kills: its process_vm_readv faults into our userfaultfd and sleeps. Now we interrupt our
+** own call with a signal (EINTR, the notification is withdrawn), let the supervisor go, and
+** it finds the notification gone: nobody is killed. Deterministic, every time.
+** With --forever the supervisor is left stuck (nothing else gets answered; SIGTERM to sxlua
+** is never forwarded) until the workload ends.
+** Usage: uffd_stall [--forever] */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char *page;
+static volatile pid_t caller;
+static volatile long result = 1, err;
+
+static void on_usr1(int s) { (void)s; }
+
+static void *call(void *arg) {
+  (void)arg;
+  caller = (pid_t)syscall(SYS_gettid);
+  result = syscall(SYS_execve, page, NULL, NULL);   /* killed by the policy */
+  err = errno;
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  int forever = argc > 1 && !strcmp(argv[1], "--forever");
+  struct uffdio_api api = { .api = UFFD_API };
+  struct uffdio_register reg;
+  struct uffd_msg msg;
+  struct sigaction sa;
+  pthread_t t;
+  int dev, uffd;
+  dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+  if (dev < 0) { perror("/dev/userfaultfd"); return 1; }
+  uffd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+  if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) != 0) { perror("userfaultfd"); return 1; }
+  page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  reg.range.start = (unsigned long)page;
+  reg.range.len = 4096;
+  reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+  if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) { perror("UFFDIO_REGISTER"); return 1; }
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;            /* no SA_RESTART */
+  sigaction(SIGUSR1, &sa, NULL);
+  pthread_create(&t, NULL, call, NULL);
+  if (read(uffd, &msg, sizeof msg) != (ssize_t)sizeof msg) { perror("read uffd"); return 1; }
+  fprintf(stderr, "uffd_stall: the supervisor faulted on 0x%llx: it is stuck reading our memory\n",
+          (unsigned long long)msg.arg.pagefault.address);
+  syscall(SYS_tgkill, getpid(), caller, SIGUSR1);
+  pthread_join(t, NULL);
+  fprintf(stderr, "uffd_stall: our execve returned %ld (%s) and we are alive\n", result,
+          result < 0 ? strerror((int)err) : "?");
+  if (forever) {
+    fprintf(stderr, "uffd_stall: leaving the supervisor stuck for 5 s\n");
+    sleep(5);
+  }
+  {
+    struct uffdio_zeropage z = { .range = { (unsigned long)page, 4096 }, .mode = 0 };
+    ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+  }
+  sleep(1);
+  fprintf(stderr, "uffd_stall: released the supervisor; still alive\n");
+  return 0;
+}
