@@ -59,9 +59,10 @@ What the program can never reach, whatever its uid and its policy allows:
 sxlua's memory and descriptors (sxlua is not dumpable and the program loses
 CAP_SYS_PTRACE, so ptrace, pidfd_getfd, process_vm_* and /proc/PID/mem fail),
 and, in its own PID namespace (the default), sxlua's pid. Its whole process
-tree ends when it ends, and when sxlua dies. no_new_privs is set unless the
-policy says no_new_privs = false. Without CAP_SYS_ADMIN the namespace needs an
-unprivileged user namespace (ids other than yours then show as nobody); if the
+tree ends when it ends, and when sxlua dies. It leads a session of its own (no
+controlling terminal, its own process group), and ioctl TIOCSTI and TIOCLINUX
+fail with EPERM. no_new_privs is set unless the policy says no_new_privs =
+false. Without CAP_SYS_ADMIN the namespace needs an unprivileged user namespace (ids other than yours then show as nobody); if the
 kernel refuses one, sxlua refuses to run unless given --no-pid-namespace, and
 then the program can signal sxlua, and what it forks can outlive sxlua (its
 execs still get the filter's action). A program that daemonizes must stay in
