@@ -62,8 +62,9 @@ and, in its own PID namespace (the default), sxlua's pid. Its whole process
 tree ends when it ends, and when sxlua dies. It leads a session of its own (no
 controlling terminal, its own process group), and ioctl TIOCSTI and TIOCLINUX
 fail with EPERM. no_new_privs is set unless the policy says no_new_privs =
-false. Without CAP_SYS_ADMIN the namespace needs an unprivileged user namespace (ids other than yours then show as nobody); if the
-kernel refuses one, sxlua refuses to run unless given --no-pid-namespace, and
+false. Without CAP_SYS_ADMIN the namespace needs an unprivileged user
+namespace (ids other than yours then show as nobody); if the kernel refuses
+one, sxlua refuses to run unless given --no-pid-namespace, and
 then the program can signal sxlua, and what it forks can outlive sxlua (its
 execs still get the filter's action). A program that daemonizes must stay in
 the foreground (nginx -g 'daemon off;'): when it exits, so does its tree. A
