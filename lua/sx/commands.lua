@@ -36,6 +36,7 @@ local function say(fmt, ...)
   io.stderr:write("sxlua: ", fmt:format(...), "\n")
 end
 
+-- read_file(path) -> its bytes, or nil, message (also sxlua learn's)
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
@@ -43,6 +44,7 @@ local function read_file(path)
   f:close()
   return data
 end
+M.read_file = read_file
 
 -- Options that take a value, and flags; each names the commands it is for.
 local VALUE_OPTIONS = { ["--arch"] = "arch", ["--bpf"] = "bpf", ["--oci"] = "oci", ["-o"] = "out",

@@ -333,13 +333,7 @@ On SIGINT or SIGTERM sxlua passes the signal on, and writes the policy once the
 program has ended. The exit status is the program's.
 ]]
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local function read_file(path) return require("sx.commands").read_file(path) end
 
 -- main(args, i, say, runner) -> exit status: `sxlua learn` with its arguments from args[i].
 -- runner gives exit_status and FORWARD (sx.runner's).
