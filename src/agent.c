@@ -256,9 +256,21 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   return 0;
 }
 
-static void drop_gate(struct sx_agent *a) {
+/* The memory the children use: the gate's pages, the report page and their stacks.
+** Given back when they are gone (reap), not before: while a child shares this memory (the
+** reaper does until the workload ends) every munmap interrupts its CPU to flush the TLB. */
+static void unmap_shared(struct sx_agent *a) {
+  if (a->inner) {                      /* nothing may point into them after */
+    struct sx_plan *plan = &inner_of(a)->plan;
+    plan->path = NULL;
+    plan->argv = plan->envp = NULL;
+    plan->handover = NULL;
+    plan->report = NULL;
+  }
   for (int i = 0; i < 4; i++)
     if (a->gate[i]) munmap(a->gate[i], a->gate_size[i]), a->gate[i] = NULL;
+  if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE)), a->report = NULL;
+  if (a->stacks) munmap(a->stacks, a->stacks_size), a->stacks = NULL;
 }
 
 /* The gate's two calls: the agent's execve and its handover sendmsg. */
@@ -314,9 +326,11 @@ static void close_fds(struct sx_agent *a) {
   a->nlisteners = 0;
 }
 
+/* Wait for the parent's child; then nothing of the process is left here but its status. */
 static void reap(struct sx_agent *a) {
   struct sx_report *r = report_of(a);
   int status = 0;
+  if (a->state == SX_AGENT_GONE) return;
   while (a->child > 0) {
     pid_t w = waitpid(a->child, &status, __WALL);
     if (w < 0 && errno == EINTR) continue;
@@ -327,10 +341,13 @@ static void reap(struct sx_agent *a) {
     break;
   }
   /* the reaper's own end stands in when it never saw the workload's */
-  a->status = a->namespace && LOAD(r->ended) ? r->workload_status : status;
+  a->status = a->namespace && r && LOAD(r->ended) ? r->workload_status : status;
   a->state = SX_AGENT_GONE;
   a->child = 0;
+  if (r && a->pidfd < 0 && a->namespace && LOAD(r->workload_pidfd) >= 0)
+    close(r->workload_pidfd);           /* made by the reaper before spawn failed */
   close_fds(a);
+  unmap_shared(a);
 }
 
 /* Wait until a child moved `stage` off SX_ST_STARTING; the stage, or -1 when the parent's
@@ -754,7 +771,8 @@ static void await_exec(struct sx_agent *a) {
 static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int stage) {
   struct sx_report *r = report_of(a);
   int e = r->error, index = r->index, code;
-  char what[200];
+  char what[200], path[200];           /* the path lives in the gate's pages: reap unmaps them */
+  snprintf(path, sizeof path, "%s", inner_of(a)->plan.path);
   reap(a);
   switch (stage) {
   case SX_ST_NNP_FAILED: code = fail(err, SX_AGENT_E_SETUP, e, "setting no_new_privs failed", NULL); break;
@@ -771,7 +789,7 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
     code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
     if (err) err->index = index;
     break;
-  case SX_ST_EXEC_FAILED: code = fail(err, SX_AGENT_E_EXEC, e, "%s", inner_of(a)->plan.path); break;
+  case SX_ST_EXEC_FAILED: code = fail(err, SX_AGENT_E_EXEC, e, "%s", path); break;
   default: code = fail(err, SX_AGENT_E_DIED, 0, "the process died before execve", NULL);
   }
   return code;
@@ -806,7 +824,6 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
   a->state = SX_AGENT_RUNNING;
   a->unsupervised = LOAD(r->unsupervised);
-  drop_gate(a);
   close(in->socket);
   in->socket = -1;
   return SX_AGENT_OK;
@@ -946,14 +963,10 @@ void sx_agent_release(struct sx_agent *a) {
     reap(a);
     status = a->status;
   }
-  if (a->pidfd < 0 && a->namespace && a->report && report_of(a)->workload_pidfd >= 0)
-    close(report_of(a)->workload_pidfd);        /* made by the reaper before spawn failed */
   close_fds(a);
   if (a->inner && inner_of(a)->socket >= 0) close(inner_of(a)->socket);
   if (a->inner && inner_of(a)->child_socket >= 0) close(inner_of(a)->child_socket);
-  drop_gate(a);
-  if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE));
-  if (a->stacks) munmap(a->stacks, a->stacks_size);
+  unmap_shared(a);
   for (size_t i = 0; i < a->nfilters; i++) {
     free(a->filters[i].insns);
     free(a->filters[i].plan);

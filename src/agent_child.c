@@ -52,10 +52,12 @@ static __attribute__((noreturn)) void fail(struct sx_report *r, int stage, long 
   end(127);
 }
 
-/* Every handler back to SIG_DFL: a kernel sigaction of all zeros is SIG_DFL with no flags
-** and an empty mask on every architecture. Raw, so glibc's own signals (32, 33) too. */
+/* A kernel sigaction of all zeros: SIG_DFL with no flags and an empty mask on every
+** architecture. */
+static const unsigned long zeros[8];
+
+/* Every handler back to SIG_DFL. Raw, so glibc's own signals (32, 33) too. */
 static void default_signals(void) {
-  static const unsigned long zeros[8];
   for (int sig = 1; sig <= 64; sig++)   /* KILL and STOP refuse: fine */
     SX_SYS4(SYS_rt_sigaction, sig, zeros, 0, sizeof(uint64_t));
 }
@@ -72,7 +74,9 @@ int sx_reaper_main(void *arg) {
   /* Its parent is outside the namespace (getppid() says 0): ask the parent's pidfd
   ** whether it ended before the parent-death signal was set. */
   if (SX_SYS3(SYS_poll, &parent, 1, 0) != 0) end(127);
-  default_signals();        /* SIGCHLD ignored would reap the workload before wait4 */
+  /* SIGCHLD ignored (or SA_NOCLDWAIT) would reap the workload before wait4. No other
+  ** handler matters: signals stay blocked here, and the workload resets its own. */
+  SX_SYS4(SYS_rt_sigaction, SIGCHLD, zeros, 0, sizeof(uint64_t));
   workload = clone(sx_workload_main, p->workload_stack, (int)p->workload_flags, arg,
                    &r->workload_pidfd, NULL, &r->workload_tid);
   if (workload < 0) fail(r, SX_ST_CLONE_FAILED, -errno, 0, 1);

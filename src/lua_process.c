@@ -28,6 +28,7 @@
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
 #define HANDLE "sx.agent"
+#define LIVE "sx.agent.live"         /* registry: a weak-keyed table of the handles */
 
 LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L);
 
@@ -129,6 +130,26 @@ static int l_spawn(lua_State *L) {
     sx_agent_release(a);
     return push_error(L, &e);
   }
+  lua_getfield(L, LUA_REGISTRYINDEX, LIVE);     /* the handle, in the weak table of them */
+  lua_pushvalue(L, -2);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* live() -> how many handles still have a process (parked, running, or ended and not
+** waited for): sxlua frees its Lua state at the end only when some do. */
+static int l_live(lua_State *L) {
+  lua_Integer n = 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, LIVE);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const struct sx_agent *a = luaL_testudata(L, -2, HANDLE);
+    if (a && (a->state == SX_AGENT_PARKED || a->state == SX_AGENT_RUNNING)) n++;
+    lua_pop(L, 1);
+  }
+  lua_pushinteger(L, n);
   return 1;
 }
 
@@ -386,7 +407,7 @@ static const luaL_Reg functions[] = {
   { "read", l_read }, { "read_string", l_read_string }, { "notif_valid", l_notif_valid },
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
   { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
-  { "kill", l_kill_pid }, { "fileno", l_fileno },
+  { "kill", l_kill_pid }, { "fileno", l_fileno }, { "live", l_live },
   { NULL, NULL }
 };
 
@@ -409,6 +430,15 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, handle_gc);
     lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LIVE) != LUA_TTABLE) {
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, LIVE);
   }
   lua_pop(L, 1);
   luaL_newlib(L, functions);

@@ -8,7 +8,8 @@
 local core = require "sx.core"
 local action = require "sx.action"
 local error_ = require "sx.error"
-local rules_ = require "sx.rules"
+-- sx.rules only desugars rules and finds where a rule came from: loaded when needed
+local function rules_() return require "sx.rules" end
 
 local setmetatable, getmetatable, type, ipairs, tostring, tointeger =
   setmetatable, getmetatable, type, ipairs, tostring, math.tointeger
@@ -31,7 +32,7 @@ local function unpack_ruleset(f, ruleset)
   local rows = type(origins.rows) == "table" and origins.rows or {}
   for i, r in ipairs(rules) do
     r.action = action.canonical(r.action)
-    local number, where, group = rules_.origin(origins, from[i])
+    local number, where, group = rules_().origin(origins, from[i])
     -- a row that says where it came from (one to_rules gave) keeps that
     local row = rows[from[i]]
     if type(row) == "table" and type(row.where) == "string" then
@@ -134,7 +135,7 @@ local function probe(self, syscall, args, arch)
     local v = args and args[i]
     a[i] = 0
     if v ~= nil then
-      local n, msg = rules_.integer64(v)
+      local n, msg = rules_().integer64(v)
       if not n then error_.raise(("argument %d: %s"):format(i - 1, msg)) end
       a[i] = n
     end
@@ -204,7 +205,7 @@ local function mistake(m, rows, origins)
   local fields, message = {}, m.message
   if m.field then fields[m.field] = m.value end
   if m.rule then
-    local rule, where, group = rules_.origin(origins, m.rule)
+    local rule, where, group = rules_().origin(origins, m.rule)
     local row = type(rows) == "table" and rows[m.rule]
     fields.rule, fields.where, fields.row = rule, where, row   -- row: the offending value
     if type(row) == "table" then
@@ -217,7 +218,7 @@ local function mistake(m, rows, origins)
       message = ("rule %d%s: %s"):format(rule, group and (" (from " .. group .. ")") or "", message)
     end
     if m.other then
-      local orule, owhere = rules_.origin(origins, m.other)
+      local orule, owhere = rules_().origin(origins, m.other)
       message = owhere ~= where
         and ("%s (rule %d at %s, then rule %d at %s)"):format(message, orule, owhere, rule, where)
         or ("%s (rules %d and %d)"):format(message, orule, rule)
@@ -280,7 +281,7 @@ function M.to_rules(f)
     return nil, error_.new("no_rules", "this filter was loaded from raw BPF and has no rules")
   end
   local out = {}
-  for i, r in ipairs(f.rules) do out[i] = rules_.copy(r) end
+  for i, r in ipairs(f.rules) do out[i] = rules_().copy(r) end
   local arches = {}
   for i, a in ipairs(f.arches) do arches[i] = a end
   out.arches = arches         -- from_rules(rules, default) builds for them again

@@ -261,11 +261,14 @@ function Process:wait(opts)
       error_.raise(("wait: %s must be a function"):format(name))
     end
   end
-  local sup = supervise.new{ mode = self._mode, filters = self._filters, on = self._on,
-                             event = opts.report, record = opts.record, pid = self.pid }
-  local how, value, errno, message = self._h:wait(forward, function(n) sup:dispatch(n) end)
+  local sup                 -- made by the first notification: most runs never get one
+  local how, value, errno, message = self._h:wait(forward, function(n)
+    sup = sup or supervise.new{ mode = self._mode, filters = self._filters, on = self._on,
+                                event = opts.report, record = opts.record, pid = self.pid }
+    sup:dispatch(n)
+  end)
   if not how then return nil, make_error(value, errno, message) end
-  if how == "signaled" and value == core.signals.KILL and sup.killed[self.pid] then
+  if how == "signaled" and value == core.signals.KILL and sup and sup.killed[self.pid] then
     return how, core.signals.SYS
   end
   return how, value

@@ -10,10 +10,14 @@
 -- main() returns the exit status: the workload's; 128+N for signal N; 125 for errors of
 -- sxlua or the policy; 126 for a program that cannot be executed; 127 for one not found.
 
--- Modules are loaded when a path needs them: --version and --help load none but
--- sx.usage, a command loads sx.commands, a policy run loads what spawning needs.
+-- Modules are loaded when a path needs them: --version loads none, --help sx.usage, a
+-- command sx.commands, a policy run what spawning needs.
 
-local usage = require "sx.usage"
+local function usage() return require "sx.usage" end
+
+-- The commands (sx.commands runs them); any other first argument is an option or a policy.
+local COMMAND_NAMES = { dump = true, explain = true, summary = true, bpf = true, export = true,
+                        groups = true, run = true }
 
 local io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math_type, unpack,
       require, _G =
@@ -227,13 +231,13 @@ end
 
 function M.main(args, version)
   if args[1] == "learn" then return require("sx.learn").main(args, 2, say, M) end
-  if usage.COMMAND_NAMES[args[1]] then
+  if COMMAND_NAMES[args[1]] then
     return require("sx.commands").run(args[1], args, 2, M.load_policy)
   end
   local i, check, share_pid_namespace, mode = 1, false, false, "kills"
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
-    if o == "-h" or o == "--help" then io.stdout:write(usage.RUNNER, "\n", usage.COMMANDS) return 0
+    if o == "-h" or o == "--help" then io.stdout:write(usage().RUNNER, "\n", usage().COMMANDS) return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     elseif o == "--no-pid-namespace" then share_pid_namespace = true
@@ -248,7 +252,7 @@ function M.main(args, version)
   end
   local policy = args[i]
   if not policy or policy == "--" then
-    io.stderr:write(usage.RUNNER)
+    io.stderr:write(usage().RUNNER)
     return EXIT_RUNNER
   end
   local policy_args, argv, dd = {}, {}, nil

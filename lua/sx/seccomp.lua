@@ -14,7 +14,8 @@ local filter = require "sx.filter"
 -- sx.builder and sx.groups are loaded when a policy uses them (sxlua starts faster
 -- without them)
 local function groups() return require "sx.groups" end
-local rules_ = require "sx.rules"
+-- sx.rules only desugars rules and finds where a rule came from: loaded when needed
+local function rules_() return require "sx.rules" end
 
 local io, type, ipairs, pairs, tostring = io, type, ipairs, pairs, tostring
 
@@ -119,7 +120,7 @@ local function expand_list(names, kind, opts, where)
   local act = kind == "deny" and "errno(1)" or "allow"
   local rows = {}
   for i, name in ipairs(names) do rows[i] = { act, name } end
-  local expanded, eorigins = rules_.rows(rows, nil, where, function() return arches end)
+  local expanded, eorigins = rules_().rows(rows, nil, where, function() return arches end)
   if not expanded then return nil, eorigins end
   local out, seen = {}, {}
   local origin = { where = where, kind = "list", rules = {}, wheres = {}, groups = {} }
@@ -130,7 +131,7 @@ local function expand_list(names, kind, opts, where)
       seen[name] = true
       local n = #out + 1
       out[n] = name
-      origin.rules[n], origin.wheres[n], origin.groups[n] = rules_.origin(eorigins, j)
+      origin.rules[n], origin.wheres[n], origin.groups[n] = rules_().origin(eorigins, j)
     end
   end
   return out, origin
@@ -182,7 +183,7 @@ function M.from_rules(rules, default, opts)
     rules = rows
   end
   return filter.build("rules", rules, opts, default, { where = where }, function()
-    return rules_.rows(rules, nil, where, function()
+    return rules_().rows(rules, nil, where, function()
       return filter.arches_of("rules", opts, { where = where })
     end)
   end)

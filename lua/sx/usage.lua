@@ -1,6 +1,5 @@
--- sx.usage: sxlua's command line as people read it, and the names of its commands.
--- (Kept apart from sx.runner and sx.commands so that --help, --version and the choice
--- of a path load nothing else.)
+-- sx.usage: sxlua's command line as people read it. (Kept apart from sx.runner and
+-- sx.commands: only --help and mistakes load it.)
 
 local M = {}
 
@@ -119,9 +118,5 @@ Options:
 A policy that returns several filters is shown filter by filter; explain also
 gives the kernel's combined answer (the most severe action wins).
 ]=]
-
--- The commands (sx.commands runs them); any other first argument is an option or a policy.
-M.COMMAND_NAMES = { dump = true, explain = true, summary = true, bpf = true, export = true,
-                    groups = true, run = true }
 
 return M
