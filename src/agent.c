@@ -201,41 +201,59 @@ static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char 
 
 /* ---- the exec gate's pages ---------------------------------------------------- */
 
-/* `size` bytes at a random address, and a random 8-byte-aligned place in them for an
-** object of `need` bytes; NULL when no address could be had. MAP_FIXED_NOREPLACE keeps
-** what is mapped there already; the widest range this machine takes is tried first. */
-static void *random_page(size_t need, void **map, size_t *size) {
+/* A mapping of `size` bytes at a random address, or NULL when none could be had.
+** MAP_FIXED_NOREPLACE keeps what is mapped there already; the widest range this machine
+** takes is tried first. */
+static void *random_area(size_t size) {
   static const unsigned bits[] = { 46, 38, 31 };
-  *size = (need + 4096 + 4095) & ~(size_t)4095;
   for (size_t b = 0; b < sizeof bits / sizeof *bits; b++)
     for (int attempt = 0; attempt < 16 && bits[b] < 8 * sizeof(uintptr_t); attempt++) {
-      uint64_t r[2];
+      uint64_t r;
       uintptr_t lo = (uintptr_t)1 << (bits[b] - 6), addr;
       void *m;
-      if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return NULL;
-      addr = (uintptr_t)(lo + r[0] % (((uintptr_t)1 << bits[b]) - lo - *size)) & ~(uintptr_t)4095;
-      m = mmap((void *)addr, *size, PROT_READ | PROT_WRITE,
+      if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return NULL;
+      addr = (uintptr_t)(lo + r % (((uintptr_t)1 << bits[b]) - lo - size)) & ~(uintptr_t)4095;
+      m = mmap((void *)addr, size, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
       if (m == MAP_FAILED) continue;
-      if (m != (void *)addr) { munmap(m, *size); continue; }   /* an old kernel's hint */
-      *map = m;
-      return (char *)m + (r[1] % (4096 / 8)) * 8;
+      if (m != (void *)addr) { munmap(m, size); continue; }   /* an old kernel's hint */
+      return m;
     }
   return NULL;
 }
 
+enum { GATE_OBJECTS = 4, GATE_GAP = 4096 };
+
 /* Copies of the path and of the argv and envp vectors at random addresses: the three
 ** pointers the agent's execve passes; and the message that hands a listener over, whose
-** address sendmsg passes. Only the gate lets those calls through. */
+** address sendmsg passes. Only the gate lets those calls through. The four share one
+** mapping at a random address (one munmap at the end, not four: each would send the TLB
+** flush to every CPU that ran this memory), each at a random 8-byte place in a gap of
+** its own, so none is found from another's address by less than a guess. */
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
   size_t plen = strlen(plan->path) + 1, argc = count((const char *const *)argv),
          envc = count((const char *const *)envp);
-  char *path = random_page(plen, &a->gate[0], &a->gate_size[0]);
-  char **av = path ? random_page((argc + 1) * sizeof *av, &a->gate[1], &a->gate_size[1]) : NULL;
-  char **ev = av ? random_page((envc + 1) * sizeof *ev, &a->gate[2], &a->gate_size[2]) : NULL;
-  struct sx_handover *h = ev ? random_page(sizeof *h, &a->gate[3], &a->gate_size[3]) : NULL;
-  if (!h) return -1;
+  size_t need[GATE_OBJECTS] = { plen, (argc + 1) * sizeof(char *), (envc + 1) * sizeof(char *),
+                                sizeof(struct sx_handover) };
+  uint16_t gaps[GATE_OBJECTS];
+  char *at[GATE_OBJECTS], *base, *path, **av, **ev;
+  struct sx_handover *h;
+  size_t size = 0, off = 0;
+  if (getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps) return -1;
+  for (int i = 0; i < GATE_OBJECTS; i++) size += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
+  size = (size + 4095) & ~(size_t)4095;
+  if (!(base = random_area(size))) return -1;
+  a->gate = base;
+  a->gate_size = size;
+  for (int i = 0; i < GATE_OBJECTS; i++) {
+    at[i] = base + off + (gaps[i] % (GATE_GAP / 8)) * 8;
+    off += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
+  }
+  path = at[0];
+  av = (char **)(void *)at[1];
+  ev = (char **)(void *)at[2];
+  h = (struct sx_handover *)(void *)at[3];
   memcpy(path, plan->path, plen);
   memcpy(av, argv, (argc + 1) * sizeof *av);
   memcpy(ev, envp, (envc + 1) * sizeof *ev);
@@ -267,8 +285,7 @@ static void unmap_shared(struct sx_agent *a) {
     plan->handover = NULL;
     plan->report = NULL;
   }
-  for (int i = 0; i < 4; i++)
-    if (a->gate[i]) munmap(a->gate[i], a->gate_size[i]), a->gate[i] = NULL;
+  if (a->gate) munmap(a->gate, a->gate_size), a->gate = NULL;
   if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE)), a->report = NULL;
   if (a->stacks) munmap(a->stacks, a->stacks_size), a->stacks = NULL;
 }
@@ -739,7 +756,9 @@ static void answer_early(struct sx_agent *a, size_t i) {
 }
 
 /* Wait for the workload to exec or end, taking the listeners it hands over and answering
-** its own notified syscalls meanwhile. */
+** its own notified syscalls meanwhile. Its end of the handover socket is the only other
+** one, and closes on exec (or exit) after the kernel cleared workload_tid: the socket's
+** hangup wakes this poll. */
 static void await_exec(struct sx_agent *a) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
@@ -758,11 +777,15 @@ static void await_exec(struct sx_agent *a) {
         p[n] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
         which[n++] = i;
       }
-    if (poll(p, n, 1) <= 0) continue;
+    if (poll(p, n, 1000) <= 0) continue;
     for (size_t k = 0; k < n; k++) {
       if (!(p[k].revents & POLLIN)) continue;
       if (which[k] == SX_AGENT_MAX_FILTERS) take_listener(a);
       else answer_early(a, which[k]);
+    }
+    if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN)) {   /* exec'd, or gone */
+      struct timespec ts = { 0, 1000 * 1000 };
+      syscall(SYS_futex, &r->workload_tid, FUTEX_WAIT, 1, &ts, 0, 0);
     }
   }
   while (a->nlisteners < in->notifying && poll_one(in->socket, 0) && take_listener(a)) {}

@@ -5,7 +5,7 @@
 ** agent's own, from the host's architecture: its execve, and the sendmsg that hands a
 ** filter's notification listener to the parent. Each is recognised by its arguments:
 ** pointers that lie at random addresses only the agent knows (about 43 random bits
-** each), and for sendmsg a socket that closes on exec. A prologue in front of the filter
+** each: a mapping at a random page, each pointer at a random place of its own in it), and for sendmsg a socket that closes on exec. A prologue in front of the filter
 ** returns ALLOW for those two calls and hands every other call to the filter, unchanged.
 ** After the exec the address space is new and the workload cannot know the addresses, so
 ** every later execve gets the filter's own action, in the kernel, with no supervisor.
