@@ -390,6 +390,21 @@ describe("sx.process", function()
       assert.is_true(proc.eventually(function() return proc.pid_state(pid) ~= "alive" end))
     end)
 
+    it("gives the workload the caller's CPU affinity, with or without a namespace", function()
+      -- The children start on the caller's CPU alone (agent.c: start_child); the workload
+      -- must take back the whole mask before its program runs. (One CPU: nothing to see.)
+      local function allowed(status) return status:match("Cpus_allowed_list:%s*(%S+)") end
+      local mine = allowed(proc.read("/proc/self/status"))
+      for _, pid_namespace in ipairs{ true, false } do
+        local out = proc.tmpname()
+        assert.same({ "exited", 0 }, { run({ argv = { "sh", "-c", "cat /proc/self/status > " .. out },
+                                             pid_namespace = pid_namespace },
+                                           { seccomp.deny_list{ "ptrace" } }) })
+        assert.equal(mine, allowed(proc.read(out)))
+        os.remove(out)
+      end
+    end)
+
     it("leaves no zombie or descriptor behind after many spawns", function()
       local allow = assert(seccomp.allow_list(SMALL_PROGRAM))
       collectgarbage()

@@ -4,10 +4,11 @@
 ** The reaper is pid 1 of the workload's PID namespace: it makes the workload, reaps what
 ** the workload leaves behind, and when the workload ends writes its status and exits,
 ** which makes the kernel kill whatever else is left in the namespace. It dies with the
-** parent (parent-death signal), and with it everything in the namespace.
+** parent (parent-death signal), and with it everything in the namespace. It stays on the
+** CPU the parent spawned from (agent.c: start_child), where it only waits.
 **
 ** The workload starts a session of its own, closes every descriptor but the ones it keeps
-** and parks until the parent says proceed, then: no_new_privs; CAP_SYS_PTRACE out of
+** and parks until the parent says proceed, then: the caller's CPU affinity; no_new_privs; CAP_SYS_PTRACE out of
 ** every capability set; the terminal guard (gate.h); the filters, each that notifies
 ** followed by the sendmsg that hands its listener to the parent (through the gate);
 ** execve. Filters the parent itself runs under apply to these calls too: the fewer, the
@@ -134,6 +135,8 @@ static long drop_ptrace(int nnp) {
 
 static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx_report *r) {
   long rc;
+  if (p->pinned && (rc = SX_SYS3(SYS_sched_setaffinity, 0, sizeof p->affinity, &p->affinity)) < 0)
+    fail(r, SX_ST_AFFINITY_FAILED, rc, 0, 0);
   if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
     fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
   if ((rc = drop_ptrace(p->set_nnp)) < 0) fail(r, SX_ST_CAPS_FAILED, rc, 0, 0);

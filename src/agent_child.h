@@ -16,6 +16,7 @@
 #define SX_AGENT_CHILD_H
 
 #include <linux/filter.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -38,7 +39,8 @@ enum sx_stage {
   SX_ST_SESSION_FAILED,    /* setsid */
   SX_ST_INSTALL_FAILED,    /* installing filter `index` */
   SX_ST_HANDOVER_FAILED,   /* sending filter `index`'s listener to the parent */
-  SX_ST_EXEC_FAILED
+  SX_ST_EXEC_FAILED,
+  SX_ST_AFFINITY_FAILED    /* taking back the caller's CPU affinity */
 };
 
 /* Written by the children; the parent waits on `stage` and `workload_tid` (futexes). */
@@ -93,6 +95,8 @@ struct sx_plan {
   const char *path;                  /* the execve arguments, at the gate's addresses */
   char *const *argv;
   char *const *envp;
+  cpu_set_t affinity;                /* the caller's, which the workload takes back */
+  int pinned;                        /* 1 when the children started on the caller's CPU */
 };
 
 int sx_reaper_main(void *plan);
