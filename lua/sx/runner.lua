@@ -156,6 +156,10 @@ end
 -- one already (sx.error.where); for the rest (error("...", 0), an error object) the first
 -- frame outside sx is the policy's, still on the stack here, and none of its frames was
 -- dropped by a tail call (sx.no_tail_calls).
+-- The collector as Lua sets it (sxlua starts it lazier while its modules load): for a
+-- policy, and for the supervisor of a long run.
+local function collect_normally() collectgarbage("incremental", 200, 100) end
+
 local function handler(e)
   local msg = type(e) == "string" and e or tostring(e)
   if not msg:find("^[^\n]-:%d+: ") then
@@ -179,6 +183,7 @@ local function run_policy(policy, policy_args, argv, version, mode)
                exit_status = M.exit_status }
   local error_ = require "sx.error"
   error_.last = nil
+  collect_normally()
   local results = table.pack(xpcall(chunk, handler, unpack(policy_args)))
   if not results[1] then
     local msg = results[2]
@@ -230,7 +235,10 @@ function M.allows_io_uring(filters)
 end
 
 function M.main(args, version)
-  if args[1] == "learn" then return require("sx.learn").main(args, 2, say, M) end
+  if args[1] == "learn" then
+    collect_normally()
+    return require("sx.learn").main(args, 2, say, M)
+  end
   if COMMAND_NAMES[args[1]] then
     return require("sx.commands").run(args[1], args, 2, M.load_policy)
   end
