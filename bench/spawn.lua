@@ -307,13 +307,13 @@ function M.why(p, d)
     "instructions against %s for `lua5.4 -e ''`) and %.0f on the spawn; the C launcher " ..
     "spends %.0f on all of it (its start-up, libseccomp's build, fork, load, wait), %s " ..
     "than sxlua's start-up and policy alone. With a policy that cost nothing sxlua would " ..
-    "be at %.2fx. The spawn could be cheaper too: sx.process makes %.0f " ..
-    "syscalls a spawn (%.0f without a PID namespace) where a C fork+seccomp+exec makes %.0f " ..
-    "(with the program's own); in one run `rt_sigaction` is called 64 times in the workload " ..
-    "and 64 more in the reaper (the agent resets every disposition one by one, where " ..
-    "glibc's posix_spawn resets only the signals that have a handler). Docker's profile is " ..
-    "the other way round (%.2fx): libseccomp takes most of the launcher's %.0f µs to build " ..
-    "the 3-arch filter.",
+    "be at %.2fx. The spawn makes more syscalls too: sx.process %.0f a spawn (%.0f without " ..
+    "a PID namespace) where a C fork+seccomp+exec makes %.0f (with the program's own), 64 " ..
+    "of them the workload's `rt_sigaction` resetting every disposition (a CLONE_VM child " ..
+    "cannot keep a handler of the parent's), and it hands the spawn back and forth " ..
+    "(parked, proceed, exec'd, ended) where fork+exec hands it over once. Docker's profile " ..
+    "is the other way round (%.2fx): libseccomp takes most of the launcher's %.0f µs to " ..
+    "build the 3-arch filter.",
     math.min(small.ratio, k.launchers.small_nofutex.ratio, k.launchers.deny40.ratio),
     math.max(small.ratio, k.launchers.small_nofutex.ratio, k.launchers.deny40.ratio),
     program, start, check - start, mil(d.check_ir.small_futex), mil(d.lua_ir),
@@ -322,10 +322,12 @@ function M.why(p, d)
     ps.sx_no_ns, ps.c_fork, k.launchers.docker3.ratio, k.launchers.docker3.b.cpu)
   p("- **sx.process warm against the C fork+seccomp+exec loop (%.2fx, goal 1.0x).** Without " ..
     "a PID namespace it is %.2fx: the namespace and its reaper (sxlua's default) cost the " ..
-    "difference, %.0f µs a spawn. The CLONE_VM agent copies no page tables, which is why it " ..
-    "keeps up with fork despite its %.0f syscalls a spawn against %.0f; vfork+exec (no " ..
-    "filter, no namespace) is %.0f µs (%.2fx). Across runs this ratio moves by a few " ..
-    "percent either side of 1.0.", k.warm_fork.ratio, k.warm_no_ns.ratio,
+    "difference, %.0f µs a spawn: a second clone, and the reaper's turn between the " ..
+    "workload's end and the parent's wake-up. On this VM a hand-over to a task on another " ..
+    "CPU costs an interrupt, which is why the children now start on the caller's CPU. The " ..
+    "CLONE_VM agent copies no page tables, which is how it stays near fork despite its %.0f " ..
+    "syscalls a spawn against %.0f; vfork+exec (no filter, no namespace) is %.0f µs " ..
+    "(%.2fx).", k.warm_fork.ratio, k.warm_no_ns.ratio,
     k.warm_fork.a.cpu - k.warm_no_ns.a.cpu, ps.sx, ps.c_fork, k.warm_vfork.b.cpu,
     k.warm_vfork.ratio)
   p("- **sxlua against bwrap --unshare-pid (%.2fx, goal 1.0x).** bwrap's whole run, PID " ..
