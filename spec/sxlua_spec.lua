@@ -120,6 +120,33 @@ describe("sxlua", function()
     assert.equal(137, (sxlua(q(pol) .. " -- sh -c 'kill -KILL $$'")))
   end)
 
+  it("ends what an imperative policy leaves behind, parked or running, when it exits", function()
+    -- (sxlua frees its Lua state at the end only while a spawned process is left: then
+    -- each handle's __gc kills and reaps it; the parent-death signal backs that up)
+    local out = proc.tmpname()
+    local pol = p(([[
+      local process = require "sx.process"
+      local seccomp = require "sx.seccomp"
+      local pids = {}
+      for _, ns in ipairs{ true, false } do
+        local parked = assert(process.spawn{ argv = { "/bin/sleep", "30" }, pid_namespace = ns })
+        local running = assert(process.spawn{ argv = { "/bin/sleep", "30" }, pid_namespace = ns })
+        assert(running:install(seccomp.deny_list{ "ptrace" }))
+        assert(running:proceed())
+        pids[#pids + 1] = parked.pid .. " " .. running.pid
+      end
+      local f = assert(io.open(%q, "w")); f:write(table.concat(pids, " ")); f:close()
+      return 0]]):format(out))
+    assert.equal(0, (sxlua(q(pol))))
+    local pids = {}
+    for pid in proc.read(out):gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
+    os.remove(out)
+    assert.equal(4, #pids)
+    for _, pid in ipairs(pids) do
+      assert.is_true(proc.eventually(function() return proc.pid_state(pid) ~= "alive" end), pid)
+    end
+  end)
+
   it("takes a table of options with the filters", function()
     local out = proc.tmpname()
     local pol = p([[
