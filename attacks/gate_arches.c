@@ -1,5 +1,6 @@
 /* gate_arches: the exec gate's prologue (src/gate.c) in the emulator, fed the gate's own
-** three pointers from every ABI an x86_64 kernel may see: only the native execve may pass.
+** three pointers (and its three keys in args 3..5) from every ABI an x86_64 kernel may
+** see: only the native execve with the keys may pass.
 ** Build: gcc -I../src gate_arches.c ../src/gate.c ../build/libsxcore.a */
 #include <stdio.h>
 #include <string.h>
@@ -7,23 +8,27 @@
 
 int main(void) {
   struct sx_insn prog[SX_GATE_MAX + 1];
-  struct sx_gate g = { { 0x00002a5b3c4d5e68ULL, 0x00003f1e2d3c4b58ULL, 0x0000123456789ab0ULL },
-                       { 5, 0x0000222233334440ULL, 0 }, 1 };
+  struct sx_gate g = { { 0x00002a5b3c4d5e68ULL, 0x00003f1e2d3c4b58ULL, 0x0000123456789ab0ULL,
+                         0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL },
+                       { 5, 0x0000222233334440ULL, 0,
+                         0x2545f4914f6cdd1dULL, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL }, 1 };
   size_t n = sx_gate_prologue(prog, SX_ARCH_X86_64, &g);
-  struct { const char *what; int arch; int nr; uint64_t a0, a1, a2; } c[] = {
-    { "x86_64 execve, gate pointers", SX_ARCH_X86_64, 59, g.exec[0], g.exec[1], g.exec[2] },
-    { "x86_64 execve, one bit off", SX_ARCH_X86_64, 59, g.exec[0] ^ 8, g.exec[1], g.exec[2] },
-    { "x86_64 execve, high word off", SX_ARCH_X86_64, 59, g.exec[0] | (1ULL << 40), g.exec[1], g.exec[2] },
-    { "x86_64 execveat", SX_ARCH_X86_64, 322, g.exec[0], g.exec[1], g.exec[2] },
-    { "x32 bit + 59", SX_ARCH_X86_64, 0x40000000 | 59, g.exec[0], g.exec[1], g.exec[2] },
-    { "x32 execve 520|bit", SX_ARCH_X86_64, 0x40000000 | 520, g.exec[0], g.exec[1], g.exec[2] },
-    { "x86_64 520 (no bit)", SX_ARCH_X86_64, 520, g.exec[0], g.exec[1], g.exec[2] },
-    { "i386 execve 11 (low words)", SX_ARCH_I386, 11, g.exec[0] & 0xffffffff, g.exec[1] & 0xffffffff, g.exec[2] & 0xffffffff },
-    { "i386 nr 59", SX_ARCH_I386, 59, g.exec[0], g.exec[1], g.exec[2] },
-    { "x86_64 sendmsg, gate message", SX_ARCH_X86_64, 46, g.send[0], g.send[1], 0 },
-    { "x86_64 sendmsg, other socket", SX_ARCH_X86_64, 46, 6, g.send[1], 0 },
-    { "x86_64 sendmsg, flags 1", SX_ARCH_X86_64, 46, g.send[0], g.send[1], 1 },
-    { "i386 socketcall-less sendmsg 370", SX_ARCH_I386, 370, g.send[0], g.send[1], 0 },
+  struct { const char *what; int arch; int nr; uint64_t a0, a1, a2; int nokeys; } c[] = {
+    { "x86_64 execve, pointers, no keys", SX_ARCH_X86_64, 59, g.exec[0], g.exec[1], g.exec[2], 1 },
+    { "x86_64 sendmsg, message, no keys", SX_ARCH_X86_64, 46, g.send[0], g.send[1], 0, 1 },
+    { "x86_64 execve, gate pointers", SX_ARCH_X86_64, 59, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "x86_64 execve, one bit off", SX_ARCH_X86_64, 59, g.exec[0] ^ 8, g.exec[1], g.exec[2], 0 },
+    { "x86_64 execve, high word off", SX_ARCH_X86_64, 59, g.exec[0] | (1ULL << 40), g.exec[1], g.exec[2], 0 },
+    { "x86_64 execveat", SX_ARCH_X86_64, 322, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "x32 bit + 59", SX_ARCH_X86_64, 0x40000000 | 59, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "x32 execve 520|bit", SX_ARCH_X86_64, 0x40000000 | 520, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "x86_64 520 (no bit)", SX_ARCH_X86_64, 520, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "i386 execve 11 (low words)", SX_ARCH_I386, 11, g.exec[0] & 0xffffffff, g.exec[1] & 0xffffffff, g.exec[2] & 0xffffffff, 0 },
+    { "i386 nr 59", SX_ARCH_I386, 59, g.exec[0], g.exec[1], g.exec[2], 0 },
+    { "x86_64 sendmsg, gate message", SX_ARCH_X86_64, 46, g.send[0], g.send[1], 0, 0 },
+    { "x86_64 sendmsg, other socket", SX_ARCH_X86_64, 46, 6, g.send[1], 0, 0 },
+    { "x86_64 sendmsg, flags 1", SX_ARCH_X86_64, 46, g.send[0], g.send[1], 1, 0 },
+    { "i386 socketcall-less sendmsg 370", SX_ARCH_I386, 370, g.send[0], g.send[1], 0, 0 },
   };
   prog[n] = (struct sx_insn){ 0x06, 0, 0, 0x80000000u };   /* the body: kill_process */
   for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
@@ -33,6 +38,8 @@ int main(void) {
     memset(&d, 0, sizeof d);
     d.nr = c[i].nr; d.arch = sx_arch_audit(c[i].arch);
     d.args[0] = c[i].a0; d.args[1] = c[i].a1; d.args[2] = c[i].a2;
+    for (int k = 3; k < 6 && !c[i].nokeys; k++)      /* the keys of the call it stands for */
+      d.args[k] = c[i].nr == 46 || c[i].nr == 370 ? g.send[k] : g.exec[k];
     sx_emulate(prog, n + 1, &d, &act, &ex);
     printf("%-34s %s\n", c[i].what, act == 0x7fff0000u ? "ALLOW (gate)" : "body (kill)");
   }

@@ -114,6 +114,13 @@ t_broker_race() { fixture; (cd / && timeout 300 $NB $SX $R/policies/broker.lua "
 
 t_gate() { "$A/gate_arches"; }
 
+# Found by the second wave's red team (fixed the same day): with the gate's pages kept
+# mapped until reap, a root workload read their address in sxlua's /proc/PID/maps and
+# guessed the three 9-bit slots (errno policy: seconds), or the sendmsg slot with one
+# fork per guess. The gate now also matches three random keys in args 3..5.
+t_gate_brute() { rm -f /tmp/sx-gate-pwned; (cd / && timeout -s KILL 120 $SX "$A/deny_exec_errno.lua" -- "$A/gate_brute"); cat /tmp/sx-gate-pwned 2>/dev/null || echo "held: no second exec"; }
+t_gate_sendmsg() { for f in "" --no-supervise --no-pid-namespace; do (cd / && timeout -s KILL 60 $SX $f "$A/deny_sendmsg_kill.lua" -- "$A/gate_sendmsg" 2>&1 | tail -1); done; }
+
 # Re-test against main (2026-12-03): new tries.
 t_sti32() {     # TIOCSTI through i386 int $0x80 on a pty the root workload opens (held: EPERM)
   (cd / && $SX "$A/allow_all.lua" -- "$A/sti32"); echo "--- control, outside sxlua:"; "$A/sti32"

@@ -226,10 +226,11 @@ enum { GATE_OBJECTS = 4, GATE_GAP = 4096 };
 
 /* Copies of the path and of the argv and envp vectors at random addresses: the three
 ** pointers the agent's execve passes; and the message that hands a listener over, whose
-** address sendmsg passes. Only the gate lets those calls through. The four share one
-** mapping at a random address (one munmap at the end, not four: each would send the TLB
-** flush to every CPU that ran this memory), each at a random 8-byte place in a gap of
-** its own, so none is found from another's address by less than a guess. */
+** address sendmsg passes; and the keys both calls pass in their unused registers (gate.h).
+** Only the gate lets those calls through, and only with the keys, which no address the
+** workload may learn gives away. The four objects share one mapping at a random address
+** (one munmap at the end, not four: each would send the TLB flush to every CPU that ran
+** this memory), each at a random 8-byte place in a gap of its own. */
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
   size_t plen = strlen(plan->path) + 1, argc = count((const char *const *)argv),
@@ -240,7 +241,10 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   char *at[GATE_OBJECTS], *base, *path, **av, **ev;
   struct sx_handover *h;
   size_t size = 0, off = 0;
-  if (getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps) return -1;
+  if (getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps ||
+      getrandom(plan->exec_key, sizeof plan->exec_key, 0) != (ssize_t)sizeof plan->exec_key ||
+      getrandom(plan->send_key, sizeof plan->send_key, 0) != (ssize_t)sizeof plan->send_key)
+    return -1;
   for (int i = 0; i < GATE_OBJECTS; i++) size += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
   size = (size + 4095) & ~(size_t)4095;
   if (!(base = random_area(size))) return -1;
@@ -300,6 +304,10 @@ static struct sx_gate gate_calls(const struct sx_agent *a) {
   g.send[0] = (uint64_t)plan->socket;
   g.send[1] = (uintptr_t)&plan->handover->msg;
   g.send[2] = 0;
+  for (int i = 0; i < 3; i++) {
+    g.exec[3 + i] = plan->exec_key[i];
+    g.send[3 + i] = plan->send_key[i];
+  }
   g.handover = 0;
   return g;
 }
@@ -390,12 +398,13 @@ static unsigned long child_flags(int reaper) {
 /* Make the parent's child (the reaper, or the workload itself) with every signal
 ** blocked, so no handler of the parent ever runs on a child's stack.
 **
-** The child starts on the CPU this thread runs on, and no other: the parent, the reaper
-** and the workload hand the spawn back and forth (parked, proceed, exec'd, ended), and
-** each hand-over to another CPU wakes it with an interrupt, which costs a virtual
-** machine dearly (a run of sxlua: about 7% of its CPU). The reaper stays there; the
-** workload takes back this thread's affinity before anything else when it proceeds (so
-** before its filters), and its program runs where the kernel puts it. */
+** The children move to the CPU this thread runs on, and stay there until the workload
+** proceeds: the parent, the reaper and the workload hand the spawn back and forth
+** (parked, proceed, exec'd, ended), and each hand-over to another CPU wakes it with an
+** interrupt, which costs a virtual machine dearly (a run of sxlua: about 5% of its CPU).
+** The reaper stays there; the workload takes back the affinity this thread had, first
+** thing when it proceeds (before its filters), and its program runs where the kernel
+** puts it. This thread's own affinity is never touched. */
 static int start_child(struct sx_agent *a, unsigned long flags) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
@@ -403,19 +412,14 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
   char *top = (char *)a->stacks + a->stacks_size;
   int (*fn)(void *) = a->namespace ? sx_reaper_main : sx_workload_main;
   int e, cpu = sched_getcpu();
-  cpu_set_t one;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  in->plan.pinned = 0;
+  in->plan.pin_cpu = -1;
   if (cpu >= 0 && sched_getaffinity(0, sizeof in->plan.affinity, &in->plan.affinity) == 0 &&
-      CPU_ISSET(cpu, &in->plan.affinity) && CPU_COUNT(&in->plan.affinity) > 1) {
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    in->plan.pinned = sched_setaffinity(0, sizeof one, &one) == 0;
-  }
+      CPU_ISSET(cpu, &in->plan.affinity) && CPU_COUNT(&in->plan.affinity) > 1)
+    in->plan.pin_cpu = cpu;
   a->child = clone(fn, top, (int)flags, &in->plan, &a->child_pidfd, NULL, &r->workload_tid);
   e = errno;
-  if (in->plan.pinned) sched_setaffinity(0, sizeof in->plan.affinity, &in->plan.affinity);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   errno = e;
   return a->child > 0 ? 0 : -1;
@@ -600,12 +604,14 @@ static uint32_t combined(const struct sx_agent *a, size_t k, const struct sx_dat
   return best;
 }
 
-static struct sx_data call_data(long nr, uint64_t a0, uint64_t a1, uint64_t a2) {
+/* The seccomp_data of a call the workload's agent makes: args[0..5] from `args`, the
+** rest zero. */
+static struct sx_data call_data(long nr, const uint64_t *args, size_t nargs) {
   struct sx_data d;
   memset(&d, 0, sizeof d);
   d.nr = (int32_t)nr;
   d.arch = sx_arch_audit(sx_arch_host());
-  d.args[0] = a0; d.args[1] = a1; d.args[2] = a2;
+  for (size_t i = 0; i < nargs && i < 6; i++) d.args[i] = args[i];
   return d;
 }
 
@@ -617,8 +623,8 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
                                  size_t len, unsigned kinds, size_t *out_len) {
   struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
   struct sx_gate g = gate_calls(a);
-  struct sx_data exec = call_data(SYS_execve, g.exec[0], g.exec[1], g.exec[2]);
-  struct sx_data send = call_data(SYS_sendmsg, g.send[0], g.send[1], g.send[2]);
+  struct sx_data exec = call_data(SYS_execve, g.exec, 6);
+  struct sx_data send = call_data(SYS_sendmsg, g.send, 6);
   size_t n = 0;
   *out_len = 1;                          /* not 0: out of memory is not "too big" */
   if (!out) return NULL;
@@ -676,7 +682,8 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
                   "kernel gives a process one listener: put the notify rules in one filter", NULL);
   /* Would the filters before it let the workload call seccomp(2) for this one? (One they
   ** notify, the parent lets go on: the workload has not exec'd yet.) */
-  install = call_data(SYS_seccomp, SECCOMP_SET_MODE_FILTER, pf->flags, (uintptr_t)&pf->prog);
+  install = call_data(SYS_seccomp, (const uint64_t[]){ SECCOMP_SET_MODE_FILTER, pf->flags,
+                                                       (uintptr_t)&pf->prog }, 3);
   act = combined(a, k, &install);
   kind = act & SX_RET_ACTION_FULL;
   if (kind == SX_RET_ERRNO)

@@ -4,15 +4,15 @@
 ** The reaper is pid 1 of the workload's PID namespace: it makes the workload, reaps what
 ** the workload leaves behind, and when the workload ends writes its status and exits,
 ** which makes the kernel kill whatever else is left in the namespace. It dies with the
-** parent (parent-death signal), and with it everything in the namespace. It stays on the
-** CPU the parent spawned from (agent.c: start_child), where it only waits.
+** parent (parent-death signal), and with it everything in the namespace. It moves to the
+** CPU the parent spawned from and stays there (agent.c: start_child), where it only waits.
 **
 ** The workload starts a session of its own, closes every descriptor but the ones it keeps
-** and parks until the parent says proceed, then: the caller's CPU affinity; no_new_privs; CAP_SYS_PTRACE out of
-** every capability set; the terminal guard (gate.h); the filters, each that notifies
-** followed by the sendmsg that hands its listener to the parent (through the gate);
-** execve. Filters the parent itself runs under apply to these calls too: the fewer, the
-** better. Every syscall here is raw (sx_sys), and a failure is written to the report
+** and parks (on the caller's CPU) until the parent says proceed, then: the caller's CPU
+** affinity back; no_new_privs; CAP_SYS_PTRACE out of every capability set; the terminal
+** guard (gate.h); the filters, each that notifies followed by the sendmsg that hands its
+** listener to the parent (through the gate); execve. Filters the parent itself runs under
+** apply to these calls too: the fewer, the better. Every syscall here is raw (sx_sys), and a failure is written to the report
 ** before the child ends.
 */
 #define _GNU_SOURCE
@@ -63,6 +63,15 @@ static void default_signals(void) {
     SX_SYS4(SYS_rt_sigaction, sig, zeros, 0, sizeof(uint64_t));
 }
 
+/* Onto the caller's CPU alone (agent.c: start_child), until the workload proceeds;
+** failing that, it stays where it is (only the cost differs). */
+static void pin(const struct sx_plan *p) {
+  unsigned long one[16] = { 0 };
+  if (p->pin_cpu < 0 || p->pin_cpu >= 1024) return;
+  one[p->pin_cpu / 64] = 1UL << (p->pin_cpu % 64);
+  if (SX_SYS3(SYS_sched_setaffinity, 0, sizeof one, one) == 0) STORE(p->report->pinned, 1);
+}
+
 /* ---- the reaper ---------------------------------------------------------- */
 
 int sx_reaper_main(void *arg) {
@@ -72,6 +81,7 @@ int sx_reaper_main(void *arg) {
   long rc, workload;
   int status;
   if ((rc = SX_SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)) < 0) fail(r, SX_ST_SETUP_FAILED, rc, 0, 1);
+  pin(p);
   /* Its parent is outside the namespace (getppid() says 0): ask the parent's pidfd
   ** whether it ended before the parent-death signal was set. */
   if (SX_SYS3(SYS_poll, &parent, 1, 0) != 0) end(127);
@@ -135,7 +145,8 @@ static long drop_ptrace(int nnp) {
 
 static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx_report *r) {
   long rc;
-  if (p->pinned && (rc = SX_SYS3(SYS_sched_setaffinity, 0, sizeof p->affinity, &p->affinity)) < 0)
+  if (LOAD(r->pinned) &&
+      (rc = SX_SYS3(SYS_sched_setaffinity, 0, sizeof p->affinity, &p->affinity)) < 0)
     fail(r, SX_ST_AFFINITY_FAILED, rc, 0, 0);
   if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
     fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
@@ -154,12 +165,14 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
       int fd = (int)rc;
       p->handover->index = (uint8_t)i;
       memcpy(CMSG_DATA((struct cmsghdr *)(void *)p->handover->control), &fd, sizeof fd);
-      rc = SX_SYS3(SYS_sendmsg, p->socket, &p->handover->msg, 0);
+      rc = SX_SYS6(SYS_sendmsg, p->socket, &p->handover->msg, 0, p->send_key[0],
+                   p->send_key[1], p->send_key[2]);
       if (rc < 0) fail(r, SX_ST_HANDOVER_FAILED, rc, (int)i, 0);
     }
   }
   STORE(r->stage, SX_ST_EXECING);
-  rc = SX_SYS3(SYS_execve, p->path, p->argv, p->envp);
+  rc = SX_SYS6(SYS_execve, p->path, p->argv, p->envp, p->exec_key[0], p->exec_key[1],
+               p->exec_key[2]);
   fail(r, SX_ST_EXEC_FAILED, rc, 0, 0);
 }
 
@@ -172,6 +185,7 @@ int sx_workload_main(void *arg) {
   /* Made by the parent itself: did it end before the parent-death signal was set? (Made
   ** by the reaper, the kernel kills it with the reaper anyway.) */
   if (p->parent && SX_SYS0(SYS_getppid) != p->parent) end(127);
+  if (p->parent) pin(p);
   default_signals();
   /* A session of its own: no controlling terminal (so no TIOCSTI into the user's; the
   ** guard covers root), and a process group of its own (kill(0, sig) reaches only it). */

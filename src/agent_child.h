@@ -53,6 +53,7 @@ struct sx_report {
   int32_t workload_status; /* the reaper: the workload's wait status, once `ended` */
   int32_t ended;
   int32_t unsupervised;    /* the workload installed a filter's plain version (EBUSY) */
+  int32_t pinned;          /* a child moved itself to plan.pin_cpu: the workload moves back */
 };
 
 /* One seccomp(2) call the workload makes at proceed. A filter that notifies only because
@@ -95,8 +96,10 @@ struct sx_plan {
   const char *path;                  /* the execve arguments, at the gate's addresses */
   char *const *argv;
   char *const *envp;
+  uint64_t exec_key[3];              /* the gate's keys: execve's and sendmsg's unused */
+  uint64_t send_key[3];              /* argument registers 3..5 (gate.h) */
   cpu_set_t affinity;                /* the caller's, which the workload takes back */
-  int pinned;                        /* 1 when the children started on the caller's CPU */
+  int pin_cpu;                       /* the caller's CPU, the children's until proceed; -1 */
 };
 
 int sx_reaper_main(void *plan);

@@ -20,10 +20,10 @@ static void put(struct prologue *p, uint16_t code, uint32_t k, uint8_t jt, uint8
   p->out[p->n++] = (struct sx_insn){ code, jt, jf, k };
 }
 
-/* Tests of args[0..2], each word falling through when it matches and jumping to `miss`
+/* Tests of args[0..5], each word falling through when it matches and jumping to `miss`
 ** (an instruction index) when it does not; the last match returns ALLOW. */
-static void match_args(struct prologue *p, const uint64_t args[3], size_t miss) {
-  for (int i = 0; i < 3; i++) {
+static void match_args(struct prologue *p, const uint64_t args[6], size_t miss) {
+  for (int i = 0; i < 6; i++) {
     uint32_t base = OFF_ARGS + 8 * (uint32_t)i;
     uint32_t lo = p->big ? base + 4 : base, hi = p->big ? base : base + 4;
     put(p, BPF_LD | BPF_W | BPF_ABS, lo, 0, 0);
@@ -71,7 +71,7 @@ static uint32_t number(const char *name, int arch) {
 ** the same again. Every miss jumps to `len`, the instruction after the prologue. */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate) {
   struct prologue p = { out, 0, sx_arch_bits(arch) == 64, sx_arch_big_endian(arch) };
-  size_t per_call = 2 + 2 * 3 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */
+  size_t per_call = 2 + 2 * 6 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */
   size_t send_at, len = 1 + 1 + (gate->handover ? 1 : 0) + per_call * (gate->handover ? 2 : 1);
   send_at = len - per_call;
   put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_NR, 0, 0);

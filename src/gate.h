@@ -3,12 +3,15 @@
 **
 ** The gate lets exactly two calls through that the filter behind it may forbid, both the
 ** agent's own, from the host's architecture: its execve, and the sendmsg that hands a
-** filter's notification listener to the parent. Each is recognised by its arguments:
-** pointers that lie at random addresses only the agent knows (about 43 random bits
-** each: a mapping at a random page, each pointer at a random place of its own in it), and for sendmsg a socket that closes on exec. A prologue in front of the filter
-** returns ALLOW for those two calls and hands every other call to the filter, unchanged.
-** After the exec the address space is new and the workload cannot know the addresses, so
-** every later execve gets the filter's own action, in the kernel, with no supervisor.
+** filter's notification listener to the parent. Each is recognised by all six argument
+** registers: its own arguments, pointers into a mapping at a random address, and in the
+** three registers the kernel ignores for these calls, three random 64-bit keys made for
+** this spawn, which live only in the agent's memory and in the filter: no address the
+** workload might learn (a root workload can read the agent's /proc/PID/maps) helps it.
+** A prologue in front of the filter returns ALLOW for those two calls and hands every
+** other call to the filter, unchanged. After the exec nothing in the workload's address
+** space holds a key, so every later execve gets the filter's own action, in the kernel,
+** with no supervisor.
 **
 ** A filter's actions can also be turned into SECCOMP_RET_USER_NOTIF, so that a supervisor
 ** sees (and decides) the calls that get them: denials to report, calls to record.
@@ -21,13 +24,13 @@
 
 #include "sx.h"
 
-enum { SX_GATE_MAX = 40 };    /* room for the longest prologue (33 instructions) */
+enum { SX_GATE_MAX = 64 };    /* room for the longest prologue (57 instructions) */
 
-/* The calls a gate lets through: execve(exec[0..2]), and when handover is set,
-** sendmsg(send[0..2]). */
+/* The calls a gate lets through, all six argument registers matched: execve(exec[0..5])
+** and, when handover is set, sendmsg(send[0..5]). */
 struct sx_gate {
-  uint64_t exec[3];
-  uint64_t send[3];
+  uint64_t exec[6];
+  uint64_t send[6];
   int handover;
 };
 

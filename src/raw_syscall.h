@@ -70,5 +70,7 @@ static inline long sx_sys(long n, long a, long b, long c, long d, long e, long f
 #define SX_SYS4(n, a, b, c, d) sx_sys((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define SX_SYS5(n, a, b, c, d, e) \
   sx_sys((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define SX_SYS6(n, a, b, c, d, e, f) \
+  sx_sys((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 #endif
