@@ -64,7 +64,7 @@ struct inner {
 
 static const char *const code_names[] = {
   "ok", "not_parked", "no_process", "system", "not_found", "cwd_failed", "install_failed",
-  "blocked", "exec_failed", "bad_program", "died", "no_namespace", "setup_failed"
+  "blocked", "exec_failed", "bad_program", "died", "no_namespace", "setup_failed", "parked"
 };
 
 const char *sx_agent_code_name(int code) {
@@ -958,6 +958,9 @@ int sx_agent_wait(struct sx_agent *a, const int *signals, size_t nsignals,
   int sfd = -1, rc = 0, e = 0;
   if (a->state == SX_AGENT_EMPTY)
     return fail(err, SX_AGENT_E_NO_PROCESS, 0, "no process was spawned", NULL);
+  if (a->state == SX_AGENT_PARKED && !child_ended(a))
+    return fail(err, SX_AGENT_E_PARKED, 0, "the process is parked: proceed first (or close "
+                "it); waiting would never end", NULL);
   if (a->state != SX_AGENT_GONE) {
     if (nsignals) {
       sigemptyset(&set);

@@ -78,7 +78,8 @@ enum sx_agent_code {
   SX_AGENT_E_BAD_PROGRAM,  /* the program fails sx_check, is too big, or too many filters */
   SX_AGENT_E_DIED,         /* the child died before it could exec */
   SX_AGENT_E_NAMESPACE,    /* no PID namespace could be made: errno */
-  SX_AGENT_E_SETUP         /* the child could not prepare (no_new_privs, capabilities) */
+  SX_AGENT_E_SETUP,        /* the child could not prepare (no_new_privs, capabilities) */
+  SX_AGENT_E_PARKED        /* wait on a process that waits for proceed: it would never end */
 };
 
 struct sx_agent_error {
