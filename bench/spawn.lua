@@ -324,7 +324,8 @@ function M.why(p, d)
     "a PID namespace it is %.2fx: the namespace and its reaper (sxlua's default) cost the " ..
     "difference, %.0f µs a spawn: a second clone, and the reaper's turn between the " ..
     "workload's end and the parent's wake-up. On this VM a hand-over to a task on another " ..
-    "CPU costs an interrupt, which is why the children now start on the caller's CPU. The " ..
+    "CPU costs an interrupt, which is why the children now move to the caller's CPU until " ..
+    "the workload proceeds. The " ..
     "CLONE_VM agent copies no page tables, which is how it stays near fork despite its %.0f " ..
     "syscalls a spawn against %.0f; vfork+exec (no filter, no namespace) is %.0f µs " ..
     "(%.2fx).", k.warm_fork.ratio, k.warm_no_ns.ratio,
