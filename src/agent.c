@@ -617,10 +617,10 @@ static struct sx_data call_data(long nr, const uint64_t *args, size_t nargs) {
 
 /* A copy of `insns` as the workload installs it: the actions of `kinds` turned into
 ** notifications (gate.h), with the gate in front when it does not allow the agent's own
-** execve or handover sendmsg. NULL when out of memory, or with *out_len 0 when the gate
-** makes it too big. */
+** execve or, when `handover` says a listener may be handed over under it, its sendmsg.
+** NULL when out of memory, or with *out_len 0 when the gate makes it too big. */
 static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn *insns,
-                                 size_t len, unsigned kinds, size_t *out_len) {
+                                 size_t len, unsigned kinds, int handover, size_t *out_len) {
   struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
   struct sx_gate g = gate_calls(a);
   struct sx_data exec = call_data(SYS_execve, g.exec, 6);
@@ -631,7 +631,7 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   body = out + SX_GATE_MAX;
   memcpy(body, insns, len * sizeof *out);
   sx_program_notify(body, len, kinds);
-  g.handover = !allows(run(body, len, &send));
+  g.handover = handover && !allows(run(body, len, &send));
   if (g.handover || !allows(run(body, len, &exec)))
     n = sx_gate_prologue(out, sx_arch_host(), &g);
   if (len + n > SX_MAX_INSNS) {
@@ -645,9 +645,11 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
 }
 
 /* Filter k of the plan as the workload will install it, with the actions of `notify`
-** turned into notifications, checked against the filters before it: the gate must fit,
-** they must let the workload install it, and all must fit the kernel's budget. */
-static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_agent_error *err) {
+** turned into notifications (and, when `handover`, room for a later listener's sendmsg),
+** checked against the filters before it: the gate must fit, they must let the workload
+** install it, and all must fit the kernel's budget. */
+static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handover,
+                       struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
   struct sx_agent_filter *f = &a->filters[k];
   struct sx_plan_filter *pf = &in->plan.filters[k];
@@ -658,7 +660,7 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
   free(f->plain);
   f->plain = NULL;
   f->plain_len = 0;
-  if (!(f->plan = plan_copy(a, f->insns, f->len, notify, &f->plan_len)))
+  if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len)))
     return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate "
                                    "in front of it need more than 4096 instructions", NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
@@ -670,7 +672,7 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, struct sx_
               ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   pf->plain.len = 0;
   if (pf->flags && !sx_program_notifies(f->insns, f->len)) {   /* notifies for proceed only */
-    if (!(f->plain = plan_copy(a, f->insns, f->len, 0, &f->plain_len)))
+    if (!(f->plain = plan_copy(a, f->insns, f->len, 0, 0, &f->plain_len)))   /* no listener */
       return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
     pf->plain.len = (unsigned short)f->plain_len;
     pf->plain.filter = (struct sock_filter *)(void *)f->plain;
@@ -718,7 +720,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   memcpy(f->insns, insns, len * sizeof *insns);
   f->len = len;
-  if ((rc = plan_filter(a, a->nfilters, 0, err)) != SX_AGENT_OK) {
+  if ((rc = plan_filter(a, a->nfilters, 0, 1, err)) != SX_AGENT_OK) {   /* proceed knows more */
     free(f->insns);
     free(f->plan);
     free(f->plain);
@@ -844,9 +846,17 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
   return code;
 }
 
+/* Nothing runs: the plan cannot be kept (filter k, from 0). */
+static int proceed_refused(struct sx_agent *a, struct sx_agent_error *err, size_t k, int rc) {
+  sx_agent_release(a);
+  if (err) err->index = (int)k;
+  return rc;
+}
+
 int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
+  size_t last = 0;                     /* the notifying filter + 1; 0: none */
   int stage;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
@@ -857,15 +867,20 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
     return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
   }
   for (size_t k = 0; notify && k < a->nfilters; k++) {
-    int rc = plan_filter(a, k, notify, err);
-    if (rc != SX_AGENT_OK) {             /* nothing runs: the plan cannot be kept */
-      sx_agent_release(a);
-      if (err) err->index = (int)k;
-      return rc;
-    }
+    int rc = plan_filter(a, k, notify, 1, err);
+    if (rc != SX_AGENT_OK) return proceed_refused(a, err, k, rc);
   }
   for (size_t k = 0; k < a->nfilters; k++)
-    if (in->plan.filters[k].flags) in->notifying++;
+    if (in->plan.filters[k].flags) {
+      in->notifying++;
+      last = k + 1;
+    }
+  /* The one filter that notifies hands its listener over under itself and the filters
+  ** before it; the filters after it need no door for that sendmsg. */
+  for (size_t k = last; k < a->nfilters; k++) {
+    int rc = plan_filter(a, k, notify, 0, err);
+    if (rc != SX_AGENT_OK) return proceed_refused(a, err, k, rc);
+  }
   STORE(r->cmd, SX_CMD_PROCEED);
   syscall(SYS_futex, &r->cmd, FUTEX_WAKE, 1, 0, 0, 0);
   await_exec(a);
