@@ -401,7 +401,7 @@ static unsigned long child_flags(int reaper) {
 ** The children move to the CPU this thread runs on, and stay there until the workload
 ** proceeds: the parent, the reaper and the workload hand the spawn back and forth
 ** (parked, proceed, exec'd, ended), and each hand-over to another CPU wakes it with an
-** interrupt, which costs a virtual machine dearly (a run of sxlua: about 5% of its CPU).
+** interrupt, which a virtual machine pays for dearly.
 ** The reaper stays there; the workload takes back the affinity this thread had, first
 ** thing when it proceeds (before its filters), and its program runs where the kernel
 ** puts it. This thread's own affinity is never touched. */
