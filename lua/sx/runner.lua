@@ -152,14 +152,14 @@ local function run_declared(policy, decl, argv, mode)
   return M.exit_status(argv[1], how, value, killed[p.pid])
 end
 
--- A raised error as sxlua says it: with the line it was raised at. sx's own errors carry
--- one already (sx.error.where); for the rest (error("...", 0), an error object) the first
--- frame outside sx is the policy's, still on the stack here, and none of its frames was
--- dropped by a tail call (sx.no_tail_calls).
 -- The collector as Lua sets it (sxlua starts it lazier while its modules load): for a
 -- policy, and for the supervisor of a long run.
 local function collect_normally() collectgarbage("incremental", 200, 100) end
 
+-- A raised error as sxlua says it: with the line it was raised at. sx's own errors carry
+-- one already (sx.error.where); for the rest (error("...", 0), an error object) the first
+-- frame outside sx is the policy's, still on the stack here, and none of its frames was
+-- dropped by a tail call (sx.no_tail_calls).
 local function handler(e)
   local msg = type(e) == "string" and e or tostring(e)
   if not msg:find("^[^\n]-:%d+: ") then
@@ -245,7 +245,10 @@ function M.main(args, version)
   local i, check, share_pid_namespace, mode = 1, false, false, "kills"
   while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
     local o = args[i]
-    if o == "-h" or o == "--help" then io.stdout:write(usage().RUNNER, "\n", usage().COMMANDS) return 0
+    if o == "-h" or o == "--help" then
+      local text = usage()
+      io.stdout:write(text.RUNNER, "\n", text.COMMANDS)
+      return 0
     elseif o == "-V" or o == "--version" then io.stdout:write("sxlua ", version or "", "\n") return 0
     elseif o == "-c" or o == "--check" then check = true
     elseif o == "--no-pid-namespace" then share_pid_namespace = true
