@@ -13,4 +13,20 @@ describe("sx.seccomp's run-time dependencies", function()
     p:close()
     assert.equal("allow false", out)
   end)
+
+  it("sxlua installs a policy's filter and runs the program without reading its rules back", function()
+    -- (sx.rules rewrites sugar and names where a rule came from: a run has no use for it)
+    local proc = require "support.proc"
+    local path = proc.tmpname() .. ".lua"
+    proc.write(path, [[
+      package.preload["sx.rules"] = function()
+        io.stderr:write("sx.rules was loaded\n")
+        os.exit(99)
+      end
+      return require("sx.seccomp").deny_list({ "ptrace" })]])
+    local code, out = proc.run(proc.SXLUA .. " " .. path .. " -- /bin/true 2>&1")
+    os.remove(path)
+    assert.equal("", out)
+    assert.equal(0, code)
+  end)
 end)

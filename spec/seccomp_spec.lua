@@ -622,6 +622,23 @@ int main(void) {
       assert.is_false(seccomp.is_filter({}))
     end)
 
+    it("give arches and arch without unpacking the rules, and the same table after", function()
+      local g = assert(seccomp.from_rules({ { "allow", "open" } }, "kill_process",
+                                          { arches = { "x86_64", "i386" } }))
+      local arches = g.arches
+      assert.is_nil(g.arch)
+      assert.is_nil(rawget(g, "rules"))       -- still in C: arches did not unpack them
+      assert.same({ "x86_64", "i386" }, arches)
+      assert.equal("allow", g.rules[1].action)
+      assert.equal(arches, g.arches)          -- the same table once the rules are out
+      assert.is_nil(g.arch)
+      local h = assert(seccomp.allow_list({ "read" }, { arch = "x86_64" }))
+      assert.equal("x86_64", h.arch)
+      assert.same({ "x86_64" }, h.arches)
+      assert.equal("allow", h.rules[1].action)
+      assert.equal("x86_64", h.arch)
+    end)
+
     it("print short and count instructions with #", function()
       assert.equal(#f.bpf // 8, #f)
       assert.equal(("sx.filter<x86_64 3 syscalls, %d BPF insns>"):format(#f), tostring(f))

@@ -802,6 +802,21 @@ static void push_cond(lua_State *L, const struct sx_cond *c) {
   }
 }
 
+static void push_arches(lua_State *L, const struct ruleset *rs) {
+  lua_createtable(L, (int)rs->narches, 0);
+  for (size_t a = 0; a < rs->narches; a++) {
+    lua_pushstring(L, sx_arch_name(rs->arches[a]));
+    lua_rawseti(L, -2, (lua_Integer)a + 1);
+  }
+}
+
+/* ruleset_arches(rs) -> the arches' names, without the rules (what installing a filter
+** asks of it). */
+static int l_ruleset_arches(lua_State *L) {
+  push_arches(L, luaL_checkudata(L, 1, RULESET));
+  return 1;
+}
+
 /* ruleset(rs) -> arches, default, bad_arch, rules, from: actions as kernel values, rules as
 ** {action =, syscall = name|number, args = {...}|nil}; a list's names once each; from[i]
 ** is the input row rule i came from. */
@@ -809,11 +824,7 @@ static int l_ruleset(lua_State *L) {
   const struct ruleset *rs = luaL_checkudata(L, 1, RULESET);
   uint64_t seen[MAX_ROWS / 64] = { 0 };
   lua_Integer m = 0;
-  lua_createtable(L, (int)rs->narches, 0);
-  for (size_t a = 0; a < rs->narches; a++) {
-    lua_pushstring(L, sx_arch_name(rs->arches[a]));
-    lua_rawseti(L, -2, (lua_Integer)a + 1);
-  }
+  push_arches(L, rs);
   lua_pushinteger(L, rs->default_action);
   lua_pushinteger(L, rs->bad_arch_action);
   lua_createtable(L, (int)rs->nrules, 0);
@@ -911,6 +922,8 @@ void sx_open_rules(lua_State *L) {
   lua_setfield(L, module, "build");
   lua_pushcfunction(L, l_ruleset);
   lua_setfield(L, module, "ruleset");
+  lua_pushcfunction(L, l_ruleset_arches);
+  lua_setfield(L, module, "ruleset_arches");
   lua_pushcfunction(L, l_action_value);
   lua_setfield(L, module, "action_value");
 }

@@ -24,10 +24,18 @@ local M = {}
 -- A filter built from rules (sx.core.build) holds them in C, in `ruleset`, and gets the
 -- Lua fields below from it on first use; `origins` says where each came from
 -- (sx.rules.origin), which f.rules[i].where and .group show.
-local FROM_RULESET = { rules = true, default = true, bad_arch = true, arches = true, arch = true }
+local FROM_RULESET = { rules = true, default = true, bad_arch = true }
+
+-- arches and arch alone, which installing a filter asks for, do not unpack the rules
+local function ruleset_arches(f, ruleset)
+  local arches = core.ruleset_arches(ruleset)
+  rawset(f, "arches", arches)
+  rawset(f, "arch", #arches == 1 and arches[1] or nil)
+  return arches
+end
 
 local function unpack_ruleset(f, ruleset)
-  local arches, default, bad_arch, rules, from = core.ruleset(ruleset)
+  local _, default, bad_arch, rules, from = core.ruleset(ruleset)
   local origins, numbers = rawget(f, "origins") or {}, {}
   local rows = type(origins.rows) == "table" and origins.rows or {}
   for i, r in ipairs(rules) do
@@ -43,8 +51,7 @@ local function unpack_ruleset(f, ruleset)
   end
   -- the caller's number of each rule (sx.inspect names "rule 3 at policy.lua:4")
   rawset(f, "rule_numbers", numbers)
-  rawset(f, "arches", arches)
-  rawset(f, "arch", #arches == 1 and arches[1] or nil)
+  if rawget(f, "arches") == nil then ruleset_arches(f, ruleset) end   -- the same table
   rawset(f, "default", action.canonical(default))
   rawset(f, "bad_arch", action.canonical(bad_arch))
   rawset(f, "rules", rules)
@@ -55,7 +62,11 @@ end
 -- evaluates every syscall).
 function Filter.__index(f, key)
   local ruleset = rawget(f, "ruleset")
-  if ruleset and FROM_RULESET[key] then
+  if ruleset and (key == "arches" or key == "arch") then
+    local arches = rawget(f, "arches") or ruleset_arches(f, ruleset)
+    if key == "arches" then return arches end
+    return #arches == 1 and arches[1] or nil
+  elseif ruleset and FROM_RULESET[key] then
     unpack_ruleset(f, ruleset)
     return rawget(f, key)
   elseif key == "summary" then
