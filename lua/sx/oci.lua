@@ -466,11 +466,15 @@ local function parse_min_kernel(v, path)
   return { a, b }
 end
 
+-- The release this process runs on, read once (it does not change under a process).
+local kernel_release
 local function running_kernel()
-  local f = io_open("/proc/sys/kernel/osrelease")
-  local s = f and f:read("l")
-  if f then f:close() end
-  return s
+  if kernel_release == nil then
+    local f = io_open("/proc/sys/kernel/osrelease")
+    kernel_release = f and f:read("l") or false
+    if f then f:close() end
+  end
+  return kernel_release or nil
 end
 
 local function kernel_at_least(have, want)
@@ -490,9 +494,12 @@ local function check_opts(opts, fname)
   if type(list) ~= "table" then error_.raise(fname .. ": opts.caps must be a list of capability names") end
   for _, c in ipairs(list) do
     if type(c) ~= "string" then error_.raise(fname .. ": opts.caps must be a list of capability names") end
-    local name = c:upper()
-    if name:sub(1, 4) ~= "CAP_" then name = "CAP_" .. name end
-    if not CAPS[name] then error_.raise(fmt("%s: unknown capability '%s'", fname, c)) end
+    local name = c
+    if not CAPS[name] then          -- not as the kernel's headers write it: "sys_admin"
+      name = c:upper()
+      if name:sub(1, 4) ~= "CAP_" then name = "CAP_" .. name end
+      if not CAPS[name] then error_.raise(fmt("%s: unknown capability '%s'", fname, c)) end
+    end
     caps[name] = true
   end
   local release = opts.kernel
@@ -592,6 +599,7 @@ local function read_filter(v, path, which)
   local suffixes = FILTER_SUFFIXES[which]
   local suffix = suffixes.self
   check_object(v, path, FILTER_FIELDS, suffix)
+  if next(v) == nil then return nil end          -- {}: no condition, as when absent
   local f = { caps = string_list(v.caps, path, suffixes.caps),
               arches = string_list(v.arches, path, suffixes.arches) }
   for i, c in ipairs(f.caps) do
