@@ -111,7 +111,8 @@ describe("the rule reader", function()
     assert.equal("read", f.rules[1].syscall)
     assert.equal(3, f.rules[1].args[1].value)
     assert.equal("kill_process", f.default)
-    assert.is_nil(rawget(f, "ruleset"))            -- unpacked once, then plain fields
+    assert.equal(f.rules, rawget(f, "rules"))      -- unpacked once, then plain fields
+    assert.equal("kill_process", rawget(f, "default"))
   end)
 
   -- Compiles share one work area, and the program lies there until it is copied into the

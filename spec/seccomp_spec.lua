@@ -639,6 +639,26 @@ int main(void) {
       assert.equal("x86_64", h.arch)
     end)
 
+    it("count each syscall once when printed, without unpacking the rules", function()
+      local g = assert(seccomp.from_rules({
+        { "allow", "read", { { index = 0, op = "eq", value = 1 } } },
+        { "allow", "read", { { index = 0, op = "eq", value = 2 } } },
+        { "allow", "write" }, { "allow", 998 }, { "allow", 999, { { index = 1, op = "eq", value = 1 } } },
+        { "allow", 999, { { index = 1, op = "eq", value = 2 } } },
+      }, "kill_process", { arch = "x86_64" }))
+      assert.matches(" 4 syscalls,", tostring(g))
+      assert.is_nil(rawget(g, "rules"))
+      local seen, n = {}, 0
+      for _, r in ipairs(g.rules) do
+        if not seen[r.syscall] then seen[r.syscall], n = true, n + 1 end
+      end
+      assert.equal(4, n)
+      assert.matches(" 4 syscalls,", tostring(g))          -- the same once unpacked
+      local l = assert(seccomp.allow_list({ "read", "write", "read" }, { arch = "x86_64" }))
+      assert.matches(" 2 syscalls,", tostring(l))
+      assert.matches("<x86_64 raw, ", tostring(seccomp.load(l.bpf, "x86_64")))
+    end)
+
     it("print short and count instructions with #", function()
       assert.equal(#f.bpf // 8, #f)
       assert.equal(("sx.filter<x86_64 3 syscalls, %d BPF insns>"):format(#f), tostring(f))

@@ -611,16 +611,20 @@ static int read_list_rule(struct reader *rd, size_t i, void *ctx) {
   return read_syscall(rd, lua_gettop(rd->L), r, &rs->rows[i], (long)i + 1);
 }
 
+/* Do rules i and j name the same syscall (the same name, or the same number)? */
+static int same_syscall(const struct ruleset *rs, size_t i, size_t j) {
+  const struct sx_rule *a = &rs->rules[i], *b = &rs->rules[j];
+  if (!a->syscall) return !b->syscall && a->number == b->number;
+  return b->syscall == a->syscall ||
+         (rs->rows[i] < 0 && b->syscall && strcmp(b->syscall, a->syscall) == 0);
+}
+
 /* A list's rules without repeats (a list is a set), in place. */
 static void drop_repeats(struct ruleset *rs) {
   size_t m = 0;
   for (size_t i = 0; i < rs->nrules; i++) {
     int repeat = 0;
-    for (size_t j = 0; j < m && !repeat; j++)
-      repeat = rs->rules[i].syscall ? rs->rules[j].syscall == rs->rules[i].syscall ||
-                                        (rs->rows[i] < 0 && rs->rules[j].syscall &&
-                                         strcmp(rs->rules[j].syscall, rs->rules[i].syscall) == 0)
-                                    : !rs->rules[j].syscall && rs->rules[j].number == rs->rules[i].number;
+    for (size_t j = 0; j < m && !repeat; j++) repeat = same_syscall(rs, i, j);
     if (repeat) continue;
     rs->rules[m] = rs->rules[i];
     rs->rows[m] = rs->rows[i];
@@ -817,6 +821,26 @@ static int l_ruleset_arches(lua_State *L) {
   return 1;
 }
 
+/* ruleset_syscalls(rs) -> how many syscalls its rules name, each once (what tostring of a
+** filter says, without making its rules into Lua tables). */
+static int l_ruleset_syscalls(lua_State *L) {
+  const struct ruleset *rs = luaL_checkudata(L, 1, RULESET);
+  uint64_t seen[MAX_ROWS / 64] = { 0 };
+  lua_Integer n = 0;
+  for (size_t i = 0; i < rs->nrules; i++) {
+    int row = rs->rows[i];
+    size_t j = 0;
+    if (row >= 0 && row < MAX_ROWS) {       /* a name of the tables (every item of a list) */
+      n += sx_bit_set(seen, (size_t)row);
+      continue;
+    }
+    while (j < i && !same_syscall(rs, i, j)) j++;
+    n += j == i;
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 /* ruleset(rs) -> arches, default, bad_arch, rules, from: actions as kernel values, rules as
 ** {action =, syscall = name|number, args = {...}|nil}; a list's names once each; from[i]
 ** is the input row rule i came from. */
@@ -924,6 +948,8 @@ void sx_open_rules(lua_State *L) {
   lua_setfield(L, module, "ruleset");
   lua_pushcfunction(L, l_ruleset_arches);
   lua_setfield(L, module, "ruleset_arches");
+  lua_pushcfunction(L, l_ruleset_syscalls);
+  lua_setfield(L, module, "ruleset_syscalls");
   lua_pushcfunction(L, l_action_value);
   lua_setfield(L, module, "action_value");
 }

@@ -54,8 +54,7 @@ local function unpack_ruleset(f, ruleset)
   if rawget(f, "arches") == nil then ruleset_arches(f, ruleset) end   -- the same table
   rawset(f, "default", action.canonical(default))
   rawset(f, "bad_arch", action.canonical(bad_arch))
-  rawset(f, "rules", rules)
-  rawset(f, "ruleset", nil)
+  rawset(f, "rules", rules)     -- (the ruleset stays: tostring counts its syscalls)
 end
 
 -- Methods, the fields a ruleset holds, and `summary`, computed on first use (it
@@ -84,16 +83,9 @@ if core.register_type then core.register_type("sx.filter", Filter) end
 
 function M.is(x) return getmetatable(x) == Filter end
 
-local function count_syscalls(rules)
-  local seen, n = {}, 0
-  for _, r in ipairs(rules) do
-    if not seen[r.syscall] then seen[r.syscall], n = true, n + 1 end
-  end
-  return n
-end
-
 function Filter:__tostring()
-  local n = self.rules and count_syscalls(self.rules)
+  local ruleset = rawget(self, "ruleset")
+  local n = ruleset and core.ruleset_syscalls(ruleset)
   local what = n and (n == 1 and "1 syscall" or n .. " syscalls") or "raw"
   return ("sx.filter<%s %s, %d BPF insns>"):format(concat(self.arches, "+"), what, #self.bpf // 8)
 end
