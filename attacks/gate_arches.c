@@ -1,10 +1,38 @@
 /* gate_arches: the exec gate's prologue (src/gate.c) in the emulator, fed the gate's own
 ** three pointers (and its three keys in args 3..5) from every ABI an x86_64 kernel may
-** see: only the native execve with the keys may pass.
+** see: only the native execve with the keys may pass. Then the terminal guard, fed
+** TIOCSTI and TIOCLINUX from every ABI, upper half dirty or not: each must get EPERM.
 ** Build: gcc -I../src gate_arches.c ../src/gate.c ../build/libsxcore.a */
 #include <stdio.h>
 #include <string.h>
 #include "gate.h"
+
+static int guard(void) {
+  struct sx_insn prog[SX_GUARD_MAX];
+  size_t n = sx_gate_tty_guard(prog);
+  const uint64_t dirty = 1ULL << 32;
+  struct { const char *what; int arch; int nr; uint64_t cmd; } c[] = {
+    { "x86_64 ioctl TIOCSTI", SX_ARCH_X86_64, 16, 0x5412 },
+    { "x86_64 ioctl TIOCSTI, high bits", SX_ARCH_X86_64, 16, dirty | 0x5412 },
+    { "x32 ioctl TIOCSTI", SX_ARCH_X86_64, 0x40000000 | 514, 0x5412 },
+    { "x32 ioctl TIOCSTI, high bits", SX_ARCH_X86_64, 0x40000000 | 514, dirty | 0x5412 },
+    { "x32 ioctl TIOCLINUX, high bits", SX_ARCH_X86_64, 0x40000000 | 514, dirty | 0x541C },
+    { "i386 ioctl TIOCSTI", SX_ARCH_I386, 54, 0x5412 },
+    { "i386 ioctl TIOCSTI, high bits", SX_ARCH_I386, 54, dirty | 0x5412 },
+  };
+  if (n == 0) return printf("no terminal guard\n"), 1;
+  for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+    struct sx_data d;
+    uint32_t act;
+    size_t ex;
+    memset(&d, 0, sizeof d);
+    d.nr = c[i].nr; d.arch = sx_arch_audit(c[i].arch);
+    d.args[0] = 3; d.args[1] = c[i].cmd;
+    sx_emulate(prog, n, &d, &act, &ex);
+    printf("%-34s %s\n", c[i].what, act == (0x00050000u | 1) ? "EPERM (guard)" : "ALLOW (guard)");
+  }
+  return 0;
+}
 
 int main(void) {
   struct sx_insn prog[SX_GATE_MAX + 1];
@@ -43,5 +71,5 @@ int main(void) {
     sx_emulate(prog, n + 1, &d, &act, &ex);
     printf("%-34s %s\n", c[i].what, act == 0x7fff0000u ? "ALLOW (gate)" : "body (kill)");
   }
-  return 0;
+  return guard();
 }

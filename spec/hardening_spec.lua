@@ -192,6 +192,11 @@ print("still running")
     assert.same({ "x86_64 execve, gate pointers", "x86_64 sendmsg, gate message" }, passed)
     assert.matches("x86_64 execve, pointers, no keys%s+body", out)
     assert.matches("x86_64 sendmsg, message, no keys%s+body", out)
+    -- the terminal guard refuses TIOCSTI and TIOCLINUX from every ABI, however dressed
+    -- (x32's compat ioctl reads cmd's low 32 bits)
+    assert.matches("x32 ioctl TIOCSTI, high bits%s+EPERM", out)
+    local guarded = select(2, out:gsub("EPERM %(guard%)", ""))
+    assert.equal(7, guarded, out)
   end)
 
   describe("when sxlua is killed", function()

@@ -149,9 +149,15 @@ describe("syscall arguments", function()
     assert.same({ index = 3, name = "pos", width = 8, bits = 64 }, arg("pread64", "x86_64", 3))
   end)
 
-  it("are x86_64's on x32's common entries, and only names on its own (512 up)", function()
+  it("are x86_64's on x32's common entries, and its 4- and 2-byte ones on its own (512 up)", function()
     assert.same(arg("socket", "x86_64", 0), arg("socket", "x32", 0))
-    assert.same({ index = 1, name = "cmd", width = 0, bits = 64 }, arg("ioctl", "x32", 1))
+    -- compat_sys_ioctl(unsigned int fd, unsigned int cmd, compat_ulong_t arg)
+    assert.same({ index = 1, name = "cmd", width = 4, bits = 32 }, arg("ioctl", "x32", 1))
+    assert.same({ index = 2, name = "arg", width = 0, bits = 64 }, arg("ioctl", "x32", 2))
+    assert.same({ index = 2, name = "flags", width = 4, bits = 32 }, arg("recvmsg", "x32", 2))
+    -- preadv2's flags is argument 4 on x32 (one register for the position): no names
+    assert.same({ index = 4, width = 0, bits = 64 }, arg("preadv2", "x32", 4))
+    assert.same({ index = 5, width = 0, bits = 64 }, arg("preadv2", "x32", 5))
   end)
 
   it("are unknown, and compared on 64 bits, where the table has nothing", function()

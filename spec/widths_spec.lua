@@ -37,6 +37,16 @@ describe("argument widths", function()
     end
   end)
 
+  it("x32's own entries (compat functions) read an int argument's low 32 bits too", function()
+    -- compat_sys_ioctl(unsigned int fd, unsigned int cmd, compat_ulong_t arg)
+    local f = assert(seccomp.from_rules({
+      { action = seccomp.errno "EPERM", syscall = "ioctl", args = { { index = 1, op = "eq", value = 0x5412 } } },
+    }, "allow", { arches = { "x32" } }))
+    assert.equal(seccomp.errno "EPERM", f:eval("ioctl", { 3, 0x5412 }, "x32"))
+    assert.equal(seccomp.errno "EPERM", f:eval("ioctl", { 3, DIRTY | 0x5412 }, "x32"))
+    assert.equal("allow", f:eval("ioctl", { 3, 0x5413 }, "x32"))
+  end)
+
   it("a 64-bit argument keeps all 64 bits, and unknown ones on 64-bit ABIs too", function()
     local f = assert(seccomp.builder():deny("clone", { { index = 0, op = "eq", value = 0x11 } })
                        :deny("mmap", { { index = 1, op = "eq", value = 0x1000 } })

@@ -12,8 +12,15 @@
 --     names and widths only for the parameters before its first 8-byte one.
 --   * x32 enters the kernel through x86_64's functions for every number below 512 (the
 --     "common" entries), so those get x86_64's row for the same number. The x32-only
---     entries (512 up) run compat functions: they take x86_64's argument names (the same
---     order: x32 is the x86_64 register ABI) but no widths, so they compare all 64 bits.
+--     entries (512 up) run compat functions (COMPAT_SYSCALL_DEFINE): they take x86_64's
+--     argument names (the same order: x32 is the x86_64 register ABI), and x86_64's width
+--     where it is 4 or 2: an int, unsigned int or umode_t parameter keeps its type in the
+--     compat function, which casts the register to it (compat_sys_ioctl reads cmd's low
+--     32 bits). An 8-byte one may be a pointer (kept whole), a compat long (32 bits) or a
+--     64-bit value, which the table cannot tell apart: its width stays unknown (0), so it
+--     compares all 64 bits. preadv, pwritev, preadv2 and pwritev2 get no row: their x32
+--     compat functions take the file position in one register (preadv64) where x86_64's
+--     take two, so x86_64's positions are not theirs (preadv2's flags is argument 4).
 -- Anything unexpected in the input (an unknown arch, a bad width, a row joined to a number
 -- the syscall table does not have) is an error, so a changed table cannot silently shift.
 
@@ -21,6 +28,7 @@ local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64" }   -- enu
 local SOURCE = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
 local SPLIT64 = { i386 = true, arm = true }
 local X32_COMPAT_FROM = 512
+local X32_OWN_LAYOUT = { preadv = true, pwritev = true, preadv2 = true, pwritev2 = true }
 
 local function fail(msg)
   io.stderr:write("gen_syscall_args: " .. msg .. "\n")
@@ -113,10 +121,13 @@ local function x32_rows(args, by_nr, by_name)
       end
       out[nr] = args.x86_64[nr]
     else
-      local native = args.x86_64[by_name.x86_64[name] or -1]
+      local native = not X32_OWN_LAYOUT[name] and args.x86_64[by_name.x86_64[name] or -1]
       if native then
         out[nr] = {}
-        for i = 1, 6 do out[nr][i] = { name = native[i].name } end
+        for i = 1, 6 do
+          local width = native[i].width
+          out[nr][i] = { name = native[i].name, width = width and width <= 4 and width or nil }
+        end
       end
     end
   end
