@@ -7,6 +7,18 @@
 #include <string.h>
 #include "gate.h"
 
+/* The action `prog` gives syscall nr of `arch` with these arguments. */
+static uint32_t run(const struct sx_insn *prog, size_t n, int arch, int nr, const uint64_t args[6]) {
+  struct sx_data d;
+  uint32_t act;
+  size_t ex;
+  memset(&d, 0, sizeof d);
+  d.nr = nr; d.arch = sx_arch_audit(arch);
+  memcpy(d.args, args, sizeof d.args);
+  sx_emulate(prog, n, &d, &act, &ex);
+  return act;
+}
+
 static int guard(void) {
   struct sx_insn prog[SX_GUARD_MAX];
   size_t n = sx_gate_tty_guard(prog);
@@ -22,13 +34,8 @@ static int guard(void) {
   };
   if (n == 0) return printf("no terminal guard\n"), 1;
   for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
-    struct sx_data d;
-    uint32_t act;
-    size_t ex;
-    memset(&d, 0, sizeof d);
-    d.nr = c[i].nr; d.arch = sx_arch_audit(c[i].arch);
-    d.args[0] = 3; d.args[1] = c[i].cmd;
-    sx_emulate(prog, n, &d, &act, &ex);
+    const uint64_t args[6] = { 3, c[i].cmd };
+    uint32_t act = run(prog, n, c[i].arch, c[i].nr, args);
     printf("%-34s %s\n", c[i].what, act == (0x00050000u | 1) ? "EPERM (guard)" : "ALLOW (guard)");
   }
   return 0;
@@ -60,15 +67,11 @@ int main(void) {
   };
   prog[n] = (struct sx_insn){ 0x06, 0, 0, 0x80000000u };   /* the body: kill_process */
   for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
-    struct sx_data d;
+    uint64_t args[6] = { c[i].a0, c[i].a1, c[i].a2 };
     uint32_t act;
-    size_t ex;
-    memset(&d, 0, sizeof d);
-    d.nr = c[i].nr; d.arch = sx_arch_audit(c[i].arch);
-    d.args[0] = c[i].a0; d.args[1] = c[i].a1; d.args[2] = c[i].a2;
     for (int k = 3; k < 6 && !c[i].nokeys; k++)      /* the keys of the call it stands for */
-      d.args[k] = c[i].nr == 46 || c[i].nr == 370 ? g.send[k] : g.exec[k];
-    sx_emulate(prog, n + 1, &d, &act, &ex);
+      args[k] = c[i].nr == 46 || c[i].nr == 370 ? g.send[k] : g.exec[k];
+    act = run(prog, n + 1, c[i].arch, c[i].nr, args);
     printf("%-34s %s\n", c[i].what, act == 0x7fff0000u ? "ALLOW (gate)" : "body (kill)");
   }
   return guard();
