@@ -121,6 +121,11 @@ t_gate() { "$A/gate_arches"; }
 t_gate_brute() { rm -f /tmp/sx-gate-pwned; (cd / && timeout -s KILL 120 $SX "$A/deny_exec_errno.lua" -- "$A/gate_brute"); cat /tmp/sx-gate-pwned 2>/dev/null || echo "held: no second exec"; }
 t_gate_sendmsg() { for f in "" --no-supervise --no-pid-namespace; do (cd / && timeout -s KILL 60 $SX $f "$A/deny_sendmsg_kill.lua" -- "$A/gate_sendmsg" 2>&1 | tail -1); done; }
 
+# Found by the third wave's red team (fixed the same day): root keeps CAP_PERFMON, and
+# CPU-wide context-switch samples of sxlua's user stack held the gate's keys (left by the
+# calls that built the gate); with them a second execve passed. sxlua now zeroes them.
+t_perf_keys() { for f in "" --no-pid-namespace; do (cd / && timeout -s KILL 60 $SX $f "$A/allow_all.lua" -- "$A/perf_keys" 2>/dev/null; echo "status $? (1: a second exec passed)"); done; }
+
 # Re-test against main (2026-12-03): new tries.
 t_sti32() {     # TIOCSTI through i386 int $0x80 on a pty the root workload opens (held: EPERM)
   (cd / && $SX "$A/allow_all.lua" -- "$A/sti32"); echo "--- control, outside sxlua:"; "$A/sti32"

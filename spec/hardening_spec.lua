@@ -199,6 +199,23 @@ print("still running")
     assert.equal(7, guarded, out)
   end)
 
+  -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack
+  -- whenever it runs (supervising), from outside its reach otherwise. The calls that built
+  -- the gate left its keys in stack slots that later calls' locals reuse; once the workload
+  -- has exec'd, sxlua zeroes that stack and every copy of the keys it kept.
+  it("leaves no gate key where a root workload's perf sampling of sxlua finds it", function()
+    local bin = proc.bin("perf_keys")
+    if not io.open(bin) then return pending("perf_keys is built on x86_64 only") end
+    for _, flag in ipairs{ "", "--no-pid-namespace " } do
+      local code, out = sxlua("root", flag .. q(p(FINDING_1)) .. " -- " .. q(bin) .. " 2>/dev/null")
+      if code == 2 then return pending("perf_event_open refused here: " .. out) end
+      assert.equal(0, code, out)
+      assert.is_nil(out:find("PASSED"), out)
+      local of_sxlua = tonumber(out:match("of sxlua's stack (%d+)"))
+      assert.is_true(of_sxlua and of_sxlua > 100, out)   -- it did sample sxlua's stack
+    end
+  end)
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

@@ -312,6 +312,36 @@ static struct sx_gate gate_calls(const struct sx_agent *a) {
   return g;
 }
 
+/* Zero the stack below the caller's frame. The calls that build a filter's gate leave its
+** keys in their frames, and later calls' locals (a poll array, a buffer) would hold them
+** where a root workload that samples this process's stack (perf_event_open with
+** PERF_SAMPLE_STACK_USER, CPU-wide: it keeps CAP_PERFMON) reads them. */
+static __attribute__((noinline)) void scrub_stack(void) {
+  char below[64 * 1024];
+  explicit_bzero(below, sizeof below);
+  __asm__ volatile("" : : "r"(below) : "memory");
+}
+
+/* Once the workload has exec'd nothing needs its gate's keys: the plan's copies and the
+** filters as installed (the gate compares them as constants) are zeroed and let go. */
+static void forget_keys(struct sx_agent *a) {
+  struct sx_plan *plan = &inner_of(a)->plan;
+  explicit_bzero(plan->exec_key, sizeof plan->exec_key);
+  explicit_bzero(plan->send_key, sizeof plan->send_key);
+  for (size_t k = 0; k < a->nfilters; k++) {
+    struct sx_agent_filter *f = &a->filters[k];
+    if (f->plan) explicit_bzero(f->plan, f->plan_len * sizeof *f->plan);
+    if (f->plain) explicit_bzero(f->plain, f->plain_len * sizeof *f->plain);
+    free(f->plan);
+    free(f->plain);
+    f->plan = f->plain = NULL;
+    f->plan_len = f->plain_len = 0;
+    plan->filters[k].prog.filter = plan->filters[k].plain.filter = NULL;
+    plan->filters[k].prog.len = plan->filters[k].plain.len = 0;
+  }
+  scrub_stack();
+}
+
 /* ---- the parent: spawning ---------------------------------------------------- */
 
 static int poll_one(int fd, int timeout_ms) {
@@ -720,7 +750,9 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   memcpy(f->insns, insns, len * sizeof *insns);
   f->len = len;
-  if ((rc = plan_filter(a, a->nfilters, 0, 1, err)) != SX_AGENT_OK) {   /* proceed knows more */
+  rc = plan_filter(a, a->nfilters, 0, 1, err);      /* proceed knows more */
+  scrub_stack();                     /* (another process of the caller's may be sampling) */
+  if (rc != SX_AGENT_OK) {
     free(f->insns);
     free(f->plan);
     free(f->plain);
@@ -890,6 +922,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   a->unsupervised = LOAD(r->unsupervised);
   close(in->socket);
   in->socket = -1;
+  forget_keys(a);
   return SX_AGENT_OK;
 }
 

@@ -8,6 +8,8 @@
 ** three registers the kernel ignores for these calls, three random 64-bit keys made for
 ** this spawn, which live only in the agent's memory and in the filter: no address the
 ** workload might learn (a root workload can read the agent's /proc/PID/maps) helps it.
+** The agent zeroes its copies, and the stack the calls that made them used, once the
+** workload has exec'd (a root workload may sample the agent's stack with perf).
 ** A prologue in front of the filter returns ALLOW for those two calls and hands every
 ** other call to the filter, unchanged. After the exec nothing in the workload's address
 ** space holds a key, so every later execve gets the filter's own action, in the kernel,

@@ -68,7 +68,8 @@ then the program can signal sxlua, and what it forks can outlive sxlua (its
 execs still get the filter's action). A program that daemonizes must stay in
 the foreground (nginx -g 'daemon off;'): when it exits, so does its tree. A
 root program with root's other capabilities can still change the host itself
-(kernel modules, /proc/sys, ...): deny those syscalls or run it unprivileged.
+(kernel modules, /proc/sys, ...) and watch sxlua run (perf_event_open, bpf):
+deny those syscalls (policies/dangerous.lua) or run it unprivileged.
 
 While it waits, sxlua forwards HUP, INT, QUIT, TERM, USR1 and USR2 sent to it
 to the program.
