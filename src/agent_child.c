@@ -66,9 +66,10 @@ static void default_signals(void) {
 /* Onto the caller's CPU alone (agent.c: start_child), until the workload proceeds;
 ** failing that, it stays where it is (only the cost differs). */
 static void pin(const struct sx_plan *p) {
-  unsigned long one[16] = { 0 };
-  if (p->pin_cpu < 0 || p->pin_cpu >= 1024) return;
-  one[p->pin_cpu / 64] = 1UL << (p->pin_cpu % 64);
+  enum { WORD = 8 * sizeof(unsigned long), CPUS = 1024 };   /* the kernel's mask: longs */
+  unsigned long one[CPUS / WORD] = { 0 };
+  if (p->pin_cpu < 0 || p->pin_cpu >= CPUS) return;
+  one[p->pin_cpu / WORD] = 1UL << (p->pin_cpu % WORD);
   if (SX_SYS3(SYS_sched_setaffinity, 0, sizeof one, one) == 0) STORE(p->report->pinned, 1);
 }
 
