@@ -32,8 +32,9 @@ local M = {}
 local EXIT_RUNNER = 125
 local EXIT_SCRIPT = 1
 
+-- One line on stderr, written whole (one write: never cut by another process's line).
 local function say(fmt, ...)
-  io.stderr:write("sxlua: ", fmt:format(...), "\n")
+  io.stderr:write("sxlua: " .. fmt:format(...) .. "\n")
 end
 
 -- read_file(path) -> its bytes, or nil, message (also sxlua learn's)

@@ -30,9 +30,9 @@ local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
 -- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 
-
+-- One line on stderr, written whole (one write: never cut by another process's line).
 local function say(fmt, ...)
-  io.stderr:write("sxlua: ", fmt:format(...), "\n")
+  io.stderr:write("sxlua: " .. fmt:format(...) .. "\n")
 end
 
 -- The exit status for wait()'s results, with one line when the filter killed it. An
