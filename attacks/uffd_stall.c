@@ -8,8 +8,10 @@
 ** own call with a signal (EINTR, the notification is withdrawn), let the supervisor go, and
 ** it finds the notification gone: nobody is killed. Deterministic, every time.
 ** With --forever the supervisor is left stuck (nothing else gets answered; SIGTERM to sxlua
-** is never forwarded) until the workload ends.
-** Usage: uffd_stall [--forever] */
+** is never forwarded) until the workload ends. With --call mkdir or --call openat the
+** stalled path goes to that call instead (one a policy denies with an errno and reports,
+** or one a handler reads): the supervisor must give up its read and answer.
+** Usage: uffd_stall [--forever] [--call execve|mkdir|openat] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 static char *page;
+static const char *which = "execve";
 static volatile pid_t caller;
 static volatile long result = 1, err;
 
@@ -34,19 +37,26 @@ static void on_usr1(int s) { (void)s; }
 static void *call(void *arg) {
   (void)arg;
   caller = (pid_t)syscall(SYS_gettid);
-  result = syscall(SYS_execve, page, NULL, NULL);   /* killed by the policy */
+  if (!strcmp(which, "mkdir")) result = syscall(SYS_mkdir, page, 0700);
+  else if (!strcmp(which, "openat")) result = syscall(SYS_openat, AT_FDCWD, page, O_RDONLY);
+  else result = syscall(SYS_execve, page, NULL, NULL);   /* killed by the policy */
   err = errno;
   return NULL;
 }
 
 int main(int argc, char **argv) {
-  int forever = argc > 1 && !strcmp(argv[1], "--forever");
+  int forever = 0;
   struct uffdio_api api = { .api = UFFD_API };
   struct uffdio_register reg;
   struct uffd_msg msg;
   struct sigaction sa;
   pthread_t t;
   int dev, uffd;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--forever")) forever = 1;
+    else if (!strcmp(argv[i], "--call") && i + 1 < argc) which = argv[++i];
+    else { fprintf(stderr, "usage: uffd_stall [--forever] [--call execve|mkdir|openat]\n"); return 2; }
+  }
   dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
   if (dev < 0) { perror("/dev/userfaultfd"); return 1; }
   uffd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
@@ -65,7 +75,7 @@ int main(int argc, char **argv) {
           (unsigned long long)msg.arg.pagefault.address);
   syscall(SYS_tgkill, getpid(), caller, SIGUSR1);
   pthread_join(t, NULL);
-  fprintf(stderr, "uffd_stall: our execve returned %ld (%s) and we are alive\n", result,
+  fprintf(stderr, "uffd_stall: our %s returned %ld (%s) and we are alive\n", which, result,
           result < 0 ? strerror((int)err) : "?");
   if (forever) {
     fprintf(stderr, "uffd_stall: leaving the supervisor stuck for 5 s\n");

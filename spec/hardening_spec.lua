@@ -178,6 +178,35 @@ print("still running")
     assert.is_nil(err:find("alive"), err)
   end)
 
+  -- The same stall under a call the supervisor reads for a report (an errno denial) or
+  -- for a handler: the read gives up after 1 s, the call is answered, and the run goes
+  -- on (the workload then lets the page go and ends).
+  it("answers a denied call and a handler's call whose memory the workload stalls", function()
+    if not io.open("/dev/userfaultfd") then return pending("no /dev/userfaultfd here") end
+    local deny = p([[
+local seccomp = require "sx.seccomp"
+return seccomp.builder():deny("mkdir", seccomp.errno("EACCES")):build{ default = "allow" }]])
+    local code, _, err = proc.run("cd / && timeout -s KILL 20 " .. proc.SXLUA .. " --report " ..
+      q(deny) .. " -- " .. q(proc.bin("staller")) .. " --call mkdir")
+    assert.equal(0, code, err)
+    assert.matches("denied: mkdir%(0x%x+, 0700%): errno%(EACCES%)", err)
+    assert.matches("our mkdir returned %-1 %(Permission denied%)", err)
+    local handle = p([[
+local seccomp = require "sx.seccomp"
+return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "allow" },
+         on = { openat = function(call)
+           local path, why = call:string(1)
+           if path then return call:continue() end
+           io.stderr:write("handler: ", why, "\n")
+           return call:fail("EACCES")
+         end } }]])
+    code, _, err = proc.run("cd / && timeout -s KILL 20 " .. proc.SXLUA .. " " .. q(handle) ..
+      " -- " .. q(proc.bin("staller")) .. " --call openat")
+    assert.equal(0, code, err)
+    assert.matches("handler: the caller's memory did not answer within 1000 ms", err)
+    assert.matches("our openat returned %-1 %(Permission denied%)", err)
+  end)
+
   -- A root workload keeping CAP_SYS_ADMIN reads sxlua's /proc/PID/maps (a documented
   -- limit): it may learn where the gate's pointers lie. The gate also matches three random
   -- keys in the registers the kernel ignores for execve and sendmsg (args 3..5), which

@@ -271,37 +271,56 @@ static int errno_result(lua_State *L, long rc) {
   return 2;
 }
 
-/* read(pid, addr, n) -> the bytes (fewer where the memory ends) */
-static int l_read(lua_State *L) {
+#define READER "sx.notify_reader"
+
+static int reader_gc(lua_State *L) {
+  struct sx_notify_reader **r = luaL_checkudata(L, 1, READER);
+  sx_notify_reader_free(*r);
+  *r = NULL;
+  return 0;
+}
+
+/* The module's reader (its upvalue), for reads that give up. */
+static struct sx_notify_reader *reader_of(lua_State *L) {
+  struct sx_notify_reader **r = lua_touserdata(L, lua_upvalueindex(1));
+  if (!*r && !(*r = sx_notify_reader_new())) luaL_error(L, "not enough memory");
+  return *r;
+}
+
+/* A read at addr of pid into a buffer of `room` bytes, then pushed (`string`: room - 1
+** at most and a NUL looked for); with ms >= 0 given up after ms milliseconds. */
+static int read_memory(lua_State *L, int string, size_t room, lua_Integer ms) {
   lua_Integer pid = luaL_checkinteger(L, 1), addr = luaL_checkinteger(L, 2);
-  lua_Integer n = luaL_checkinteger(L, 3);
   luaL_Buffer b;
   char *buf;
   long got;
-  luaL_argcheck(L, n >= 0 && n <= 1 << 20, 3, "0..1 MiB");
-  buf = luaL_buffinitsize(L, &b, (size_t)n);
-  got = sx_notify_read((pid_t)pid, (uint64_t)addr, buf, (size_t)n);
+  luaL_argcheck(L, ms == -1 || (ms >= 0 && ms <= 60000), 4, "0..60000 ms");
+  buf = luaL_buffinitsize(L, &b, room);
+  if (ms >= 0)
+    got = sx_notify_reader_read(reader_of(L), (pid_t)pid, (uint64_t)addr, buf, room, string, (int)ms);
+  else if (string)
+    got = sx_notify_string((pid_t)pid, (uint64_t)addr, buf, room);
+  else
+    got = sx_notify_read((pid_t)pid, (uint64_t)addr, buf, room);
   if (got < 0) return errno_result(L, got);
   luaL_pushresultsize(&b, (size_t)got);
   return 1;
 }
 
+/* read(pid, addr, n [, ms]) -> the bytes (fewer where the memory ends); with ms, given up
+** after ms milliseconds (ETIMEDOUT) */
+static int l_read(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, n >= 0 && n <= 1 << 20, 3, "0..1 MiB");
+  return read_memory(L, 0, (size_t)n, luaL_optinteger(L, 4, -1));
+}
+
 /* read_string(pid, addr, max [, ms]) -> the string (without its NUL); with ms, given
 ** up after ms milliseconds (ETIMEDOUT) */
 static int l_read_string(lua_State *L) {
-  lua_Integer pid = luaL_checkinteger(L, 1), addr = luaL_checkinteger(L, 2);
-  lua_Integer max = luaL_optinteger(L, 3, 4096), ms = luaL_optinteger(L, 4, -1);
-  luaL_Buffer b;
-  char *buf;
-  long got;
+  lua_Integer max = luaL_optinteger(L, 3, 4096);
   luaL_argcheck(L, max >= 1 && max <= 1 << 20, 3, "1..1 MiB");
-  luaL_argcheck(L, ms == -1 || (ms >= 0 && ms <= 60000), 4, "0..60000 ms");
-  buf = luaL_buffinitsize(L, &b, (size_t)max + 1);
-  got = ms < 0 ? sx_notify_string((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1)
-               : sx_notify_string_within((pid_t)pid, (uint64_t)addr, buf, (size_t)max + 1, (int)ms);
-  if (got < 0) return errno_result(L, got);
-  luaL_pushresultsize(&b, (size_t)got);
-  return 1;
+  return read_memory(L, 1, (size_t)max + 1, luaL_optinteger(L, 4, -1));
 }
 
 static int l_notif_valid(lua_State *L) {
@@ -404,7 +423,7 @@ static const luaL_Reg handle_methods[] = {
 static const luaL_Reg functions[] = {
   { "spawn", l_spawn }, { "strerror", l_strerror },
   { "enter_user_namespace", l_enter_user_namespace },
-  { "read", l_read }, { "read_string", l_read_string }, { "notif_valid", l_notif_valid },
+  { "notif_valid", l_notif_valid },
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
   { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
   { "kill", l_kill_pid }, { "fileno", l_fileno }, { "live", l_live },
@@ -442,6 +461,17 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, functions);
+  *(struct sx_notify_reader **)lua_newuserdatauv(L, sizeof(struct sx_notify_reader *), 0) = NULL;
+  if (luaL_newmetatable(L, READER)) {
+    lua_pushcfunction(L, reader_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_read, 1);
+  lua_setfield(L, -3, "read");
+  lua_pushcclosure(L, l_read_string, 1);
+  lua_setfield(L, -2, "read_string");
   lua_createtable(L, 0, (int)(sizeof signals / sizeof *signals));
   for (size_t i = 0; i < sizeof signals / sizeof *signals; i++) {
     lua_pushinteger(L, signals[i].value);

@@ -7,6 +7,8 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,76 +60,160 @@ long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size) {
   return -ENAMETOOLONG;
 }
 
-/* One read on its own thread; whoever finishes last (reader or a caller that gave up)
-** frees it. */
-struct timed_read {
+/* The reader's thread, and the one read it has in hand. The reader hands it a read and
+** waits; one that took too long is left to it (abandoned), and it frees itself when the
+** read returns. One lock and one condition serve both ways. */
+struct worker {
+  pthread_t thread;
   pthread_mutex_t lock;
-  pthread_cond_t done_cond;
+  pthread_cond_t cond;
+  int has_job, done, quit, abandoned, string;
   pid_t pid;
   uint64_t addr;
-  size_t size;
+  size_t size, room;
   long result;
-  int done, abandoned;
-  char buf[];
+  char *buf;
 };
 
-static void *timed_reader(void *arg) {
-  struct timed_read *t = arg;
-  long n = sx_notify_string(t->pid, t->addr, t->buf, t->size);
-  int abandoned;
-  pthread_mutex_lock(&t->lock);
-  t->result = n;
-  t->done = 1;
-  abandoned = t->abandoned;
-  pthread_cond_signal(&t->done_cond);
-  pthread_mutex_unlock(&t->lock);
-  if (abandoned) free(t);
+struct sx_notify_reader {
+  struct worker *w;                      /* NULL until a read needs it, or after one hung */
+  int cpu;                               /* the one the worker is kept on; -1: none yet */
+};
+
+static void worker_free(struct worker *w) {
+  pthread_mutex_destroy(&w->lock);
+  pthread_cond_destroy(&w->cond);
+  free(w->buf);
+  free(w);
+}
+
+static void *work(void *arg) {
+  struct worker *w = arg;
+  pthread_mutex_lock(&w->lock);
+  for (;;) {
+    long n;
+    while (!w->has_job && !w->quit) pthread_cond_wait(&w->cond, &w->lock);
+    if (w->quit) break;
+    pthread_mutex_unlock(&w->lock);
+    n = w->string ? sx_notify_string(w->pid, w->addr, w->buf, w->size)
+                  : sx_notify_read(w->pid, w->addr, w->buf, w->size);
+    pthread_mutex_lock(&w->lock);
+    w->result = n;
+    w->has_job = 0;
+    w->done = 1;
+    if (w->abandoned) break;
+    pthread_cond_broadcast(&w->cond);
+  }
+  pthread_mutex_unlock(&w->lock);
+  worker_free(w);
   return NULL;
 }
 
-long sx_notify_string_within(pid_t pid, uint64_t addr, char *buf, size_t size, int ms) {
-  struct timed_read *t = malloc(sizeof *t + size);
-  struct timespec until;
-  pthread_t thread;
-  pthread_attr_t attr;
+/* A worker on a detached thread with every signal blocked: a signal meant for the
+** process (which a supervisor takes through a signalfd) never lands on it. */
+static struct worker *worker_start(void) {
+  struct worker *w = calloc(1, sizeof *w);
   pthread_condattr_t ca;
-  long result;
-  if (!t) return -ENOMEM;
-  memset(t, 0, sizeof *t);
-  pthread_mutex_init(&t->lock, NULL);
+  pthread_attr_t attr;
+  sigset_t all, old;
+  int rc;
+  if (!w) return NULL;
+  pthread_mutex_init(&w->lock, NULL);
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&t->done_cond, &ca);
+  pthread_cond_init(&w->cond, &ca);
   pthread_condattr_destroy(&ca);
-  t->pid = pid;
-  t->addr = addr;
-  t->size = size;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
-  if (pthread_create(&thread, &attr, timed_reader, t) != 0) {
-    pthread_attr_destroy(&attr);
-    free(t);
-    return -EAGAIN;
-  }
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&w->thread, &attr, work, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    worker_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+/* The worker on the caller's CPU: a hand-over to a thread on another CPU costs an
+** interrupt each way (on a virtual machine, ten times the read). Checked at each read
+** (sched_getcpu is the vDSO's), moved only when the caller has moved. */
+static void follow(struct sx_notify_reader *r) {
+  int cpu = sched_getcpu();
+  cpu_set_t one;
+  if (cpu < 0 || cpu == r->cpu || cpu >= CPU_SETSIZE) return;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (pthread_setaffinity_np(r->w->thread, sizeof one, &one) == 0) r->cpu = cpu;
+}
+
+struct sx_notify_reader *sx_notify_reader_new(void) {
+  struct sx_notify_reader *r = calloc(1, sizeof *r);
+  if (r) r->cpu = -1;
+  return r;
+}
+
+void sx_notify_reader_free(struct sx_notify_reader *r) {
+  if (!r) return;
+  if (r->w) {                            /* idle: a hung one was let go already */
+    pthread_mutex_lock(&r->w->lock);
+    r->w->quit = 1;
+    pthread_cond_broadcast(&r->w->cond);
+    pthread_mutex_unlock(&r->w->lock);
+  }
+  free(r);
+}
+
+long sx_notify_reader_read(struct sx_notify_reader *r, pid_t pid, uint64_t addr, char *buf,
+                           size_t size, int string, int ms) {
+  struct worker *w = r->w;
+  struct timespec until;
+  long result;
+  if (!w) {
+    if (!(w = r->w = worker_start())) return -EAGAIN;
+    r->cpu = -1;
+  }
+  follow(r);
+  if (w->room < size) {                  /* the worker is idle: its buffer is ours */
+    char *more = realloc(w->buf, size);
+    if (!more) return -ENOMEM;
+    w->buf = more;
+    w->room = size;
+  }
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += ms / 1000;
   until.tv_nsec += (long)(ms % 1000) * 1000000L;
   if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-  pthread_mutex_lock(&t->lock);
-  while (!t->done)
-    if (pthread_cond_timedwait(&t->done_cond, &t->lock, &until) == ETIMEDOUT) break;
-  if (!t->done) {                         /* the reader frees it when it ends */
-    t->abandoned = 1;
-    pthread_mutex_unlock(&t->lock);
+  pthread_mutex_lock(&w->lock);
+  w->pid = pid;
+  w->addr = addr;
+  w->size = size;
+  w->string = string;
+  w->done = 0;
+  w->has_job = 1;
+  pthread_cond_broadcast(&w->cond);
+  while (!w->done)
+    if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT) break;
+  if (!w->done) {                        /* left to the worker, which frees itself */
+    w->abandoned = 1;
+    pthread_mutex_unlock(&w->lock);
+    r->w = NULL;
     return -ETIMEDOUT;
   }
-  pthread_mutex_unlock(&t->lock);
-  result = t->result;
-  if (result >= 0) memcpy(buf, t->buf, (size_t)result + 1);
-  else if (result == -ENAMETOOLONG) memcpy(buf, t->buf, size);
-  free(t);
+  result = w->result;
+  if (result >= 0) memcpy(buf, w->buf, (size_t)result + (string ? 1 : 0));
+  else if (string && result == -ENAMETOOLONG) memcpy(buf, w->buf, size);
+  pthread_mutex_unlock(&w->lock);
+  return result;
+}
+
+long sx_notify_string_within(pid_t pid, uint64_t addr, char *buf, size_t size, int ms) {
+  struct sx_notify_reader *r = sx_notify_reader_new();
+  long result = r ? sx_notify_reader_read(r, pid, addr, buf, size, 1, ms) : -ENOMEM;
+  sx_notify_reader_free(r);
   return result;
 }
 

@@ -30,10 +30,19 @@ SX_API long sx_notify_read(pid_t pid, uint64_t addr, void *buf, size_t size);
 /* A NUL-terminated string at `addr`, at most size - 1 bytes; returns its length, or
 ** -ENAMETOOLONG when no NUL comes in time. */
 SX_API long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size);
-/* sx_notify_string that gives up after `ms` milliseconds with -ETIMEDOUT. The read runs
-** on a thread of its own: a caller can make its memory stall a reader (a userfaultfd
-** page), and the supervisor must go on to kill it. A read given up on ends when the
-** caller's memory answers or goes away (kill it); its thread then frees what it had. */
+/* A reader that gives up. A caller can make its memory stall whoever reads it (a
+** userfaultfd page), and a supervisor must go on: a reader reads on a thread of its own,
+** kept from read to read, and one that takes longer than `ms` milliseconds fails with
+** -ETIMEDOUT and is left to that thread, which ends (freeing what it had) when the
+** caller's memory answers or goes away (kill it); the next read starts a new thread.
+** string = 1 reads as sx_notify_string, 0 as sx_notify_read. A reader is one caller's:
+** it is not for two threads at once. */
+struct sx_notify_reader;
+SX_API struct sx_notify_reader *sx_notify_reader_new(void);
+SX_API void sx_notify_reader_free(struct sx_notify_reader *r);
+SX_API long sx_notify_reader_read(struct sx_notify_reader *r, pid_t pid, uint64_t addr,
+                                  char *buf, size_t size, int string, int ms);
+/* sx_notify_string that gives up after `ms` milliseconds: one read of a reader of its own. */
 SX_API long sx_notify_string_within(pid_t pid, uint64_t addr, char *buf, size_t size, int ms);
 /* Is notification `id` still waiting for an answer? 0 when it is. */
 SX_API int sx_notify_valid(int listener, uint64_t id);

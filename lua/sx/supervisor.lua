@@ -76,19 +76,32 @@ local Reply = {}
 
 local function reply(t) return setmetatable(t, Reply) end
 
+-- The caller can make its memory stall whoever reads it (a userfaultfd page): a read that
+-- takes longer than this is given up on, and the supervisor goes on.
+local READ_MS = 1000
+local ETIMEDOUT = score.errno_number("ETIMEDOUT")
+
+-- A read's failure, for people.
+local function read_error(e)
+  if e == ETIMEDOUT then
+    return ("the caller's memory did not answer within %d ms"):format(READ_MS)
+  end
+  return core.strerror(e)
+end
+
 -- call:string(i [, max]) -> argument i (from 0) read as a string from the caller, or nil
 -- and a message. It is checked still valid after the read.
 function Call:string(i, max)
-  local s, e = core.read_string(self.pid, self.args[i + 1], max or 4096)
-  if not s then return nil, core.strerror(e) end
+  local s, e = core.read_string(self.pid, self.args[i + 1], max or 4096, READ_MS)
+  if not s then return nil, read_error(e) end
   if not core.notif_valid(self.listener, self.id) then return nil, "the call is gone" end
   return s
 end
 
 -- call:bytes(i, n) -> n bytes (fewer where the memory ends) at argument i, or nil, message.
 function Call:bytes(i, n)
-  local s, e = core.read(self.pid, self.args[i + 1], n)
-  if not s then return nil, core.strerror(e) end
+  local s, e = core.read(self.pid, self.args[i + 1], n, READ_MS)
+  if not s then return nil, read_error(e) end
   if not core.notif_valid(self.listener, self.id) then return nil, "the call is gone" end
   return s
 end
