@@ -865,7 +865,11 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
     snprintf(what, sizeof what, "the kernel refused filter %d%s", index + 1,
              stage == SX_ST_HANDOVER_FAILED ? " (handing its listener over)"
              : e == EBUSY ? " a listener: the process runs under a filter with one already "
-                            "(an outer supervisor), and a process gets one" : "");
+                            "(an outer supervisor), and a process gets one"
+             : e == EINVAL && index >= 0 && (size_t)index < SX_AGENT_MAX_FILTERS &&
+               (inner_of(a)->plan.filters[index].flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+               ? " a listener whose calls a signal cannot withdraw (Linux 5.19 and later; "
+                 "--no-supervise leaves every decision to the kernel)" : "");
     code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
     if (err) err->index = index;
     break;
