@@ -189,6 +189,20 @@ return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
       assert.is_nil(err:find("failed closed"), err)
     end)
 
+    -- The kernel gives a process one listener: under an outer sxlua (which holds the one
+    -- for the workload's tree) the inner one installs its plain filter, says so, and its
+    -- kills stay with the kernel.
+    it("runs unsupervised, and says so, under an outer sxlua", function()
+      local outer = policy([[return require("sx.seccomp").builder():deny("ptrace", "kill_process"):build{ default = "allow" }]])
+      local inner = policy(DENY_SOCKET)
+      local code, _, err = sxlua(q(outer) .. " -- " .. proc.SXLUA .. " " .. q(inner) .. " -- " ..
+                                 SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, err)
+      assert.matches("listener already %(sxlua in sxlua%?%).*kills stay with the kernel", err)
+      assert.matches("killed by the seccomp filter %(SIGSYS%)", err)
+      assert.is_nil(err:find("killed: socket"), err)       -- no supervisor saw it
+    end)
+
     it("warns when handlers decide calls a policy also lets through io_uring", function()
       local pol = policy([[
 local seccomp = require "sx.seccomp"
