@@ -979,19 +979,28 @@ static void release_tracee(struct sx_agent *a) {
 ** ends, answering and forwarding meanwhile. */
 static int supervise(struct sx_agent *a, int sfd, sx_agent_answer answer, void *ctx) {
   struct pollfd p[SX_AGENT_MAX_FILTERS + 2];
+  struct timespec now, checked = { 0, 0 };
   for (size_t i = 0; i < a->nlisteners; i++)
     if (inner_of(a)->stashed[i]) dispatch(a, i, answer, ctx);
   for (;;) {
     size_t n = 0;
+    int ready;
     p[n++] = (struct pollfd){ a->child_pidfd, POLLIN, 0 };
     p[n++] = (struct pollfd){ sfd, POLLIN, 0 };
     for (size_t i = 0; i < a->nlisteners; i++) p[n++] = (struct pollfd){ a->listeners[i], POLLIN, 0 };
-    int ready = poll(p, n, a->namespace ? -1 : 100);
+    ready = poll(p, n, a->namespace ? -1 : 100);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
-    if (ready == 0) { release_tracee(a); continue; }
+    if (!a->namespace) {          /* a stopped tracee, every 100 ms however busy we are */
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if ((now.tv_sec - checked.tv_sec) * 1000 + (now.tv_nsec - checked.tv_nsec) / 1000000 >= 100) {
+        release_tracee(a);
+        checked = now;
+      }
+    }
+    if (ready == 0) continue;
     for (size_t i = 0; i < a->nlisteners; i++) {
       if (p[2 + i].revents & POLLIN) dispatch(a, i, answer, ctx);
       else if (p[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
