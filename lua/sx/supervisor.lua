@@ -28,15 +28,24 @@ local REWRITTEN = {
   learn = { kill = true, trap = true, errno = true, trace = true, log = true, allow = true },
 }
 
--- The architecture a notification came from, by its audit value and number.
+-- The architecture a notification came from, by its audit value and number (x32 shares
+-- x86_64's audit value and sets a bit of the number). Found once a pair: learn mode asks
+-- for every syscall the workload makes.
+local arch_by_audit = {}
 local function arch_of(audit, nr)
+  local x32 = nr & X32_BIT ~= 0
+  local key = audit * 2 + (x32 and 1 or 0)
+  local found = arch_by_audit[key]
+  if found then return found end
+  found = ("audit 0x%x"):format(audit)
   for _, a in ipairs(score.arches()) do
-    if score.audit(a) == audit and (a ~= "x32" or nr & X32_BIT ~= 0) and
-       (a ~= "x86_64" or nr & X32_BIT == 0) then
-      return a
+    if score.audit(a) == audit and (a ~= "x32" or x32) and (a ~= "x86_64" or not x32) then
+      found = a
+      break
     end
   end
-  return ("audit 0x%x"):format(audit)
+  arch_by_audit[key] = found
+  return found
 end
 
 -- A signed rank: the kernel takes the lowest (the most restrictive) of a stack.
