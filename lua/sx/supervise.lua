@@ -64,21 +64,24 @@ function M.new(opts) return require("sx.supervisor").new(opts) end
 
 ---------------------------------------------------------------------------- reports
 
+-- What decided an event: its rule (where it was written, `at` before that, else its
+-- number; and the group it came from), or the default (and where it was given).
+local function deciding(ev, at)
+  if not ev.rule then
+    return "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
+  end
+  return (ev.rule_where and at .. ev.rule_where or "rule " .. ev.rule) ..
+         (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
+end
+
 -- "python3 (pid 4242) killed: socket(AF_UNIX, SOCK_STREAM, 0): kill_process, the default
 -- (policy.lua:3)"
 function M.format(ev)
   local name, text = ev.describe()
-  local deciding
-  if ev.rule then
-    deciding = (ev.rule_where and "rule at " .. ev.rule_where or "rule " .. ev.rule) ..
-               (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
-  else
-    deciding = "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
-  end
   local how = ({ killed = "killed", denied = "denied", ["let through"] = "would be stopped",
                  failed = "refused", logged = "logged" })[ev.outcome] or ev.outcome
   local line = format("%s (pid %d) %s: %s: %s, %s", name, ev.pid, how, text, tostring(ev.action),
-                      deciding)
+                      deciding(ev, "rule at "))
   if ev.message then line = line .. " [" .. ev.message .. "]" end
   return line
 end
@@ -115,10 +118,7 @@ function M.reporter(mode, write)
     for _, key in ipairs(order) do
       local c = counts[key]
       local ev = c.ev
-      local deciding = ev.rule and (ev.rule_where or ("rule " .. ev.rule)) ..
-                       (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
-                       or "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
-      write(format("%8d  %-16s %-16s %s", c.n, ev.syscall, tostring(ev.action), deciding))
+      write(format("%8d  %-16s %-16s %s", c.n, ev.syscall, tostring(ev.action), deciding(ev, "")))
     end
   end
   return report, summary, killed
