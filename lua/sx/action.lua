@@ -77,6 +77,15 @@ function M.value(a)
   return core.action_value(a)
 end
 
+-- The kind of a kernel value: "kill" (kill_process or kill_thread), "trap", "errno",
+-- "notify", "trace", "log", "allow", or "other".
+local KIND = { [0x80000000] = "kill", [0x00000000] = "kill", [0x00030000] = "trap",
+               [RET_ERRNO] = "errno", [0x7fc00000] = "notify", [RET_TRACE] = "trace",
+               [0x7ffc0000] = "log", [0x7fff0000] = "allow" }
+function M.kind(value)
+  return KIND[value & 0xffff0000] or "other"
+end
+
 -- The form users write for a kernel value: a plain string or an action object.
 function M.canonical(value)
   return plain_name[value] or object(value)

@@ -225,10 +225,10 @@ M.FORWARD = FORWARD
 
 -- Does the stack of filters let io_uring_setup through?
 function M.allows_io_uring(filters)
-  local seccomp = require "sx.seccomp"
+  local seccomp, action = require "sx.seccomp", require "sx.action"
   if not seccomp.syscall_number("io_uring_setup") then return false end
   for _, f in ipairs(filters) do
-    local kind = tostring(f:eval("io_uring_setup", { 8, 0 })):match("^%a+")
+    local kind = action.kind(action.value(f:eval("io_uring_setup", { 8, 0 })))
     if kind ~= "allow" and kind ~= "log" then return false end
   end
   return true

@@ -34,6 +34,14 @@ local NOTIFY = core.notify
 
 M.MODES = { kills = true, denials = true, complain = true, learn = true }
 
+-- The kinds of action (sx.action.kind) each mode has the kernel notify.
+M.NOTIFIED = {
+  kills = { "kill" },
+  denials = { "kill", "errno", "log" },
+  complain = { "kill", "trap", "errno", "trace", "log" },
+  learn = { "kill", "trap", "errno", "trace", "log", "allow" },
+}
+
 -- kinds(mode, filters) -> the SX_NOTIFY bits proceed takes, and why there are none when
 -- the mode wants some; or raises for a mode that cannot be kept. Only a plan of one
 -- filter is rewritten: the kernel gives a process one listener, and in a stack a
@@ -48,12 +56,9 @@ function M.kinds(mode, filters)
     return 0, ("the policy has %d filters: kills stay with the kernel, unreported (reports " ..
                "cover a policy of one filter)"):format(#filters)
   end
-  if mode == "learn" then
-    return NOTIFY.kill | NOTIFY.trap | NOTIFY.errno | NOTIFY.trace | NOTIFY.log | NOTIFY.allow
-  elseif mode == "complain" then
-    return NOTIFY.kill | NOTIFY.trap | NOTIFY.errno | NOTIFY.trace | NOTIFY.log
-  end
-  return mode == "denials" and (NOTIFY.kill | NOTIFY.errno | NOTIFY.log) or NOTIFY.kill
+  local bits = 0
+  for _, kind in ipairs(M.NOTIFIED[mode]) do bits = bits | NOTIFY[kind] end
+  return bits
 end
 
 -- new{ mode =, filters = {f...}, on = { name = handler }, event = function(ev),

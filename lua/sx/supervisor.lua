@@ -8,25 +8,21 @@ local score = require "sx.core"
 local action = require "sx.action"
 local error_ = require "sx.error"
 
-local type, ipairs, tostring, pcall, setmetatable, getmetatable, io, math_type, require =
-  type, ipairs, tostring, pcall, setmetatable, getmetatable, io, math.type, require
+local type, pairs, ipairs, tostring, pcall, setmetatable, getmetatable, io, math_type, require =
+  type, pairs, ipairs, tostring, pcall, setmetatable, getmetatable, io, math.type, require
 
 local M = {}
 
 local X32_BIT = 0x40000000
 local FULL = 0xffff0000
-local KIND = { [0x80000000] = "kill", [0x00000000] = "kill", [0x00030000] = "trap",
-               [0x00050000] = "errno", [0x7fc00000] = "notify", [0x7ff00000] = "trace",
-               [0x7ffc0000] = "log", [0x7fff0000] = "allow" }
 
--- The action kinds each mode turns into notifications (as kinds() above). A notification
--- whose call the filter decides otherwise means the emulation and the kernel disagree.
-local REWRITTEN = {
-  kills = { kill = true },
-  denials = { kill = true, errno = true, log = true },
-  complain = { kill = true, trap = true, errno = true, trace = true, log = true },
-  learn = { kill = true, trap = true, errno = true, trace = true, log = true, allow = true },
-}
+-- The action kinds each mode turns into notifications, as sets. A notification whose
+-- call the filter decides otherwise means the emulation and the kernel disagree.
+local REWRITTEN = {}
+for mode, kinds in pairs(require("sx.supervise").NOTIFIED) do
+  REWRITTEN[mode] = {}
+  for _, kind in ipairs(kinds) do REWRITTEN[mode][kind] = true end
+end
 
 -- The architecture a notification came from, by its audit value and number (x32 shares
 -- x86_64's audit value and sets a bit of the number). Found once a pair: learn mode asks
@@ -201,7 +197,7 @@ function Supervisor:record(call, value, by, outcome, message)
   self.event(setmetatable({
     pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch,
     args = call.args,
-    action = action.canonical(value), kind = KIND[value & FULL] or "other", outcome = outcome,
+    action = action.canonical(value), kind = action.kind(value), outcome = outcome,
     filter = by, _f = f,
     default_where = f and f.where, message = message,
     describe = function()
@@ -256,7 +252,7 @@ function Supervisor:dispatch(n)
     return core.notif_send(call.listener, call.id, 0, 0, true)
   end
   local value, by = decide(self.filters, call)
-  local kind = KIND[value & FULL] or "other"
+  local kind = action.kind(value)
   local complain = self.mode == "complain" or self.mode == "learn"
   if kind ~= "notify" and not (REWRITTEN[self.mode] or {})[kind] then
     -- The kernel notified a call that the emulation says it would not have: never let it
