@@ -122,18 +122,12 @@ local function sorted_keys(t)
   return out
 end
 
-local function seen(values)
-  local out = {}
-  for _, v in ipairs(sorted_keys(values)) do out[#out + 1] = v end
-  return out
-end
-
 -- A text condition for syscall `name` from the values recorded, a comment on what was
 -- seen, and extra rules; or nil when the run does not show a narrow use.
 local function condition(name, values)
   if not values then return nil end
   if (name == "socket" or name == "socketpair") and values.family then
-    local vs = seen(values.family)
+    local vs = sorted_keys(values.family)
     if #vs > MAX_VALUES then return nil end
     local arg, parts, text = arg_name(name, 0), {}, {}
     for i, v in ipairs(vs) do
@@ -142,7 +136,7 @@ local function condition(name, values)
     end
     return concat(parts, " || "), "families: " .. concat(text, ", ")
   elseif name == "unshare" and values.flags then
-    local vs = seen(values.flags)
+    local vs = sorted_keys(values.flags)
     if #vs > MAX_VALUES then return nil end
     local arg, parts = arg_name(name, 0), {}
     for i, v in ipairs(vs) do parts[i] = ("%s == 0x%x"):format(arg, v) end
@@ -154,7 +148,7 @@ local function condition(name, values)
            "no anonymous executable mapping (files, such as libraries, may be)"
   elseif (name == "ioctl" or name == "prctl" or name == "personality") then
     local key = name == "ioctl" and "request" or name == "prctl" and "option" or "persona"
-    local vs = values[key] and seen(values[key]) or {}
+    local vs = values[key] and sorted_keys(values[key]) or {}
     if #vs == 0 or #vs > MAX_VALUES then return nil end
     local arg, parts = arg_name(name, name == "ioctl" and 1 or 0), {}
     for i, v in ipairs(vs) do parts[i] = ("%s == %s"):format(arg, value_name(key, v)) end
@@ -169,7 +163,7 @@ end
 local function values_text(values)
   local out = {}
   for _, key in ipairs(sorted_keys(values or {})) do
-    for _, v in ipairs(seen(values[key])) do out[#out + 1] = ("%s=%d:%d"):format(key, v, values[key][v]) end
+    for _, v in ipairs(sorted_keys(values[key])) do out[#out + 1] = ("%s=%d:%d"):format(key, v, values[key][v]) end
   end
   return concat(out, " ")
 end
@@ -382,10 +376,13 @@ function M.main(args, i, say, runner)
   local text = M.policy(rec, { command = argv, default = default,
                                kernel = (read_file("/proc/sys/kernel/osrelease") or "?"):gsub("%s+$", "") })
   if out then
-    local file, ferr = io.open(out, "w")
-    if not file then say("learn: %s", ferr) return 125 end
-    file:write(text)
-    file:close()
+    local file, err = io.open(out, "w")
+    if file then
+      local wrote, werr = file:write(text)
+      local closed, cerr = file:close()          -- (a full disk may only show here)
+      err = not wrote and werr or not closed and cerr or nil
+    end
+    if err then say("learn: %s", err) return 125 end
     local n = 0
     for _ in pairs(rec.arches[seccomp.arch()] or {}) do n = n + 1 end
     say("learned %d syscalls; wrote %s", n, out)
