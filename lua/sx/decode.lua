@@ -182,10 +182,9 @@ end
 -- How many arguments `name` takes on `arch`, as far as the tables know (0 when they do
 -- not: a syscall without arguments looks the same).
 local function arg_count(name, arch)
-  local core = require "sx.core"
-  local nr = arch and core.syscall_number(name, arch)
+  local core, filter = require "sx.core", require "sx.filter"
+  local nr = arch and filter.syscall_number(name, arch)     -- (x32's with its bit)
   if not nr then return 0 end
-  if arch == "x32" then nr = nr | 0x40000000 end
   local n = 0
   for i = 0, 5 do if core.arg(arch, nr, i) then n = i + 1 end end
   return n
