@@ -29,6 +29,7 @@ local M = {}
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
 -- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
+M.FORWARD = FORWARD                       -- (learn forwards them too)
 
 -- One line on stderr, written whole (one write: never cut by another process's line).
 local function say(fmt, ...)
@@ -99,6 +100,17 @@ local function declaration(result)
            on = result.on }
 end
 
+-- Does the stack of filters let io_uring_setup through?
+local function allows_io_uring(filters)
+  local seccomp, action = require "sx.seccomp", require "sx.action"
+  if not seccomp.syscall_number("io_uring_setup") then return false end
+  for _, f in ipairs(filters) do
+    local kind = action.kind(action.value(f:eval("io_uring_setup", { 8, 0 })))
+    if kind ~= "allow" and kind ~= "log" then return false end
+  end
+  return true
+end
+
 local function run_declared(policy, decl, argv, mode)
   if #argv == 0 then
     say("no program to run: sxlua %s [args...] -- program [args...]", policy)
@@ -140,7 +152,7 @@ local function run_declared(policy, decl, argv, mode)
     return EXIT_RUNNER
   end
   if p.unsupervised then say("%s: %s", policy, p.unsupervised) end
-  if decl.on and next(decl.on) and M.allows_io_uring(decl.filters) then
+  if decl.on and next(decl.on) and allows_io_uring(decl.filters) then
     say("%s: warning: the policy allows io_uring, whose operations (open, connect, ...) are "
         .. "no syscalls: no rule sees them, and no handler decides them", policy)
   end
@@ -221,19 +233,6 @@ function M.load_policy(policy, policy_args)
 end
 
 -- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
-M.FORWARD = FORWARD
-
--- Does the stack of filters let io_uring_setup through?
-function M.allows_io_uring(filters)
-  local seccomp, action = require "sx.seccomp", require "sx.action"
-  if not seccomp.syscall_number("io_uring_setup") then return false end
-  for _, f in ipairs(filters) do
-    local kind = action.kind(action.value(f:eval("io_uring_setup", { 8, 0 })))
-    if kind ~= "allow" and kind ~= "log" then return false end
-  end
-  return true
-end
-
 function M.main(args, version)
   if args[1] == "learn" then
     collect_normally()
