@@ -207,6 +207,20 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     assert.matches("our openat returned %-1 %(Permission denied%)", err)
   end)
 
+  -- Stall after stall (a new userfaultfd each time, held for good): each read given up
+  -- on leaves a thread stuck in sxlua, and at most 8 are kept; past them reads fail at
+  -- once (the kills go on, reported with the pointers).
+  it("keeps at most 8 threads stuck in reads of a workload that stalls read after read", function()
+    if not io.open("/dev/userfaultfd") then return pending("no /dev/userfaultfd here") end
+    local deny = p([[return require("sx.seccomp").deny_list({ "mount" }, { deny_action = "kill_process" })]])
+    local code, out, err = proc.run("cd / && timeout -s KILL 60 " .. proc.SXLUA .. " " ..
+      q(deny) .. " -- " .. q(proc.bin("staller")) .. " --pile 12")
+    assert.equal(0, code, err)
+    local threads = tonumber(out:match("sxlua threads (%d+)"))
+    assert.is_true(threads and threads <= 1 + 8, out .. err)
+    assert.equal(12, select(2, err:gsub("killed: mount%(", "")), err)
+  end)
+
   -- A root workload keeping CAP_SYS_ADMIN reads sxlua's /proc/PID/maps (a documented
   -- limit): it may learn where the gate's pointers lie. The gate also matches three random
   -- keys in the registers the kernel ignores for execve and sendmsg (args 3..5), which

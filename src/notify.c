@@ -63,7 +63,18 @@ long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size) {
 /* The reader's thread, and the one read it has in hand. The reader hands it a read and
 ** waits; one that took too long is left to it (abandoned), and it frees itself when the
 ** read returns. One lock and one condition serve both ways. */
+/* How many of a reader's workers are stuck in a read it gave up on, shared with them (a
+** stuck one may end after the reader is gone: the last of them frees it). */
+struct stuck {
+  int count, refs;                        /* under __atomic */
+};
+
+static void stuck_drop(struct stuck *st) {
+  if (__atomic_sub_fetch(&st->refs, 1, __ATOMIC_ACQ_REL) == 0) free(st);
+}
+
 struct worker {
+  struct stuck *stuck;                    /* set when the reader gives this one up */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -75,9 +86,15 @@ struct worker {
   char *buf;
 };
 
+/* At most this many workers stuck at once: a workload that stalls read after read (a
+** new userfaultfd each time) would otherwise pile threads up in the supervisor. Past it a
+** read fails at once (-EAGAIN) until one of them ends. */
+enum { MAX_STUCK = 8 };
+
 struct sx_notify_reader {
   struct worker *w;                      /* NULL until a read needs it, or after one hung */
   int cpu;                               /* the one the worker is kept on; -1: none yet */
+  struct stuck *stuck;
 };
 
 static void worker_free(struct worker *w) {
@@ -105,6 +122,10 @@ static void *work(void *arg) {
     pthread_cond_broadcast(&w->cond);
   }
   pthread_mutex_unlock(&w->lock);
+  if (w->stuck) {                        /* given up on: one stuck fewer */
+    __atomic_sub_fetch(&w->stuck->count, 1, __ATOMIC_ACQ_REL);
+    stuck_drop(w->stuck);
+  }
   worker_free(w);
   return NULL;
 }
@@ -152,7 +173,14 @@ static void follow(struct sx_notify_reader *r) {
 
 struct sx_notify_reader *sx_notify_reader_new(void) {
   struct sx_notify_reader *r = calloc(1, sizeof *r);
-  if (r) r->cpu = -1;
+  if (r && !(r->stuck = calloc(1, sizeof *r->stuck))) {
+    free(r);
+    return NULL;
+  }
+  if (r) {
+    r->cpu = -1;
+    r->stuck->refs = 1;
+  }
   return r;
 }
 
@@ -164,6 +192,7 @@ void sx_notify_reader_free(struct sx_notify_reader *r) {
     pthread_cond_broadcast(&r->w->cond);
     pthread_mutex_unlock(&r->w->lock);
   }
+  stuck_drop(r->stuck);
   free(r);
 }
 
@@ -173,6 +202,7 @@ long sx_notify_reader_read(struct sx_notify_reader *r, pid_t pid, uint64_t addr,
   struct timespec until;
   long result;
   if (!w) {
+    if (__atomic_load_n(&r->stuck->count, __ATOMIC_ACQUIRE) >= MAX_STUCK) return -EAGAIN;
     if (!(w = r->w = worker_start())) return -EAGAIN;
     r->cpu = -1;
   }
@@ -199,6 +229,9 @@ long sx_notify_reader_read(struct sx_notify_reader *r, pid_t pid, uint64_t addr,
     if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT) break;
   if (!w->done) {                        /* left to the worker, which frees itself */
     w->abandoned = 1;
+    w->stuck = r->stuck;
+    __atomic_add_fetch(&r->stuck->refs, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&r->stuck->count, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(&w->lock);
     r->w = NULL;
     return -ETIMEDOUT;

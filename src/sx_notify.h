@@ -35,8 +35,9 @@ SX_API long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size);
 ** kept from read to read, and one that takes longer than `ms` milliseconds fails with
 ** -ETIMEDOUT and is left to that thread, which ends (freeing what it had) when the
 ** caller's memory answers or goes away (kill it); the next read starts a new thread.
-** string = 1 reads as sx_notify_string, 0 as sx_notify_read. A reader is one caller's:
-** it is not for two threads at once. */
+** string = 1 reads as sx_notify_string, 0 as sx_notify_read. With 8 threads stuck so, a
+** read fails at once with -EAGAIN (a workload could stall read after read) until one of
+** them ends. A reader is one caller's: it is not for two threads at once. */
 struct sx_notify_reader;
 SX_API struct sx_notify_reader *sx_notify_reader_new(void);
 SX_API void sx_notify_reader_free(struct sx_notify_reader *r);

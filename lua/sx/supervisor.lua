@@ -84,12 +84,14 @@ local function reply(t) return setmetatable(t, Reply) end
 -- The caller can make its memory stall whoever reads it (a userfaultfd page): a read that
 -- takes longer than this is given up on, and the supervisor goes on.
 local READ_MS = 1000
-local ETIMEDOUT = score.errno_number("ETIMEDOUT")
+local ETIMEDOUT, EAGAIN = score.errno_number("ETIMEDOUT"), score.errno_number("EAGAIN")
 
 -- A read's failure, for people.
 local function read_error(e)
   if e == ETIMEDOUT then
     return ("the caller's memory did not answer within %d ms"):format(READ_MS)
+  elseif e == EAGAIN then
+    return "not read: earlier reads of the workload's memory are still stalled"
   end
   return core.strerror(e)
 end
