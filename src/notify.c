@@ -60,9 +60,6 @@ long sx_notify_string(pid_t pid, uint64_t addr, char *buf, size_t size) {
   return -ENAMETOOLONG;
 }
 
-/* The reader's thread, and the one read it has in hand. The reader hands it a read and
-** waits; one that took too long is left to it (abandoned), and it frees itself when the
-** read returns. One lock and one condition serve both ways. */
 /* How many of a reader's workers are stuck in a read it gave up on, shared with them (a
 ** stuck one may end after the reader is gone: the last of them frees it). */
 struct stuck {
@@ -73,6 +70,9 @@ static void stuck_drop(struct stuck *st) {
   if (__atomic_sub_fetch(&st->refs, 1, __ATOMIC_ACQ_REL) == 0) free(st);
 }
 
+/* The reader's thread, and the one read it has in hand. The reader hands it a read and
+** waits; one that took too long is left to it (abandoned), and it frees itself when the
+** read returns. One lock and one condition serve both ways. */
 struct worker {
   struct stuck *stuck;                    /* set when the reader gives this one up */
   pthread_t thread;
@@ -201,6 +201,7 @@ long sx_notify_reader_read(struct sx_notify_reader *r, pid_t pid, uint64_t addr,
   struct worker *w = r->w;
   struct timespec until;
   long result;
+  if (size == 0) return string ? -ENAMETOOLONG : 0;     /* as the plain reads answer */
   if (!w) {
     if (__atomic_load_n(&r->stuck->count, __ATOMIC_ACQUIRE) >= MAX_STUCK) return -EAGAIN;
     if (!(w = r->w = worker_start())) return -EAGAIN;
