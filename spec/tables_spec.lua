@@ -149,15 +149,39 @@ describe("syscall arguments", function()
     assert.same({ index = 3, name = "pos", width = 8, bits = 64 }, arg("pread64", "x86_64", 3))
   end)
 
-  it("are x86_64's on x32's common entries, and its 4- and 2-byte ones on its own (512 up)", function()
+  it("are x86_64's on x32's common entries, and its own functions' on its own (512 up)", function()
     assert.same(arg("socket", "x86_64", 0), arg("socket", "x32", 0))
     -- compat_sys_ioctl(unsigned int fd, unsigned int cmd, compat_ulong_t arg)
     assert.same({ index = 1, name = "cmd", width = 4, bits = 32 }, arg("ioctl", "x32", 1))
-    assert.same({ index = 2, name = "arg", width = 0, bits = 64 }, arg("ioctl", "x32", 2))
+    assert.same({ index = 2, name = "arg", width = 4, bits = 32 }, arg("ioctl", "x32", 2))
+    assert.same({ index = 2, name = "arg", width = 8, bits = 64 }, arg("ioctl", "x86_64", 2))
     assert.same({ index = 2, name = "flags", width = 4, bits = 32 }, arg("recvmsg", "x32", 2))
-    -- preadv2's flags is argument 4 on x32 (one register for the position): no names
-    assert.same({ index = 4, width = 0, bits = 64 }, arg("preadv2", "x32", 4))
+    -- compat_sys_ptrace(compat_long_t request, pid, addr, data); x86_64's are longs
+    for i = 0, 3 do
+      assert.equal(32, arg("ptrace", "x32", i).bits)
+      assert.equal(64, arg("ptrace", "x86_64", i).bits)
+    end
+    assert.equal("request", arg("ptrace", "x32", 0).name)
+    -- compat_sys_rt_sigaction's sigsetsize is a compat_size_t; its pointers stay 64 bits
+    assert.same({ index = 3, name = "sigsetsize", width = 4, bits = 32 }, arg("rt_sigaction", "x32", 3))
+    assert.same({ index = 1, name = "act", width = 8, bits = 64 }, arg("rt_sigaction", "x32", 1))
+    -- x32's readv runs x86_64's sys_readv: vlen is an unsigned long there too
+    assert.same({ index = 2, name = "vlen", width = 8, bits = 64 }, arg("readv", "x32", 2))
+    -- compat_sys_preadv64v2 takes the position in one register: flags is argument 4
+    assert.same({ index = 4, name = "flags", width = 4, bits = 32 }, arg("preadv2", "x32", 4))
+    assert.same({ index = 5, name = "flags", width = 4, bits = 32 }, arg("preadv2", "x86_64", 5))
     assert.same({ index = 5, width = 0, bits = 64 }, arg("preadv2", "x32", 5))
+  end)
+
+  it("name every x32 syscall from 512 up, from x32-own-args.tsv", function()
+    for nr = 512, 547 do
+      local name = seccomp.syscall_name(nr | 0x40000000, "x32")
+      if name ~= "unknown" then
+        local known = false
+        for i = 0, 5 do known = known or arg(name, "x32", i).width ~= 0 end
+        assert(known or name == "rt_sigreturn", name)
+      end
+    end
   end)
 
   it("are unknown, and compared on 64 bits, where the table has nothing", function()

@@ -47,6 +47,28 @@ describe("argument widths", function()
     assert.equal("allow", f:eval("ioctl", { 3, 0x5413 }, "x32"))
   end)
 
+  it("x32's compat longs and sizes are 32 bits: ptrace(PTRACE_ATTACH | 1 << 32) is denied", function()
+    -- compat_sys_ptrace(compat_long_t request, ...) and compat_sys_ioctl's compat_ulong_t
+    -- arg read the registers' low 32 bits; x86_64's longs read all 64
+    local f = assert(seccomp.from_rules({
+      { action = seccomp.errno "EPERM", syscall = "ptrace", args = { { index = 0, op = "eq", value = 16 } } },
+      { action = seccomp.errno "EPERM", syscall = "ioctl", args = { { index = 2, op = "eq", value = 7 } } },
+    }, "allow", { arches = { "x86_64", "x32" } }))
+    for _, v in ipairs { 16, DIRTY | 16, -0xfffffff0 } do
+      assert.equal(seccomp.errno "EPERM", f:eval("ptrace", { v, 1 }, "x32"), v)
+    end
+    assert.equal(seccomp.errno "EPERM", f:eval("ioctl", { 3, 0, DIRTY | 7 }, "x32"))
+    assert.equal("allow", f:eval("ptrace", { 17, 1 }, "x32"))
+    assert.equal(seccomp.errno "EPERM", f:eval("ptrace", { 16, 1 }, "x86_64"))
+    assert.equal("allow", f:eval("ptrace", { DIRTY | 16, 1 }, "x86_64"))
+    -- a value only 64 bits hold is an error there, not a rule that never matches
+    local g, err = seccomp.from_rules({
+      { action = seccomp.errno "EPERM", syscall = "ptrace", args = { { index = 0, op = "eq", value = DIRTY } } },
+    }, "allow", { arches = { "x32" } })
+    assert.is_nil(g)
+    assert.matches("32 bits on x32", tostring(err))
+  end)
+
   it("a 64-bit argument keeps all 64 bits, and unknown ones on 64-bit ABIs too", function()
     local f = assert(seccomp.builder():deny("clone", { { index = 0, op = "eq", value = 0x11 } })
                        :deny("mmap", { { index = 1, op = "eq", value = 0x1000 } })

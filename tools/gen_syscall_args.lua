@@ -1,7 +1,7 @@
 -- gen_syscall_args.lua: turns data/syscall-args.tsv (argument names and widths) into
 -- src/syscall_args.inc, joined with data/syscalls.tsv on (arch, number).
 -- usage: lua5.4 tools/gen_syscall_args.lua data/syscalls.tsv data/syscall-args.tsv \
---          > src/syscall_args.inc
+--          data/x32-own-args.tsv > src/syscall_args.inc
 --
 -- What the tables say per architecture and syscall number, argument by argument:
 --   * the argument's name (the kernel's C parameter name), or none;
@@ -11,16 +11,15 @@
 --     pair), so seccomp's argument N is no longer parameter N from there on: a row keeps
 --     names and widths only for the parameters before its first 8-byte one.
 --   * x32 enters the kernel through x86_64's functions for every number below 512 (the
---     "common" entries), so those get x86_64's row for the same number. The x32-only
---     entries (512 up) run compat functions (COMPAT_SYSCALL_DEFINE): they take x86_64's
---     argument names (the same order: x32 is the x86_64 register ABI), and x86_64's width
---     where it is 4 or 2: an int, unsigned int or umode_t parameter keeps its type in the
---     compat function, which casts the register to it (compat_sys_ioctl reads cmd's low
---     32 bits). An 8-byte one may be a pointer (kept whole), a compat long (32 bits) or a
---     64-bit value, which the table cannot tell apart: its width stays unknown (0), so it
---     compares all 64 bits. preadv, pwritev, preadv2 and pwritev2 get no row: their x32
---     compat functions take the file position in one register (preadv64) where x86_64's
---     take two, so x86_64's positions are not theirs (preadv2's flags is argument 4).
+--     "common" entries), so those get x86_64's row for the same number. Its own entries
+--     (512 up) run the functions data/x32-own-args.tsv names (compat functions mostly),
+--     with the widths it gives: the kernel casts each register to the parameter's type,
+--     so a compat_long_t or compat_size_t is 32 bits there (compat_sys_ptrace reads
+--     request's low 32 bits) where x86_64's long is 64. Their names are x86_64's where the
+--     two functions take as many parameters (the same ones, spelt as kafel spells them, so
+--     an argument named in a filter for both ABIs means one index), the file's otherwise
+--     (preadv64 takes the position in one register where x86_64's preadv takes two). Every
+--     x32 number from 512 up needs its row there: a new one is an error until it has one.
 -- Anything unexpected in the input (an unknown arch, a bad width, a row joined to a number
 -- the syscall table does not have) is an error, so a changed table cannot silently shift.
 
@@ -28,7 +27,6 @@ local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64" }   -- enu
 local SOURCE = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
 local SPLIT64 = { i386 = true, arm = true }
 local X32_COMPAT_FROM = 512
-local X32_OWN_LAYOUT = { preadv = true, pwritev = true, preadv2 = true, pwritev2 = true }
 
 local function fail(msg)
   io.stderr:write("gen_syscall_args: " .. msg .. "\n")
@@ -46,6 +44,15 @@ local function rows_of(path)
     end
   end
   return out
+end
+
+-- The rows of a table whose header has these columns where the reader expects them.
+local function table_of(path, columns)
+  local rows = rows_of(path)
+  for name, i in pairs(columns) do
+    if rows[1].fields[i] ~= name then fail(path .. ": unexpected header") end
+  end
+  return rows
 end
 
 -- syscalls.tsv: number -> name per arch, and name -> number.
@@ -73,13 +80,21 @@ local function read_numbers(path)
   return by_nr, by_name
 end
 
+-- A cell "name:width" -> {name =, width =}; "-" -> {} (no such argument).
+local function argument(cell, at)
+  if cell == nil then fail(at .. ": wrong number of columns") end
+  if cell == "-" then return {} end
+  local name, width = cell:match("^([%a_][%w_]*):(%d+)$")
+  width = math.tointeger(tonumber(width))
+  if not name or (width ~= 2 and width ~= 4 and width ~= 8) then
+    fail(at .. ": bad argument " .. cell)
+  end
+  return { name = name, width = width }
+end
+
 -- syscall-args.tsv: per arch, number -> { {name, width} x6 } ({} for no such argument).
 local function read_args(path, by_nr)
-  local rows = rows_of(path)
-  local header = rows[1].fields
-  if header[1] ~= "arch" or header[3] ~= "nr" or header[4] ~= "arg0" or header[9] ~= "arg5" then
-    fail(path .. ": unexpected header")
-  end
+  local rows = table_of(path, { arch = 1, nr = 3, arg0 = 4, arg5 = 9 })
   local out = {}
   for arch in pairs(SOURCE) do out[arch] = {} end
   for r = 2, #rows do
@@ -90,19 +105,9 @@ local function read_args(path, by_nr)
     if out[arch][nr] then fail(at .. ": a second row for " .. arch .. " " .. nr) end
     local args, split = {}, false
     for i = 1, 6 do
-      local cell = f[3 + i]
-      if cell == nil then fail(at .. ": wrong number of columns") end
-      if cell == "-" then
-        args[i] = {}
-      else
-        local name, width = cell:match("^([%a_][%w_]*):(%d+)$")
-        width = math.tointeger(tonumber(width))
-        if not name or (width ~= 2 and width ~= 4 and width ~= 8) then
-          fail(at .. ": bad argument " .. cell)
-        end
-        if SPLIT64[arch] and width == 8 then split = true end
-        args[i] = split and {} or { name = name, width = width }
-      end
+      args[i] = argument(f[3 + i], at)
+      if SPLIT64[arch] and args[i].width == 8 then split = true end
+      if split then args[i] = {} end
     end
     -- rows for numbers the syscall table lacks (long-gone calls) describe nothing
     if by_nr[arch][nr] then out[arch][nr] = args end
@@ -110,8 +115,28 @@ local function read_args(path, by_nr)
   return out
 end
 
--- x32: x86_64's rows for the common entries; names alone for the x32-only ones.
-local function x32_rows(args, by_nr, by_name)
+-- x32-own-args.tsv: name -> { {name, width} x6 }.
+local function read_x32_own(path)
+  local rows = table_of(path, { name = 1, entry = 2, arg0 = 3, arg5 = 8 })
+  local out = {}
+  for r = 2, #rows do
+    local f, at = rows[r].fields, ("%s:%d"):format(path, rows[r].lineno)
+    if out[f[1]] then fail(at .. ": a second row for " .. f[1]) end
+    local args = {}
+    for i = 1, 6 do args[i] = argument(f[2 + i], at) end
+    out[f[1]] = args
+  end
+  return out
+end
+
+local function count(row)
+  local n = 0
+  for i = 1, 6 do if row[i].width then n = i end end
+  return n
+end
+
+-- x32: x86_64's rows for the common entries; x32-own-args.tsv's for its own.
+local function x32_rows(args, own, by_nr, by_name, own_path)
   local out = {}
   for nr, name in pairs(by_nr.x32) do
     if nr < X32_COMPAT_FROM then
@@ -121,22 +146,27 @@ local function x32_rows(args, by_nr, by_name)
       end
       out[nr] = args.x86_64[nr]
     else
-      local native = not X32_OWN_LAYOUT[name] and args.x86_64[by_name.x86_64[name] or -1]
-      if native then
-        out[nr] = {}
-        for i = 1, 6 do
-          local width = native[i].width
-          out[nr][i] = { name = native[i].name, width = width and width <= 4 and width or nil }
-        end
+      local row = own[name] or fail(("%s: no row for x32's %s (%d): which function does it " ..
+                                     "enter, with what parameters?"):format(own_path, name, nr))
+      local native = args.x86_64[by_name.x86_64[name] or -1]
+      local same = native and count(native) == count(row)
+      out[nr] = {}
+      for i = 1, 6 do
+        out[nr][i] = { name = row[i].name and (same and native[i].name or row[i].name),
+                       width = row[i].width }
       end
+      own[name] = nil
     end
   end
+  local extra = next(own)
+  if extra then fail(own_path .. ": " .. extra .. " is no x32 syscall from 512 up") end
   return out
 end
 
-local by_nr, by_name = read_numbers(assert(arg[1], "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv"))
-local args = read_args(assert(arg[2], "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv"), by_nr)
-args.x32 = x32_rows(args, by_nr, by_name)
+local USAGE = "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv x32-own-args.tsv"
+local by_nr, by_name = read_numbers(assert(arg[1], USAGE))
+local args = read_args(assert(arg[2], USAGE), by_nr)
+args.x32 = x32_rows(args, read_x32_own(assert(arg[3], USAGE)), by_nr, by_name, arg[3])
 
 -- every name once, sorted; index 0 is "no name"
 local names, index = {}, {}
@@ -152,7 +182,8 @@ table.sort(names)
 for i, n in ipairs(names) do index[n] = i end
 
 local out = {
-  "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv and syscall-args.tsv: do not edit. */",
+  "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv, syscall-args.tsv and x32-own-args.tsv: " ..
+  "do not edit. */",
   ("#define SX_ARG_NAMES %d"):format(#names + 1),
   "static const char *const arg_names[SX_ARG_NAMES] = {",
   '  "",',
