@@ -242,6 +242,45 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     assert.equal(7, guarded, out)
   end)
 
+  -- The gate opens for sendmsg only where the workload hands a listener over: under the
+  -- filter that notifies and the filters before it, installed by then. A filter after it,
+  -- or any filter of a plan where none notifies (supervision asked for, nothing to
+  -- notify), keeps sendmsg as its policy says. Read back from the kernel.
+  it("opens its sendmsg door only in the filters a listener is handed over under", function()
+    local process, seccomp = require "sx.process", require "sx.seccomp"
+    local EPERM = seccomp.errno "EPERM"
+    local function jeq(nr) return ("^15,%%x+,%%x+,%x$"):format(nr) end
+    local EXECVE, SENDMSG = jeq(seccomp.syscall_number("execve")), jeq(seccomp.syscall_number("sendmsg"))
+    local function denying_sendmsg(rule)         -- no kill: the bad arch gets EPERM too
+      return assert(seccomp.from_rules({ { EPERM, "sendmsg" }, rule }, "allow", { bad_arch = EPERM }))
+    end
+    -- the plan's filters as installed, after the terminal guard: true where a door is
+    local function doors(opts, filters)
+      local p = assert(process.spawn(opts))
+      for _, f in ipairs(filters) do assert(p:install(f)) end
+      assert(p:proceed())
+      local code, out, err = proc.run(q(proc.bin("filters_of")) .. " " .. p.pid)
+      p:kill()
+      p:wait()
+      assert.equal(0, code, err)
+      local found = {}
+      for line in out:gmatch("[^\n]+") do
+        local insns = {}
+        for insn in line:gmatch("%S+") do insns[#insns + 1] = insn end
+        found[#found + 1] = insns[1] == "20,0,0,0" and insns[2]:match(EXECVE) ~= nil
+                            and insns[3]:match(SENDMSG) ~= nil
+      end
+      assert.equal(#filters + 1, #found, out)
+      table.remove(found, 1)
+      return found
+    end
+    local SLEEP = { "/bin/sleep", "10" }
+    assert.same({ false }, doors({ argv = SLEEP, supervise = "kills" }, { denying_sendmsg() }))
+    assert.same({ false }, doors({ argv = SLEEP }, { denying_sendmsg() }))
+    assert.same({ true, true, false }, doors({ argv = SLEEP }, {
+      denying_sendmsg(), denying_sendmsg({ "notify", "mkdir" }), denying_sendmsg() }))
+  end)
+
   -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack
   -- whenever it runs (supervising), from outside its reach otherwise. The calls that built
   -- the gate left its keys in stack slots that later calls' locals reuse; once the workload
