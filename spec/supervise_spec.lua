@@ -147,6 +147,10 @@ local seccomp = require "sx.seccomp"
 local f = seccomp.deny_list({ "socket" }, { deny_action = "kill_process" })
 return f
 ]]
+    local DENY_MKDIR = [[
+local seccomp = require "sx.seccomp"
+return seccomp.deny_list({ "mkdir", "mkdirat" }, { deny_action = seccomp.errno "EACCES" })
+]]
 
     it("reports a kill in a grandchild with the syscall and the policy line", function()
       local pol = policy(DENY_SOCKET)
@@ -203,6 +207,66 @@ return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
       assert.matches("listener already %(sxlua in sxlua%?%).*kills stay with the kernel", err)
       assert.matches("killed by the seccomp filter %(SIGSYS%)", err)
       assert.is_nil(err:find("killed: socket"), err)       -- no supervisor saw it
+    end)
+
+    -- Complain mode lets denied calls through and learn records every call: with the
+    -- plain filter instead, complain would stop what it promised to list, and learn would
+    -- write a policy of nothing. Neither runs without a listener of its own.
+    it("complain and learn refuse to run without a listener (an outer sxlua holds it)", function()
+      local outer = policy([[return require("sx.seccomp").builder():deny("ptrace", "kill_process"):build{ default = "allow" }]])
+      local inner = policy(DENY_MKDIR)
+      local dir = proc.tmpname()
+      local code, _, err = sxlua(q(outer) .. " -- " .. proc.SXLUA .. " --complain " .. q(inner) ..
+                                 " -- mkdir " .. q(dir))
+      assert.equal(125, code, err)
+      assert.matches("cannot install filter 1: the kernel refused filter 1 a listener: the process " ..
+                     "runs under a filter with one already", err)
+      assert.is_nil(io.open(dir), "nothing ran")
+      local out = proc.tmpname()
+      code, _, err = sxlua(q(outer) .. " -- " .. proc.SXLUA .. " learn -o " .. q(out) .. " -- true")
+      assert.equal(125, code, err)
+      assert.matches("learn: the kernel refused filter 1 a listener", err)
+      assert.is_nil(io.open(out), "no policy written")
+    end)
+
+    -- A kernel before 5.19 has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (spec-bin/before_5_19
+    -- makes seccomp(2) answer as those do): supervision falls back to the plain filter,
+    -- where the kernel kills, and says so; complain, learn and handlers refuse.
+    describe("on a kernel before 5.19", function()
+      local old = q(proc.bin("before_5_19")) .. " "
+      local function old_sxlua(args) return proc.run("cd / && " .. old .. proc.SXLUA .. " " .. args) end
+
+      it("leaves the kills to the kernel, and says so", function()
+        local code, _, err = old_sxlua(q(policy(DENY_SOCKET)) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+        assert.equal(159, code, err)
+        assert.matches("no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV %(Linux 5%.19%).*kills stay with " ..
+                       "the kernel, unreported", err)
+        assert.matches("killed by the seccomp filter %(SIGSYS%)", err)
+        -- --report's errno denials: decided by the kernel too, the same way
+        code, _, err = old_sxlua("--report " .. q(policy(DENY_MKDIR)) .. " -- mkdir /proc/sx-spec")
+        assert.equal(1, code, err)
+        assert.matches("mkdir: cannot create directory '?‘?/proc/sx%-spec'?’?: Permission denied", err)
+        assert.matches("denials stay with the kernel, unreported", err)
+      end)
+
+      it("refuses complain mode, learn and handlers", function()
+        local dir = proc.tmpname()
+        local code, _, err = old_sxlua("--complain " .. q(policy(DENY_MKDIR)) .. " -- mkdir " .. q(dir))
+        assert.equal(125, code, err)
+        assert.matches("a listener whose calls a signal cannot withdraw %(Linux 5%.19 and later%), " ..
+                       "which this plan needs", err)
+        assert.is_nil(io.open(dir), "nothing ran")
+        code, _, err = old_sxlua("learn -- true")
+        assert.equal(125, code, err)
+        assert.matches("learn: the kernel refused filter 1 a listener whose calls", err)
+        code, _, err = old_sxlua(q(policy([[
+local seccomp = require "sx.seccomp"
+return { filter = seccomp.builder():rule("notify", "getppid"):build{ default = "allow" },
+         on = { getppid = function(call) return call:ret(1) end } }
+]])) .. " -- true")
+        assert.equal(125, code, err)
+        assert.matches("which this plan needs", err)
+      end)
     end)
 
     it("warns when handlers decide calls a policy also lets through io_uring", function()

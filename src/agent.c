@@ -701,7 +701,8 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   pf->flags = sx_program_notifies(f->plan, f->plan_len)
               ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   pf->plain.len = 0;
-  if (pf->flags && !sx_program_notifies(f->insns, f->len)) {   /* notifies for proceed only */
+  if (pf->flags && !(notify & SX_AGENT_NOTIFY_REQUIRED) &&
+      !sx_program_notifies(f->insns, f->len)) {          /* notifies to report only */
     if (!(f->plain = plan_copy(a, f->insns, f->len, 0, 0, &f->plain_len)))   /* no listener */
       return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
     pf->plain.len = (unsigned short)f->plain_len;
@@ -868,8 +869,8 @@ static int proceed_failed(struct sx_agent *a, struct sx_agent_error *err, int st
                             "(an outer supervisor), and a process gets one"
              : e == EINVAL && index >= 0 && (size_t)index < SX_AGENT_MAX_FILTERS &&
                (inner_of(a)->plan.filters[index].flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
-               ? " a listener whose calls a signal cannot withdraw (Linux 5.19 and later; "
-                 "--no-supervise leaves every decision to the kernel)" : "");
+               ? " a listener whose calls a signal cannot withdraw (Linux 5.19 and later), "
+                 "which this plan needs" : "");
     code = fail(err, SX_AGENT_E_INSTALL, e, "%s", what);
     if (err) err->index = index;
     break;

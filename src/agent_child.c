@@ -157,9 +157,10 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
   for (size_t i = 0; i < p->nfilters; i++) {
     const struct sx_plan_filter *f = &p->filters[i];
     rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
-    if (rc == -EBUSY && f->plain.len) {     /* a listener above us: no supervision */
+    if ((rc == -EBUSY || rc == -EINVAL) && f->plain.len) {   /* no listener: the kernel decides */
+      long why = rc;
       rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f->plain);
-      if (rc >= 0) { STORE(r->unsupervised, 1); continue; }
+      if (rc >= 0) { STORE(r->unsupervised, (int32_t)-why); continue; }
     }
     if (rc < 0) fail(r, SX_ST_INSTALL_FAILED, rc, (int)i, 0);
     if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {

@@ -52,14 +52,16 @@ struct sx_report {
   int32_t workload_pidfd;  /* the reaper's pidfd of the workload, in the shared table */
   int32_t workload_status; /* the reaper: the workload's wait status, once `ended` */
   int32_t ended;
-  int32_t unsupervised;    /* the workload installed a filter's plain version (EBUSY) */
+  int32_t unsupervised;    /* the workload installed a filter's plain version: why (errno) */
   int32_t pinned;          /* a child moved itself to plan.pin_cpu: the workload moves back */
 };
 
 /* One seccomp(2) call the workload makes at proceed. A filter that notifies only because
-** proceed turned some of its actions into notifications also has its plain version: the
-** kernel gives a process one listener, and when one of the filters it already runs under
-** has it (EBUSY), the workload installs that instead. */
+** proceed turned some of its actions into notifications, to report them, also has its
+** plain version, which decides the same in the kernel: the workload installs that instead
+** when the kernel gives it no listener, because one of the filters it already runs under
+** has the one a process gets (EBUSY), or because it is older than 5.19 and lacks
+** SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (EINVAL). */
 struct sx_plan_filter {
   struct sock_fprog prog;
   unsigned flags;          /* SECCOMP_FILTER_FLAG_NEW_LISTENER for one that notifies */

@@ -180,14 +180,16 @@ static int l_install(lua_State *L) {
 }
 
 /* proceed([notify]) -> true, unsupervised | nil, code, errno, msg [, index]; notify:
-** SX_NOTIFY_* bits; unsupervised: the kernel kept the filter from notifying (EBUSY) */
+** SX_NOTIFY_* bits (and "required"); unsupervised: why the kernel gave the filter no
+** listener (EBUSY, EINVAL), or false */
 static int l_proceed(lua_State *L) {
   struct sx_agent *a = check_handle(L);
   struct sx_agent_error e;
   if (sx_agent_proceed(a, (unsigned)luaL_optinteger(L, 2, 0), &e) != SX_AGENT_OK)
     return push_error(L, &e);
   lua_pushboolean(L, 1);
-  lua_pushboolean(L, a->unsupervised);
+  if (a->unsupervised) lua_pushinteger(L, a->unsupervised);
+  else lua_pushboolean(L, 0);
   return 2;
 }
 
@@ -478,13 +480,14 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
     lua_setfield(L, -2, signals[i].name);
   }
   lua_setfield(L, -2, "signals");
-  lua_createtable(L, 0, 6);      /* the kinds of action proceed can turn into notifications */
+  lua_createtable(L, 0, 7);      /* the kinds of action proceed can turn into notifications */
   set_integer(L, "kill", SX_NOTIFY_KILL);
   set_integer(L, "trap", SX_NOTIFY_TRAP);
   set_integer(L, "errno", SX_NOTIFY_ERRNO);
   set_integer(L, "trace", SX_NOTIFY_TRACE);
   set_integer(L, "log", SX_NOTIFY_LOG);
   set_integer(L, "allow", SX_NOTIFY_ALLOW);
+  set_integer(L, "required", SX_AGENT_NOTIFY_REQUIRED);   /* no plain fallback */
   lua_setfield(L, -2, "notify");
   return 1;
 }

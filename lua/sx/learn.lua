@@ -366,8 +366,9 @@ function M.main(args, i, say, runner)
   assert(p:install(f))
   local ok, perr = p:proceed()
   if not ok then
-    say("%s: %s", argv[1], perr.message)
-    return perr.code == "exec_failed" and 126 or 125
+    if perr.code == "exec_failed" then say("%s: %s", argv[1], perr.message) return 126 end
+    say("learn: %s", perr.message)       -- (no listener: nothing to record with)
+    return 125
   end
   local record, rec = M.recorder()
   local how, value = p:wait{ forward = runner.FORWARD, record = record }

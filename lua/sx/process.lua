@@ -219,9 +219,14 @@ function Process:proceed()
   local kinds, why = supervise.kinds(self._mode, self._filters)
   local done, code, errno, message, index = self._h:proceed(kinds)
   if not done then return failed(nil, code, errno, message, index) end
-  if code then                          -- the kernel kept the filter from notifying
-    why = "this process runs under a filter with a listener already (sxlua in sxlua?), and " ..
-          "the kernel gives a process one: kills stay with the kernel, unreported"
+  if code then                          -- the kernel gave the filter no listener: why
+    why = (score.errno_name(code) == "EBUSY"
+           and "this process runs under a filter with a listener already (sxlua in sxlua?), " ..
+               "and the kernel gives a process one"
+           or "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19), " ..
+              "without which a signal could take a call back from the supervisor") ..
+          (self._mode == "denials" and ": denials stay with the kernel, unreported"
+                                    or ": kills stay with the kernel, unreported")
   end
   self.unsupervised = why               -- why kills stay with the kernel, when they do
   return true

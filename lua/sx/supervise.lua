@@ -42,6 +42,11 @@ M.NOTIFIED = {
   learn = { "kill", "trap", "errno", "trace", "log", "allow" },
 }
 
+-- Modes whose notifications change what happens (complain lets denied calls through,
+-- learn records every call): without a listener they cannot be kept, where the others
+-- let the kernel decide as the supervisor would have, unreported.
+local NEEDS_LISTENER = { complain = true, learn = true }
+
 -- kinds(mode, filters) -> the SX_NOTIFY bits proceed takes, and why there are none when
 -- the mode wants some; or raises for a mode that cannot be kept. Only a plan of one
 -- filter is rewritten: the kernel gives a process one listener, and in a stack a
@@ -50,13 +55,13 @@ M.NOTIFIED = {
 function M.kinds(mode, filters)
   if not mode then return 0 end
   if #filters > 1 then
-    if mode == "complain" or mode == "learn" then
+    if NEEDS_LISTENER[mode] then
       error_.raise(("%s mode needs a policy of one filter; this one has %d"):format(mode, #filters))
     end
     return 0, ("the policy has %d filters: kills stay with the kernel, unreported (reports " ..
                "cover a policy of one filter)"):format(#filters)
   end
-  local bits = 0
+  local bits = NEEDS_LISTENER[mode] and NOTIFY.required or 0
   for _, kind in ipairs(M.NOTIFIED[mode]) do bits = bits | NOTIFY[kind] end
   return bits
 end
