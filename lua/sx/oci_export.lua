@@ -492,13 +492,20 @@ end
 
 -- The part of each term inside [0, low] per argument: an atom about values above it
 -- either holds for every value the argument can have (ne, lt, le: dropped) or for none
--- (the term goes).
+-- (the term goes); a mask keeps the argument's bits (those above test bits that are 0,
+-- as the value's are: a negation's masks have them set).
 local function within_widths(set, lows)
   local out = {}
   for _, term in ipairs(set) do
     local kept, empty = {}, false
     for _, a in ipairs(term) do
-      if not ult(lows[a.index + 1], a.value) then kept[#kept + 1] = a
+      local low = lows[a.index + 1]
+      if not ult(low, a.value) then
+        if a.op == "masked_eq" and a.mask & low ~= a.mask then
+          a = a.mask & low == low and { index = a.index, op = "eq", value = a.value }
+              or { index = a.index, op = "masked_eq", value = a.value, mask = a.mask & low }
+        end
+        kept[#kept + 1] = a
       elseif a.op ~= "ne" and a.op ~= "lt" and a.op ~= "le" then empty = true; break end
     end
     if not empty then out[#out + 1] = kept end
