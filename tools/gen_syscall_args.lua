@@ -1,7 +1,8 @@
--- gen_syscall_args.lua: turns data/syscall-args.tsv (argument names and widths) into
+-- gen_syscall_args.lua: turns data/syscall-args.tsv (argument names and widths, kafel's)
+-- and data/syscall-args-kernel.tsv (the same, read from a kernel tree) into
 -- src/syscall_args.inc, joined with data/syscalls.tsv on (arch, number).
 -- usage: lua5.4 tools/gen_syscall_args.lua data/syscalls.tsv data/syscall-args.tsv \
---          data/x32-own-args.tsv > src/syscall_args.inc
+--          data/syscall-args-kernel.tsv data/x32-own-args.tsv > src/syscall_args.inc
 --
 -- What the tables say per architecture and syscall number, argument by argument:
 --   * the argument's name (the kernel's C parameter name), or none;
@@ -23,8 +24,11 @@
 -- Anything unexpected in the input (an unknown arch, a bad width, a row joined to a number
 -- the syscall table does not have) is an error, so a changed table cannot silently shift.
 
-local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64" }   -- enum sx_arch order
-local SOURCE = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
+local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64", "loongarch64", "s390x",
+                 "ppc64le" }                                              -- enum sx_arch order
+local KAFEL = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
+local KERNEL = { x86_64 = true, aarch64 = true, riscv64 = true, loongarch64 = true, s390x = true,
+                 ppc64le = true }
 local SPLIT64 = { i386 = true, arm = true }
 local X32_COMPAT_FROM = 512
 
@@ -92,18 +96,19 @@ local function argument(cell, at)
   return { name = name, width = width }
 end
 
--- syscall-args.tsv: per arch, number -> { {name, width} x6 } ({} for no such argument).
-local function read_args(path, by_nr)
+-- syscall-args.tsv and syscall-args-kernel.tsv: per arch (of `arches`), number ->
+-- { {name, width} x6, fn = the kernel's function } ({} for no such argument).
+local function read_args(path, by_nr, arches)
   local rows = table_of(path, { arch = 1, nr = 3, arg0 = 4, arg5 = 9 })
   local out = {}
-  for arch in pairs(SOURCE) do out[arch] = {} end
+  for arch in pairs(arches) do out[arch] = {} end
   for r = 2, #rows do
     local f, at = rows[r].fields, ("%s:%d"):format(path, rows[r].lineno)
     local arch, nr = f[1], math.tointeger(tonumber(f[3]))
-    if not SOURCE[arch] then fail(at .. ": unknown arch " .. tostring(arch)) end
+    if not arches[arch] then fail(at .. ": unknown arch " .. tostring(arch)) end
     if not nr then fail(at .. ": bad number") end
     if out[arch][nr] then fail(at .. ": a second row for " .. arch .. " " .. nr) end
-    local args, split = {}, false
+    local args, split = { fn = f[2] }, false
     for i = 1, 6 do
       args[i] = argument(f[3 + i], at)
       if SPLIT64[arch] and args[i].width == 8 then split = true end
@@ -163,10 +168,90 @@ local function x32_rows(args, own, by_nr, by_name, own_path)
   return out
 end
 
-local USAGE = "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv x32-own-args.tsv"
+-- Do two rows take the same parameters: the same widths, and no name of one at another
+-- place in the other (a name may be spelt differently: kafel's tables are older)?
+local function alike(a, b)
+  for i = 1, 6 do
+    if (a[i].width or 0) ~= (b[i].width or 0) then return false end
+    for j = 1, 6 do
+      if j ~= i and a[i].name and a[i].name == b[j].name then return false end
+    end
+  end
+  return true
+end
+
+-- Does kafel's row name other parameters than the kernel's (not a spelling, nor only a
+-- width, nor parameters added since): one of its names elsewhere in the kernel's row, or
+-- another name at a place where the widths differ too?
+local function names_wrong(kafel, kernel)
+  for i = 1, 6 do
+    local n, k = kafel[i].name, kernel[i].name
+    for j = 1, 6 do
+      if j ~= i and n and n == kernel[j].name then return true end
+    end
+    if n and k and n ~= k and kafel[i].width ~= kernel[i].width then return true end
+  end
+  return false
+end
+
+local function no_names(row)
+  local out = { fn = row.fn }
+  for i = 1, 6 do out[i] = { width = row[i].width } end
+  return out
+end
+
+local function with_names(row, names)
+  local out = { fn = row.fn }
+  for i = 1, 6 do out[i] = { name = row[i].name and names[i].name, width = row[i].width } end
+  return out
+end
+
+-- kafel's rows, checked against the kernel's (syscall-args-kernel.tsv, read from a kernel
+-- tree: see tools/kernel_args.lua). Where both cover an arch, kafel's row stays where it
+-- takes the same parameters as the kernel's (its names, which policies use, kept) and
+-- gives way where it does not: for a few recent calls (futex_wait, statmount, mseal, ...)
+-- kafel describes a prototype that changed before it was merged. i386 and arm rows of a
+-- function whose x86_64 row names other parameters lose their names (every argument is
+-- 32 bits there anyway). Arches only
+-- the kernel's rows cover take them, with kafel's spelling of the same function's
+-- parameters (aarch64's row, else x86_64's) where the two take the same ones.
+local function merge(args, kernel)
+  local wrong = {}
+  for arch, rows in pairs(kernel) do
+    for nr, k in pairs(args[arch] and rows or {}) do
+      local row = args[arch][nr]
+      if not row or not alike(row, k) then
+        if row and arch == "x86_64" and names_wrong(row, k) then wrong[row.fn] = true end
+        args[arch][nr] = k
+      end
+    end
+  end
+  for _, arch in ipairs { "i386", "arm" } do
+    for nr, row in pairs(args[arch]) do
+      if wrong[row.fn] then args[arch][nr] = no_names(row) end
+    end
+  end
+  local spelt = {}
+  for _, arch in ipairs { "x86_64", "aarch64" } do
+    for _, row in pairs(args[arch]) do spelt[row.fn] = row end
+  end
+  for arch, rows in pairs(kernel) do
+    if not args[arch] then
+      args[arch] = {}
+      for nr, k in pairs(rows) do
+        local theirs = spelt[k.fn]
+        args[arch][nr] = theirs and alike(theirs, k) and with_names(k, theirs) or k
+      end
+    end
+  end
+end
+
+local USAGE = "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv syscall-args-kernel.tsv " ..
+              "x32-own-args.tsv"
 local by_nr, by_name = read_numbers(assert(arg[1], USAGE))
-local args = read_args(assert(arg[2], USAGE), by_nr)
-args.x32 = x32_rows(args, read_x32_own(assert(arg[3], USAGE)), by_nr, by_name, arg[3])
+local args = read_args(assert(arg[2], USAGE), by_nr, KAFEL)
+merge(args, read_args(assert(arg[3], USAGE), by_nr, KERNEL))
+args.x32 = x32_rows(args, read_x32_own(assert(arg[4], USAGE)), by_nr, by_name, arg[4])
 
 -- every name once, sorted; index 0 is "no name"
 local names, index = {}, {}
@@ -182,8 +267,8 @@ table.sort(names)
 for i, n in ipairs(names) do index[n] = i end
 
 local out = {
-  "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv, syscall-args.tsv and x32-own-args.tsv: " ..
-  "do not edit. */",
+  "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv, syscall-args.tsv, " ..
+  "syscall-args-kernel.tsv and x32-own-args.tsv: do not edit. */",
   ("#define SX_ARG_NAMES %d"):format(#names + 1),
   "static const char *const arg_names[SX_ARG_NAMES] = {",
   '  "",',
