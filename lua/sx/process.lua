@@ -212,7 +212,10 @@ end
 
 -- proceed(): install the plan's filters and execve the program. A filter the kernel
 -- refuses (install_failed, err.index) or a failed exec (exec_failed) ends the process:
--- nothing runs.
+-- nothing runs. Supervised for reports ("kills", "denials"), a filter the kernel gives no
+-- listener (an outer supervisor has the one, or Linux before 5.19) is installed plain,
+-- deciding as the policy says, and p.unsupervised says why; "complain", "learn" and
+-- notify rules need the listener, and fail (install_failed) instead.
 function Process:proceed()
   local ok, err = check_parked(self)
   if not ok then return nil, err end
