@@ -84,15 +84,17 @@ local function read_numbers(path)
   return by_nr, by_name
 end
 
--- A cell "name:width" -> {name =, width =}; "-" -> {} (no such argument).
+-- A cell "name:width" -> {name =, width =}; "-" -> {} (no such argument); width 0 (the
+-- kernel's reader did not know the type) -> {name =, unknown = true}.
 local function argument(cell, at)
   if cell == nil then fail(at .. ": wrong number of columns") end
   if cell == "-" then return {} end
   local name, width = cell:match("^([%a_][%w_]*):(%d+)$")
   width = math.tointeger(tonumber(width))
-  if not name or (width ~= 2 and width ~= 4 and width ~= 8) then
+  if not name or (width ~= 0 and width ~= 2 and width ~= 4 and width ~= 8) then
     fail(at .. ": bad argument " .. cell)
   end
+  if width == 0 then return { name = name, unknown = true } end
   return { name = name, width = width }
 end
 
@@ -172,7 +174,9 @@ end
 -- place in the other (a name may be spelt differently: kafel's tables are older)?
 local function alike(a, b)
   for i = 1, 6 do
-    if (a[i].width or 0) ~= (b[i].width or 0) then return false end
+    if not (a[i].unknown or b[i].unknown) and (a[i].width or 0) ~= (b[i].width or 0) then
+      return false
+    end
     for j = 1, 6 do
       if j ~= i and a[i].name and a[i].name == b[j].name then return false end
     end

@@ -15,7 +15,8 @@
 -- in the tree (generic code, or the arch's own directory) gives the parameters. A
 -- parameter's width is what its type is in a 64-bit kernel, which casts the register to
 -- it (include/linux/syscalls.h, __SC_CAST): pointers, longs, size_t, loff_t and u64s 8,
--- ints, enums, pid_t, uid_t and u32s 4, umode_t and u16s 2. A number whose function has no
+-- ints, enums, pid_t, uid_t and u32s 4, umode_t and u16s 2; another type is written as
+-- width 0 (unknown: compared on all 64 bits). A number whose function has no
 -- definition, or several the tree chooses between by configuration that this reader does
 -- not decide (ARCH_CONFIG below), or a parameter of a type not listed here, gets no row
 -- or no width: it stays unknown, compared on all 64 bits, as before.
@@ -282,13 +283,12 @@ local function rows(src, arch, defs, late, numbers)
   return out, left
 end
 
+-- name:width; name:0 for a parameter of a type this reader does not know (said on stderr:
+-- add the type to WIDTH).
 local function cell(a)
   if not a.name then return "-" end
-  if not a.width then
-    io.stderr:write("unknown type: ", a.type, " ", a.name, "\n")
-    return "-"
-  end
-  return a.name .. ":" .. a.width
+  if not a.width then io.stderr:write("unknown type: ", a.type, " ", a.name, "\n") end
+  return a.name .. ":" .. (a.width or 0)
 end
 
 local function write_rows(src, arches, defs, late, numbers)
