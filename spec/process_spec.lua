@@ -111,6 +111,26 @@ describe("sx.process", function()
                   { run({ argv = { proc.bin("sxtry"), tostring(uname) } }, { deny }) })
     end)
 
+    -- The kernel reads writev's fd through fdget(unsigned int) and clone's flags through
+    -- lower_32_bits, though it declares both unsigned long: with an upper bit set, the
+    -- call still writes to fd 1 and still forks. A rule on them compares the low 32 bits.
+    it("denies on the bits the kernel reads: writev(1 << 32 | 1) and clone(0x100000011)", function()
+      local f = assert(seccomp.builder()
+        :deny("writev", { { index = 0, op = "eq", value = 1 } })
+        :deny("clone", { { index = 0, op = "eq", value = 0x11 } })
+        :build { default = "allow" })
+      local writev, clone = seccomp.syscall_number("writev"), seccomp.syscall_number("clone")
+      local function try(...) return { run({ argv = { proc.bin("sxtry"), ... } }, { f }) } end
+      -- unfiltered both succeed: the upper half is dropped (writev of 0 iovecs returns 0)
+      assert.same({ "exited", 0 }, { run({ argv = { proc.bin("sxtry"), tostring(writev), "0x100000001", "0", "0" } }) })
+      assert.same({ "exited", 1 }, try(tostring(writev), "1", "0", "0"))
+      assert.same({ "exited", 1 }, try(tostring(writev), "0x100000001", "0", "0"))
+      assert.same({ "exited", 0 }, try(tostring(writev), "2", "0", "0"))
+      if seccomp.arch() == "x86_64" then   -- clone's flags are argument 0 here (not on s390x)
+        assert.same({ "exited", 1 }, try(tostring(clone), "0x100000011", "0", "0", "0", "0"))
+      end
+    end)
+
     it("stacks filters: the most restrictive answer wins", function()
       local a = assert(seccomp.deny_list({ "uname" }, { deny_action = seccomp.errno("EPERM") }))
       local b = assert(seccomp.deny_list({ "getppid" }, { deny_action = seccomp.errno("EACCES") }))

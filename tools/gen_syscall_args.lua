@@ -2,7 +2,8 @@
 -- and data/syscall-args-kernel.tsv (the same, read from a kernel tree) into
 -- src/syscall_args.inc, joined with data/syscalls.tsv on (arch, number).
 -- usage: lua5.4 tools/gen_syscall_args.lua data/syscalls.tsv data/syscall-args.tsv \
---          data/syscall-args-kernel.tsv data/x32-own-args.tsv > src/syscall_args.inc
+--          data/syscall-args-kernel.tsv data/x32-own-args.tsv data/effective-widths.tsv \
+--          > src/syscall_args.inc
 --
 -- What the tables say per architecture and syscall number, argument by argument:
 --   * the argument's name (the kernel's C parameter name), or none;
@@ -21,6 +22,9 @@
 --     an argument named in a filter for both ABIs means one index), the file's otherwise
 --     (preadv64 takes the position in one register where x86_64's preadv takes two). Every
 --     x32 number from 512 up needs its row there: a new one is an error until it has one.
+--   * A few parameters are read on fewer bits than declared (data/effective-widths.tsv:
+--     an fd taken as unsigned long, then handed to fdget(unsigned int)): they get the
+--     width the kernel reads, on every arch whose row has them.
 -- Anything unexpected in the input (an unknown arch, a bad width, a row joined to a number
 -- the syscall table does not have) is an error, so a changed table cannot silently shift.
 
@@ -129,11 +133,44 @@ local function read_x32_own(path)
   for r = 2, #rows do
     local f, at = rows[r].fields, ("%s:%d"):format(path, rows[r].lineno)
     if out[f[1]] then fail(at .. ": a second row for " .. f[1]) end
-    local args = {}
+    local args = { fn = f[2]:gsub("^sys_", "") }
     for i = 1, 6 do args[i] = argument(f[2 + i], at) end
     out[f[1]] = args
   end
   return out
+end
+
+-- Is a name of row a at another place in row b?
+local function moved(a, b)
+  for i = 1, 6 do
+    for j = 1, 6 do
+      if j ~= i and a[i].name and a[i].name == b[j].name then return true end
+    end
+  end
+  return false
+end
+
+-- Do two rows take the same parameters: the same widths, and no name of one at another
+-- place in the other (a name may be spelt differently: kafel's tables are older)?
+local function alike(a, b)
+  for i = 1, 6 do
+    if not (a[i].unknown or b[i].unknown) and (a[i].width or 0) ~= (b[i].width or 0) then
+      return false
+    end
+  end
+  return not moved(a, b) and not moved(b, a)
+end
+
+-- Does kafel's row name other parameters than the kernel's (not a spelling, nor only a
+-- width, nor parameters added since): one of its names elsewhere in the kernel's row, or
+-- another name at a place where the widths differ too?
+local function names_wrong(kafel, kernel)
+  if moved(kafel, kernel) then return true end
+  for i = 1, 6 do
+    local n, k = kafel[i].name, kernel[i].name
+    if n and k and n ~= k and kafel[i].width ~= kernel[i].width then return true end
+  end
+  return false
 end
 
 local function count(row)
@@ -156,8 +193,9 @@ local function x32_rows(args, own, by_nr, by_name, own_path)
       local row = own[name] or fail(("%s: no row for x32's %s (%d): which function does it " ..
                                      "enter, with what parameters?"):format(own_path, name, nr))
       local native = args.x86_64[by_name.x86_64[name] or -1]
-      local same = native and count(native) == count(row)
-      out[nr] = {}
+      local same = native and count(native) == count(row) and not moved(native, row) and
+                   not moved(row, native)
+      out[nr] = { fn = row.fn }
       for i = 1, 6 do
         out[nr][i] = { name = row[i].name and (same and native[i].name or row[i].name),
                        width = row[i].width }
@@ -168,34 +206,6 @@ local function x32_rows(args, own, by_nr, by_name, own_path)
   local extra = next(own)
   if extra then fail(own_path .. ": " .. extra .. " is no x32 syscall from 512 up") end
   return out
-end
-
--- Do two rows take the same parameters: the same widths, and no name of one at another
--- place in the other (a name may be spelt differently: kafel's tables are older)?
-local function alike(a, b)
-  for i = 1, 6 do
-    if not (a[i].unknown or b[i].unknown) and (a[i].width or 0) ~= (b[i].width or 0) then
-      return false
-    end
-    for j = 1, 6 do
-      if j ~= i and a[i].name and a[i].name == b[j].name then return false end
-    end
-  end
-  return true
-end
-
--- Does kafel's row name other parameters than the kernel's (not a spelling, nor only a
--- width, nor parameters added since): one of its names elsewhere in the kernel's row, or
--- another name at a place where the widths differ too?
-local function names_wrong(kafel, kernel)
-  for i = 1, 6 do
-    local n, k = kafel[i].name, kernel[i].name
-    for j = 1, 6 do
-      if j ~= i and n and n == kernel[j].name then return true end
-    end
-    if n and k and n ~= k and kafel[i].width ~= kernel[i].width then return true end
-  end
-  return false
 end
 
 local function no_names(row)
@@ -250,12 +260,47 @@ local function merge(args, kernel)
   end
 end
 
+-- effective-widths.tsv: { {fn =, name =, width =, at =}... }
+local function read_effective(path)
+  local rows, out = table_of(path, { ["function"] = 1, parameter = 2, width = 3 }), {}
+  for r = 2, #rows do
+    local f, at = rows[r].fields, ("%s:%d"):format(path, rows[r].lineno)
+    local width = math.tointeger(tonumber(f[3]))
+    if width ~= 2 and width ~= 4 then fail(at .. ": bad width " .. tostring(f[3])) end
+    out[#out + 1] = { fn = f[1], name = f[2], width = width, at = at }
+  end
+  return out
+end
+
+-- Narrow the parameters the kernel reads on fewer bits than it declares, on every arch
+-- whose row has the function with that parameter. A row that matches nothing, or that
+-- would widen one, is an error.
+local function narrow(args, effective)
+  for _, e in ipairs(effective) do
+    local matched = false
+    for _, arch in ipairs(ARCHES) do
+      for _, row in pairs(args[arch]) do
+        for i = 1, 6 do
+          if row.fn == e.fn and row[i].name == e.name then
+            if row[i].width and row[i].width < e.width then
+              fail(("%s: %s's %s is %d bytes on %s already"):format(e.at, e.fn, e.name, row[i].width, arch))
+            end
+            row[i].width, row[i].unknown, matched = e.width, nil, true
+          end
+        end
+      end
+    end
+    if not matched then fail(e.at .. ": no table has " .. e.fn .. " with " .. e.name) end
+  end
+end
+
 local USAGE = "usage: gen_syscall_args.lua syscalls.tsv syscall-args.tsv syscall-args-kernel.tsv " ..
-              "x32-own-args.tsv"
+              "x32-own-args.tsv effective-widths.tsv"
 local by_nr, by_name = read_numbers(assert(arg[1], USAGE))
 local args = read_args(assert(arg[2], USAGE), by_nr, KAFEL)
 merge(args, read_args(assert(arg[3], USAGE), by_nr, KERNEL))
 args.x32 = x32_rows(args, read_x32_own(assert(arg[4], USAGE)), by_nr, by_name, arg[4])
+narrow(args, read_effective(assert(arg[5], USAGE)))
 
 -- every name once, sorted; index 0 is "no name"
 local names, index = {}, {}
@@ -272,7 +317,7 @@ for i, n in ipairs(names) do index[n] = i end
 
 local out = {
   "/* Generated by tools/gen_syscall_args.lua from syscalls.tsv, syscall-args.tsv, " ..
-  "syscall-args-kernel.tsv and x32-own-args.tsv: do not edit. */",
+  "syscall-args-kernel.tsv, x32-own-args.tsv and effective-widths.tsv: do not edit. */",
   ("#define SX_ARG_NAMES %d"):format(#names + 1),
   "static const char *const arg_names[SX_ARG_NAMES] = {",
   '  "",',
