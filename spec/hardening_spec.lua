@@ -287,6 +287,21 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     assert.equal(as_listed(f.bpf), last)         -- execve allowed: no gate, the program itself
     assert.same({ true, true, false }, doors({ argv = SLEEP }, {
       denying_sendmsg(), denying_sendmsg({ "notify", "mkdir" }), denying_sendmsg() }))
+    -- A filter whose listener the kernel refuses falls back to its plain version only when
+    -- no filter before it opened its door for the handover (the C API's proceed, notifying
+    -- kills in a stack, on a kernel before 5.19): else the plan fails, nothing runs.
+    local code, out = proc.run(q(proc.bin("before_5_19")) .. " " .. proc.shell_quote(os.getenv("SX_LUA") or "lua5.4") ..
+      [[ -e 'local process, seccomp = require "sx.process", require "sx.seccomp"
+        local E = seccomp.errno "EPERM"
+        local p = assert(process.spawn { argv = { "/bin/true" } })
+        assert(p:install(assert(seccomp.from_rules({ { E, "sendmsg" } }, "allow", { bad_arch = E }))))
+        assert(p:install(assert(seccomp.from_rules({ { E, "sendmsg" }, { "kill_process", "mkdir" } },
+                                                   "allow", { bad_arch = E }))))
+        print(p._h:proceed(require("sx.process_core").notify.kill))']])
+    if code ~= 77 then
+      assert.equal(0, code, out)
+      assert.matches("^nil\tinstall_failed\t22\t", out)
+    end
   end)
 
   -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack

@@ -650,7 +650,8 @@ static struct sx_data call_data(long nr, const uint64_t *args, size_t nargs) {
 ** execve or, when `handover` says a listener may be handed over under it, its sendmsg.
 ** NULL when out of memory, or with *out_len 0 when the gate makes it too big. */
 static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn *insns,
-                                 size_t len, unsigned kinds, int handover, size_t *out_len) {
+                                 size_t len, unsigned kinds, int handover, size_t *out_len,
+                                 int *door) {
   struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
   struct sx_gate g = gate_calls(a);
   struct sx_data exec = call_data(SYS_execve, g.exec, 6);
@@ -662,6 +663,7 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   memcpy(body, insns, len * sizeof *out);
   sx_program_notify(body, len, kinds);
   g.handover = handover && !allows(run(body, len, &send));
+  if (door) *door = g.handover;
   if (g.handover || !allows(run(body, len, &exec)))
     n = sx_gate_prologue(out, sx_arch_host(), &g);
   if (len + n > SX_MAX_INSNS) {
@@ -672,6 +674,14 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   memmove(out + n, body, len * sizeof *out);
   *out_len = len + n;
   return out;
+}
+
+/* Does a filter before k open its gate for a handover? Then k has no plain fallback: with
+** no listener to hand over, that door would stay open for nothing. */
+static int doors_before(const struct sx_agent *a, size_t k) {
+  for (size_t i = 0; i < k; i++)
+    if (a->filters[i].door) return 1;
+  return 0;
 }
 
 /* Filter k of the plan as the workload will install it, with the actions of `notify`
@@ -690,7 +700,7 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   free(f->plain);
   f->plain = NULL;
   f->plain_len = 0;
-  if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len)))
+  if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len, &f->door)))
     return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate "
                                    "in front of it need more than 4096 instructions", NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
@@ -701,9 +711,9 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   pf->flags = sx_program_notifies(f->plan, f->plan_len)
               ? SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
   pf->plain.len = 0;
-  if (pf->flags && !(notify & SX_AGENT_NOTIFY_REQUIRED) &&
+  if (pf->flags && !(notify & SX_AGENT_NOTIFY_REQUIRED) && !doors_before(a, k) &&
       !sx_program_notifies(f->insns, f->len)) {          /* notifies to report only */
-    if (!(f->plain = plan_copy(a, f->insns, f->len, 0, 0, &f->plain_len)))   /* no listener */
+    if (!(f->plain = plan_copy(a, f->insns, f->len, 0, 0, &f->plain_len, NULL)))  /* no listener */
       return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
     pf->plain.len = (unsigned short)f->plain_len;
     pf->plain.filter = (struct sock_filter *)(void *)f->plain;

@@ -111,6 +111,7 @@ struct sx_agent_filter {       /* a filter of the plan, owned by the agent */
   size_t plan_len;
   struct sx_insn *plain;       /* without the notifications proceed made, or NULL */
   size_t plain_len;
+  int door;                    /* the plan's gate lets a listener's handover sendmsg through */
 };
 
 struct sx_agent {
@@ -158,8 +159,8 @@ SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, siz
 ** with the one a process gets; EINVAL: Linux before 5.19), the workload installs such a
 ** filter without those notifications, so the kernel decides, and a->unsupervised says
 ** why; with SX_AGENT_NOTIFY_REQUIRED in `notify` (the notifications are the point, as
-** when they let denied calls through) the plan fails instead. On failure the child is
-** gone. */
+** when they let denied calls through), or when a filter before it opened its exec gate
+** for the handover's sendmsg, the plan fails instead. On failure the child is gone. */
 enum { SX_AGENT_NOTIFY_REQUIRED = 1 << 30 };
 SX_API int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err);
 /* Answers one notification, received from `listener` of filter `filter` (counted from 0
