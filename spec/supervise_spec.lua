@@ -235,6 +235,7 @@ return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
     describe("on a kernel before 5.19", function()
       local old = q(proc.bin("before_5_19")) .. " "
       local function old_sxlua(args) return proc.run("cd / && " .. old .. proc.SXLUA .. " " .. args) end
+      if proc.run(old .. "true") == 77 then return pending("before_5_19: not made for this architecture") end
 
       it("leaves the kills to the kernel, and says so", function()
         local code, _, err = old_sxlua(q(policy(DENY_SOCKET)) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
