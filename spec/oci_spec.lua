@@ -552,7 +552,7 @@ describe("oci.export", function()
       "names": ["socket"],
       "action": "SCMP_ACT_ALLOW",
       "args": [
-        { "index": 0, "value": 1, "valueTwo": 0, "op": "SCMP_CMP_EQ" }
+        { "index": 0, "value": 4294967295, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ" }
       ]
     },
     {

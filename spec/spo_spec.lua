@@ -94,7 +94,7 @@ describe("sxlua export --format spo #lua54", function()
     local cases = {
       { "return require('sx.seccomp').allow_list({ 'read' }, { default = require('sx.seccomp').errno('ENOSYS') })",
         "has no defaultErrnoRet" },
-      { "local s = require 'sx.seccomp'\nreturn assert(s.builder():allow('socket', 'arg0 != 1 && arg0 < 100'):build { arch = 'x86_64' })",
+      { "local s = require 'sx.seccomp'\nreturn assert(s.builder():allow('mmap', 'arg1 != 1 && arg1 < 100'):build { arch = 'x86_64' })",
         "does not fit the int64" },
       { "return require('sx.seccomp').from_rules({ { require('sx.seccomp').trace(5000), 'ptrace' } }, 'allow', { arch = 'x86_64' })",
         "above the 4095" },

@@ -14,7 +14,9 @@
 --   * are unconditional only when one action decides the whole syscall.
 -- Sets are unions of conjunctions of comparisons; where a conjunction compares one
 -- argument twice (or negates a masked compare) the values are split into "cubes"
--- ((arg & mask) == value), which SCMP_CMP_MASKED_EQ and SCMP_CMP_EQ express.
+-- ((arg & mask) == value), which SCMP_CMP_MASKED_EQ and SCMP_CMP_EQ express. And since
+-- libseccomp compares all 64 bits of an argument the kernel reads on 32 (an int), every
+-- comparison of such an argument is written as cubes masked to its bits (below).
 
 local cjson = require "cjson"
 local core = require "sx.core"
@@ -216,6 +218,23 @@ local function one_index(index, atoms)
   return cube_atoms(index, acc)
 end
 
+-- The terms made by taking one atom from each list of alternatives.
+local function product(choices)
+  local out = { {} }
+  for _, alts in ipairs(choices) do
+    local grown = {}
+    for _, t in ipairs(out) do
+      for _, a in ipairs(alts) do
+        local nt = { unpack(t) }
+        nt[#nt + 1] = a
+        grown[#grown + 1] = nt
+      end
+    end
+    out = grown
+  end
+  return out
+end
+
 -- A term in canonical shape: at most one atom per index, as a set (several terms when a
 -- doubly constrained index splits, none when the term is empty).
 local function normalize(term)
@@ -247,19 +266,7 @@ local function normalize(term)
       end
     end
   end
-  local out = { {} }
-  for _, alts in ipairs(choices) do
-    local grown = {}
-    for _, t in ipairs(out) do
-      for _, a in ipairs(alts) do
-        local nt = { unpack(t) }
-        nt[#nt + 1] = a
-        grown[#grown + 1] = nt
-      end
-    end
-    out = grown
-  end
-  return out
+  return product(choices)
 end
 
 -- The set where atom `a` does not hold.
@@ -570,6 +577,118 @@ local function syscall_sets(list, default, syscall, arches)
   return first
 end
 
+-- ---- what libseccomp compares ----------------------------------------------------------
+-- runc and crun hand a profile to libseccomp, which compares all 64 bits of an argument on
+-- 64-bit ABIs and 32 on i386, arm and x32, where the kernel reads an int's low 32 (and a
+-- umode_t's 16): a plain SCMP_CMP_EQ of 17 on socket's family misses socket(0x100000011),
+-- an AF_PACKET socket, and an NE of 40 lets socket(0x100000028) make an AF_VSOCK one. So
+-- an atom on an argument narrower than libseccomp's compare is written as masked_eq over
+-- the argument's bits, which ignores the rest: eq as one, a range as the aligned blocks
+-- that make it up (a term then becomes one entry per block). sx's own import reads those
+-- the same.
+
+local LIBSECCOMP_BITS = { i386 = 32, arm = 32, x32 = 32 }     -- 64 elsewhere
+
+-- Atoms (alternatives) for `a` on an argument of low bits `low`: masked_eq within them;
+-- {} when it never holds there, nil when it always does.
+local function masked_atoms(a, low)
+  if a.op == "masked_eq" then return { a } end          -- (within_widths kept its mask in low)
+  if a.op == "eq" then return { { index = a.index, op = "masked_eq", mask = low, value = a.value } } end
+  local list = {}
+  for _, iv in ipairs(intersect_intervals(intervals(a), { { 0, low } })) do
+    for _, c in ipairs(interval_cubes(iv[1], iv[2], {})) do list[#list + 1] = { c[1] & low, c[2] } end
+  end
+  local out = {}
+  for _, c in ipairs(merge_cubes(list)) do
+    if c[1] == 0 then return nil end
+    out[#out + 1] = { index = a.index, op = "masked_eq", mask = c[1], value = c[2] }
+  end
+  return out
+end
+
+-- The low bits to mask each argument of `syscall` to, per index (false: none): those of
+-- an argument some arch reads on fewer bits than libseccomp compares there, which must
+-- then be the same on every arch (a mask of all the bits libseccomp compares changes
+-- nothing there); or nil, err.
+local function libseccomp_masks(syscall, arches, used)
+  local masks, lows_of, have = {}, {}, {}          -- (arches that lack the syscall: none)
+  for _, arch in ipairs(arches) do
+    if core.syscall_number(syscall, arch) then
+      have[#have + 1] = arch
+      lows_of[#have] = widths_on(syscall, arch)
+    end
+  end
+  for i = 1, 6 do
+    local by
+    masks[i] = false
+    for a, arch in ipairs(used[i] and have or {}) do
+      local low, bits = lows_of[a][i], LIBSECCOMP_BITS[arch] or 64
+      if low ~= -1 and (bits == 64 or ult(low, (1 << bits) - 1)) then masks[i], by = low, arch end
+    end
+    for a, arch in ipairs(masks[i] and have or {}) do
+      if lows_of[a][i] ~= masks[i] then
+        return nil, error_.new("bad_rule", fmt("argument %d of '%s' is read on different " ..
+          "widths on %s and %s, which one profile for libseccomp cannot say: export one " ..
+          "profile per architecture", i - 1, syscall, by, arch), { syscall = syscall })
+      end
+    end
+  end
+  return masks
+end
+
+-- A term's atoms on narrow arguments as masked_eq atoms: a list of terms (their union).
+local function masked_terms(term, masks)
+  local choices = {}
+  for _, a in ipairs(term) do
+    local low = masks[a.index + 1]
+    local alts = low and masked_atoms(a, low) or { a }
+    if alts then
+      if #alts == 0 then return {} end
+      choices[#choices + 1] = alts
+    end
+  end
+  return product(choices)
+end
+
+-- Does term a hold whenever term b does (its atoms a subset of b's)? Such a b decides
+-- nothing after a of the same action: the importer refuses it as a rule that never does.
+local function covers(a, b)
+  local have = {}
+  for _, x in ipairs(b) do have[atom_key(x)] = true end
+  for _, x in ipairs(a) do if not have[atom_key(x)] then return false end end
+  return true
+end
+
+local function for_libseccomp(sets, syscall, arches)
+  local used = {}                                   -- the arguments a condition tests
+  for _, s in ipairs(sets) do
+    for _, t in ipairs(s[2]) do
+      for _, a in ipairs(t) do used[a.index + 1] = true end
+    end
+  end
+  local masks, err = libseccomp_masks(syscall, arches, used)
+  if not masks then return nil, err end
+  local any = false
+  for i = 1, 6 do any = any or masks[i] end
+  if not any then return sets end
+  local out = {}
+  for _, s in ipairs(sets) do
+    local terms = {}
+    for _, t in ipairs(s[2]) do
+      for _, mt in ipairs(masked_terms(t, masks)) do
+        local dup = false
+        for _, kept in ipairs(terms) do dup = dup or covers(kept, mt) end
+        if not dup then
+          for k = #terms, 1, -1 do if covers(mt, terms[k]) then remove(terms, k) end end
+          terms[#terms + 1] = mt
+        end
+      end
+    end
+    if #terms > 0 then out[#out + 1] = { s[1], merge_terms(terms) } end
+  end
+  return out
+end
+
 -- ---- JSON ---------------------------------------------------------------------------------
 
 local function u64(v)
@@ -643,6 +762,7 @@ function M.profile(f, scmp_arch)
   local entries, by_key = {}, {}
   for _, name in ipairs(order) do
     local sets, err = syscall_sets(groups[name], default, name, f.arches)
+    if sets then sets, err = for_libseccomp(sets, name, f.arches) end
     if not sets then return nil, err end
     local count = #entries
     for _, s in ipairs(sets) do count = count + #s[2] end
