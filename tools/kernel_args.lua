@@ -201,7 +201,11 @@ local function definitions(src, late)
         for _, c in ipairs(stack) do
           if c == false then conds = false break end
           local e = c
-          while e do conds[e[1]] = (e == c) and c[2] or false; e = e.after end
+          conds[c[1]] = c[2]
+          while e.after do                   -- the branches before an #elif, not taken
+            e = e.after
+            conds[e[1]] = not e[2]
+          end
         end
         if not (defs[name] and defs[name][1].file == "(syscall-protos-late.tsv)") then
           defs[name] = defs[name] or {}
