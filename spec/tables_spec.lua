@@ -134,6 +134,10 @@ describe("syscall arguments", function()
     -- declared unsigned long, read through lower_32_bits (effective-widths.tsv)
     assert.same({ index = 0, name = "clone_flags", width = 4, bits = 32 }, arg("clone", "x86_64", 0))
     assert.same({ index = 4, name = "tls", width = 8, bits = 64 }, arg("clone", "x86_64", 4))
+    -- kcmp's idx1 goes to get_file_raw_ptr(unsigned int), mbind's mode to an int
+    assert.equal(32, arg("kcmp", "x86_64", 3).bits)
+    assert.equal(64, arg("kcmp", "x86_64", 4).bits)        -- idx2: an epoll slot pointer too
+    assert.equal(32, arg("mbind", "aarch64", 2).bits)
     assert.same({ index = 0, name = "personality", width = 4, bits = 32 },
                 arg("personality", "aarch64", 0))
     -- umode_t: the kernel reads 16 bits
