@@ -646,6 +646,32 @@ describe("oci.export", function()
     assert.has_error(function() oci.export("not a filter") end)
     assert.has_error(function() oci.export(f, { pretty = true }) end)
   end)
+
+  -- libseccomp compares only the low 32 bits of an argument on x32, where the kernel reads
+  -- a long of the native calls on 64 (prctl's arg2): spec/oci_libseccomp_spec.lua shows
+  -- libseccomp's filter letting prctl(4, 0x100000005) through an EQ of 5 there.
+  it("refuses a condition on the high word of an argument x32 reads on 64 bits", function()
+    local rules = { { action = "allow", syscall = "prctl", args = { { index = 1, op = "eq", value = 5 } } } }
+    local f = assert(seccomp.from_rules(rules, "kill_process", { arches = { "x86_64", "x32" } }))
+    local json, err = oci.export(f)
+    assert.is_nil(json)
+    assert.equal("bad_rule", err.code)
+    assert.equal("argument 1 of 'prctl' is read on 64 bits on x32, where libseccomp compares " ..
+      "only its low 32, so a profile cannot say a condition on all of it: export without " ..
+      "x32, or test the argument with a mask within its low 32 bits", err.message)
+    -- without x32, or on an argument x32 reads on 32 bits (compat ioctl's arg), or with a
+    -- mask within the low 32 bits, it is said
+    assert.truthy(oci.export(assert(seccomp.from_rules(rules, "kill_process", { arch = "x86_64" }))))
+    for _, c in ipairs({ { syscall = "ioctl", args = { { index = 2, op = "le", value = 5 } } },
+                         { syscall = "mprotect", args = { { index = 2, op = "masked_eq", mask = 4, value = 0 } } } }) do
+      c.action = "allow"
+      assert.truthy(oci.export(assert(seccomp.from_rules({ c }, "kill_process", { arches = { "x86_64", "x32" } }))))
+    end
+    local wide = { action = "allow", syscall = "mprotect",
+                   args = { { index = 2, op = "masked_eq", mask = 0x100000004, value = 0 } } }
+    f = assert(seccomp.from_rules({ wide }, "kill_process", { arches = { "x86_64", "x32" } }))
+    assert.matches("argument 2 of 'mprotect' is read on 64 bits on x32", select(2, oci.export(f)).message)
+  end)
 end)
 
 describe("fixtures", function()

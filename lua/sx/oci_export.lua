@@ -659,7 +659,34 @@ local function covers(a, b)
   return true
 end
 
+-- On x32 libseccomp compares only an argument's low 32 bits, where the kernel reads a
+-- long or a pointer of the native calls on 64: prctl(4, 0x100000005) passes its EQ of 5.
+-- A condition there that looks at the high word (anything but a masked_eq within the low
+-- 32 bits) cannot be said, and the profile would be wider than the filter: refused.
+local function high_word_unsaid(sets, syscall, arches)
+  for _, arch in ipairs(arches) do
+    if LIBSECCOMP_BITS[arch] == 32 and core.syscall_number(syscall, arch) then
+      local lows = widths_on(syscall, arch)
+      for _, s in ipairs(sets) do
+        for _, t in ipairs(s[2]) do
+          for _, a in ipairs(t) do
+            if lows[a.index + 1] == -1 and not (a.op == "masked_eq" and a.mask >> 32 == 0) then
+              return error_.new("bad_rule", fmt("argument %d of '%s' is read on 64 bits on " ..
+                "%s, where libseccomp compares only its low 32, so a profile cannot say a " ..
+                "condition on all of it: export without %s, or test the argument with a " ..
+                "mask within its low 32 bits", a.index, syscall, arch, arch),
+                { syscall = syscall, arch = arch })
+            end
+          end
+        end
+      end
+    end
+  end
+end
+
 local function for_libseccomp(sets, syscall, arches)
+  local unsaid = high_word_unsaid(sets, syscall, arches)
+  if unsaid then return nil, unsaid end
   local used = {}                                   -- the arguments a condition tests
   for _, s in ipairs(sets) do
     for _, t in ipairs(s[2]) do
