@@ -274,9 +274,9 @@ function M.why(p, d)
     "from run to run with where the kernel places the two. A notified call answered by a handler (`call:ret`) " ..
     "costs %.1f µs of CPU on one CPU (%.1f as scheduled), against learn's %.1f: beyond " ..
     "learn's record, the supervisor runs the filter in its emulator to find the action " ..
-    "(%.2f µs a call, timed in-process) and, for the event of every call, looks up the " ..
-    "deciding rule among the policy's %d (`sx.inspect.deciding_rule`, %.1f µs a call), " ..
-    "which the report then drops: a handled call that is answered prints nothing.",
+    "(%.2f µs a call, timed in-process). The rule that decided, among the policy's %d " ..
+    "(`sx.inspect.deciding_rule`, %.1f µs a call), is looked up only when a report reads " ..
+    "it: a handled call that is answered prints nothing and never pays for it.",
     per(s1, 1), per(s1, 2), d.nproc or "2", per(s, 1), per(s, 2), per(s, 1) / per(s1, 1),
     per(s, 2) / per(s1, 2),
     (n[2].cmds[1].cpu - n[2].cmds[2].cpu) / GETPPID_CALLS,
