@@ -331,6 +331,12 @@ int main(void) {
   end)
 
   describe("builder", function()
+    it("takes its options at build, and refuses them at its start (never ignored)", function()
+      local ok, err = pcall(seccomp.builder, { arches = { "x86_64", "i386" } })
+      assert.is_false(ok)
+      assert.matches("seccomp.builder() takes no options: give them to :build(opts)", err, 1, true)
+    end)
+
     it("chains allow, deny, rule and build", function()
       local f = assert(seccomp.builder()
         :allow({ "read", "write" })

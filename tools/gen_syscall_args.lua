@@ -11,7 +11,9 @@
 -- Decisions made here, so the C side only looks things up:
 --   * i386 and arm pass a 64-bit parameter (loff_t) in two registers (arm in an aligned
 --     pair), so seccomp's argument N is no longer parameter N from there on: a row keeps
---     names and widths only for the parameters before its first 8-byte one.
+--     names and widths only for the parameters before its first 8-byte one (the kernel's
+--     rows for them stop there already, or name the halves where the entry does: i386's
+--     ia32_pread64 takes poslo and poshi).
 --   * x32 enters the kernel through x86_64's functions for every number below 512 (the
 --     "common" entries), so those get x86_64's row for the same number. Its own entries
 --     (512 up) run the functions data/x32-own-args.tsv names (compat functions mostly),
@@ -32,7 +34,7 @@ local ARCHES = { "x86_64", "i386", "x32", "aarch64", "arm", "riscv64", "loongarc
                  "ppc64le" }                                              -- enum sx_arch order
 local KAFEL = { x86_64 = true, i386 = true, aarch64 = true, arm = true, riscv64 = true }
 local KERNEL = { x86_64 = true, aarch64 = true, riscv64 = true, loongarch64 = true, s390x = true,
-                 ppc64le = true }
+                 ppc64le = true, i386 = true, arm = true }
 local SPLIT64 = { i386 = true, arm = true }
 local X32_COMPAT_FROM = 512
 
@@ -220,19 +222,44 @@ local function with_names(row, names)
   return out
 end
 
+-- A kernel row that replaces kafel's keeps kafel's spelling of each parameter at the same
+-- place and width (policies use kafel's names), unless a name moved.
+local function spelt_like(k, kafel)
+  if moved(kafel, k) or moved(k, kafel) then return k end
+  local out = { fn = k.fn }
+  for i = 1, 6 do
+    local same = k[i].name and kafel[i].name and k[i].width == kafel[i].width
+    out[i] = { name = same and kafel[i].name or k[i].name, width = k[i].width, unknown = k[i].unknown }
+  end
+  return out
+end
+
+-- A 32-bit ABI's kernel row for a call kafel's table lacks there, spelt as the same
+-- function's 64-bit row where both take as many parameters and no name moves (its
+-- widths are its own), so a name means one index in a filter for both.
+local function spelt_as(k, theirs)
+  if not theirs or count(theirs) ~= count(k) or moved(theirs, k) or moved(k, theirs) then
+    return k
+  end
+  return with_names(k, theirs)
+end
+
 -- kafel's rows, checked against the kernel's (syscall-args-kernel.tsv, read from a kernel
 -- tree: see tools/kernel_args.lua). Where both cover an arch, kafel's row stays where it
 -- takes the same parameters as the kernel's (its names, which policies use, kept) and
 -- gives way where it does not: for a few recent calls (futex_wait, statmount, mseal, ...)
--- kafel describes a prototype that changed before it was merged. i386 and arm rows of a
--- function whose x86_64 row names other parameters lose their names (every argument is
--- 32 bits there anyway). Arches only
--- the kernel's rows cover take them, with kafel's spelling of the same function's
--- parameters (aarch64's row, else x86_64's) where the two take the same ones.
+-- kafel describes a prototype that changed before it was merged. i386 and arm rows of
+-- kafel's for a function whose x86_64 row names other parameters lose their names (every
+-- argument is 32 bits there anyway); where the kernel's rows cover those two they take
+-- kafel's place as on the 64-bit arches, with kafel's spelling where it only spells a
+-- parameter differently, and fill in the calls kafel lacks there (385 up on i386: the
+-- time64 calls, clone3, openat2, ...) spelt as their x86_64 row. Arches only the kernel's
+-- rows cover take them, with kafel's spelling of the same function's parameters
+-- (aarch64's row, else x86_64's) where the two take the same ones.
 local function merge(args, kernel)
   local wrong = {}
-  for arch, rows in pairs(kernel) do
-    for nr, k in pairs(args[arch] and rows or {}) do
+  for _, arch in ipairs { "x86_64", "aarch64", "riscv64" } do
+    for nr, k in pairs(kernel[arch] or {}) do
       local row = args[arch][nr]
       if not row or not alike(row, k) then
         if row and arch == "x86_64" and names_wrong(row, k) then wrong[row.fn] = true end
@@ -248,6 +275,13 @@ local function merge(args, kernel)
   local spelt = {}
   for _, arch in ipairs { "x86_64", "aarch64" } do
     for _, row in pairs(args[arch]) do spelt[row.fn] = row end
+  end
+  for _, arch in ipairs { "i386", "arm" } do
+    for nr, k in pairs(kernel[arch] or {}) do
+      local row = args[arch][nr]
+      if not row then args[arch][nr] = spelt_as(k, spelt[k.fn])
+      elseif wrong[row.fn] or not alike(row, k) then args[arch][nr] = spelt_like(k, row) end
+    end
   end
   for arch, rows in pairs(kernel) do
     if not args[arch] then

@@ -2,7 +2,7 @@
 -- for the architectures data/syscall-args.tsv (kafel's tables) does not cover.
 --
 --   lua5.4 tools/kernel_args.lua LINUX_SRC data/syscall-protos-late.tsv data/syscalls.tsv \
---     x86_64 aarch64 riscv64 loongarch64 s390x ppc64le > data/syscall-args-kernel.tsv
+--     x86_64 aarch64 riscv64 loongarch64 s390x ppc64le i386 arm > data/syscall-args-kernel.tsv
 --   lua5.4 tools/kernel_args.lua --check LINUX_SRC LATE SYSCALLS data/syscall-args.tsv ARCH...
 --
 -- The first form writes rows in syscall-args.tsv's format (arch, the kernel's function,
@@ -10,8 +10,8 @@
 -- (syscall-args.tsv) disagree on an arch both cover. Syscalls newer than the tree come from
 -- syscall-protos-late.tsv (their parameters) and syscalls.tsv (their numbers).
 --
--- How: an arch's syscall table (the kernel's syscall.tbl for it, its 64-bit ABIs) names
--- the function each number enters; that function's SYSCALL_DEFINEn(name, type, arg, ...)
+-- How: an arch's syscall table (the kernel's syscall.tbl for it, its 64-bit ABIs; i386's
+-- and arm's EABI for those two) names the function each number enters; that function's SYSCALL_DEFINEn(name, type, arg, ...)
 -- in the tree (generic code, or the arch's own directory) gives the parameters. A
 -- parameter's width is what its type is in a 64-bit kernel, which casts the register to
 -- it (include/linux/syscalls.h, __SC_CAST): pointers, longs, size_t, loff_t and u64s 8,
@@ -20,6 +20,12 @@
 -- definition, or several the tree chooses between by configuration that this reader does
 -- not decide (ARCH_CONFIG below), or a parameter of a type not listed here, gets no row
 -- or no width: it stays unknown, compared on all 64 bits, as before.
+--
+-- On the 32-bit ABIs (i386, arm) every register is 32 bits: a pointer, a long or a size_t
+-- is 4 bytes there, and a parameter of a 64-bit type (loff_t, u64) takes two registers
+-- (on arm an even-numbered pair), so it and every parameter after it are written as '-':
+-- which registers they take is the entry's business, not a prototype's. Those rows are
+-- for the calls kafel's tables lack (tools/gen_syscall_args.lua takes them only there).
 
 local TABLES = {   -- file, the ABIs of the 64-bit arch, the column of its entry point
   loongarch64 = { "scripts/syscall.tbl", { common = true, ["64"] = true }, 4 },
@@ -31,10 +37,14 @@ local TABLES = {   -- file, the ABIs of the 64-bit arch, the column of its entry
   s390x = { "arch/s390/kernel/syscalls/syscall.tbl", { common = true, ["64"] = true }, 4 },
   ppc64le = { "arch/powerpc/kernel/syscalls/syscall.tbl", { common = true, ["64"] = true,
                                                             nospu = true }, 4 },
+  i386 = { "arch/x86/entry/syscalls/syscall_32.tbl", { i386 = true }, 4 },
+  arm = { "arch/arm/tools/syscall.tbl", { common = true, eabi = true }, 4 },
 }
+local ABI32 = { i386 = true, arm = true }
 local ARCH_DIR = { x86_64 = "arch/x86/", aarch64 = "arch/arm64/", riscv64 = "arch/riscv/",
                    loongarch64 = "arch/loongarch/",
-                   s390x = "arch/s390/", ppc64le = "arch/powerpc/" }
+                   s390x = "arch/s390/", ppc64le = "arch/powerpc/", i386 = "arch/x86/",
+                   arm = "arch/arm/" }
 -- The configuration symbols that choose between definitions of one syscall (kernel/fork.c's
 -- clone), as each arch's Kconfig selects them for its 64-bit kernel.
 local ARCH_CONFIG = {
@@ -44,6 +54,8 @@ local ARCH_CONFIG = {
   loongarch64 = {},
   s390x = { CONFIG_CLONE_BACKWARDS2 = true },
   ppc64le = { CONFIG_CLONE_BACKWARDS = true },
+  i386 = { CONFIG_CLONE_BACKWARDS = true },
+  arm = { CONFIG_CLONE_BACKWARDS = true },
 }
 local DECIDES = { CONFIG_CLONE_BACKWARDS = true, CONFIG_CLONE_BACKWARDS2 = true,
                   CONFIG_CLONE_BACKWARDS3 = true }
@@ -59,7 +71,8 @@ for _, t in ipairs { "int", "unsigned int", "unsigned", "u32", "__u32", "s32", "
                      "uint32_t", "int32_t", "pid_t", "uid_t", "gid_t", "qid_t", "key_t",
                      "key_serial_t", "mqd_t", "timer_t", "clockid_t", "rwf_t",
                      "__kernel_rwf_t", "uint" } do WIDTH[t] = 4 end
-for _, t in ipairs { "umode_t", "u16", "__u16", "unsigned short", "short" } do WIDTH[t] = 2 end
+for _, t in ipairs { "umode_t", "u16", "__u16", "unsigned short", "short", "old_uid_t",
+                     "old_gid_t" } do WIDTH[t] = 2 end
 
 local function fail(msg)
   io.stderr:write("kernel_args: ", msg, "\n")
@@ -134,7 +147,13 @@ local function syscall_table(src, arch, late, numbers)
   return out
 end
 
--- The width of a parameter's C type, or nil.
+-- Types of 64 bits on every ABI: two registers on a 32-bit one.
+local TWO_REGISTERS = {}
+for _, t in ipairs { "loff_t", "u64", "__u64", "s64", "__s64", "uint64_t", "int64_t",
+                     "unsigned long long", "long long" } do TWO_REGISTERS[t] = true end
+
+-- The width of a parameter's C type in a 64-bit kernel, or nil; and whether it takes two
+-- registers on a 32-bit ABI.
 local function width_of(ctype)
   if ctype:find("%*") then return 8 end
   local t = " " .. ctype .. " "
@@ -143,7 +162,7 @@ local function width_of(ctype)
   end
   t = t:gsub("^%s+", ""):gsub("%s+$", ""):gsub("%s+", " ")
   if t:find("^enum ") then return 4 end          -- an enum is an int
-  return WIDTH[t]
+  return WIDTH[t], TWO_REGISTERS[t]
 end
 
 -- Every SYSCALL_DEFINEn in the tree's C files: name -> list of
@@ -273,10 +292,14 @@ local function rows(src, arch, defs, late, numbers)
     if entry and entry ~= "ni_syscall" then
       local d, why = pick(defs, entry, arch)
       if d then
-        local args = {}
+        local args, split = {}, false
         for i = 1, 6 do
           local p = d.params[i]
-          args[i] = p and { name = p.name, width = width_of(p.type), type = p.type } or {}
+          local width, two = nil, false
+          if p then width, two = width_of(p.type) end
+          split = split or (ABI32[arch] and two)
+          if ABI32[arch] and width then width = math.min(width, 4) end
+          args[i] = p and not split and { name = p.name, width = width, type = p.type } or {}
         end
         out[nr] = { name = e.name, entry = e.entry, args = args }
       else
@@ -297,7 +320,8 @@ end
 
 local function write_rows(src, arches, defs, late, numbers)
   print("# Syscall argument names and widths in bytes, per architecture, read from a Linux source tree by")
-  print("# tools/kernel_args.lua (see it for how): for the arches kafel's tables lack. Facts only.")
+  print("# tools/kernel_args.lua (see it for how): to check kafel's tables and fill in what they lack.")
+  print("# Facts only.")
   print("# Source: " .. (read(src .. "/Makefile") or ""):match("VERSION = (%d+)") .. "." ..
         (read(src .. "/Makefile") or ""):match("PATCHLEVEL = (%d+)") .. "." ..
         (read(src .. "/Makefile") or ""):match("SUBLEVEL = (%d+)") .. ". A parameter of a type the reader does not know is '-'.")

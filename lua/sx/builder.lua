@@ -96,7 +96,13 @@ end
 
 local M = {}
 
-function M.new()
+-- new() -> an empty builder. Options (arches, default) go to :build(opts): given here
+-- they would be silently ignored, so they are an error.
+function M.new(...)
+  if select("#", ...) > 0 then
+    error("seccomp.builder() takes no options: give them to :build(opts), as in " ..
+          "seccomp.builder():allow(\"read\"):build({ arches = { \"x86_64\", \"i386\" } })", 2)
+  end
   return setmetatable({ rules = {}, wheres = {}, cursor = {}, problem = false }, Builder)
 end
 
