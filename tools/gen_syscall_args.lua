@@ -253,7 +253,8 @@ end
 -- argument is 32 bits there anyway); where the kernel's rows cover those two they take
 -- kafel's place as on the 64-bit arches, with kafel's spelling where it only spells a
 -- parameter differently, and fill in the calls kafel lacks there (385 up on i386: the
--- time64 calls, clone3, openat2, ...) spelt as their x86_64 row. Arches only the kernel's
+-- time64 calls, clone3, openat2, ...) spelt as their 64-bit sibling's row (x86_64's for
+-- i386, aarch64's for arm, the other where it lacks the function). Arches only the kernel's
 -- rows cover take them, with kafel's spelling of the same function's parameters
 -- (aarch64's row, else x86_64's) where the two take the same ones.
 local function merge(args, kernel)
@@ -272,14 +273,20 @@ local function merge(args, kernel)
       if wrong[row.fn] then args[arch][nr] = no_names(row) end
     end
   end
-  local spelt = {}
-  for _, arch in ipairs { "x86_64", "aarch64" } do
-    for _, row in pairs(args[arch]) do spelt[row.fn] = row end
+  -- each function's row on the 64-bit arches, the later arch's where both have it
+  local function rows_by_fn(arches)
+    local out = {}
+    for _, arch in ipairs(arches) do
+      for _, row in pairs(args[arch]) do out[row.fn] = row end
+    end
+    return out
   end
+  local spelt = rows_by_fn { "x86_64", "aarch64" }
+  local sibling = { i386 = rows_by_fn { "aarch64", "x86_64" }, arm = spelt }
   for _, arch in ipairs { "i386", "arm" } do
     for nr, k in pairs(kernel[arch] or {}) do
       local row = args[arch][nr]
-      if not row then args[arch][nr] = spelt_as(k, spelt[k.fn])
+      if not row then args[arch][nr] = spelt_as(k, sibling[arch][k.fn])
       elseif wrong[row.fn] or not alike(row, k) then args[arch][nr] = spelt_like(k, row) end
     end
   end
