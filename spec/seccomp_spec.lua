@@ -331,6 +331,24 @@ int main(void) {
   end)
 
   describe("builder", function()
+    it("takes deny's action before its conditions too, and refuses an argument too many", function()
+      local f = assert(seccomp.builder()
+        :deny("ioctl", "kill_process", "arg1 == TIOCSTI")
+        :deny("kill", "arg1 == 9", "kill_thread")
+        :build({ arch = "x86_64", default = "allow" }))
+      assert.equal("kill_process", (f:eval("ioctl", { 0, 0x5412 })))
+      assert.equal("allow", (f:eval("ioctl", { 0, 0x5413 })))
+      assert.equal("kill_thread", (f:eval("kill", { 1, 9 })))
+      assert.equal("allow", (f:eval("kill", { 1, 15 })))
+      for _, call in ipairs({ function(b) return b:allow("read", nil, "x") end,
+                              function(b) return b:deny("read", "kill_process", nil, 1) end,
+                              function(b) return b:rule("allow", "read", nil, true) end }) do
+        local ok, err = pcall(call, seccomp.builder())
+        assert.is_false(ok)
+        assert.matches("takes at most %d arguments, got %d", tostring(err))
+      end
+    end)
+
     it("takes its options at build, and refuses them at its start (never ignored)", function()
       local ok, err = pcall(seccomp.builder, { arches = { "x86_64", "i386" } })
       assert.is_false(ok)

@@ -11,7 +11,7 @@ local error_ = require "sx.error"
 local filter = require "sx.filter"
 local rules_ = require "sx.rules"
 
-local setmetatable, type, ipairs = setmetatable, type, ipairs
+local setmetatable, type, ipairs, select = setmetatable, type, ipairs, select
 
 local Builder = { __name = "sx.builder" }
 
@@ -33,8 +33,16 @@ local function call_line(self, name)
   return error_.call_where(name, self.cursor)
 end
 
+-- An argument past a method's last is an error, never ignored.
+local function at_most(method, n, ...)
+  if select("#", ...) > n then
+    error_.raise(("%s takes at most %d arguments, got %d"):format(method, n, select("#", ...)))
+  end
+end
+
 -- rule(action, x [, conditions]): x is a syscall (name or number) or a list of them.
-function Builder:rule(act, x, conditions)
+function Builder:rule(act, x, conditions, ...)
+  at_most("rule", 3, act, x, conditions, ...)
   return self:add("rule", act, x, conditions)
 end
 
@@ -57,7 +65,8 @@ function Builder:add(method, act, x, conditions)
   return self
 end
 
-function Builder:allow(x, conditions)
+function Builder:allow(x, conditions, ...)
+  at_most("allow", 2, x, conditions, ...)
   return self:add("allow", "allow", x, conditions)
 end
 
@@ -73,10 +82,12 @@ local function is_conditions(a)
   return a:find("^arg%d") ~= nil or a:find("[^%w_]") ~= nil
 end
 
--- deny(x [, action]) or deny(x, conditions [, action]): the action defaults to errno(EPERM).
-function Builder:deny(x, a, b)
+-- deny(x [, action]), deny(x, conditions [, action]) or deny(x, action, conditions) (rule's
+-- order): the action defaults to errno(EPERM).
+function Builder:deny(x, a, b, ...)
+  at_most("deny", 3, x, a, b, ...)
   if is_conditions(a) then return self:add("deny", b == nil and DENY or b, x, a) end
-  return self:add("deny", a == nil and DENY or a, x)
+  return self:add("deny", a == nil and DENY or a, x, b)
 end
 
 -- build([opts]): opts.default (default "kill_process"), opts.arch/arches, opts.bad_arch.
