@@ -140,6 +140,76 @@ print("session leader", os.getsid(0) == os.getpid())
     end)
   end
 
+  -- The guard's EPERM outranks a notification: when supervision turned a kill into one,
+  -- ioctl(fd, TIOCSTI) under a policy that kills it got EPERM and lived (review). Such a
+  -- kill stays a kill in the kernel now (gate.h: the guarded tail), in every mode that
+  -- enforces the policy, and on every ABI of the host (the filters as installed, run in
+  -- the emulator: this kernel runs neither i386 nor x32). Complain mode stops nothing:
+  -- there the guard's EPERM is what the call gets.
+  it("kills the guard's ioctls where the policy kills them, supervised or not", function()
+    local kills = p[[
+local seccomp = require "sx.seccomp"
+return seccomp.builder()
+  :deny("ioctl", "kill_process", "arg1 == TIOCSTI || arg1 == TIOCLINUX")
+  :build{ default = "allow" }
+]]
+    local script = policy([[
+import fcntl, sys
+try:
+    fcntl.ioctl(0, int(sys.argv[1], 0), b"x")
+except OSError as e:
+    print("errno", e.errno)
+print("lived")
+]])
+    files[#files + 1] = script
+    for _, mode in ipairs{ "", "--report ", "--no-supervise " } do
+      for _, req in ipairs{ "0x5412", "0x541c" } do
+        local code, out = sxlua("root", mode .. q(kills) .. " -- /usr/bin/python3 " .. q(script) .. " " .. req)
+        assert.equal(159, code, mode .. req .. ": " .. out)
+        assert.is_nil(out:find("lived"), out)
+      end
+    end
+    local code, out = sxlua("root", "--complain " .. q(kills) .. " -- /usr/bin/python3 " .. q(script) .. " 0x5412")
+    assert.equal(0, code, out)
+    assert.matches("errno 1\nlived", out)
+    -- the guard and the supervised plan as the kernel holds them, on each ABI
+    local process, seccomp, core = require "sx.process", require "sx.seccomp", require "sx.core"
+    local pr = assert(process.spawn{ argv = { "/bin/sleep", "10" }, supervise = "kills" })
+    assert(pr:install(assert(seccomp.builder():deny("ioctl", "arg1 == TIOCSTI || arg1 == 0x5413", "kill_process")
+      :allow("uname"):build{ default = "allow", arches = { "x86_64", "i386", "x32" } })))
+    assert(pr:proceed())
+    local rc, listed, err = proc.run(q(proc.bin("filters_of")) .. " " .. pr.pid)
+    pr:kill()
+    pr:wait()
+    assert.equal(0, rc, err)
+    local programs = {}
+    for line in listed:gmatch("[^\n]+") do
+      local words = {}
+      for w in line:gmatch("%S+") do
+        local code_, jt, jf, k = w:match("^(%x+),(%x+),(%x+),(%x+)$")
+        words[#words + 1] = ("<I2I1I1I4"):pack(tonumber(code_, 16), tonumber(jt, 16), tonumber(jf, 16), tonumber(k, 16))
+      end
+      programs[#programs + 1] = table.concat(words)
+    end
+    assert.equal(2, #programs, listed)
+    local function kernel(arch, nr, cmd)          -- the most restrictive, as the kernel takes
+      local best
+      for _, bpf in ipairs(programs) do
+        local v = core.emulate(bpf, core.audit(arch), nr, 0, cmd, 0, 0, 0, 0)
+        local r = v & 0xffff0000
+        r = r >= 0x80000000 and r - 0x100000000 or r
+        if not best or r < best[1] then best = { r, v } end
+      end
+      return best[2]
+    end
+    for _, arch in ipairs{ "x86_64", "i386", "x32" } do
+      local ioctl = seccomp.syscall_number("ioctl", arch)
+      assert.equal(0x80000000, kernel(arch, ioctl, 0x5412), arch)     -- killed in the kernel
+      assert.equal(0x7fc00000, kernel(arch, ioctl, 0x5413), arch)     -- TIOCGWINSZ: by sxlua
+      assert.equal(0x7fff0000, kernel(arch, ioctl, 0x5414), arch)     -- TIOCSWINSZ: allowed
+    end
+  end)
+
   it("kill(0, sig) reaches the workload's own process group, not sxlua's", function()
     local code, out = proc.run("cd / && setsid sh -c " .. q(proc.SXLUA .. " " .. q(p(FINDING_1))
       .. " -- sh -c 'kill -TERM 0; sleep 5'; echo rc=$?"))

@@ -652,7 +652,9 @@ static struct sx_data call_data(long nr, const uint64_t *args, size_t nargs) {
 static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn *insns,
                                  size_t len, unsigned kinds, int handover, size_t *out_len,
                                  int *door) {
-  struct sx_insn *out = malloc((len + SX_GATE_MAX) * sizeof *out), *body;
+  const struct sock_fprog *guard = &inner_of(a)->plan.guard;
+  size_t room = SX_GUARDED_ROOM(len, guard->len);
+  struct sx_insn *out = malloc((room + SX_GATE_MAX) * sizeof *out), *body;
   struct sx_gate g = gate_calls(a);
   struct sx_data exec = call_data(SYS_execve, g.exec, 6);
   struct sx_data send = call_data(SYS_sendmsg, g.send, 6);
@@ -660,8 +662,17 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   *out_len = 1;                          /* not 0: out of memory is not "too big" */
   if (!out) return NULL;
   body = out + SX_GATE_MAX;
-  memcpy(body, insns, len * sizeof *out);
-  sx_program_notify(body, len, kinds);
+  /* Kills the supervisor stands for keep the calls the guard refuses (gate.h); not when
+  ** the notifications are required: those modes let denied calls go on, and the guard's
+  ** EPERM is what such a call gets. */
+  if (!(kinds & SX_AGENT_NOTIFY_REQUIRED))
+    len = sx_program_notify_guarded(body, insns, len, kinds,
+                                    (const struct sx_insn *)(const void *)guard->filter, guard->len);
+  else {
+    memcpy(body, insns, len * sizeof *out);
+    sx_program_notify(body, len, kinds);
+  }
+  if (!len) { free(out); return NULL; }
   g.handover = handover && !allows(run(body, len, &send));
   if (door) *door = g.handover;
   if (g.handover || !allows(run(body, len, &exec)))
@@ -701,8 +712,9 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   f->plain = NULL;
   f->plain_len = 0;
   if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len, &f->door)))
-    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter and the gate "
-                                   "in front of it need more than 4096 instructions", NULL)
+    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter, with the gate "
+                                   "in front of it and the guard's tail behind (gate.h), needs more "
+                                   "than 4096 instructions", NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;

@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gate.h"
@@ -118,4 +119,64 @@ static unsigned kind_of(uint32_t action) {
 void sx_program_notify(struct sx_insn *insns, size_t len, unsigned kinds) {
   for (size_t i = 0; i < len; i++)
     if (is_ret_k(&insns[i]) && (kind_of(insns[i].k) & kinds)) insns[i].k = SX_RET_USER_NOTIF;
+}
+
+/* The distinct kill values among the program's RET K, into vals (room for len); how many. */
+static size_t kill_values(const struct sx_insn *insns, size_t len, uint32_t *vals) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    size_t j = 0;
+    if (!is_ret_k(&insns[i]) || kind_of(insns[i].k) != SX_NOTIFY_KILL) continue;
+    while (j < n && vals[j] != insns[i].k) j++;
+    if (j == n) vals[n++] = insns[i].k;
+  }
+  return n;
+}
+
+size_t sx_program_notify_guarded(struct sx_insn *out, const struct sx_insn *insns, size_t len,
+                                 unsigned kinds, const struct sx_insn *guard, size_t glen) {
+  uint32_t *vals;
+  size_t nvals, stubs = len, shared, saved, n;
+  memcpy(out, insns, len * sizeof *out);
+  if (!(kinds & SX_NOTIFY_KILL)) {
+    sx_program_notify(out, len, kinds);
+    return len;
+  }
+  if (!(vals = malloc((len ? len : 1) * sizeof *vals))) return 0;
+  if (!(nvals = kill_values(insns, len, vals))) {
+    free(vals);
+    sx_program_notify(out, len, kinds);
+    return len;
+  }
+  shared = stubs + 3 * nvals;
+  saved = shared + glen;
+  for (size_t i = 0; i < len; i++) {
+    size_t v = 0;
+    if (!is_ret_k(&insns[i])) continue;
+    if (kind_of(insns[i].k) != SX_NOTIFY_KILL) {
+      if (kind_of(insns[i].k) & kinds) out[i].k = SX_RET_USER_NOTIF;
+      continue;
+    }
+    while (vals[v] != insns[i].k) v++;
+    out[i] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(stubs + 3 * v - i - 1) };
+  }
+  n = stubs;
+  for (size_t v = 0; v < nvals; v++) {            /* A = the kill; M[0] = A; to the guard */
+    out[n++] = (struct sx_insn){ BPF_LD | BPF_IMM, 0, 0, vals[v] };
+    out[n++] = (struct sx_insn){ BPF_ST, 0, 0, 0 };
+    out[n] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(shared - n - 1) };
+    n++;
+  }
+  free(vals);
+  for (size_t i = 0; i < glen; i++, n++) {        /* the guard: its refusals keep the kill */
+    out[n] = guard[i];
+    if (!is_ret_k(&guard[i])) continue;
+    if ((guard[i].k & SX_RET_ACTION_FULL) == SX_RET_ERRNO)
+      out[n] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(saved - n - 1) };
+    else
+      out[n].k = SX_RET_USER_NOTIF;
+  }
+  out[n++] = (struct sx_insn){ BPF_LD | BPF_MEM, 0, 0, 0 };
+  out[n++] = (struct sx_insn){ BPF_RET | BPF_A, 0, 0, 0 };
+  return n;
 }
