@@ -210,6 +210,74 @@ print("lived")
     end
   end)
 
+  -- The workload shares sxlua's stderr. A report written while the pipe behind it was
+  -- full, or the terminal's output stopped (TCXONC), held the supervisor up: a kill made
+  -- meanwhile waited with it, and the killed process went on (review). sxlua writes
+  -- through a file of its own now (sx.outlet): the second kill lands at once, both lines
+  -- arrive once stderr takes them, and a terminal the workload stopped is restarted.
+  it("enforces kills while the workload stalls its stderr (a full pipe, a stopped terminal)", function()
+    local kills = p[[
+local seccomp = require "sx.seccomp"
+return seccomp.builder():deny("ptrace", "kill_process"):build{ default = "allow" }
+]]
+    local beat = proc.tmpname()
+    local function stalling(how) return policy(([[
+import os, fcntl, sys, threading, time, ctypes, termios
+libc = ctypes.CDLL(None, use_errno=True)
+if "%s" == "pipe":
+    fl = fcntl.fcntl(2, fcntl.F_GETFL)
+    fcntl.fcntl(2, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    for size in (4096, 1):
+        try:
+            while True: os.write(2, b"." * size)
+        except BlockingIOError:
+            pass
+    fcntl.fcntl(2, fcntl.F_SETFL, fl)            # full, and blocking again
+else:
+    termios.tcflow(2, termios.TCOOFF)
+if os.fork() == 0:
+    libc.syscall(101, 0, 0, 0, 0)                # ptrace: killed, and reported
+    os._exit(0)
+time.sleep(0.3)
+threading.Thread(target=lambda: libc.syscall(101, 0, 0, 0, 0)).start()
+for i in range(30):
+    with open(sys.argv[1], "w") as f: f.write(str(i))
+    time.sleep(0.1)
+]]):format(how)) end
+    local pipe, tty = stalling("pipe"), stalling("tty")
+    files[#files + 1], files[#files + 1], files[#files + 1] = pipe, tty, beat
+    local function check(code, out)
+      assert.equal(159, code, out)
+      local _, lines = out:gsub("killed: ptrace%(0, 0, 0, 0%): kill_process", "")
+      assert.equal(2, lines, out)
+      assert.is_true(tonumber(proc.read(beat)) < 5, "the process lived on: " .. proc.read(beat))
+    end
+    -- the pipe's reader starts reading 4 s later
+    local code, out = proc.run("cd / && { " .. proc.SXLUA .. " " .. q(kills) .. " -- /usr/bin/python3 "
+      .. q(pipe) .. " " .. q(beat) .. " 2>&1; echo rc=$?; } | { sleep 4; tr -d .; }")
+    assert.equal(0, code, out)
+    check(tonumber(out:match("rc=(%d+)")), out)
+    -- on a terminal of its own (python's pty), whose output the workload stops
+    code, out = proc.run("cd / && /usr/bin/python3 -c " .. q([[
+import os, pty, sys, select, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out, end = b"", time.time() + 10
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try: out += os.read(fd, 4096)
+        except OSError: break
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done: break
+else:
+    os.kill(pid, 9); status = 0
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(status))
+]]) .. " " .. proc.SXLUA .. " " .. q(kills) .. " -- /usr/bin/python3 " .. q(tty) .. " " .. q(beat))
+    check(code, out)
+  end)
+
   it("kill(0, sig) reaches the workload's own process group, not sxlua's", function()
     local code, out = proc.run("cd / && setsid sh -c " .. q(proc.SXLUA .. " " .. q(p(FINDING_1))
       .. " -- sh -c 'kill -TERM 0; sleep 5'; echo rc=$?"))

@@ -25,6 +25,7 @@
 #include "sx_agent.h"
 #include "gate.h"
 #include "sx_notify.h"
+#include "outlet.h"
 
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
 #define HANDLE "sx.agent"
@@ -401,6 +402,52 @@ static int l_close_fd(lua_State *L) {
   return 1;
 }
 
+/* ---- outlets (outlet.h): lines to a descriptor the workload shares ---- */
+
+static const char *const outlet_kinds[] = { "own", "socket", "file", NULL };
+
+/* outlet_open(fd) -> descriptor, kind | nil, errno */
+static int l_outlet_open(lua_State *L) {
+  enum sx_outlet_kind kind;
+  int out = sx_outlet_open((int)luaL_checkinteger(L, 1), &kind);
+  if (out < 0) return errno_result(L, out);
+  lua_pushinteger(L, out);
+  lua_pushstring(L, outlet_kinds[kind]);
+  return 2;
+}
+
+/* outlet_write(descriptor, kind, s [, from]) -> bytes written from byte `from` on (1 by
+** default) | nil, errno (EAGAIN: none now) */
+static int l_outlet_write(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 3, &len);
+  lua_Integer from = luaL_optinteger(L, 4, 1);
+  long n;
+  luaL_argcheck(L, from >= 1 && (size_t)from <= len + 1, 4, "out of the string");
+  n = sx_outlet_write((int)luaL_checkinteger(L, 1),
+                      (enum sx_outlet_kind)luaL_checkoption(L, 2, NULL, outlet_kinds),
+                      s + from - 1, len - (size_t)(from - 1));
+  if (n < 0) return errno_result(L, n);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* outlet_wait(descriptor, ms) -> true (it takes more) | false (time out) | nil, errno */
+static int l_outlet_wait(lua_State *L) {
+  int rc = sx_outlet_wait((int)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushboolean(L, rc);
+  return 1;
+}
+
+/* outlet_restart(descriptor) -> true (a terminal, restarted) | false | nil, errno */
+static int l_outlet_restart(lua_State *L) {
+  int rc = sx_outlet_restart((int)luaL_checkinteger(L, 1));
+  if (rc < 0) return errno_result(L, rc);
+  lua_pushboolean(L, rc);
+  return 1;
+}
+
 static int l_kill(lua_State *L) {
   struct sx_agent_error e;
   return result(L, sx_agent_kill(check_handle(L), (int)luaL_checkinteger(L, 2), &e), &e);
@@ -429,6 +476,8 @@ static const luaL_Reg functions[] = {
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
   { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
   { "kill", l_kill_pid }, { "fileno", l_fileno }, { "live", l_live },
+  { "outlet_open", l_outlet_open }, { "outlet_write", l_outlet_write },
+  { "outlet_wait", l_outlet_wait }, { "outlet_restart", l_outlet_restart },
   { NULL, NULL }
 };
 

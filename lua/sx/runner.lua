@@ -31,9 +31,15 @@ local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 M.FORWARD = FORWARD                       -- (learn forwards them too)
 
+-- From the policy's run on, sxlua's lines go through an outlet (sx.outlet): its stderr is
+-- the workload's too, and a write that waited on it would hold the supervisor up.
+local outlet
+
 -- One line on stderr, written whole (one write: never cut by another process's line).
 local function say(fmt, ...)
-  io.stderr:write("sxlua: " .. fmt:format(...) .. "\n")
+  local line = "sxlua: " .. fmt:format(...) .. "\n"
+  if outlet then return outlet:write(line) end
+  io.stderr:write(line)
 end
 
 -- The exit status for wait()'s results, with one line when the filter killed it. An
@@ -232,10 +238,10 @@ function M.load_policy(policy, policy_args)
   return decl.filters
 end
 
--- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
-function M.main(args, version)
+local function main(args, version)
   if args[1] == "learn" then
     collect_normally()
+    outlet = require("sx.outlet").open(2)
     return require("sx.learn").main(args, 2, say, M)
   end
   if COMMAND_NAMES[args[1]] then
@@ -275,6 +281,7 @@ function M.main(args, version)
   -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
   local process = require "sx.process"
   if not check and not share_pid_namespace then process.enter_user_namespace() end
+  if not check then outlet = require("sx.outlet").open(2) end
   local spawned_before = process.spawned()
   local ok, results = run_policy(policy, policy_args, argv, version, mode)
   if not ok then return results end
@@ -304,6 +311,16 @@ function M.main(args, version)
     say("complain mode: nothing the policy denies is stopped; it is listed instead")
   end
   return run_declared(policy, decl, argv, mode)
+end
+
+-- main(args, version) -> exit status. args are sxlua's arguments (argv[1..]).
+function M.main(args, version)
+  local status = main(args, version)
+  if outlet then
+    outlet:finish()
+    outlet = nil
+  end
+  return status
 end
 
 return M
