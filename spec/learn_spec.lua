@@ -59,6 +59,30 @@ end
 
 local function port_for(n) return 21000 + (proc.mypid() * 13 + n * 101) % 20000 end
 
+-- A workload can make every syscall number there is, and ioctl with every request: the
+-- recording keeps at most 2048 kinds of syscall an arch and 17 values an argument (more
+-- than 16 make it unconditional anyway), and counts the rest (review: it grew unbounded).
+describe("learn's recording", function()
+  it("stays bounded, and the policy says what it left out", function()
+    local learn = require "sx.learn"
+    local record, rec = learn.recorder()
+    local arch = seccomp.arch()
+    for n = 1, 3000 do
+      record({ arch = arch, syscall = tostring(100000 + n), args = { 0, 0, 0, 0, 0, 0 } })
+      record({ arch = arch, syscall = "ioctl", args = { 0, n, 0, 0, 0, 0 } })
+    end
+    local kinds, values = 0, 0
+    for _ in pairs(rec.arches[arch]) do kinds = kinds + 1 end
+    for _ in pairs(rec.values.ioctl.request) do values = values + 1 end
+    assert.equal(2048, kinds)
+    assert.equal(17, values)
+    assert.equal(3000 - 2047, rec.unrecorded)
+    local text = learn.policy(rec, { command = { "w" }, date = "2026-12-03", kernel = "6.18" })
+    assert.matches("The run made 953 more calls of syscall numbers past the first 2048", text)
+    assert.not_matches("request ==", text)          -- ioctl: too many requests to narrow
+  end)
+end)
+
 describe("sxlua learn #lua54", function()
   local dir
   before_each(function()

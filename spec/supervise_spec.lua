@@ -43,6 +43,23 @@ local function status(...) return { (select(1, ...)), (select(2, ...)) } end
 describe("the supervisor", function()
   teardown(function() for _, f in ipairs(files) do os.remove(f) end end)
 
+  -- A workload that makes every syscall number there is grew sxlua's list of denials
+  -- without bound (2.2 kB each, 441 MB for 200,000 numbers: review).
+  it("lists at most MAX_LISTED different denials, and counts the rest", function()
+    local lines, max = {}, supervise.MAX_LISTED
+    local report, summary = supervise.reporter("denials", function(l) lines[#lines + 1] = l end)
+    local host = seccomp.arch()
+    for n = 1, max + 10 do
+      report({ kind = "errno", outcome = "denied", arch = host, syscall = tostring(1000 + n),
+               filter = 1, action = "errno(1)", pid = 2,
+               describe = function() return "w", tostring(1000 + n) .. "()" end })
+    end
+    assert.equal(max + 1, #lines)
+    assert.matches("the rest are counted, not listed", lines[max + 1])
+    summary()
+    assert.equal("      10  calls of other kinds, not listed", lines[#lines])
+  end)
+
   describe("handlers for notify rules (sx.process)", function()
     local f = assert(seccomp.from_rules({ { "notify", "getppid" }, { "notify", "uname" } }, "allow"))
 
@@ -298,6 +315,36 @@ return f
       assert.matches("denials:\nsxlua: +%d+  getppid +errno%(EPERM%) +" .. pol:gsub("%p", "%%%0"), err)
       local count = tonumber(err:match("\nsxlua: +(%d+)  getppid"))
       assert.is_true(count >= 3, err)                         -- sh asks too
+    end)
+
+    -- A call from an ABI the filter was not built for gets its bad-arch action: the report
+    -- said "the default" (and named the call without its ABI) where explain says so (review).
+    it("names the ABI and the bad-arch action of a call from another ABI", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+return seccomp.builder():allow{ "@system-service" }
+  :build{ default = seccomp.errno("EPERM") }                  -- bad_arch: kill_process
+]])
+      local code, _, err = sxlua(q(pol) .. " -- " .. SXTRY .. " 0x40000027")   -- x32 getpid
+      assert.equal(159, code, err)
+      assert.matches("sxtry %(pid %d+%) killed: x32 getpid%(%): kill_process, the bad%-arch action %(" ..
+                     pol:gsub("%p", "%%%0") .. ":3%)", err)
+    end)
+
+    -- The kernel answers SECCOMP_RET_ERRNO with at most MAX_ERRNO (4095); so does the
+    -- supervisor, for a raw program's errno past it, under --report.
+    it("caps an errno past 4095 as the kernel does", function()
+      local pol = policy([[
+local seccomp = require "sx.seccomp"
+local f = assert(seccomp.from_rules({ { seccomp.errno(7), "getppid" } }, "allow"))
+local bpf, n = f.bpf:gsub("\7\0\5\0", "\x88\x13\5\0")     -- errno(7) -> errno 5000
+assert(n == 1)
+return assert(seccomp.load(bpf))
+]])
+      for _, mode in ipairs{ "--report ", "--no-supervise " } do
+        local code, _, err = sxlua(mode .. q(pol) .. " -- " .. SXTRY .. " " .. nr("getppid"))
+        assert.equal(4095 & 0xff, code, mode .. err)
+      end
     end)
 
     it("--complain runs a program the policy would kill, and lists what it would stop", function()

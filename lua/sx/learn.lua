@@ -58,19 +58,33 @@ end
 
 -- recorder() -> record(call), and the recording:
 -- { arches = { [arch] = { [syscall] = count } }, values = { [syscall] = { [key] = { [value] = count } } } }
+-- A workload can make every syscall number there is, and ioctl with every request: past
+-- these, new ones are counted, not kept (the recording would grow without bound). More
+-- than MAX_VALUES values already make an argument unconditional.
+local MAX_KINDS = 2048          -- syscalls (names, or numbers without one) per arch
+
 function M.recorder()
-  local rec = { arches = {}, values = {} }
+  local rec, kinds, distinct = { arches = {}, values = {}, unrecorded = 0 }, {}, {}
   local function record(call)
     local per = rec.arches[call.arch]
-    if not per then per = {}; rec.arches[call.arch] = per end
+    if not per then per = {}; rec.arches[call.arch] = per; kinds[call.arch] = 0 end
+    if not per[call.syscall] then
+      if kinds[call.arch] >= MAX_KINDS then
+        rec.unrecorded = rec.unrecorded + 1
+        return
+      end
+      kinds[call.arch] = kinds[call.arch] + 1
+    end
     per[call.syscall] = (per[call.syscall] or 0) + 1
     local found = interesting(call)
     if found then
       local v = rec.values[call.syscall] or {}
       rec.values[call.syscall] = v
       for _, kv in ipairs(found) do
-        v[kv[1]] = v[kv[1]] or {}
-        v[kv[1]][kv[2]] = (v[kv[1]][kv[2]] or 0) + 1
+        local seen = v[kv[1]]
+        if not seen then seen = {}; v[kv[1]] = seen; distinct[seen] = 0 end
+        if seen[kv[2]] then seen[kv[2]] = seen[kv[2]] + 1
+        elseif distinct[seen] <= MAX_VALUES then seen[kv[2]], distinct[seen] = 1, distinct[seen] + 1 end
       end
     end
   end
@@ -209,6 +223,10 @@ function M.policy(rec, opts)
       opts.date or os.date("!%Y-%m-%d"), opts.kernel or "?", host),
     "-- run the program's other paths with --merge, and edit it as you would any policy.",
   }
+  if (rec.unrecorded or 0) > 0 then
+    lines[#lines + 1] = ("-- The run made %d more calls of syscall numbers past the first %d of an arch, " ..
+                         "not recorded: this policy denies them."):format(rec.unrecorded, MAX_KINDS)
+  end
   for arch, other in pairs(rec.arches) do
     if arch ~= host then
       local n = 0

@@ -20,6 +20,7 @@
 -- should do it themselves and inject the result (call:inject_fd), like policies/broker.lua.
 
 local core = require "sx.process_core"
+local score = require "sx.core"
 local error_ = require "sx.error"
 
 local ipairs, tostring, format, require = ipairs, tostring, string.format, require
@@ -78,7 +79,8 @@ function M.new(opts) return require("sx.supervisor").new(opts) end
 -- number; and the group it came from), or the default (and where it was given).
 local function deciding(ev, at)
   if not ev.rule then
-    return "the default" .. (ev.default_where and (" (%s)"):format(ev.default_where) or "")
+    return (ev.bad_arch and "the bad-arch action" or "the default") ..
+           (ev.default_where and (" (%s)"):format(ev.default_where) or "")
   end
   return (ev.rule_where and at .. ev.rule_where or "rule " .. ev.rule) ..
          (ev.rule_group and (" (from %s)"):format(ev.rule_group) or "")
@@ -88,6 +90,7 @@ end
 -- (policy.lua:3)"
 function M.format(ev)
   local name, text = ev.describe()
+  if ev.arch ~= score.host_arch() then text = ev.arch .. " " .. text end   -- "i386 getpid()"
   local how = ({ killed = "killed", denied = "denied", ["let through"] = "would be stopped",
                  failed = "refused", logged = "logged" })[ev.outcome] or ev.outcome
   local line = format("%s (pid %d) %s: %s: %s, %s", name, ev.pid, how, text, tostring(ev.action),
@@ -101,10 +104,15 @@ end
 -- "complain" the first call of each (syscall, rule) that the policy denies or would deny
 -- gets one, and summary() writes how many of each there were. killed[pid] is set for
 -- each process a line reported killed.
+-- At most this many different (syscall, rule) pairs are listed: a workload that makes
+-- every syscall number there is would otherwise grow sxlua without bound.
+M.MAX_LISTED = 4096
+
 function M.reporter(mode, write)
-  local counts, order, killed = {}, {}, {}
+  local counts, order, killed, unlisted = {}, {}, {}, 0
   local listed = mode == "denials" or mode == "complain"
   local COUNTED = { killed = true, denied = true, logged = true, ["let through"] = true }
+  local host = score.host_arch()
   local function report(ev)
     local handled = ev.kind == "notify"
     if ev.outcome == "killed" then killed[ev.tgid or ev.pid] = true end
@@ -112,10 +120,20 @@ function M.reporter(mode, write)
       return write(M.format(ev))
     end
     if not listed or handled or not COUNTED[ev.outcome] then return end
-    local key = ev.syscall .. "\0" .. tostring(ev.filter) .. "\0" .. tostring(ev.rule)
+    local key = ev.arch .. "\0" .. ev.syscall .. "\0" .. tostring(ev.filter) .. "\0" ..
+                tostring(ev.rule)
     local c = counts[key]
     if not c then
-      c = { n = 0, ev = ev }
+      if #order >= M.MAX_LISTED then
+        unlisted = unlisted + 1
+        if unlisted == 1 then
+          write(format("more than %d different calls denied: the rest are counted, not listed",
+                       M.MAX_LISTED))
+        end
+        return
+      end
+      c = { n = 0, name = (ev.arch ~= host and ev.arch .. " " or "") .. ev.syscall,
+            action = tostring(ev.action), by = deciding(ev, "") }
       counts[key] = c
       order[#order + 1] = key
       write(M.format(ev))
@@ -127,9 +145,9 @@ function M.reporter(mode, write)
     write(mode == "complain" and "what the policy would have stopped:" or "denials:")
     for _, key in ipairs(order) do
       local c = counts[key]
-      local ev = c.ev
-      write(format("%8d  %-16s %-16s %s", c.n, ev.syscall, tostring(ev.action), deciding(ev, "")))
+      write(format("%8d  %-16s %-16s %s", c.n, c.name, c.action, c.by))
     end
+    if unlisted > 0 then write(format("%8d  calls of other kinds, not listed", unlisted)) end
   end
   return report, summary, killed
 end

@@ -181,7 +181,7 @@ local LazyRule = {
   __index = function(ev, k)
     if not RULE_FIELDS[k] then return nil end
     local f, rule = ev._f, nil
-    if f and f.rules then
+    if f and f.rules and not ev.bad_arch then
       local ok, r = pcall(require("sx.inspect").deciding_rule, f, ev.nr, ev.args, ev.arch)
       rule = ok and r or nil
     end
@@ -193,12 +193,21 @@ local LazyRule = {
   end,
 }
 
+-- Is `arch` none of the filter's (its bad-arch action decides then, not a rule)?
+local function foreign(f, arch)
+  if not f or not f.arches then return false end
+  for _, a in ipairs(f.arches) do
+    if a == arch then return false end
+  end
+  return true
+end
+
 function Supervisor:record(call, value, by, outcome, message)
   if not self.event then return end
   local f = by and self.filters[by]
   self.event(setmetatable({
     pid = call.pid, tgid = call.tgid, syscall = call.syscall, nr = call.nr, arch = call.arch,
-    args = call.args,
+    args = call.args, bad_arch = foreign(f, call.arch),
     action = action.canonical(value), kind = action.kind(value), outcome = outcome,
     filter = by, _f = f,
     default_where = f and f.where, message = message,
@@ -278,7 +287,8 @@ function Supervisor:dispatch(n)
     if self:kill(call) then self:record(call, value, by, "killed") end
   elseif kind == "errno" then
     self:record(call, value, by, "denied")
-    core.notif_send(call.listener, call.id, value & 0xffff)
+    -- the kernel's own SECCOMP_RET_ERRNO caps the number at MAX_ERRNO
+    core.notif_send(call.listener, call.id, math.min(value & 0xffff, 4095))
   else                                     -- trap, trace: the kernel keeps them
     self:record(call, value, by, "failed", "this action cannot be supervised")
     core.notif_send(call.listener, call.id, 1)
