@@ -16,6 +16,14 @@
 -- broker's reads), and AF_UNIX sockets (connect and bind take a path, or an abstract
 -- name, in memory no rule can read: a host service's socket is a way out). socketpair
 -- stays. The program may still stat any path. The rest of @system-service is allowed.
+-- A descriptor opened read-only still lets root change its file: fchmod, fchown,
+-- fsetxattr and fremovexattr are denied too (a root workload gave a binary under /usr a
+-- file capability and mode 0777 through one: review), ioctl takes only requests about
+-- terminals and descriptors (FS_IOC_SETFLAGS, FIFREEZE and the like act on the file or
+-- its filesystem), and fcntl takes no lease (F_SETLEASE: a lease on a system file holds
+-- up everyone who opens it). The broker's own opens never wait (sx_open_beneath opens
+-- with O_NONBLOCK: a leased file, or a FIFO without a peer, fails instead of holding up
+-- the supervisor).
 local seccomp = require "sx.seccomp"
 local process = require "sx.process"
 
@@ -93,8 +101,18 @@ local function present(list)
   return out
 end
 
+-- The ioctl requests the program may make: about terminals and descriptors only.
+local IOCTLS = { "TCGETS", "TCSETS", "TCSETSW", "TCSETSF", "TCFLSH", "TCSBRK", "TIOCGWINSZ",
+                 "TIOCSWINSZ", "TIOCGPGRP", "TIOCSPGRP", "TIOCOUTQ", "TIOCGSID", "FIONREAD",
+                 "FIONBIO", "FIOCLEX", "FIONCLEX", "FIOASYNC" }
+local F_SETLEASE = 1024                   -- F_LINUX_SPECIFIC_BASE, on every architecture
+
 local filter = assert(seccomp.builder()
   :allow{ "@system-service" }
+  :allow("ioctl", "arg1 == " .. table.concat(IOCTLS, " || arg1 == "))
+  :deny("ioctl", seccomp.errno(EACCES))
+  :deny("fcntl", "arg1 == " .. F_SETLEASE, seccomp.errno(EACCES))
+  :allow("fcntl")
   :rule("notify", brokered)
   :deny({ "openat2", "open_by_handle_at", "name_to_handle_at" }, seccomp.errno(EACCES))
   :allow("socket", "family != AF_UNIX")
@@ -102,8 +120,9 @@ local filter = assert(seccomp.builder()
   :deny(present{ "link", "linkat", "symlink", "symlinkat", "rename", "renameat", "renameat2",
                  "unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "mknod", "mknodat",
                  "chmod", "fchmodat", "fchmodat2", "chown", "lchown", "fchownat",
-                 "truncate", "utime", "utimes", "futimesat", "utimensat",
-                 "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+                 "fchmod", "fchown", "truncate", "utime", "utimes", "futimesat", "utimensat",
+                 "setxattr", "lsetxattr", "removexattr", "lremovexattr", "fsetxattr",
+                 "fremovexattr", "setxattrat", "removexattrat",
                  "open_tree", "open_tree_attr", "move_mount", "fsopen", "fsconfig", "fsmount",
                  "fspick", "mount_setattr", "io_uring_setup", "io_uring_enter",
                  "io_uring_register", "userfaultfd" }, seccomp.errno(EACCES))

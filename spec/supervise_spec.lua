@@ -493,6 +493,61 @@ a, b = socket.socketpair(); print("socketpair ok")
         assert.matches("socketpair ok", out)
         assert.equal("secret\n", proc.read(dir .. "/outside"))
       end)
+
+      -- A system file the broker opened read-only: root changed its mode, owner and file
+      -- capability through the descriptor (review). On a scratch file of the spec's own
+      -- under /usr/local/lib, which it removes.
+      it("leaves the system's files alone through the descriptors it hands out", function()
+        local sysdir = "/usr/local/lib/sx-broker-spec-" .. proc.mypid()
+        local target = sysdir .. "/prog"
+        os.execute(("mkdir -p %s && cp /bin/true %s && chmod 755 %s"):format(q(sysdir), q(target), q(target)))
+        local script = dir .. "/t/meta.py"
+        proc.write(script, [[
+import os, fcntl, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+tries = {
+  "fchmod": lambda: os.fchmod(fd, 0o4777),
+  "fchown": lambda: os.fchown(fd, 65534, 65534),
+  "fsetxattr": lambda: os.setxattr(fd, "trusted.sx", b"x"),
+  "fremovexattr": lambda: os.removexattr(fd, "trusted.sx"),
+  "setflags": lambda: fcntl.ioctl(fd, 0x40086602, struct.pack("l", 0x10)),   # FS_IOC_SETFLAGS
+  "lease": lambda: fcntl.fcntl(fd, 1024, fcntl.F_RDLCK),                   # F_SETLEASE
+}
+for name, f in sorted(tries.items()):
+    try:
+        f(); print(name, "ran")
+    except OSError as e:
+        print(name, e.errno)
+print("isatty", os.isatty(0), "fionread", len(fcntl.ioctl(fd, 0x541B, b"1234")))   # FIONREAD
+]])
+        local code, out, err = broker("/usr/bin/python3 meta.py " .. target)
+        local mode = io.popen("stat -c %a:%u " .. q(target)):read("l")
+        os.execute("rm -rf " .. q(sysdir))
+        assert.equal(0, code, out .. err)
+        for _, name in ipairs{ "fchmod", "fchown", "fsetxattr", "fremovexattr", "setflags", "lease" } do
+          assert.matches("\n?" .. name .. " 13\n", out, 1, false, name)   -- EACCES
+        end
+        assert.matches("isatty False fionread 4", out)
+        assert.equal("755:0", mode)
+      end)
+
+      -- The broker opens for the program: an open that waited (a FIFO without a peer, a
+      -- lease the program holds: 45 s an open) held the supervisor up, and kills with it.
+      it("opens without waiting: a FIFO without a peer fails at once", function()
+        os.execute("mkfifo " .. q(dir .. "/t/fifo"))
+        local started = os.time()
+        local code, _, err = broker("echo x > fifo; echo rc=$?")
+        assert.equal(0, code, err)
+        assert.matches("No such device or address", err)          -- ENXIO, no reader
+        assert.is_true(os.time() - started < 5)
+        local process = require "sx.process"
+        local d = assert(process.open_dir(dir .. "/t"))
+        local fd = assert(process.open_beneath(d, "fifo", 0))    -- O_RDONLY: at once
+        local flags = proc.read("/proc/self/fdinfo/" .. fd):match("flags:%s*(%d+)")
+        assert.equal(0, tonumber(flags, 8) & 0x800)               -- O_NONBLOCK cleared after
+        require("sx.process_core").close_fd(fd)
+        require("sx.process_core").close_fd(d)
+      end)
     end)
   end)
 end)

@@ -293,9 +293,17 @@ int sx_open_beneath(int dirfd, const char *path, int flags, unsigned mode) {
   struct open_how how;
   long fd;
   memset(&how, 0, sizeof how);
-  how.flags = (uint64_t)(unsigned)flags | O_CLOEXEC;
+  /* O_NONBLOCK for the open itself: a FIFO without a peer, or a lease the caller holds,
+  ** fails the open (ENXIO, EWOULDBLOCK) instead of holding the supervisor up. */
+  how.flags = (uint64_t)(unsigned)flags | O_CLOEXEC | O_NONBLOCK;
   how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-  return fd >= 0 ? (int)fd : -errno;
+  if (fd < 0) return -errno;
+  if (!(flags & O_NONBLOCK) && fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    int e = errno;
+    close((int)fd);
+    return -e;
+  }
+  return (int)fd;
 }

@@ -57,7 +57,10 @@ SX_API int sx_notify_addfd(int listener, uint64_t id, int fd, int cloexec);
 SX_API pid_t sx_notify_tgid(pid_t tid);
 /* Open `path` beneath directory `dirfd` with openat2(2): RESOLVE_BENEATH (no "..",
 ** absolute path or symlink that leaves it) and RESOLVE_NO_MAGICLINKS. The descriptor
-** is close-on-exec. */
+** is close-on-exec. The open never waits: it is made with O_NONBLOCK (cleared after,
+** unless `flags` has it), so a FIFO without a peer fails with ENXIO or opens at once, and
+** a file under a lease fails with EWOULDBLOCK (the caller could otherwise hold the
+** supervisor up for the lease-break time, 45 s, an open). */
 SX_API int sx_open_beneath(int dirfd, const char *path, int flags, unsigned mode);
 
 #ifdef __cplusplus
