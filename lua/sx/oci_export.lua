@@ -525,8 +525,10 @@ local function sets_for(list, default, syscall, lows)
   if not sets then return nil, err end
   local out = {}
   for _, s in ipairs(sets) do
+    -- (merging can make masks with bits above the argument's again: kept within it after)
     local set = within_widths(s[2], lows)
-    if #set > 0 then out[#out + 1] = { s[1], merge_terms(set) } end
+    if #set > 0 then set = within_widths(merge_terms(set), lows) end
+    if #set > 0 then out[#out + 1] = { s[1], set } end
   end
   return out
 end
@@ -592,7 +594,10 @@ local LIBSECCOMP_BITS = { i386 = 32, arm = 32, x32 = 32 }     -- 64 elsewhere
 -- Atoms (alternatives) for `a` on an argument of low bits `low`: masked_eq within them;
 -- {} when it never holds there, nil when it always does.
 local function masked_atoms(a, low)
-  if a.op == "masked_eq" then return { a } end          -- (within_widths kept its mask in low)
+  if a.op == "masked_eq" then
+    if a.mask & low == 0 then return nil end
+    return { { index = a.index, op = "masked_eq", mask = a.mask & low, value = a.value & low } }
+  end
   if a.op == "eq" then return { { index = a.index, op = "masked_eq", mask = low, value = a.value } } end
   local list = {}
   for _, iv in ipairs(intersect_intervals(intervals(a), { { 0, low } })) do
@@ -640,8 +645,8 @@ end
 local function masked_terms(term, masks)
   local choices = {}
   for _, a in ipairs(term) do
-    local low = masks[a.index + 1]
-    local alts = low and masked_atoms(a, low) or { a }
+    local low, alts = masks[a.index + 1], { a }
+    if low then alts = masked_atoms(a, low) end        -- nil: it always holds there
     if alts then
       if #alts == 0 then return {} end
       choices[#choices + 1] = alts
