@@ -331,6 +331,8 @@ describe("sx.oci and libseccomp agree", function()
       { action = "allow", syscall = "chmod" },
       { action = E("EPERM"), syscall = "writev", args = { { index = 0, op = "le", value = 2 } } },
       { action = "allow", syscall = "writev" },
+      -- (i386's socketcall allowed, so libseccomp's copy of socket's rules there is no wider)
+      { action = "allow", syscall = "socketcall" },
     }, E("ENOSYS"), { arches = { "x86_64", "i386" } }))
     local g = assert(export_case(f))
     local DIRTY = { 0, 1 << 32, -1 << 32, 0x7fffffff << 32 }
@@ -378,6 +380,58 @@ describe("sx.oci and libseccomp agree", function()
         end
       end
     end
+  end)
+
+  -- What runc and crun add to a profile (review): the host's own architecture, with the
+  -- profile's rules; and on i386 (ppc64le, s390x) libseccomp's copy of a rule for socket,
+  -- semctl, ... on socketcall and ipc, with the conditions on the wrong registers. Each
+  -- would let through what sx's filter stops; the export refuses both.
+  it("refuses what runc and crun would widen: the host's arch, socketcall and ipc", function()
+    if not have_oracle then return pending("libseccomp_oracle was not built (no libseccomp-dev)") end
+    local unix_only = { { action = "allow", syscall = "socket", args = { { index = 0, op = "eq", value = 1 } } },
+                        { action = "allow", syscall = "semctl", args = { { index = 2, op = "eq", value = 0 } } } }
+    local opts = { arches = { "x86_64", "i386" } }
+    local f = assert(seccomp.from_rules(unix_only, "kill_process", opts))
+    local g = assert(libseccomp_filter(unix_only, "kill_process", opts))
+    assert.equal("kill_process", f:eval("socketcall", { 1, 0x1000 }, "i386"))
+    assert.equal("allow", g:eval("socketcall", { 1, 0x1000 }, "i386"))       -- any family
+    assert.equal("allow", g:eval("ipc", { 3, 0, 0, 1 }, "i386"))              -- IPC_SET: cmd 1
+    local json, err = oci.export(f)
+    assert.is_nil(json)
+    assert.matches("on i386 libseccomp gives the rules for 'socket' to socketcall%(1, ...%) too", err.message)
+    -- no wider where the filter answers socketcall as permissively
+    unix_only[3] = { action = "allow", syscall = "socketcall" }
+    unix_only[4] = { action = "allow", syscall = "ipc" }
+    assert.truthy(oci.export(assert(seccomp.from_rules(unix_only, "kill_process", opts))))
+
+    local no_vsock = { { action = "allow", syscall = "socket", args = { { index = 0, op = "ne", value = 40 } } } }
+    f = assert(seccomp.from_rules(no_vsock, "kill_process", { arch = "i386" }))
+    g = assert(libseccomp_filter(no_vsock, "kill_process", { arches = { "i386", "x86_64" } }))
+    assert.equal("kill_process", f:eval("socket", { 0x100000028, 1, 0 }, "x86_64"))
+    assert.equal("allow", g:eval("socket", { 0x100000028, 1, 0 }, "x86_64"))  -- AF_VSOCK
+    json, err = oci.export(f)
+    assert.is_nil(json)
+    assert.matches("runc and crun add the host's own architecture", err.message)
+  end)
+
+  -- The other way round: a profile that denies socket and shmget on x86 has libseccomp
+  -- deny socketcall(SYS_SOCKET, ...) and ipc(SHMGET, ...) too; sx's import allowed them
+  -- (review). It gives them the action now, as libseccomp does.
+  it("on i386's socketcall and ipc in an imported profile", function()
+    if not have_oracle then return pending("libseccomp_oracle was not built (no libseccomp-dev)") end
+    local json = [[{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+      "syscalls": [{"names": ["socket", "shmget"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                   {"names": ["bind"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"}]}]}]]
+    local f = assert(oci.import(json))
+    local rules = { { action = seccomp.errno(1), syscall = "socket" }, { action = seccomp.errno(1), syscall = "shmget" },
+                    { action = "kill_process", syscall = "bind", args = { { index = 0, op = "eq", value = 3 } } } }
+    local g = assert(libseccomp_filter(rules, "allow", { arches = { "x86_64", "i386" } }))
+    for _, c in ipairs{ { "socketcall", { 1, 0x1000 } }, { "ipc", { 23, 0, 0 } }, { "socketcall", { 2, 0x1000 } },
+                        { "socketcall", { 3, 0x1000 } }, { "ipc", { 21, 0, 0 } } } do
+      assert.equal(tostring(g:eval(c[1], c[2], "i386")), tostring(f:eval(c[1], c[2], "i386")), c[1] .. " " .. c[2][1])
+    end
+    assert.equal("errno(EPERM)", tostring(f:eval("socketcall", { 1, 0x1000 }, "i386")))
+    assert.equal("kill_process", tostring(f:eval("socketcall", { 2, 0x1000 }, "i386")))   -- bind: narrower
   end)
 
   -- Two ways the export wrote a compare on all 64 bits of a narrower argument (review):

@@ -783,6 +783,42 @@ end
 
 -- convert(profile, ..., text): text is what profile was decoded from with decode(text,
 -- false), to decode again exactly when a big number is met.
+-- What libseccomp adds on i386, ppc64le and s390x (sx.oci_export): a rule for socket,
+-- semctl, ... also decides the multiplexer's call (socketcall(SYS_SOCKET, ...),
+-- ipc(SEMCTL, ...)), with arg0 the call's number. Where the rule is stricter than the
+-- default, sx gives the multiplexer's call its action whatever the other arguments (no
+-- wider than libseccomp, which also tests them, on the wrong registers); a rule as
+-- permissive as the default or more adds nothing (no wider either). A profile with rules
+-- of its own for the multiplexer gets none added: those decide it.
+local function with_multiplexers(rules, arches, default_value, report)
+  local mux_arch
+  for _, a in ipairs(arches) do
+    if export.MUX_ARCHES[a] and core.syscall_number("socketcall", a) then mux_arch = a end
+  end
+  if not mux_arch then return rules end
+  local derived, seen, own = {}, {}, {}
+  for _, r in ipairs(rules) do own[r.syscall] = true end   -- (the profile's own rules then decide)
+  for _, r in ipairs(rules) do
+    local sub = export.SUBCALL[r.syscall]
+    local value = action.value(r.action)
+    if sub and not own[sub[1]] and export.rank(value) < export.rank(default_value) then
+      local d = seen[r.syscall]                    -- one rule a call: the most restrictive
+      if not d then
+        d = { syscall = sub[1], args = { { index = 0, op = "eq", value = sub[2] } } }
+        seen[r.syscall] = d
+        derived[#derived + 1] = d
+        report.notes[#report.notes + 1] = fmt("%s(%d, ...) on %s takes the action of '%s' " ..
+          "(libseccomp's filter does so too)", sub[1], sub[2], mux_arch, r.syscall)
+      end
+      if not d.action or export.rank(value) < export.rank(action.value(d.action)) then
+        d.action = r.action
+      end
+    end
+  end
+  for _, d in ipairs(derived) do rules[#rules + 1] = d end
+  return rules
+end
+
 local function convert(profile, opts, caps, kernel, release, text)
   cjson_shapes, inexact_numbers = text ~= nil, text ~= nil
   local report = {
@@ -922,7 +958,10 @@ local function convert(profile, opts, caps, kernel, release, text)
       end
     end
   end
-  if not any_conds then return slots, default, { arches = arches, bad_arch = opts.bad_arch }, report end
+  if not any_conds then
+    return with_multiplexers(slots, arches, default_value, report), default,
+           { arches = arches, bad_arch = opts.bad_arch }, report
+  end
 
   -- conditional entries of different actions that can match the same call: sx tries
   -- them in the profile's order, libseccomp in its own tree's, so say so
@@ -958,7 +997,8 @@ local function convert(profile, opts, caps, kernel, release, text)
       end
     end
   end
-  return rules, default, { arches = arches, bad_arch = opts.bad_arch }, report
+  return with_multiplexers(rules, arches, default_value, report), default,
+         { arches = arches, bad_arch = opts.bad_arch }, report
 end
 
 -- to_rules(profile [, opts]) -> rules, default, build_opts, report | nil, err

@@ -24,8 +24,8 @@ local error_ = require "sx.error"
 local filter = require "sx.filter"
 local action = require "sx.action"
 
-local type, ipairs, tostring, fmt, concat, sort, unpack, remove, ult =
-  type, ipairs, tostring, string.format, table.concat, table.sort, table.unpack, table.remove,
+local type, ipairs, next, tostring, fmt, concat, sort, unpack, remove, ult =
+  type, ipairs, next, tostring, string.format, table.concat, table.sort, table.unpack, table.remove,
   math.ult
 
 local M = {}
@@ -721,6 +721,83 @@ local function for_libseccomp(sets, syscall, arches)
   return out
 end
 
+-- ---- what runc and crun add: the host's architecture, socketcall and ipc ---------------------
+-- runc and crun keep the host's own architecture in the filter they build from a profile
+-- (libseccomp's native arch) and give it the profile's rules: a profile for i386 alone
+-- runs on an x86_64 host with the rules applied to x86_64 calls too, which a filter built
+-- for i386 gives its bad-arch action.
+local SIBLING = { i386 = "x86_64", x32 = "x86_64", arm = "aarch64" }
+
+local function host_unsaid(arches)
+  local have = {}
+  for _, a in ipairs(arches) do have[a] = true end
+  for _, a in ipairs(arches) do
+    local host = SIBLING[a]
+    if host and not have[host] then
+      return error_.new("bad_rule", fmt("runc and crun add the host's own architecture to a " ..
+        "profile's, with its rules: one for %s runs on a %s host with the rules applied to %s " ..
+        "calls, which this filter gives its bad-arch action; build the filter for %s too " ..
+        "(arches = { \"%s\", \"%s\" })", a, host, host, host, host, a))
+    end
+  end
+end
+
+-- On i386, ppc64le and s390x libseccomp gives a rule for socket, bind, ..., semctl, shmget,
+-- ... to the multiplexer too (socketcall(SYS_SOCKET, args), ipc(SEMCTL, ...)), with the
+-- condition on arg0 replaced by the call's number and the others tested on the
+-- multiplexer's own registers (the real arguments lie in memory there): a conditional
+-- allow of socket lets socketcall(SYS_SOCKET, ...) through whatever the family (checked
+-- through libseccomp 2.5.4 on i386 and ppc64le; s390x has the same code). Such a rule is
+-- refused where it would be more permissive than the filter's own answer to that call.
+local MUX_ARCHES = { i386 = true, ppc64le = true, s390x = true }
+local SUBCALL = {
+  socket = { "socketcall", 1 }, bind = { "socketcall", 2 }, connect = { "socketcall", 3 },
+  listen = { "socketcall", 4 }, accept = { "socketcall", 5 }, getsockname = { "socketcall", 6 },
+  getpeername = { "socketcall", 7 }, socketpair = { "socketcall", 8 }, send = { "socketcall", 9 },
+  recv = { "socketcall", 10 }, sendto = { "socketcall", 11 }, recvfrom = { "socketcall", 12 },
+  shutdown = { "socketcall", 13 }, setsockopt = { "socketcall", 14 },
+  getsockopt = { "socketcall", 15 }, sendmsg = { "socketcall", 16 },
+  recvmsg = { "socketcall", 17 }, accept4 = { "socketcall", 18 }, recvmmsg = { "socketcall", 19 },
+  sendmmsg = { "socketcall", 20 },
+  semop = { "ipc", 1 }, semget = { "ipc", 2 }, semctl = { "ipc", 3 }, semtimedop = { "ipc", 4 },
+  msgsnd = { "ipc", 11 }, msgrcv = { "ipc", 12 }, msgget = { "ipc", 13 }, msgctl = { "ipc", 14 },
+  shmat = { "ipc", 21 }, shmdt = { "ipc", 22 }, shmget = { "ipc", 23 }, shmctl = { "ipc", 24 },
+}
+
+-- A signed rank: the kernel takes the lowest (the most restrictive).
+local function rank(value)
+  local v = value & 0xffff0000
+  return v >= 0x80000000 and v - 0x100000000 or v
+end
+
+M.SUBCALL, M.MUX_ARCHES, M.rank = SUBCALL, MUX_ARCHES, rank
+
+local function mux_unsaid(f, name, sets)
+  local sub = SUBCALL[name]
+  if not sub then return end
+  local mux, n = sub[1], sub[2]
+  local mux_conditional = false
+  for _, r in ipairs(f.rules) do
+    if r.syscall == mux and r.args and next(r.args) then mux_conditional = true end
+  end
+  for _, arch in ipairs(f.arches) do
+    if MUX_ARCHES[arch] and core.syscall_number(mux, arch) then
+      local theirs = action.value(f:eval(mux, { n, 0, 0, 0, 0, 0 }, arch))
+      for _, s in ipairs(sets) do
+        local conditional = false
+        for _, t in ipairs(s[2]) do conditional = conditional or #t > 0 end
+        if conditional and (mux_conditional or rank(s[1]) > rank(theirs)) then
+          return error_.new("bad_rule", fmt("on %s libseccomp gives the rules for '%s' to " ..
+            "%s(%d, ...) too, whose arguments lie in memory there: it would test this rule's " ..
+            "conditions on other registers, and let that call through where this filter " ..
+            "answers %s; export without %s", arch, name, mux, n,
+            tostring(action.canonical(theirs)), arch), { syscall = name, arch = arch })
+        end
+      end
+    end
+  end
+end
+
 -- ---- JSON ---------------------------------------------------------------------------------
 
 local function u64(v)
@@ -773,6 +850,8 @@ function M.profile(f, scmp_arch)
   end
   local default = action.value(f.default)
   local primary = f.arches[1]
+  local unsaid = host_unsaid(f.arches)
+  if unsaid then return nil, unsaid end
 
   -- rules grouped by syscall name, in first-seen order
   local groups, order = {}, {}
@@ -795,6 +874,7 @@ function M.profile(f, scmp_arch)
   for _, name in ipairs(order) do
     local sets, err = syscall_sets(groups[name], default, name, f.arches)
     if sets then sets, err = for_libseccomp(sets, name, f.arches) end
+    if sets then err = mux_unsaid(f, name, sets); if err then sets = nil end end
     if not sets then return nil, err end
     local count = #entries
     for _, s in ipairs(sets) do count = count + #s[2] end
