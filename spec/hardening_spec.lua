@@ -233,6 +233,10 @@ if "%s" == "pipe":
         except BlockingIOError:
             pass
     fcntl.fcntl(2, fcntl.F_SETFL, fl)            # full, and blocking again
+elif "%s" == "tostop":
+    attrs = termios.tcgetattr(2)
+    attrs[3] |= termios.TOSTOP                   # a background writer stops on SIGTTOU
+    termios.tcsetattr(2, termios.TCSANOW, attrs)
 else:
     termios.tcflow(2, termios.TCOOFF)
 if os.fork() == 0:
@@ -243,9 +247,9 @@ threading.Thread(target=lambda: libc.syscall(101, 0, 0, 0, 0)).start()
 for i in range(30):
     with open(sys.argv[1], "w") as f: f.write(str(i))
     time.sleep(0.1)
-]]):format(how)) end
-    local pipe, tty = stalling("pipe"), stalling("tty")
-    files[#files + 1], files[#files + 1], files[#files + 1] = pipe, tty, beat
+]]):format(how, how)) end
+    local pipe, tty, tostop = stalling("pipe"), stalling("tty"), stalling("tostop")
+    files[#files + 1], files[#files + 1], files[#files + 1], files[#files + 1] = pipe, tty, beat, tostop
     local function check(code, out)
       assert.equal(159, code, out)
       local _, lines = out:gsub("killed: ptrace%(0, 0, 0, 0%): kill_process", "")
@@ -260,7 +264,7 @@ for i in range(30):
     assert.equal(0, code, out)
     check(tonumber(out:match("rc=(%d+)")), out)
     -- on a terminal of its own (python's pty), whose output the workload stops
-    code, out = proc.run("cd / && /usr/bin/python3 -c " .. q([[
+    local pty = q([[
 import os, pty, sys, select, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -282,7 +286,15 @@ if status is None:
     os.kill(pid, 9); os.waitpid(pid, 0); status = 0
 sys.stdout.write(out.decode())
 sys.exit(os.waitstatus_to_exitcode(status))
-]]) .. " " .. proc.SXLUA .. " " .. q(kills) .. " -- /usr/bin/python3 " .. q(tty) .. " " .. q(beat))
+]])
+    code, out = proc.run("cd / && /usr/bin/python3 -c " .. pty .. " " .. proc.SXLUA .. " " .. q(kills) ..
+                         " -- /usr/bin/python3 " .. q(tty) .. " " .. q(beat))
+    check(code, out)
+    -- sxlua in the background of a shell with job control, its workload setting TOSTOP on
+    -- the terminal: a line sxlua wrote would stop it (SIGTTOU) with the kill unsent
+    code, out = proc.run("cd / && /usr/bin/python3 -c " .. pty .. " /bin/sh -c " ..
+      q("set -m; " .. proc.SXLUA .. " " .. q(kills) .. " -- /usr/bin/python3 " .. q(tostop) ..
+        " " .. q(beat) .. " & wait $!; exit $?"))
     check(code, out)
   end)
 

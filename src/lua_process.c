@@ -404,7 +404,7 @@ static int l_close_fd(lua_State *L) {
 
 /* ---- outlets (outlet.h): lines to a descriptor the workload shares ---- */
 
-static const char *const outlet_kinds[] = { "own", "socket", "file", NULL };
+static const char *const outlet_kinds[] = { "own", "socket", "file", "tty", NULL };
 
 /* outlet_open(fd) -> descriptor, kind | nil, errno */
 static int l_outlet_open(lua_State *L) {

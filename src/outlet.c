@@ -38,7 +38,7 @@ int sx_outlet_open(int fd, enum sx_outlet_kind *kind) {
     if (moved < 0) return -errno;
     out = moved;
   }
-  *kind = SX_OUTLET_OWN;
+  *kind = isatty(out) ? SX_OUTLET_TTY : SX_OUTLET_OWN;
   return out;
 }
 
@@ -46,6 +46,16 @@ long sx_outlet_write(int out, enum sx_outlet_kind kind, const void *buf, size_t 
   ssize_t n;
   if (kind == SX_OUTLET_SOCKET) {
     n = send(out, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } else if (kind == SX_OUTLET_TTY) {
+    sigset_t ttou, old;
+    int e;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);       /* (a blocked SIGTTOU counts as ignored: no stop) */
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    n = write(out, buf, len);
+    e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
   } else {
     if (kind == SX_OUTLET_FILE) {
       struct stat st;

@@ -19,6 +19,9 @@ enum sx_outlet_kind {
   SX_OUTLET_OWN,        /* a file of the outlet's own, non-blocking */
   SX_OUTLET_SOCKET,     /* the shared socket, each send MSG_DONTWAIT */
   SX_OUTLET_FILE,       /* the shared file: a regular file, or what could not be reopened */
+  SX_OUTLET_TTY,        /* a terminal, through a file of its own, non-blocking; written with
+                        ** SIGTTOU blocked: the workload may set TOSTOP on it, which would
+                        ** stop a sxlua in the background at its next line */
 };
 
 /* An outlet onto descriptor fd: a new descriptor (close-on-exec) and its kind, or -errno. */

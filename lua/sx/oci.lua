@@ -796,12 +796,17 @@ local function with_multiplexers(rules, arches, default_value, report)
     if export.MUX_ARCHES[a] and core.syscall_number("socketcall", a) then mux_arch = a end
   end
   if not mux_arch then return rules end
-  local derived, seen, own = {}, {}, {}
-  for _, r in ipairs(rules) do own[r.syscall] = true end   -- (the profile's own rules then decide)
-  for _, r in ipairs(rules) do
-    local sub = export.SUBCALL[r.syscall]
-    local value = action.value(r.action)
-    if sub and not own[sub[1]] and export.rank(value) < export.rank(default_value) then
+  local SUBCALL, candidates, own = export.SUBCALL, {}, {}
+  for i = 1, #rules do
+    local name = rules[i].syscall
+    if SUBCALL[name] then candidates[#candidates + 1] = rules[i]
+    elseif name == "socketcall" or name == "ipc" then own[name] = true end   -- (then they decide)
+  end
+  local derived, seen = {}, {}
+  for _, r in ipairs(candidates) do
+    local sub = SUBCALL[r.syscall]
+    local value = not own[sub[1]] and action.value(r.action)
+    if value and export.rank(value) < export.rank(default_value) then
       local d = seen[r.syscall]                    -- one rule a call: the most restrictive
       if not d then
         d = { syscall = sub[1], args = { { index = 0, op = "eq", value = sub[2] } } }
