@@ -30,6 +30,33 @@ local function report(text)
   return out
 end
 
+-- The filters a process spawned with `opts` holds once `filters` are installed and it
+-- proceeded, oldest first (the terminal guard, then the plan's), each a line of
+-- spec-bin/filters_of's "code,jt,jf,k" words; and filters_of's whole output.
+local function installed(opts, filters)
+  local process = require "sx.process"
+  local p = assert(process.spawn(opts))
+  for _, f in ipairs(filters) do assert(p:install(f)) end
+  assert(p:proceed())
+  local code, out, err = proc.run(q(proc.bin("filters_of")) .. " " .. p.pid)
+  p:kill()
+  p:wait()
+  assert.equal(0, code, err)
+  local lines = {}
+  for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  return lines, out
+end
+
+-- A filters_of line as BPF bytes, for the emulator.
+local function as_bpf(line)
+  local insns = {}
+  for w in line:gmatch("%S+") do
+    local code, jt, jf, k = w:match("^(%x+),(%x+),(%x+),(%x+)$")
+    insns[#insns + 1] = ("<I2I1I1I4"):pack(tonumber(code, 16), tonumber(jt, 16), tonumber(jf, 16), tonumber(k, 16))
+  end
+  return table.concat(insns)
+end
+
 -- The policy of the audit's first finding (exec denied with kill_process, everything else
 -- allowed, pidfd_getfd and ptrace among it), with a notify rule, so that sxlua holds a
 -- listener the workload would love to steal.
@@ -173,25 +200,12 @@ print("lived")
     assert.equal(0, code, out)
     assert.matches("errno 1\nlived", out)
     -- the guard and the supervised plan as the kernel holds them, on each ABI
-    local process, seccomp, core = require "sx.process", require "sx.seccomp", require "sx.core"
-    local pr = assert(process.spawn{ argv = { "/bin/sleep", "10" }, supervise = "kills" })
-    assert(pr:install(assert(seccomp.builder():deny("ioctl", "arg1 == TIOCSTI || arg1 == 0x5413", "kill_process")
-      :allow("uname"):build{ default = "allow", arches = { "x86_64", "i386", "x32" } })))
-    assert(pr:proceed())
-    local rc, listed, err = proc.run(q(proc.bin("filters_of")) .. " " .. pr.pid)
-    pr:kill()
-    pr:wait()
-    assert.equal(0, rc, err)
-    local programs = {}
-    for line in listed:gmatch("[^\n]+") do
-      local words = {}
-      for w in line:gmatch("%S+") do
-        local code_, jt, jf, k = w:match("^(%x+),(%x+),(%x+),(%x+)$")
-        words[#words + 1] = ("<I2I1I1I4"):pack(tonumber(code_, 16), tonumber(jt, 16), tonumber(jf, 16), tonumber(k, 16))
-      end
-      programs[#programs + 1] = table.concat(words)
-    end
-    assert.equal(2, #programs, listed)
+    local seccomp, core = require "sx.seccomp", require "sx.core"
+    local lines, listed = installed({ argv = { "/bin/sleep", "10" }, supervise = "kills" }, {
+      assert(seccomp.builder():deny("ioctl", "arg1 == TIOCSTI || arg1 == 0x5413", "kill_process")
+        :allow("uname"):build{ default = "allow", arches = { "x86_64", "i386", "x32" } }) })
+    assert.equal(2, #lines, listed)
+    local programs = { as_bpf(lines[1]), as_bpf(lines[2]) }
     local function kernel(arch, nr, cmd)          -- the most restrictive, as the kernel takes
       local best
       for _, bpf in ipairs(programs) do
@@ -414,15 +428,9 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     end
     -- the plan's filters as installed, after the terminal guard: true where a door is
     local function doors(opts, filters)
-      local p = assert(process.spawn(opts))
-      for _, f in ipairs(filters) do assert(p:install(f)) end
-      assert(p:proceed())
-      local code, out, err = proc.run(q(proc.bin("filters_of")) .. " " .. p.pid)
-      p:kill()
-      p:wait()
-      assert.equal(0, code, err)
+      local lines, out = installed(opts, filters)
       local found = {}
-      for line in out:gmatch("[^\n]+") do
+      for _, line in ipairs(lines) do
         local insns = {}
         for insn in line:gmatch("%S+") do insns[#insns + 1] = insn end
         found[#found + 1] = insns[1] == "20,0,0,0" and insns[2]:match(EXECVE) ~= nil
