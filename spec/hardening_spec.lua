@@ -419,7 +419,7 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
   -- or any filter of a plan where none notifies (supervision asked for, nothing to
   -- notify), keeps sendmsg as its policy says. Read back from the kernel.
   it("opens its sendmsg door only in the filters a listener is handed over under", function()
-    local process, seccomp = require "sx.process", require "sx.seccomp"
+    local seccomp = require "sx.seccomp"
     local EPERM = seccomp.errno "EPERM"
     local function jeq(nr) return ("^15,%%x+,%%x+,%x$"):format(nr) end
     local EXECVE, SENDMSG = jeq(seccomp.syscall_number("execve")), jeq(seccomp.syscall_number("sendmsg"))
