@@ -404,49 +404,54 @@ static int l_close_fd(lua_State *L) {
 
 /* ---- outlets (outlet.h): lines to a descriptor the workload shares ---- */
 
-static const char *const outlet_kinds[] = { "own", "socket", "file", "tty", NULL };
+#define OUTLET "sx.outlet"
 
-/* outlet_open(fd) -> descriptor, kind | nil, errno */
-static int l_outlet_open(lua_State *L) {
-  enum sx_outlet_kind kind;
-  int out = sx_outlet_open((int)luaL_checkinteger(L, 1), &kind);
-  if (out < 0) return errno_result(L, out);
-  lua_pushinteger(L, out);
-  lua_pushstring(L, outlet_kinds[kind]);
-  return 2;
+static struct sx_outlet **check_outlet(lua_State *L) {
+  struct sx_outlet **o = luaL_checkudata(L, 1, OUTLET);
+  if (!*o) luaL_argerror(L, 1, "the outlet is finished");
+  return o;
 }
 
-/* outlet_write(descriptor, kind, s [, from]) -> bytes written from byte `from` on (1 by
-** default) | nil, errno (EAGAIN: none now) */
-static int l_outlet_write(lua_State *L) {
+/* outlet(fd, limit) -> an outlet | nil, errno */
+static int l_outlet(lua_State *L) {
+  int fd = (int)luaL_checkinteger(L, 1);
+  lua_Integer limit = luaL_checkinteger(L, 2);
+  struct sx_outlet **o = lua_newuserdatauv(L, sizeof *o, 0);
+  *o = NULL;
+  luaL_argcheck(L, limit > 0, 2, "the limit is a number of bytes");
+  if (!(*o = sx_outlet_new(fd, (size_t)limit))) return errno_result(L, -errno);
+  luaL_setmetatable(L, OUTLET);
+  return 1;
+}
+
+/* outlet:put(s) -> true, or false when the queue had no room (counted as lost) */
+static int l_outlet_put(lua_State *L) {
   size_t len;
-  const char *s = luaL_checklstring(L, 3, &len);
-  lua_Integer from = luaL_optinteger(L, 4, 1);
-  long n;
-  luaL_argcheck(L, from >= 1 && (size_t)from <= len + 1, 4, "out of the string");
-  n = sx_outlet_write((int)luaL_checkinteger(L, 1),
-                      (enum sx_outlet_kind)luaL_checkoption(L, 2, NULL, outlet_kinds),
-                      s + from - 1, len - (size_t)(from - 1));
-  if (n < 0) return errno_result(L, n);
-  lua_pushinteger(L, n);
+  struct sx_outlet **o = check_outlet(L);
+  const char *s = luaL_checklstring(L, 2, &len);
+  lua_pushboolean(L, sx_outlet_put(*o, s, len));
   return 1;
 }
 
-/* outlet_wait(descriptor, ms) -> true (it takes more) | false (time out) | nil, errno */
-static int l_outlet_wait(lua_State *L) {
-  int rc = sx_outlet_wait((int)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2));
-  if (rc < 0) return errno_result(L, rc);
-  lua_pushboolean(L, rc);
+/* outlet:finish() -> how many lines were lost (waits until the rest is written) */
+static int l_outlet_finish(lua_State *L) {
+  struct sx_outlet **o = check_outlet(L);
+  size_t lost = sx_outlet_finish(*o);
+  *o = NULL;
+  lua_pushinteger(L, (lua_Integer)lost);
   return 1;
 }
 
-/* outlet_restart(descriptor) -> true (a terminal, restarted) | false | nil, errno */
-static int l_outlet_restart(lua_State *L) {
-  int rc = sx_outlet_restart((int)luaL_checkinteger(L, 1));
-  if (rc < 0) return errno_result(L, rc);
-  lua_pushboolean(L, rc);
-  return 1;
+static int outlet_gc(lua_State *L) {
+  struct sx_outlet **o = luaL_checkudata(L, 1, OUTLET);
+  if (*o) sx_outlet_finish(*o);
+  *o = NULL;
+  return 0;
 }
+
+static const luaL_Reg outlet_methods[] = {
+  { "put", l_outlet_put }, { "finish", l_outlet_finish }, { NULL, NULL }
+};
 
 static int l_kill(lua_State *L) {
   struct sx_agent_error e;
@@ -476,8 +481,7 @@ static const luaL_Reg functions[] = {
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
   { "open_beneath", l_open_beneath }, { "open_dir", l_open_dir }, { "close_fd", l_close_fd },
   { "kill", l_kill_pid }, { "fileno", l_fileno }, { "live", l_live },
-  { "outlet_open", l_outlet_open }, { "outlet_write", l_outlet_write },
-  { "outlet_wait", l_outlet_wait }, { "outlet_restart", l_outlet_restart },
+  { "outlet", l_outlet },
   { NULL, NULL }
 };
 
@@ -509,6 +513,13 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, LIVE);
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, OUTLET)) {
+    luaL_newlib(L, outlet_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, outlet_gc);
+    lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
   luaL_newlib(L, functions);
