@@ -312,6 +312,25 @@ sys.exit(os.waitstatus_to_exitcode(status))
     code, out = proc.run("cd / && /usr/bin/python3 -c " .. pty .. " " .. proc.SXLUA .. " " .. q(kills) ..
                          " -- /usr/bin/python3 " .. q(tty) .. " " .. q(beat))
     check(code, out)
+    -- stderr on a pty's master: lines reach its slave (a reopen through /proc made a new
+    -- pty, and sxlua waited for ever to write to it: review)
+    code, out = proc.run("cd / && /usr/bin/python3 -c " .. q([[
+import os, subprocess, sys, select
+m, s = os.openpty()
+p = subprocess.Popen(sys.argv[1:], stderr=m, stdout=subprocess.DEVNULL)
+rc = p.wait(timeout=20)
+out = b""
+while select.select([s], [], [], 0.3)[0]: out += os.read(s, 4096)
+sys.stdout.write(out.decode()); sys.exit(rc)
+]]) .. " " .. proc.build .. "/sxlua " .. q(kills) .. " -- " .. q(proc.bin("sxtry")) .. " 101")
+    assert.equal(159, code, out)
+    assert.matches("killed: ptrace%(0, 0, 0, 0%)", out)
+    -- a reader that is gone: the lines are lost (EPIPE in sxlua's writer), the status is not
+    local rc_file = proc.tmpname()
+    files[#files + 1] = rc_file
+    proc.run("cd / && { " .. proc.SXLUA .. " " .. q(kills) .. " -- " .. q(proc.bin("sxtry")) ..
+             " 101 2>&1; echo $? > " .. q(rc_file) .. "; } | { exec 0<&-; sleep 1; }")
+    assert.equal("159\n", proc.read(rc_file))
     -- sxlua in the background of a shell with job control, its workload setting TOSTOP on
     -- the terminal: a line sxlua wrote would stop it (SIGTTOU) with the kill unsent
     code, out = proc.run("cd / && /usr/bin/python3 -c " .. pty .. " /bin/sh -c " ..

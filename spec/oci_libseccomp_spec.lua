@@ -431,6 +431,8 @@ describe("sx.oci and libseccomp agree", function()
       assert.equal(tostring(g:eval(c[1], c[2], "i386")), tostring(f:eval(c[1], c[2], "i386")), c[1] .. " " .. c[2][1])
     end
     assert.equal("errno(EPERM)", tostring(f:eval("socketcall", { 1, 0x1000 }, "i386")))
+    -- ipc's call keeps a version in its upper 16 bits, which the kernel drops (review)
+    assert.equal("errno(EPERM)", tostring(f:eval("ipc", { 0x10017, 0, 0 }, "i386")))
     assert.equal("kill_process", tostring(f:eval("socketcall", { 2, 0x1000 }, "i386")))   -- bind: narrower
   end)
 

@@ -546,6 +546,9 @@ print("isatty", os.isatty(0), "fionread", len(fcntl.ioctl(fd, 0x541B, b"1234")))
         local flags = proc.read("/proc/self/fdinfo/" .. fd):match("flags:%s*(%d+)")
         assert.equal(0, tonumber(flags, 8) & 0x800)               -- O_NONBLOCK cleared after
         require("sx.process_core").close_fd(fd)
+        -- O_PATH opens never wait, and openat2 takes no O_NONBLOCK with it (review)
+        fd = assert(process.open_beneath(d, "sub", 0x200000))    -- O_PATH
+        require("sx.process_core").close_fd(fd)
         require("sx.process_core").close_fd(d)
       end)
     end)

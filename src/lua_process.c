@@ -433,6 +433,12 @@ static int l_outlet_put(lua_State *L) {
   return 1;
 }
 
+/* outlet:drain() -> how many lines were lost so far (waits until the queue is written) */
+static int l_outlet_drain(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sx_outlet_drain(*check_outlet(L)));
+  return 1;
+}
+
 /* outlet:finish() -> how many lines were lost (waits until the rest is written) */
 static int l_outlet_finish(lua_State *L) {
   struct sx_outlet **o = check_outlet(L);
@@ -450,7 +456,8 @@ static int outlet_gc(lua_State *L) {
 }
 
 static const luaL_Reg outlet_methods[] = {
-  { "put", l_outlet_put }, { "finish", l_outlet_finish }, { NULL, NULL }
+  { "put", l_outlet_put }, { "drain", l_outlet_drain }, { "finish", l_outlet_finish },
+  { NULL, NULL }
 };
 
 static int l_kill(lua_State *L) {

@@ -295,12 +295,12 @@ int sx_open_beneath(int dirfd, const char *path, int flags, unsigned mode) {
   memset(&how, 0, sizeof how);
   /* O_NONBLOCK for the open itself: a FIFO without a peer, or a lease the caller holds,
   ** fails the open (ENXIO, EWOULDBLOCK) instead of holding the supervisor up. */
-  how.flags = (uint64_t)(unsigned)flags | O_CLOEXEC | O_NONBLOCK;
+  how.flags = (uint64_t)(unsigned)flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NONBLOCK);
   how.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
   if (fd < 0) return -errno;
-  if (!(flags & O_NONBLOCK) && fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+  if (!(flags & (O_NONBLOCK | O_PATH)) && fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) & ~O_NONBLOCK) != 0) {
     int e = errno;
     close((int)fd);
     return -e;

@@ -10,12 +10,11 @@
 ** an outlet's lines go into a queue, and a thread of the outlet's own writes them: the
 ** caller never waits on the descriptor, only (briefly) on the queue's lock.
 **
-** The thread writes through a file of the outlet's own, opened on the same pipe or
-** terminal before the workload exists (/proc/self/fd/N: a new open file, whose
-** O_NONBLOCK is its own), or through the shared one where it cannot reopen it: a socket
-** (sent to with MSG_NOSIGNAL), a regular file (whose offset the two must share). On a
-** terminal it writes with SIGTTOU blocked (a background sxlua would stop on TOSTOP), and
-** restarts the terminal's output once when it takes nothing for a second (TCOON).
+** The thread writes through a descriptor of its own (close-on-exec, taken before the
+** workload exists) onto the shared open file, with every signal blocked: a SIGTTOU
+** blocked counts as ignored (TOSTOP stops no background sxlua), SIGPIPE becomes EPIPE.
+** O_NONBLOCK set by the workload makes it poll; O_DIRECT it clears. drain() restarts a
+** terminal's output once when it takes nothing for a second (TCOON).
 */
 #ifndef SX_OUTLET_H
 #define SX_OUTLET_H
@@ -32,7 +31,10 @@ struct sx_outlet *sx_outlet_new(int fd, size_t limit);
 int sx_outlet_put(struct sx_outlet *o, const void *buf, size_t len);
 
 /* Waits until the queue is written (as long as the descriptor takes: the workload is
-** gone), stops the thread and frees the outlet; returns how many lines were lost. */
+** gone); how many lines were lost so far. */
+size_t sx_outlet_drain(struct sx_outlet *o);
+
+/* Drains, stops the thread and frees the outlet; returns how many lines were lost. */
 size_t sx_outlet_finish(struct sx_outlet *o);
 
 #endif

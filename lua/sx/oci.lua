@@ -809,7 +809,10 @@ local function with_multiplexers(rules, arches, default_value, report)
     if value and export.rank(value) < export.rank(default_value) then
       local d = seen[r.syscall]                    -- one rule a call: the most restrictive
       if not d then
-        d = { syscall = sub[1], args = { { index = 0, op = "eq", value = sub[2] } } }
+        -- (ipc's call keeps a version in its upper 16 bits, which the kernel drops)
+        d = { syscall = sub[1], args = { sub[1] == "ipc"
+              and { index = 0, op = "masked_eq", mask = 0xffff, value = sub[2] }
+              or { index = 0, op = "eq", value = sub[2] } } }
         seen[r.syscall] = d
         derived[#derived + 1] = d
         report.notes[#report.notes + 1] = fmt("%s(%d, ...) on %s takes the action of '%s' " ..

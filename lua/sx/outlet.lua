@@ -14,7 +14,7 @@
 
 local core = require "sx.process_core"
 
-local setmetatable, io = setmetatable, io
+local setmetatable = setmetatable
 
 local M = {}
 
@@ -35,14 +35,18 @@ end
 
 -- finish(): waits until the queue is written (as long as the descriptor takes: the
 -- workload is gone; a terminal it stopped is restarted), then says how many lines were
--- lost, on the descriptor itself. Later writes are lost.
+-- lost, through the same thread (a reader gone is EPIPE there, not SIGPIPE). Later
+-- writes are lost.
 function Outlet:finish()
-  local lost = self.lost + (self.queue and self.queue:finish() or 0)
-  self.queue, self.lost = nil, 0
+  local q = self.queue
+  if not q then return end
+  local lost = self.lost + q:drain()
   if lost > 0 then
-    io.stderr:write(("sxlua: %d line%s lost: stderr did not take them while the workload ran\n")
-                    :format(lost, lost == 1 and " was" or "s were"))
+    q:put(("sxlua: %d line%s lost: stderr did not take them while the workload ran\n")
+          :format(lost, lost == 1 and " was" or "s were"))
   end
+  q:finish()
+  self.queue, self.lost = nil, 0
 end
 
 return M
