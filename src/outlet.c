@@ -30,7 +30,7 @@ struct sx_outlet {
   pthread_cond_t more, drained;
   char *buf;                  /* a ring: len bytes from head */
   size_t cap, head, len, lost;
-  int closing;
+  int closing, started;            /* the thread starts with the first line */
 };
 
 /* A descriptor of the outlet's own for fd's file (the open file itself is shared: a
@@ -97,20 +97,15 @@ struct sx_outlet *sx_outlet_new(int fd, size_t limit) {
   pthread_mutex_init(&o->lock, NULL);
   pthread_cond_init(&o->more, NULL);
   pthread_cond_init(&o->drained, NULL);
-  if ((e = pthread_create(&o->thread, NULL, writer, o)) != 0) {
-    close(o->fd);
-    free(o->buf);
-    free(o);
-    errno = e;
-    return NULL;
-  }
   return o;
 }
 
 int sx_outlet_put(struct sx_outlet *o, const void *buf, size_t len) {
   int ok = 0;
   pthread_mutex_lock(&o->lock);
-  if (!o->closing && len <= o->cap - o->len) {
+  if (!o->started && !o->closing)         /* (a run that says nothing starts no thread) */
+    o->started = pthread_create(&o->thread, NULL, writer, o) == 0;
+  if (o->started && !o->closing && len <= o->cap - o->len) {
     size_t tail = (o->head + o->len) % o->cap, first = o->cap - tail < len ? o->cap - tail : len;
     memcpy(o->buf + tail, buf, first);
     memcpy(o->buf, (const char *)buf + first, len - first);
@@ -161,7 +156,7 @@ size_t sx_outlet_finish(struct sx_outlet *o) {
   o->closing = 1;
   pthread_cond_signal(&o->more);
   pthread_mutex_unlock(&o->lock);
-  pthread_join(o->thread, NULL);
+  if (o->started) pthread_join(o->thread, NULL);
   lost = o->lost;
   close(o->fd);
   pthread_mutex_destroy(&o->lock);
