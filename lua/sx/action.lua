@@ -87,6 +87,13 @@ function M.kind(value)
 end
 
 -- The form users write for a kernel value: a plain string or an action object.
+-- rank(value) -> the action's precedence as the kernel orders a stack: the lowest (a
+-- signed compare of the action bits) is the most restrictive.
+function M.rank(value)
+  local v = value & 0xffff0000
+  return v >= 0x80000000 and v - 0x100000000 or v
+end
+
 function M.canonical(value)
   return plain_name[value] or object(value)
 end

@@ -806,7 +806,7 @@ local function with_multiplexers(rules, arches, default_value, report)
   for _, r in ipairs(candidates) do
     local sub = SUBCALL[r.syscall]
     local value = not own[sub[1]] and action.value(r.action)
-    if value and export.rank(value) < export.rank(default_value) then
+    if value and action.rank(value) < action.rank(default_value) then
       local d = seen[r.syscall]                    -- one rule a call: the most restrictive
       if not d then
         -- (ipc's call keeps a version in its upper 16 bits, which the kernel drops)
@@ -818,7 +818,7 @@ local function with_multiplexers(rules, arches, default_value, report)
         report.notes[#report.notes + 1] = fmt("%s(%d, ...) on %s takes the action of '%s' " ..
           "(libseccomp's filter does so too)", sub[1], sub[2], mux_arch, r.syscall)
       end
-      if not d.action or export.rank(value) < export.rank(action.value(d.action)) then
+      if not d.action or action.rank(value) < action.rank(action.value(d.action)) then
         d.action = r.action
       end
     end

@@ -764,13 +764,9 @@ local SUBCALL = {
   shmat = { "ipc", 21 }, shmdt = { "ipc", 22 }, shmget = { "ipc", 23 }, shmctl = { "ipc", 24 },
 }
 
--- A signed rank: the kernel takes the lowest (the most restrictive).
-local function rank(value)
-  local v = value & 0xffff0000
-  return v >= 0x80000000 and v - 0x100000000 or v
-end
+local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
 
-M.SUBCALL, M.MUX_ARCHES, M.rank = SUBCALL, MUX_ARCHES, rank
+M.SUBCALL, M.MUX_ARCHES = SUBCALL, MUX_ARCHES
 
 local function mux_unsaid(f, name, sets)
   local sub = SUBCALL[name]

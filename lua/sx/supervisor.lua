@@ -14,7 +14,6 @@ local type, pairs, ipairs, tostring, pcall, setmetatable, getmetatable, io, math
 local M = {}
 
 local X32_BIT = 0x40000000
-local FULL = 0xffff0000
 
 -- The action kinds each mode turns into notifications, as sets. A notification whose
 -- call the filter decides otherwise means the emulation and the kernel disagree.
@@ -44,11 +43,7 @@ local function arch_of(audit, nr)
   return found
 end
 
--- A signed rank: the kernel takes the lowest (the most restrictive) of a stack.
-local function rank(value)
-  local v = value & FULL
-  return v >= 0x80000000 and v - 0x100000000 or v
-end
+local rank = action.rank
 
 -- What the stack of original filters decides for a call: the action's value, and the
 -- filter that decided it (the newest of equals, as the kernel picks). The whole
