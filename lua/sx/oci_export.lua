@@ -23,6 +23,7 @@ local core = require "sx.core"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
 local action = require "sx.action"
+local multiplexers = require "sx.multiplexers"
 
 local type, ipairs, next, tostring, fmt, concat, sort, unpack, remove, ult =
   type, ipairs, next, tostring, string.format, table.concat, table.sort, table.unpack, table.remove,
@@ -749,24 +750,9 @@ end
 -- allow of socket lets socketcall(SYS_SOCKET, ...) through whatever the family (checked
 -- through libseccomp 2.5.4 on i386 and ppc64le; s390x has the same code). Such a rule is
 -- refused where it would be more permissive than the filter's own answer to that call.
-local MUX_ARCHES = { i386 = true, ppc64le = true, s390x = true }
-local SUBCALL = {
-  socket = { "socketcall", 1 }, bind = { "socketcall", 2 }, connect = { "socketcall", 3 },
-  listen = { "socketcall", 4 }, accept = { "socketcall", 5 }, getsockname = { "socketcall", 6 },
-  getpeername = { "socketcall", 7 }, socketpair = { "socketcall", 8 }, send = { "socketcall", 9 },
-  recv = { "socketcall", 10 }, sendto = { "socketcall", 11 }, recvfrom = { "socketcall", 12 },
-  shutdown = { "socketcall", 13 }, setsockopt = { "socketcall", 14 },
-  getsockopt = { "socketcall", 15 }, sendmsg = { "socketcall", 16 },
-  recvmsg = { "socketcall", 17 }, accept4 = { "socketcall", 18 }, recvmmsg = { "socketcall", 19 },
-  sendmmsg = { "socketcall", 20 },
-  semop = { "ipc", 1 }, semget = { "ipc", 2 }, semctl = { "ipc", 3 }, semtimedop = { "ipc", 4 },
-  msgsnd = { "ipc", 11 }, msgrcv = { "ipc", 12 }, msgget = { "ipc", 13 }, msgctl = { "ipc", 14 },
-  shmat = { "ipc", 21 }, shmdt = { "ipc", 22 }, shmget = { "ipc", 23 }, shmctl = { "ipc", 24 },
-}
+local MUX_ARCHES, SUBCALL = multiplexers.ARCHES, multiplexers.SUBCALL
 
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
-
-M.SUBCALL, M.MUX_ARCHES = SUBCALL, MUX_ARCHES
 
 local function mux_unsaid(f, name, sets)
   local sub = SUBCALL[name]

@@ -27,6 +27,10 @@ local io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math_type,
 local M = {}
 
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
+-- The arches with socketcall and ipc (sx.multiplexers.ARCHES, which a spec holds this to):
+-- a run for others loads nothing more.
+local MULTIPLEXING = { i386 = true, ppc64le = true, s390x = true }
+M.MULTIPLEXING = MULTIPLEXING
 -- Signals sxlua passes on to the workload while it waits (kill -TERM sxlua stops it).
 local FORWARD = { "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }
 M.FORWARD = FORWARD                       -- (learn forwards them too)
@@ -115,6 +119,21 @@ local function allows_io_uring(filters)
     if kind ~= "allow" and kind ~= "log" then return false end
   end
   return true
+end
+
+-- A policy for i386, ppc64le or s390x whose rules stop socket(), semctl(), ... where the
+-- multiplexer that also makes them gets through (sx.multiplexers): a warning each, at
+-- the line of the rule.
+local function warn_multiplexed(policy, filters)
+  local muxed = false
+  for _, f in ipairs(filters) do
+    for _, a in ipairs(f.arches) do muxed = muxed or MULTIPLEXING[a] or false end
+  end
+  if not muxed then return end
+  local multiplexers = require "sx.multiplexers"
+  for _, g in ipairs(multiplexers.gaps(filters)) do
+    say("%s: %s", g.where or policy, multiplexers.warning(g))
+  end
 end
 
 local function run_declared(policy, decl, argv, mode)
@@ -302,6 +321,7 @@ local function main(args, version)
     say("%s: %s", policy, derr)
     return EXIT_RUNNER
   end
+  warn_multiplexed(policy, decl.filters)
   if check then
     for n, f in ipairs(decl.filters) do io.stdout:write(("filter %d: %s\n"):format(n, tostring(f))) end
     return 0

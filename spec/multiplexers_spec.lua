@@ -1,0 +1,113 @@
+-- socketcall and ipc: a policy that stops socket(), semctl(), ... on i386, ppc64le or
+-- s390x but lets the multiplexer that also makes them through is warned about. (This
+-- kernel has no i386 emulation: the filters' answers are read in the emulator.)
+local seccomp = require "sx.seccomp"
+local multiplexers = require "sx.multiplexers"
+local proc = require "support.proc"
+
+local q = proc.shell_quote
+
+local function rules(list, default, arches)
+  return assert(seccomp.from_rules(list, default or "allow", { arches = arches or { "x86_64", "i386" } }))
+end
+
+describe("sx.multiplexers", function()
+  it("finds calls a deny list stops that their multiplexer still makes", function()
+    local f = assert(seccomp.deny_list({ "socket", "connect", "shmget" },
+                                       { arches = { "x86_64", "i386" } }))
+    -- what the warning says is what the filter does
+    assert.equal("allow", f:eval("socketcall", { 1, 0 }, "i386"))
+    assert.equal("errno(EPERM)", tostring(f:eval("socket", { 2, 1 }, "i386")))
+    local gaps = multiplexers.gaps(f)
+    assert.equal(2, #gaps)
+    assert.same({ "i386", "socketcall", { "socket", "connect" }, { 1, 3 } },
+                { gaps[1].arch, gaps[1].mux, gaps[1].names, gaps[1].calls })
+    assert.same({ "i386", "ipc", { "shmget" }, { 23 } },
+                { gaps[2].arch, gaps[2].mux, gaps[2].names, gaps[2].calls })
+    assert.equal("allow", gaps[1].mux_action)
+    assert.equal("errno(EPERM)", tostring(gaps[1].action))
+    assert.matches("on i386 the policy answers socket, connect with errno%(EPERM%), but " ..
+                   "socketcall with arg0 1, 3 gets allow", multiplexers.warning(gaps[1]))
+    assert.matches("multiplexers_spec.lua:%d+$", gaps[1].where)
+  end)
+
+  it("finds none where the multiplexer is stopped too, or the arch has none", function()
+    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket", "socketcall" },
+                                                               { arches = { "x86_64", "i386" } }))))
+    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "x86_64" } }))))
+    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "aarch64", "arm" } }))))
+    -- socketcall stopped where arg0 is SYS_SOCKET only: connect's gap stays
+    local f = rules({ { "errno(EPERM)", "socket" }, { "errno(EPERM)", "connect" },
+                      { "errno(EPERM)", "socketcall", { { index = 0, op = "eq", value = 1 } } } })
+    local gaps = multiplexers.gaps(f)
+    assert.equal(1, #gaps)
+    assert.same({ "connect" }, gaps[1].names)
+  end)
+
+  it("counts the default under conditional rules, and not log", function()
+    -- an allow list: socket for AF_UNIX only, socketcall not named: both killed otherwise
+    local tight = rules({ { "allow", "socket", { { index = 0, op = "eq", value = 1 } } } }, "kill_process")
+    assert.same({}, multiplexers.gaps(tight))
+    -- socketcall allowed outright: any family through it
+    local wide = rules({ { "allow", "socket", { { index = 0, op = "eq", value = 1 } } }, { "allow", "socketcall" } },
+                       "kill_process")
+    local gaps = multiplexers.gaps(wide)
+    assert.equal(1, #gaps)
+    assert.same({ "socket" }, gaps[1].names)
+    assert.equal("kill_process", gaps[1].action)
+    assert.equal(wide.where, gaps[1].where)         -- the default's line decides there
+    assert.same({}, multiplexers.gaps(rules({ { "log", "socket" } })))
+  end)
+
+  it("reads ipc's call on its low 16 bits, as the kernel does", function()
+    -- ipc denied where arg0 is exactly SEMCTL: ipc(SEMCTL | 1 << 16) still gets through
+    local exact = rules({ { "errno(EPERM)", "semctl" }, { "errno(EPERM)", "ipc", { { index = 0, op = "eq", value = 3 } } } })
+    assert.equal("allow", exact:eval("ipc", { 3 | 0x10000, 0 }, "i386"))
+    assert.equal(1, #multiplexers.gaps(exact))
+    local masked = rules({ { "errno(EPERM)", "semctl" },
+                           { "errno(EPERM)", "ipc", { { index = 0, op = "masked_eq", mask = 0xffff, value = 3 } } } })
+    assert.same({}, multiplexers.gaps(masked))
+  end)
+
+  it("looks at the whole stack: another filter may stop the multiplexer", function()
+    local deny = assert(seccomp.deny_list({ "socket" }, { arches = { "x86_64", "i386" } }))
+    local no_mux = assert(seccomp.deny_list({ "socketcall" }, { arches = { "x86_64", "i386" } }))
+    assert.equal(1, #multiplexers.gaps({ deny }))
+    assert.same({}, multiplexers.gaps({ deny, no_mux }))
+    -- a filter of the stack built for x86_64 alone kills every i386 call: nothing gets through
+    local native = assert(seccomp.deny_list({ "ptrace" }, { arches = { "x86_64" } }))
+    assert.same({}, multiplexers.gaps({ deny, native }))
+  end)
+
+  it("is what sxlua warns about, at the rule's line, on a run and with --check", function()
+    local path = proc.tmpname() .. ".lua"
+    proc.write(path, "local seccomp = require 'sx.seccomp'\n" ..
+                     "return seccomp.deny_list({ 'socket' },\n" ..
+                     "  { arches = { 'x86_64', 'i386' } })\n")
+    local code, out, err = proc.run("cd / && " .. proc.SXLUA .. " --check " .. q(path))
+    assert.equal(0, code)
+    assert.matches("^filter 1:", out)
+    assert.equal(("sxlua: %s:2: warning: on i386 the policy answers socket with errno(EPERM), " ..
+                  "but socketcall with arg0 1 gets allow: a program makes that call through " ..
+                  "socketcall, whose other arguments no filter can read; deny socketcall too " ..
+                  "(where arg0 is the call's number)\n"):format(path), err)
+    code, out, err = proc.run("cd / && " .. proc.SXLUA .. " " .. q(path) .. " -- echo ran")
+    assert.equal(0, code)
+    assert.equal("ran\n", out)
+    assert.matches("warning: on i386 the policy answers socket", err)
+    -- for x86_64 alone, nothing
+    proc.write(path, "return require('sx.seccomp').deny_list({ 'socket' })\n")
+    code, _, err = proc.run("cd / && " .. proc.SXLUA .. " --check " .. q(path))
+    assert.equal(0, code)
+    assert.equal("", err)
+    os.remove(path)
+  end)
+
+  it("names the same arches as sxlua's check before it loads this module", function()
+    assert.same(multiplexers.ARCHES, require("sx.runner").MULTIPLEXING)
+    for arch in pairs(multiplexers.ARCHES) do
+      assert.truthy(seccomp.syscall_number("socketcall", arch), arch)
+      assert.truthy(seccomp.syscall_number("ipc", arch), arch)
+    end
+  end)
+end)
