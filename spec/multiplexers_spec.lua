@@ -77,6 +77,9 @@ describe("sx.multiplexers", function()
     -- a filter of the stack built for x86_64 alone kills every i386 call: nothing gets through
     local native = assert(seccomp.deny_list({ "ptrace" }, { arches = { "x86_64" } }))
     assert.same({}, multiplexers.gaps({ deny, native }))
+    -- raw BPF for x86_64 says nothing of i386: taken to let the multiplexer through
+    local raw = assert(seccomp.load(native.bpf, "x86_64"))
+    assert.equal(1, #multiplexers.gaps({ deny, raw }))
   end)
 
   it("is what sxlua warns about, at the rule's line, on a run and with --check", function()

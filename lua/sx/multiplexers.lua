@@ -78,7 +78,7 @@ end
 
 -- The stack's answer to mux(call, ...) on arch: the kernel runs every filter and takes
 -- the most restrictive; each filter's is its most permissive (mux_answer). A filter not
--- built for arch gives its bad-arch action.
+-- built for arch gives its bad-arch action; raw BPF, whose is unknown, is taken to allow.
 local function stack_answer(filters, mux, call, arch)
   local answer
   for _, f in ipairs(filters) do
@@ -86,7 +86,7 @@ local function stack_answer(filters, mux, call, arch)
     for _, a in ipairs(f.arches) do
       if a == arch then value = mux_answer(f, mux, call, arch) end
     end
-    value = value or action.value(f.bad_arch or "kill_process")
+    value = value or action.value(f.bad_arch or "allow")
     if not answer or rank(value) < rank(answer) then answer = value end
   end
   return answer
