@@ -106,6 +106,31 @@ describe("sx.multiplexers", function()
     os.remove(path)
   end)
 
+  it("is what sxlua bpf and summary warn about, for Docker's own profile too", function()
+    local path = proc.tmpname() .. ".lua"
+    proc.write(path, "return require('sx.seccomp').deny_list({ 'shmget' },\n" ..
+                     "  { arches = { 's390x' } })\n")
+    local out = proc.tmpname()
+    local code, _, err = proc.run(proc.SXLUA .. " bpf -o " .. q(out) .. " " .. q(path))
+    assert.equal(0, code)
+    assert.matches("^sxlua: " .. path:gsub("%p", "%%%0") .. ":1: warning: on s390x the policy " ..
+                   "answers shmget with errno%(EPERM%), but ipc with arg0 23 gets allow", err)
+    code, _, err = proc.run(proc.SXLUA .. " summary " .. q(path))
+    assert.equal(0, code)
+    assert.matches("warning: on s390x", err)
+    os.remove(path)
+    os.remove(out)
+    -- Docker's profile denies socket(AF_ALG) and socket(AF_VSOCK) but allows socketcall
+    -- outright: on i386 both families are a socketcall away (libseccomp's filter as well)
+    local docker = proc.source .. "/spec/fixtures/docker-default.json"
+    code, _, err = proc.run(proc.SXLUA .. " summary --oci " .. q(docker))
+    assert.equal(0, code)
+    assert.equal(("sxlua: %s: warning: on i386 the policy answers socket with errno(EPERM), " ..
+                  "but socketcall with arg0 1 gets allow: a program makes that call through " ..
+                  "socketcall, whose other arguments no filter can read; deny socketcall too " ..
+                  "(where arg0 is the call's number)\n"):format(docker), err)
+  end)
+
   it("names the same arches as sxlua's check before it loads this module", function()
     assert.same(multiplexers.ARCHES, require("sx.runner").MULTIPLEXING)
     for arch in pairs(multiplexers.ARCHES) do
