@@ -105,6 +105,32 @@ describe("sxlua learn #lua54", function()
     filter_of(pol)
   end)
 
+  it("says when the run used io_uring, whose operations the policy cannot limit", function()
+    if proc.read("/proc/sys/kernel/io_uring_disabled"):match("^[12]") then
+      return pending("io_uring is disabled here (kernel.io_uring_disabled)")
+    end
+    local file, pol = dir .. "/uring.txt", dir .. "/uring.lua"
+    proc.write(file, "through io_uring\n")
+    local code, out = proc.run(proc.SXLUA .. " learn -o " .. q(pol) .. " -- " ..
+                               q(proc.bin("uring_open")) .. " " .. q(file))
+    assert.equal(0, code)
+    assert.equal("through io_uring\n", out)
+    local text = proc.read(pol)
+    assert.matches("\n%-%- The run used io_uring: its operations %(open, connect, read, ...%) " ..
+                   "are no syscalls, so this policy\n%-%- does not limit them", text)
+    -- and replaying it says which calls it stops that io_uring makes all the same
+    local err
+    code, out, err = proc.run(proc.SXLUA .. " " .. q(pol) .. " -- " .. q(proc.bin("uring_open")) ..
+                              " " .. q(file))
+    assert.equal(0, code, err)
+    assert.matches("warning: on [%w_]+ the policy answers [%w_, ]+ with kill_process, but " ..
+                   "io_uring_setup gets allow", err)
+    -- a run without io_uring says nothing of it
+    code = proc.run(proc.SXLUA .. " learn -o " .. q(pol) .. " -- true")
+    assert.equal(0, code)
+    assert.not_matches("io_uring", proc.read(pol))
+  end)
+
   it("a shell pipeline that execs several programs", function()
     local cmd = "-- sh -c " .. q("ls / | sort | head -3")
     local pol = dir .. "/pipe.lua"

@@ -1,6 +1,7 @@
--- socketcall and ipc: a policy that stops socket(), semctl(), ... on i386, ppc64le or
--- s390x but lets the multiplexer that also makes them through is warned about. (This
--- kernel has no i386 emulation: the filters' answers are read in the emulator.)
+-- The doors a filter cannot follow: a policy that stops socket(), semctl(), ... on i386,
+-- ppc64le or s390x but lets socketcall or ipc through, or stops openat(), connect(), ...
+-- anywhere but lets io_uring_setup through, is warned about. (This kernel has no i386
+-- emulation: there the filters' answers are read in the emulator; io_uring runs here.)
 local seccomp = require "sx.seccomp"
 local multiplexers = require "sx.multiplexers"
 local proc = require "support.proc"
@@ -11,6 +12,15 @@ local function rules(list, default, arches)
   return assert(seccomp.from_rules(list, default or "allow", { arches = arches or { "x86_64", "i386" } }))
 end
 
+-- The gaps through socketcall and ipc alone (these policies let io_uring in too).
+local function subcall_gaps(filters)
+  local out = {}
+  for _, g in ipairs(multiplexers.gaps(filters)) do
+    if g.mux ~= "io_uring" then out[#out + 1] = g end
+  end
+  return out
+end
+
 describe("sx.multiplexers", function()
   it("finds calls a deny list stops that their multiplexer still makes", function()
     local f = assert(seccomp.deny_list({ "socket", "connect", "shmget" },
@@ -18,7 +28,7 @@ describe("sx.multiplexers", function()
     -- what the warning says is what the filter does
     assert.equal("allow", f:eval("socketcall", { 1, 0 }, "i386"))
     assert.equal("errno(EPERM)", tostring(f:eval("socket", { 2, 1 }, "i386")))
-    local gaps = multiplexers.gaps(f)
+    local gaps = subcall_gaps(f)
     assert.equal(2, #gaps)
     assert.same({ "i386", "socketcall", { "socket", "connect" }, { 1, 3 } },
                 { gaps[1].arch, gaps[1].mux, gaps[1].names, gaps[1].calls })
@@ -32,14 +42,14 @@ describe("sx.multiplexers", function()
   end)
 
   it("finds none where the multiplexer is stopped too, or the arch has none", function()
-    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket", "socketcall" },
+    assert.same({}, subcall_gaps(assert(seccomp.deny_list({ "socket", "socketcall" },
                                                                { arches = { "x86_64", "i386" } }))))
-    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "x86_64" } }))))
-    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "aarch64", "arm" } }))))
+    assert.same({}, subcall_gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "x86_64" } }))))
+    assert.same({}, subcall_gaps(assert(seccomp.deny_list({ "socket" }, { arches = { "aarch64", "arm" } }))))
     -- socketcall stopped where arg0 is SYS_SOCKET only: connect's gap stays
     local f = rules({ { "errno(EPERM)", "socket" }, { "errno(EPERM)", "connect" },
                       { "errno(EPERM)", "socketcall", { { index = 0, op = "eq", value = 1 } } } })
-    local gaps = multiplexers.gaps(f)
+    local gaps = subcall_gaps(f)
     assert.equal(1, #gaps)
     assert.same({ "connect" }, gaps[1].names)
   end)
@@ -47,45 +57,45 @@ describe("sx.multiplexers", function()
   it("counts the default under conditional rules, and not log", function()
     -- an allow list: socket for AF_UNIX only, socketcall not named: both killed otherwise
     local tight = rules({ { "allow", "socket", { { index = 0, op = "eq", value = 1 } } } }, "kill_process")
-    assert.same({}, multiplexers.gaps(tight))
+    assert.same({}, subcall_gaps(tight))
     -- socketcall allowed outright: any family through it
     local wide = rules({ { "allow", "socket", { { index = 0, op = "eq", value = 1 } } }, { "allow", "socketcall" } },
                        "kill_process")
-    local gaps = multiplexers.gaps(wide)
+    local gaps = subcall_gaps(wide)
     assert.equal(1, #gaps)
     assert.same({ "socket" }, gaps[1].names)
     assert.equal("kill_process", gaps[1].action)
     assert.equal(wide.where, gaps[1].where)         -- the default's line decides there
-    assert.same({}, multiplexers.gaps(rules({ { "log", "socket" } })))
+    assert.same({}, subcall_gaps(rules({ { "log", "socket" } })))
   end)
 
   it("reads ipc's call on its low 16 bits, as the kernel does", function()
     -- ipc denied where arg0 is exactly SEMCTL: ipc(SEMCTL | 1 << 16) still gets through
     local exact = rules({ { "errno(EPERM)", "semctl" }, { "errno(EPERM)", "ipc", { { index = 0, op = "eq", value = 3 } } } })
     assert.equal("allow", exact:eval("ipc", { 3 | 0x10000, 0 }, "i386"))
-    assert.equal(1, #multiplexers.gaps(exact))
+    assert.equal(1, #subcall_gaps(exact))
     local masked = rules({ { "errno(EPERM)", "semctl" },
                            { "errno(EPERM)", "ipc", { { index = 0, op = "masked_eq", mask = 0xffff, value = 3 } } } })
-    assert.same({}, multiplexers.gaps(masked))
+    assert.same({}, subcall_gaps(masked))
   end)
 
   it("looks at the whole stack: another filter may stop the multiplexer", function()
     local deny = assert(seccomp.deny_list({ "socket" }, { arches = { "x86_64", "i386" } }))
     local no_mux = assert(seccomp.deny_list({ "socketcall" }, { arches = { "x86_64", "i386" } }))
-    assert.equal(1, #multiplexers.gaps({ deny }))
-    assert.same({}, multiplexers.gaps({ deny, no_mux }))
+    assert.equal(1, #subcall_gaps({ deny }))
+    assert.same({}, subcall_gaps({ deny, no_mux }))
     -- a filter of the stack built for x86_64 alone kills every i386 call: nothing gets through
     local native = assert(seccomp.deny_list({ "ptrace" }, { arches = { "x86_64" } }))
-    assert.same({}, multiplexers.gaps({ deny, native }))
+    assert.same({}, subcall_gaps({ deny, native }))
     -- raw BPF for x86_64 says nothing of i386: taken to let the multiplexer through
     local raw = assert(seccomp.load(native.bpf, "x86_64"))
-    assert.equal(1, #multiplexers.gaps({ deny, raw }))
+    assert.equal(1, #subcall_gaps({ deny, raw }))
   end)
 
   it("is what sxlua warns about, at the rule's line, on a run and with --check", function()
     local path = proc.tmpname() .. ".lua"
     proc.write(path, "local seccomp = require 'sx.seccomp'\n" ..
-                     "return seccomp.deny_list({ 'socket' },\n" ..
+                     "return seccomp.deny_list({ 'socket', 'io_uring_setup' },\n" ..
                      "  { arches = { 'x86_64', 'i386' } })\n")
     local code, out, err = proc.run("cd / && " .. proc.SXLUA .. " --check " .. q(path))
     assert.equal(0, code)
@@ -99,7 +109,7 @@ describe("sx.multiplexers", function()
     assert.equal("ran\n", out)
     assert.matches("warning: on i386 the policy answers socket", err)
     -- for x86_64 alone, nothing
-    proc.write(path, "return require('sx.seccomp').deny_list({ 'socket' })\n")
+    proc.write(path, "return require('sx.seccomp').deny_list({ 'socket', 'io_uring_setup' })\n")
     code, _, err = proc.run("cd / && " .. proc.SXLUA .. " --check " .. q(path))
     assert.equal(0, code)
     assert.equal("", err)
@@ -108,7 +118,7 @@ describe("sx.multiplexers", function()
 
   it("is what sxlua bpf and summary warn about, for Docker's own profile too", function()
     local path = proc.tmpname() .. ".lua"
-    proc.write(path, "return require('sx.seccomp').deny_list({ 'shmget' },\n" ..
+    proc.write(path, "return require('sx.seccomp').deny_list({ 'shmget', 'io_uring_setup' },\n" ..
                      "  { arches = { 's390x' } })\n")
     local out = proc.tmpname()
     local code, _, err = proc.run(proc.SXLUA .. " bpf -o " .. q(out) .. " " .. q(path))
@@ -129,6 +139,78 @@ describe("sx.multiplexers", function()
                   "but socketcall with arg0 1 gets allow: a program makes that call through " ..
                   "socketcall, whose other arguments no filter can read; deny socketcall too " ..
                   "(where arg0 is the call's number)\n"):format(docker), err)
+  end)
+
+  it("finds what io_uring does that the policy stops, by rule or by default", function()
+    local x86 = { arch = "x86_64" }
+    local f = assert(seccomp.deny_list({ "connect", "open", "creat", "openat", "openat2", "ptrace" }, x86))
+    local gaps = multiplexers.gaps(f)
+    assert.equal(1, #gaps)
+    assert.same({ "x86_64", "io_uring", { "open", "creat", "openat", "openat2", "connect" } },
+                { gaps[1].arch, gaps[1].mux, gaps[1].names })
+    assert.equal("allow", gaps[1].mux_action)
+    -- an operation is a way round only where every syscall doing the same is stopped:
+    -- open allowed, openat denied opens files anyway
+    gaps = multiplexers.gaps(assert(seccomp.deny_list({ "connect", "openat" }, x86)))
+    assert.same({ "connect" }, gaps[1].names)
+    -- io_uring_setup stopped too: nothing to say
+    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "connect", "io_uring_setup" }, x86))))
+    -- an allow list that lets io_uring in: the operations its default stops, and not
+    -- futex_wait where futex is allowed
+    local list = assert(seccomp.allow_list({ "read", "futex", "io_uring_setup", "io_uring_enter" }, x86))
+    gaps = multiplexers.gaps(list)
+    assert.equal(1, #gaps)
+    assert.equal("kill_process", gaps[1].action)
+    assert.is_true(#gaps[1].names > 40)
+    for _, name in ipairs(gaps[1].names) do
+      assert.is_true(multiplexers.URING[name], name)
+      assert.is_nil(({ read = true, pread64 = true, futex = true, futex_wait = true })[name], name)
+    end
+    assert.matches("answers [%w_, ]+ and %d+ more with kill_process, but io_uring_setup gets allow",
+                   multiplexers.warning(gaps[1]))
+    -- every arch of a filter that says the same is named in one warning
+    gaps = multiplexers.gaps(assert(seccomp.deny_list({ "connect" }, { arches = { "x86_64", "aarch64" } })))
+    assert.equal(1, #gaps)
+    assert.equal("x86_64, aarch64", gaps[1].arch)
+  end)
+
+  it("is true of the real kernel: io_uring opens what the filter denies openat", function()
+    if proc.read("/proc/sys/kernel/io_uring_disabled"):match("^[12]") then
+      return pending("io_uring is disabled here (kernel.io_uring_disabled)")
+    end
+    local openat = seccomp.syscall_number("openat")
+    local path = proc.tmpname() .. ".lua"
+    local secret = proc.tmpname()
+    proc.write(secret, "read through io_uring\n")
+    local function write_policy(extra)
+      proc.write(path, "local seccomp = require 'sx.seccomp'\n" ..
+                       "return seccomp.from_rules({\n" ..
+                       "  { 'errno(EACCES)', 'openat', { { index = 2, op = 'eq', value = 0 } } },\n" ..
+                       "  { 'errno(EACCES)', 'open' }, { 'errno(EACCES)', 'creat' },\n" ..
+                       "  { 'errno(EACCES)', 'openat2' },\n" ..
+                       extra .. "}, 'allow')\n")
+    end
+    -- openat with flags 0 is refused (the loader's O_RDONLY | O_CLOEXEC is not)
+    write_policy("")
+    local code, out, err = proc.run("cd / && " .. proc.SXLUA .. " " .. q(path) .. " -- " ..
+                                    q(proc.bin("sxtry")) .. " " .. openat .. " -100 0 0")
+    assert.equal(13, code, err)
+    assert.matches(":2: warning: on " .. seccomp.arch() .. " the policy answers [%w, ]*openat[%w, ]* " ..
+                   "with errno%(EACCES%), but io_uring_setup gets allow", err)
+    -- ... and IORING_OP_OPENAT with flags 0 opens the file all the same
+    code, out, err = proc.run("cd / && " .. proc.SXLUA .. " " .. q(path) .. " -- " ..
+                              q(proc.bin("uring_open")) .. " " .. q(secret))
+    assert.equal(0, code, err)
+    assert.equal("read through io_uring\n", out)
+    -- io_uring_setup denied as well: the door is shut, and nothing is said
+    write_policy("  { 'errno(EPERM)', 'io_uring_setup' },\n")
+    code, out, err = proc.run("cd / && " .. proc.SXLUA .. " " .. q(path) .. " -- " ..
+                              q(proc.bin("uring_open")) .. " " .. q(secret))
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal("uring_open: io_uring_setup: Operation not permitted\n", err)
+    os.remove(path)
+    os.remove(secret)
   end)
 
   it("names the same arches as sxlua's check before it loads this module", function()

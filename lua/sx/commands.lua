@@ -281,9 +281,9 @@ local function warn_exec(act)
       "program's own execve through (exec-once).")
 end
 
--- What sxlua warns about on a run too: calls the policy stops on i386, ppc64le or s390x
--- that their multiplexer (socketcall, ipc) still makes (sx.multiplexers).
-local function warn_multiplexed(o, filters)
+-- What sxlua warns about on a run too: calls the policy stops that a door still makes
+-- (socketcall and ipc on i386, ppc64le, s390x; io_uring: sx.multiplexers).
+local function warn_doors(o, filters)
   local multiplexers = require "sx.multiplexers"
   for _, g in ipairs(multiplexers.gaps(filters)) do
     say("%s: %s", g.where or o.policy or o.oci or o.bpf, multiplexers.warning(g))
@@ -302,7 +302,7 @@ local function write_bpf(o, filters)
   out:write(f.bpf)
   if o.out then out:close() end
   if forbidden then warn_exec(forbidden) end
-  warn_multiplexed(o, filters)
+  warn_doors(o, filters)
   return true
 end
 
@@ -366,7 +366,7 @@ local function per_filter(as_text, as_json, with_report)
       if with_report and o.report then
         io.stdout:write("\n", require("sx.oci").format_report(o.report, o.oci))
       end
-      if with_report then warn_multiplexed(o, filters) end
+      if with_report then warn_doors(o, filters) end
     end
     return true
   end

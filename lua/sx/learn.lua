@@ -227,6 +227,12 @@ function M.policy(rec, opts)
     lines[#lines + 1] = ("-- The run made %d more calls of syscall numbers past the first %d of an arch, " ..
                          "not recorded: this policy denies them."):format(rec.unrecorded, MAX_KINDS)
   end
+  if counts.io_uring_setup then
+    lines[#lines + 1] = "-- The run used io_uring: its operations (open, connect, read, ...) are no " ..
+                        "syscalls, so this policy"
+    lines[#lines + 1] = "-- does not limit them (sxlua warns of each it stops). Deny io_uring_setup " ..
+                        "if the program can do without."
+  end
   for arch, other in pairs(rec.arches) do
     if arch ~= host then
       local n = 0

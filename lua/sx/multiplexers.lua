@@ -1,11 +1,14 @@
--- sx.multiplexers: socketcall and ipc, the calls that carry other calls.
+-- sx.multiplexers: the calls that carry other calls, where a filter cannot follow.
 --
 -- On i386, ppc64le and s390x a program can make socket(), connect(), ..., semctl(),
 -- shmget(), ... through socketcall(call, args) and ipc(call, ...) as well as by their own
 -- numbers. A filter sees only the multiplexer's call number (arg0): the call's own
 -- arguments lie in memory, which seccomp cannot read. So a rule for `socket` does not
 -- cover socketcall(SYS_SOCKET, ...): a policy that denies socket there must deny that
--- too. gaps(f) finds where a filter forgot; sxlua warns about each.
+-- too. On every arch io_uring goes further: once io_uring_setup is allowed, a program
+-- opens, connects, reads, renames, ... as io_uring's operations, which are no syscalls
+-- (IORING_OP_OPENAT, IORING_OP_CONNECT, ...). gaps(filters) finds where a policy stops
+-- a call that such a door still lets through; sxlua warns about each.
 
 local core = require "sx.core"
 local action = require "sx.action"
@@ -34,44 +37,100 @@ M.SUBCALL = {
   shmat = { "ipc", 21 }, shmdt = { "ipc", 22 }, shmget = { "ipc", 23 }, shmctl = { "ipc", 24 },
 }
 
+-- What io_uring does as operations of its own (include/uapi/linux/io_uring.h, Linux
+-- 6.18's IORING_OP_*), each as the syscalls that do the same: an operation is a way
+-- round the policy only where it stops every one of them (a program denied openat but
+-- allowed open opens files anyway; futex_wait does what futex does).
+M.URING_OPS = {
+  { "read", "pread64", "readv", "preadv", "preadv2" },                  -- READ, READV, READ_FIXED
+  { "write", "pwrite64", "writev", "pwritev", "pwritev2" },             -- WRITE, WRITEV, WRITE_FIXED
+  { "open", "creat", "openat", "openat2" },                             -- OPENAT, OPENAT2
+  { "close" }, { "statx", "stat", "lstat", "fstat", "newfstatat" },
+  { "fsync", "fdatasync" }, { "sync_file_range" }, { "fallocate" }, { "ftruncate" },
+  { "fadvise64" }, { "madvise" }, { "splice" }, { "tee" }, { "pipe", "pipe2" },
+  { "poll", "ppoll" }, { "epoll_ctl" }, { "epoll_wait", "epoll_pwait", "epoll_pwait2" },
+  { "rename", "renameat", "renameat2" }, { "unlink", "unlinkat", "rmdir" },
+  { "mkdir", "mkdirat" }, { "symlink", "symlinkat" }, { "link", "linkat" },
+  { "setxattr", "setxattrat" }, { "fsetxattr" }, { "getxattr", "getxattrat" }, { "fgetxattr" },
+  { "socket" }, { "connect" }, { "accept", "accept4" }, { "bind" }, { "listen" },
+  { "shutdown" }, { "sendmsg", "sendmmsg" }, { "recvmsg", "recvmmsg" }, { "send", "sendto" },
+  { "recv", "recvfrom" }, { "setsockopt" }, { "getsockopt" },          -- (URING_CMD's)
+  { "waitid", "wait4" }, { "futex", "futex_wait", "futex_wake", "futex_waitv" },
+}
+M.URING = {}
+for _, op in ipairs(M.URING_OPS) do
+  for _, name in ipairs(op) do M.URING[name] = true end
+end
+
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
 
--- The most permissive answer the filter gives mux(call, ...) on arch: arg0 is all it can
--- test, but a policy may test the others too (a pointer, for socketcall), and ipc's
--- kernel drops a version kept in arg0's upper 16 bits.
+-- A kernel value from an action as rows hold it: a value already, or a name or object.
+local function value_of(a) return math.type(a) == "integer" and a or action.value(a) end
+
+local function stops(value) local k = action.kind(value) return k ~= "allow" and k ~= "log" end
+
+-- The argument vectors tried for a door: arg0 is all a filter can test of socketcall and
+-- ipc, but a policy may test the others too (a pointer, for socketcall), and ipc's
+-- kernel drops a version kept in arg0's upper 16 bits; io_uring_setup takes a size and
+-- a pointer.
+local function vectors(mux, call)
+  if mux == "io_uring_setup" then return { { 8, 0 }, { 8, 0x1000 }, { 4096, 0x1000 } } end
+  local out = {}
+  for _, arg0 in ipairs(mux == "ipc" and { call, call | 0x10000 } or { call }) do
+    for _, arg1 in ipairs({ 0, 0x1000, 0xffffffff }) do out[#out + 1] = { arg0, arg1, 0, 0, 0, 0 } end
+  end
+  return out
+end
+
+-- The most permissive answer the filter gives the door on arch (in the emulator).
 local function mux_answer(f, mux, call, arch)
   local widest
-  for _, arg0 in ipairs(mux == "ipc" and { call, call | 0x10000 } or { call }) do
-    for _, arg1 in ipairs({ 0, 0x1000, 0xffffffff }) do
-      local value = action.value(f:eval(mux, { arg0, arg1, 0, 0, 0, 0 }, arch))
-      if not widest or rank(value) > rank(widest) then widest = value end
-    end
+  local nr, audit = core.syscall_number(mux, arch), core.audit(arch)
+  for _, a in ipairs(vectors(mux, call)) do
+    local value = core.emulate(f.bpf, audit, nr, a[1], a[2], a[3] or 0, a[4] or 0, a[5] or 0, a[6] or 0)
+    if not widest or rank(value) > rank(widest) then widest = value end
   end
   return widest
 end
 
--- For each multiplexed call the filter has rules for: the strictest answer they can give
--- (the default too, where no unconditional rule backs the conditional ones) and the
--- line that gives it; the names in the order the rules first name them.
-local function strictest_by_name(f)
-  local default, out, backed = action.value(f.default), {}, {}
-  local primary = f.arches[1]
-  for _, r in ipairs(f.rules) do
+-- What gaps reads of a filter: its rows (syscall, action, args), default and bad-arch
+-- values, read from the ruleset as they are, without the tables f.rules makes to say
+-- where each came from (sx.rules would load for that, at every run of a policy with a
+-- door open). `where` is looked up only for a gap. Raw BPF: no rows.
+local function view(f)
+  local v = { f = f, arches = f.arches }
+  local ruleset = rawget(f, "ruleset")
+  if ruleset and rawget(f, "rules") == nil then
+    local _, default, bad_arch, rows = core.ruleset(ruleset)
+    v.rows, v.default, v.bad_arch = rows, value_of(default), value_of(bad_arch)
+  elseif f.rules then
+    v.rows, v.default, v.bad_arch = f.rules, action.value(f.default), action.value(f.bad_arch)
+  end
+  return v
+end
+
+-- For each call of `wanted` the filter has rows for: the strictest answer they can give
+-- (the default too, where no unconditional row backs the conditional ones) and the row
+-- that gives it (nil: the default); the names in the order the rows first name them.
+local function strictest_by_name(v, wanted)
+  local out, backed = {}, {}
+  local primary = v.arches[1]
+  for i, r in ipairs(v.rows) do
     local name = r.syscall
     if type(name) ~= "string" then name = core.syscall_name(name, primary) end
-    if name and M.SUBCALL[name] then
-      local value, s = action.value(r.action), out[name]
+    if name and wanted[name] then
+      local value, s = value_of(r.action), out[name]
       if not s then
-        out[name], out[#out + 1] = { value = value, where = r.where }, name
+        out[name], out[#out + 1] = { value = value, row = i }, name
       elseif rank(value) < rank(s.value) then
-        s.value, s.where = value, r.where
+        s.value, s.row = value, i
       end
       if not (r.args and next(r.args)) then backed[name] = true end
     end
   end
   for _, name in ipairs(out) do
     local s = out[name]
-    if not backed[name] and rank(default) < rank(s.value) then s.value, s.where = default, f.where end
+    if not backed[name] and rank(v.default) < rank(s.value) then s.value, s.row = v.default, nil end
   end
   return out
 end
@@ -79,67 +138,118 @@ end
 -- The stack's answer to mux(call, ...) on arch: the kernel runs every filter and takes
 -- the most restrictive; each filter's is its most permissive (mux_answer). A filter not
 -- built for arch gives its bad-arch action; raw BPF, whose is unknown, is taken to allow.
-local function stack_answer(filters, mux, call, arch)
+local function stack_answer(views, mux, call, arch)
   local answer
-  for _, f in ipairs(filters) do
+  for _, v in ipairs(views) do
     local value
-    for _, a in ipairs(f.arches) do
-      if a == arch then value = mux_answer(f, mux, call, arch) end
+    for _, a in ipairs(v.arches) do
+      if a == arch then value = mux_answer(v.f, mux, call, arch) end
     end
-    value = value or action.value(f.bad_arch or "allow")
+    value = value or v.bad_arch or action.value("allow")
     if not answer or rank(value) < rank(answer) then answer = value end
   end
   return answer
 end
 
--- The gaps of one filter of the stack on one arch that has multiplexers, added to out.
-local function arch_gaps(filters, strictest, arch, out)
-  local by_mux = {}
+-- Add `name` to the gap of its door and answer on arch (one a door and answer).
+local function add(out, groups, v, arch, mux, name, call, s, theirs)
+  local key = mux .. " " .. s.value
+  local g = groups[key]
+  if not g then
+    local where = s.row and v.f.rules[s.row].where or v.f.where
+    g = { arch = arch, mux = mux, names = {}, calls = {}, action = action.canonical(s.value),
+          mux_action = action.canonical(theirs), where = where }
+    groups[key], out[#out + 1] = g, g
+  end
+  g.names[#g.names + 1], g.calls[#g.calls + 1] = name, call
+end
+
+-- socketcall and ipc on one arch that has them: the calls the filter's rules stop.
+local function subcall_gaps(views, v, arch, out)
+  local strictest, groups = strictest_by_name(v, M.SUBCALL), {}
   for _, name in ipairs(strictest) do
     local s, sub = strictest[name], M.SUBCALL[name]
     local mux, call = sub[1], sub[2]
-    local theirs = core.syscall_number(mux, arch) and action.kind(s.value) ~= "log"
-                   and stack_answer(filters, mux, call, arch)
-    if theirs and rank(s.value) < rank(theirs) then
-      local g = by_mux[mux]
-      if not g then
-        g = { arch = arch, mux = mux, names = {}, calls = {}, action = action.canonical(s.value),
-              mux_action = action.canonical(theirs), where = s.where }
-        by_mux[mux], out[#out + 1] = g, g
-      end
-      g.names[#g.names + 1], g.calls[#g.calls + 1] = name, call
+    local theirs = core.syscall_number(mux, arch) and stops(s.value)
+                   and stack_answer(views, mux, call, arch)
+    if theirs and rank(s.value) < rank(theirs) then add(out, groups, v, arch, mux, name, call, s, theirs) end
+  end
+end
+
+-- io_uring on one arch, when the stack lets io_uring_setup through: the operations
+-- whose every syscall the filter stops, by a rule or its default.
+local function uring_gaps(views, v, arch, out)
+  local theirs = core.syscall_number("io_uring_setup", arch)
+                 and stack_answer(views, "io_uring_setup", 0, arch)
+  if not theirs or stops(theirs) then return end
+  local strictest, groups = strictest_by_name(v, M.URING), {}
+  local default = { value = v.default }
+  for _, op in ipairs(M.URING_OPS) do
+    local stopped = {}
+    for _, name in ipairs(op) do
+      local s = core.syscall_number(name, arch) and (strictest[name] or default)
+      if s and not (stops(s.value) and rank(s.value) < rank(theirs)) then stopped = nil break end
+      if s then stopped[#stopped + 1] = { name, s } end
+    end
+    for _, e in ipairs(stopped or {}) do add(out, groups, v, arch, "io_uring", e[1], nil, e[2], theirs) end
+  end
+end
+
+-- io_uring's gaps of one filter, one a set of names and answers: "x86_64, i386" where a
+-- filter for several arches says the same on each.
+local function merge_arches(gaps, out)
+  local seen = {}
+  for _, g in ipairs(gaps) do
+    local key = concat(g.names, " ") .. " " .. tostring(g.action) .. " " .. tostring(g.mux_action)
+    if seen[key] then
+      seen[key].arch = seen[key].arch .. ", " .. g.arch
+    else
+      seen[key], out[#out + 1] = g, g
     end
   end
 end
 
 -- gaps(filters) -> a list of { arch =, mux =, names = { ... }, calls = { n, ... },
 -- action =, mux_action =, where = }: for each filter of the stack (a filter alone is a
--- stack of one), each arch of it that has multiplexers, and each multiplexer, the calls
--- it carries that the policy's rules answer more strictly than the stack answers the
--- multiplexer (`log` stops nothing and is not counted). Raw BPF has no rules to compare.
+-- stack of one) and each arch of it, the calls the policy answers more strictly than
+-- the stack answers the door that also makes them (socketcall or ipc with the call's
+-- number, `calls`; mux = "io_uring" when io_uring_setup is let through). `log` stops
+-- nothing and is not counted; raw BPF has no rules to compare.
 function M.gaps(filters)
   if filters.bpf then filters = { filters } end
-  local out = {}
-  for _, f in ipairs(filters) do
-    local strictest
-    for _, arch in ipairs(f.arches) do
-      if M.ARCHES[arch] and f.rules then
-        strictest = strictest or strictest_by_name(f)
-        arch_gaps(filters, strictest, arch, out)
-      end
+  local views, out = {}, {}
+  for i, f in ipairs(filters) do views[i] = view(f) end
+  for _, v in ipairs(views) do
+    local uring = {}
+    for _, arch in ipairs(v.rows and v.arches or {}) do
+      if M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
+      uring_gaps(views, v, arch, uring)
     end
+    merge_arches(uring, out)
   end
   return out
 end
 
+-- Names in a warning: the first few, then how many more.
+local function listed(names)
+  if #names <= 6 then return concat(names, ", ") end
+  return fmt("%s and %d more", concat(names, ", ", 1, 6), #names - 6)
+end
+
 -- The warning sxlua prints for a gap, without its "where: " prefix.
 function M.warning(g)
+  if g.mux == "io_uring" then
+    return fmt("warning: on %s the policy answers %s with %s, but io_uring_setup gets %s: " ..
+      "io_uring makes %s, which no filter sees; deny io_uring_setup too",
+      g.arch, listed(g.names), tostring(g.action), tostring(g.mux_action),
+      #g.names > 1 and "these calls as operations of its own" or "that call as an operation of its own")
+  end
   local calls = {}
   for i, n in ipairs(g.calls) do calls[i] = fmt("%d", n) end
   return fmt("warning: on %s the policy answers %s with %s, but %s with arg0 %s gets %s: " ..
     "a program makes %s through %s, whose other arguments no filter can read; deny %s " ..
     "too (where arg0 is the call's number)",
-    g.arch, concat(g.names, ", "), tostring(g.action), g.mux, concat(calls, ", "),
+    g.arch, listed(g.names), tostring(g.action), g.mux, concat(calls, ", "),
     tostring(g.mux_action), #g.names > 1 and "these calls" or "that call", g.mux, g.mux)
 end
 

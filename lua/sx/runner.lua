@@ -110,26 +110,25 @@ local function declaration(result)
            on = result.on }
 end
 
--- Does the stack of filters let io_uring_setup through?
-local function allows_io_uring(filters)
-  local seccomp, action = require "sx.seccomp", require "sx.action"
-  if not seccomp.syscall_number("io_uring_setup") then return false end
+-- Might a door let through a call the policy stops (sx.multiplexers)? An arch with
+-- socketcall and ipc, or io_uring_setup let through: only then is the module loaded.
+local function has_doors(filters)
+  local core, action = require "sx.core", require "sx.action"
   for _, f in ipairs(filters) do
-    local kind = action.kind(action.value(f:eval("io_uring_setup", { 8, 0 })))
-    if kind ~= "allow" and kind ~= "log" then return false end
+    for _, a in ipairs(f.arches) do
+      if MULTIPLEXING[a] then return true end
+      local uring = core.syscall_number("io_uring_setup", a)
+      local kind = uring and action.kind(core.emulate(f.bpf, core.audit(a), uring, 8, 0, 0, 0, 0, 0))
+      if kind == "allow" or kind == "log" then return true end
+    end
   end
-  return true
+  return false
 end
 
--- A policy for i386, ppc64le or s390x whose rules stop socket(), semctl(), ... where the
--- multiplexer that also makes them gets through (sx.multiplexers): a warning each, at
--- the line of the rule.
-local function warn_multiplexed(policy, filters)
-  local muxed = false
-  for _, f in ipairs(filters) do
-    for _, a in ipairs(f.arches) do muxed = muxed or MULTIPLEXING[a] or false end
-  end
-  if not muxed then return end
+-- A warning each, at the rule's line, where a policy stops socket(), openat(), ... but a
+-- door makes them anyway: socketcall and ipc on i386, ppc64le and s390x, io_uring on all.
+local function warn_doors(policy, filters)
+  if not has_doors(filters) then return end
   local multiplexers = require "sx.multiplexers"
   for _, g in ipairs(multiplexers.gaps(filters)) do
     say("%s: %s", g.where or policy, multiplexers.warning(g))
@@ -177,10 +176,6 @@ local function run_declared(policy, decl, argv, mode)
     return EXIT_RUNNER
   end
   if p.unsupervised then say("%s: %s", policy, p.unsupervised) end
-  if decl.on and next(decl.on) and allows_io_uring(decl.filters) then
-    say("%s: warning: the policy allows io_uring, whose operations (open, connect, ...) are "
-        .. "no syscalls: no rule sees them, and no handler decides them", policy)
-  end
   local reporter = require("sx.supervise").reporter
   local report, summary, killed = reporter(mode, function(line) say("%s", line) end)
   local how, value = p:wait{ forward = FORWARD, report = report }
@@ -321,7 +316,7 @@ local function main(args, version)
     say("%s: %s", policy, derr)
     return EXIT_RUNNER
   end
-  warn_multiplexed(policy, decl.filters)
+  warn_doors(policy, decl.filters)
   if check then
     for n, f in ipairs(decl.filters) do io.stdout:write(("filter %d: %s\n"):format(n, tostring(f))) end
     return 0
