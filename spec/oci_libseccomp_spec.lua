@@ -222,14 +222,14 @@ describe("sx.oci and libseccomp agree", function()
     -- with x32 in the filter, -1 is no longer a difference
     assert.equal(action.value(g:eval(0xffffffff, nil, "x86_64")), action.value(f:eval(0xffffffff, nil, "x86_64")))
     -- the profile refuses socket(AF_ALG) and socket(AF_VSOCK) and allows socketcall: on
-    -- i386 either family is a socketcall away, in both filters (sx.multiplexers says so)
+    -- i386 either family is a socketcall away, in both filters (sx.doors says so)
     for _, family in ipairs({ 38, 40 }) do
       assert.equal("errno(EPERM)", tostring(g:eval("socket", { family, 1, 0 }, "i386")))
       assert.equal("errno(EPERM)", tostring(f:eval("socket", { family, 1, 0 }, "i386")))
     end
     assert.equal("allow", g:eval("socketcall", { 1, 0x1000 }, "i386"))
     assert.equal("allow", f:eval("socketcall", { 1, 0x1000 }, "i386"))
-    local gaps = require("sx.multiplexers").gaps(f)
+    local gaps = require("sx.doors").gaps(f)
     assert.equal(1, #gaps)
     assert.same({ "i386", "socketcall", { "socket" } }, { gaps[1].arch, gaps[1].mux, gaps[1].names })
   end)

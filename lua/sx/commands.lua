@@ -282,11 +282,11 @@ local function warn_exec(act)
 end
 
 -- What sxlua warns about on a run too: calls the policy stops that a door still makes
--- (socketcall and ipc on i386, ppc64le, s390x; io_uring: sx.multiplexers).
+-- (socketcall and ipc on i386, ppc64le, s390x; io_uring: sx.doors).
 local function warn_doors(o, filters)
-  local multiplexers = require "sx.multiplexers"
-  for _, g in ipairs(multiplexers.gaps(filters)) do
-    say("%s: %s", g.where or o.policy or o.oci or o.bpf, multiplexers.warning(g))
+  local doors = require "sx.doors"
+  for _, g in ipairs(doors.gaps(filters)) do
+    say("%s: %s", g.where or o.policy or o.oci or o.bpf, doors.warning(g))
   end
 end
 

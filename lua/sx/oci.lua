@@ -81,7 +81,7 @@ local error_ = require "sx.error"
 local seccomp = require "sx.seccomp"
 local filter = require "sx.filter"
 local export = require "sx.oci_export"
-local multiplexers = require "sx.multiplexers"
+local doors = require "sx.doors"
 
 local type, pairs, ipairs, tostring, tonumber, tointeger, math_type, select, next =
   type, pairs, ipairs, tostring, tonumber, math.tointeger, math.type, select, next
@@ -794,10 +794,10 @@ end
 local function with_multiplexers(rules, arches, default_value, report)
   local mux_arch
   for _, a in ipairs(arches) do
-    if multiplexers.ARCHES[a] and core.syscall_number("socketcall", a) then mux_arch = a end
+    if doors.ARCHES[a] and core.syscall_number("socketcall", a) then mux_arch = a end
   end
   if not mux_arch then return rules end
-  local SUBCALL, candidates, own = multiplexers.SUBCALL, {}, {}
+  local SUBCALL, candidates, own = doors.SUBCALL, {}, {}
   for i = 1, #rules do
     local name = rules[i].syscall
     if SUBCALL[name] then candidates[#candidates + 1] = rules[i]

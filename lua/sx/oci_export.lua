@@ -23,7 +23,7 @@ local core = require "sx.core"
 local error_ = require "sx.error"
 local filter = require "sx.filter"
 local action = require "sx.action"
-local multiplexers = require "sx.multiplexers"
+local doors = require "sx.doors"
 
 local type, ipairs, next, tostring, fmt, concat, sort, unpack, remove, ult =
   type, ipairs, next, tostring, string.format, table.concat, table.sort, table.unpack, table.remove,
@@ -750,7 +750,7 @@ end
 -- allow of socket lets socketcall(SYS_SOCKET, ...) through whatever the family (checked
 -- through libseccomp 2.5.4 on i386 and ppc64le; s390x has the same code). Such a rule is
 -- refused where it would be more permissive than the filter's own answer to that call.
-local MUX_ARCHES, SUBCALL = multiplexers.ARCHES, multiplexers.SUBCALL
+local MUX_ARCHES, SUBCALL = doors.ARCHES, doors.SUBCALL
 
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
 

@@ -27,7 +27,7 @@ local io, type, pairs, ipairs, tostring, xpcall, getmetatable, pcall, math_type,
 local M = {}
 
 local EXIT_RUNNER, EXIT_NOEXEC, EXIT_NOTFOUND = 125, 126, 127
--- The arches with socketcall and ipc (sx.multiplexers.ARCHES, which a spec holds this to):
+-- The arches with socketcall and ipc (sx.doors.ARCHES, which a spec holds this to):
 -- a run for others loads nothing more.
 local MULTIPLEXING = { i386 = true, ppc64le = true, s390x = true }
 M.MULTIPLEXING = MULTIPLEXING
@@ -110,16 +110,23 @@ local function declaration(result)
            on = result.on }
 end
 
--- Might a door let through a call the policy stops (sx.multiplexers)? An arch with
--- socketcall and ipc, or io_uring_setup let through: only then is the module loaded.
+-- Might a door let through a call the policy stops (sx.doors)? An arch with socketcall
+-- and ipc, io_uring_setup let through, or a default that lets calls through (a deny
+-- list, whose rules may miss a sibling): only then is the module loaded. An allow list
+-- without io_uring costs two emulated calls. (A number no arch has, 1023, x32's with its
+-- bit, gets the default: spec/doors_spec.lua holds the compiler to that.)
 local function has_doors(filters)
   local core, action = require "sx.core", require "sx.action"
+  local function lets_through(f, a, nr)
+    local kind = nr and action.kind(core.emulate(f.bpf, core.audit(a), nr, 8, 0, 0, 0, 0, 0))
+    return kind == "allow" or kind == "log"
+  end
   for _, f in ipairs(filters) do
     for _, a in ipairs(f.arches) do
-      if MULTIPLEXING[a] then return true end
-      local uring = core.syscall_number("io_uring_setup", a)
-      local kind = uring and action.kind(core.emulate(f.bpf, core.audit(a), uring, 8, 0, 0, 0, 0, 0))
-      if kind == "allow" or kind == "log" then return true end
+      if MULTIPLEXING[a] or lets_through(f, a, core.syscall_number("io_uring_setup", a))
+         or lets_through(f, a, a == "x32" and 0x40000000 | 1023 or 1023) then
+        return true
+      end
     end
   end
   return false
@@ -129,9 +136,9 @@ end
 -- door makes them anyway: socketcall and ipc on i386, ppc64le and s390x, io_uring on all.
 local function warn_doors(policy, filters)
   if not has_doors(filters) then return end
-  local multiplexers = require "sx.multiplexers"
-  for _, g in ipairs(multiplexers.gaps(filters)) do
-    say("%s: %s", g.where or policy, multiplexers.warning(g))
+  local doors = require "sx.doors"
+  for _, g in ipairs(doors.gaps(filters)) do
+    say("%s: %s", g.where or policy, doors.warning(g))
   end
 end
 

@@ -1,4 +1,4 @@
--- sx.multiplexers: the calls that carry other calls, where a filter cannot follow.
+-- sx.doors: the calls that carry other calls, where a filter cannot follow.
 --
 -- On i386, ppc64le and s390x a program can make socket(), connect(), ..., semctl(),
 -- shmget(), ... through socketcall(call, args) and ipc(call, ...) as well as by their own
@@ -7,13 +7,15 @@
 -- cover socketcall(SYS_SOCKET, ...): a policy that denies socket there must deny that
 -- too. On every arch io_uring goes further: once io_uring_setup is allowed, a program
 -- opens, connects, reads, renames, ... as io_uring's operations, which are no syscalls
--- (IORING_OP_OPENAT, IORING_OP_CONNECT, ...). gaps(filters) finds where a policy stops
--- a call that such a door still lets through; sxlua warns about each.
+-- (IORING_OP_OPENAT, IORING_OP_CONNECT, ...). And a syscall often has siblings that do
+-- the same (execve and execveat, setuid and setresuid, mount and move_mount): a rule for
+-- one is no rule for the others. gaps(filters) finds where a policy stops a call that
+-- such a door still lets through; sxlua warns about each.
 
 local core = require "sx.core"
 local action = require "sx.action"
 
-local ipairs, type, next, tostring = ipairs, type, next, tostring
+local ipairs, pairs, type, next, tostring = ipairs, pairs, type, next, tostring
 local concat, fmt = table.concat, string.format
 
 local M = {}
@@ -60,6 +62,37 @@ M.URING_OPS = {
 M.URING = {}
 for _, op in ipairs(M.URING_OPS) do
   for _, name in ipairs(op) do M.URING[name] = true end
+end
+
+-- Syscalls that do what a sibling does, so that a rule stopping one and not the others
+-- stops nothing (each list one effect; a name may be in two). Left out: clone3, which
+-- policies send back to clone on purpose (its flags lie in memory), and the calls whose
+-- siblings take a descriptor where they take a path.
+M.SIBLINGS = {
+  { "execve", "execveat" }, { "open", "creat", "openat", "openat2" },
+  { "kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo" },
+  { "chmod", "fchmodat", "fchmodat2" }, { "chown", "lchown", "fchownat", "chown32", "lchown32" },
+  { "unlink", "unlinkat" }, { "rmdir", "unlinkat" }, { "rename", "renameat", "renameat2" },
+  { "link", "linkat" }, { "symlink", "symlinkat" }, { "mkdir", "mkdirat" }, { "mknod", "mknodat" },
+  { "mount", "move_mount", "mount_setattr" }, { "umount", "umount2" },
+  { "setuid", "setreuid", "setresuid", "setfsuid", "setuid32", "setreuid32", "setresuid32",
+    "setfsuid32" },
+  { "setgid", "setregid", "setresgid", "setfsgid", "setgid32", "setregid32", "setresgid32",
+    "setfsgid32" },
+  { "setgroups", "setgroups32" }, { "kexec_load", "kexec_file_load" },
+  { "init_module", "finit_module" }, { "accept", "accept4" },
+  { "send", "sendto", "sendmsg", "sendmmsg" }, { "recv", "recvfrom", "recvmsg", "recvmmsg" },
+  { "wait4", "waitid", "waitpid" }, { "dup", "dup2", "dup3" }, { "pipe", "pipe2" },
+  { "access", "faccessat", "faccessat2" }, { "readlink", "readlinkat" },
+  { "stat", "lstat", "newfstatat", "statx" }, { "getdents", "getdents64" },
+  { "utime", "utimes", "futimesat", "utimensat" },
+  { "setxattr", "lsetxattr", "setxattrat" }, { "removexattr", "lremovexattr", "removexattrat" },
+  { "epoll_create", "epoll_create1" }, { "eventfd", "eventfd2" }, { "signalfd", "signalfd4" },
+  { "inotify_init", "inotify_init1" },
+}
+M.SIBLING = {}
+for _, family in ipairs(M.SIBLINGS) do
+  for _, name in ipairs(family) do M.SIBLING[name] = true end
 end
 
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
@@ -109,10 +142,11 @@ local function view(f)
   return v
 end
 
--- For each call of `wanted` the filter has rows for: the strictest answer they can give
--- (the default too, where no unconditional row backs the conditional ones) and the row
--- that gives it (nil: the default); the names in the order the rows first name them.
-local function strictest_by_name(v, wanted)
+-- What the filter's rows answer each call of `wanted` they name, in the order they first
+-- name them: the strictest answer (value, and row: nil for the default) and the laxest
+-- (lax), the default counting where no unconditional row backs conditional ones; and
+-- whether a row stops it (stopped).
+local function answers_by_name(v, wanted)
   local out, backed = {}, {}
   local primary = v.arches[1]
   for i, r in ipairs(v.rows) do
@@ -121,16 +155,21 @@ local function strictest_by_name(v, wanted)
     if name and wanted[name] then
       local value, s = value_of(r.action), out[name]
       if not s then
-        out[name], out[#out + 1] = { value = value, row = i }, name
-      elseif rank(value) < rank(s.value) then
-        s.value, s.row = value, i
+        s = { value = value, row = i, lax = value, stopped = false }
+        out[name], out[#out + 1] = s, name
       end
+      if rank(value) < rank(s.value) then s.value, s.row = value, i end
+      if rank(value) > rank(s.lax) then s.lax = value end
+      s.stopped = s.stopped or stops(value)
       if not (r.args and next(r.args)) then backed[name] = true end
     end
   end
   for _, name in ipairs(out) do
     local s = out[name]
-    if not backed[name] and rank(v.default) < rank(s.value) then s.value, s.row = v.default, nil end
+    if not backed[name] then
+      if rank(v.default) < rank(s.value) then s.value, s.row = v.default, nil end
+      if rank(v.default) > rank(s.lax) then s.lax = v.default end
+    end
   end
   return out
 end
@@ -166,7 +205,7 @@ end
 
 -- socketcall and ipc on one arch that has them: the calls the filter's rules stop.
 local function subcall_gaps(views, v, arch, out)
-  local strictest, groups = strictest_by_name(v, M.SUBCALL), {}
+  local strictest, groups = answers_by_name(v, M.SUBCALL), {}
   for _, name in ipairs(strictest) do
     local s, sub = strictest[name], M.SUBCALL[name]
     local mux, call = sub[1], sub[2]
@@ -182,7 +221,7 @@ local function uring_gaps(views, v, arch, out)
   local theirs = core.syscall_number("io_uring_setup", arch)
                  and stack_answer(views, "io_uring_setup", 0, arch)
   if not theirs or stops(theirs) then return end
-  local strictest, groups = strictest_by_name(v, M.URING), {}
+  local strictest, groups = answers_by_name(v, M.URING), {}
   local default = { value = v.default }
   for _, op in ipairs(M.URING_OPS) do
     local stopped = {}
@@ -195,12 +234,66 @@ local function uring_gaps(views, v, arch, out)
   end
 end
 
--- io_uring's gaps of one filter, one a set of names and answers: "x86_64, i386" where a
--- filter for several arches says the same on each.
+-- The stack's most permissive answer to `name` on arch, as answers_by_name reads each
+-- filter (raw BPF: its answer with every argument 0), and whether a filter's rows stop it.
+local function stack_laxest(views, answers, name, arch)
+  local answer, stopped
+  for i, v in ipairs(views) do
+    local value
+    for _, a in ipairs(v.arches) do
+      if a == arch then
+        local l = v.rows and (answers[i][name] or { lax = v.default })
+        value = l and l.lax or core.emulate(v.f.bpf, core.audit(arch), core.syscall_number(name, arch), 0, 0, 0, 0, 0, 0)
+        stopped = stopped or (l and l.stopped)
+      end
+    end
+    value = value or v.bad_arch or action.value("allow")
+    if not answer or rank(value) < rank(answer) then answer = value end
+  end
+  return answer, stopped
+end
+
+-- Siblings on one arch: the calls the filter's rows stop while a sibling that no row
+-- stops gets a laxer answer from the stack; one gap for the calls that share their
+-- siblings and answers.
+local function sibling_gaps(views, answers, v, arch, out)
+  local strictest, groups = answers_by_name(v, M.SIBLING), {}
+  for _, family in ipairs(M.SIBLINGS) do
+    for _, name in ipairs(family) do
+      local s = strictest[name]
+      local open, theirs = {}, nil
+      for _, other in ipairs(s and stops(s.value) and core.syscall_number(name, arch) and family or {}) do
+        local answer, stopped
+        if other ~= name and core.syscall_number(other, arch) then
+          answer, stopped = stack_laxest(views, answers, other, arch)
+        end
+        if answer and not stopped and rank(s.value) < rank(answer) then
+          open[#open + 1] = other
+          if not theirs or rank(answer) > rank(theirs) then theirs = answer end
+        end
+      end
+      if open[1] then
+        local key = concat(open, " ") .. " " .. s.value .. " " .. theirs
+        local g = groups[key]
+        if not g then
+          g = { arch = arch, kind = "sibling", names = {}, siblings = open,
+                action = action.canonical(s.value), mux_action = action.canonical(theirs),
+                where = s.row and v.f.rules[s.row].where or v.f.where }
+          groups[key], out[#out + 1] = g, g
+        end
+        g.names[#g.names + 1] = name
+      end
+    end
+  end
+end
+
+-- io_uring's and siblings' gaps of one filter, one a door and a set of names and
+-- answers: "x86_64, i386" where a filter for several arches says the same on each.
 local function merge_arches(gaps, out)
   local seen = {}
   for _, g in ipairs(gaps) do
-    local key = concat(g.names, " ") .. " " .. tostring(g.action) .. " " .. tostring(g.mux_action)
+    local key = concat(g.siblings or { g.mux }, " ") .. " " .. concat(g.names, " ") .. " " ..
+                tostring(g.action) .. " " .. tostring(g.mux_action)
     if seen[key] then
       seen[key].arch = seen[key].arch .. ", " .. g.arch
     else
@@ -217,15 +310,19 @@ end
 -- nothing and is not counted; raw BPF has no rules to compare.
 function M.gaps(filters)
   if filters.bpf then filters = { filters } end
-  local views, out = {}, {}
-  for i, f in ipairs(filters) do views[i] = view(f) end
+  local views, answers, out = {}, {}, {}
+  for i, f in ipairs(filters) do
+    views[i] = view(f)
+    answers[i] = views[i].rows and answers_by_name(views[i], M.SIBLING)
+  end
   for _, v in ipairs(views) do
-    local uring = {}
+    local per_arch = {}
     for _, arch in ipairs(v.rows and v.arches or {}) do
       if M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
-      uring_gaps(views, v, arch, uring)
+      uring_gaps(views, v, arch, per_arch)
+      sibling_gaps(views, answers, v, arch, per_arch)
     end
-    merge_arches(uring, out)
+    merge_arches(per_arch, out)
   end
   return out
 end
@@ -238,6 +335,13 @@ end
 
 -- The warning sxlua prints for a gap, without its "where: " prefix.
 function M.warning(g)
+  if g.kind == "sibling" then
+    local one = #g.siblings == 1
+    return fmt("warning: on %s the policy answers %s with %s, but %s %s %s: a program does " ..
+      "the same through %s; give %s a rule as strict", g.arch, listed(g.names),
+      tostring(g.action), listed(g.siblings), one and "gets" or "get", tostring(g.mux_action),
+      one and "it" or "them", one and "it" or "them")
+  end
   if g.mux == "io_uring" then
     return fmt("warning: on %s the policy answers %s with %s, but io_uring_setup gets %s: " ..
       "io_uring makes %s, which no filter sees; deny io_uring_setup too",

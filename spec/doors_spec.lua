@@ -1,9 +1,12 @@
 -- The doors a filter cannot follow: a policy that stops socket(), semctl(), ... on i386,
--- ppc64le or s390x but lets socketcall or ipc through, or stops openat(), connect(), ...
--- anywhere but lets io_uring_setup through, is warned about. (This kernel has no i386
--- emulation: there the filters' answers are read in the emulator; io_uring runs here.)
+-- ppc64le or s390x but lets socketcall or ipc through, stops openat(), connect(), ...
+-- anywhere but lets io_uring_setup through, or stops execve but not execveat, is warned
+-- about. (This kernel has no i386 emulation: there the filters' answers are read in the
+-- emulator; io_uring and execveat run here.)
 local seccomp = require "sx.seccomp"
-local multiplexers = require "sx.multiplexers"
+local doors = require "sx.doors"
+local core = require "sx.core"
+local action = require "sx.action"
 local proc = require "support.proc"
 
 local q = proc.shell_quote
@@ -15,13 +18,13 @@ end
 -- The gaps through socketcall and ipc alone (these policies let io_uring in too).
 local function subcall_gaps(filters)
   local out = {}
-  for _, g in ipairs(multiplexers.gaps(filters)) do
+  for _, g in ipairs(doors.gaps(filters)) do
     if g.mux ~= "io_uring" then out[#out + 1] = g end
   end
   return out
 end
 
-describe("sx.multiplexers", function()
+describe("sx.doors", function()
   it("finds calls a deny list stops that their multiplexer still makes", function()
     local f = assert(seccomp.deny_list({ "socket", "connect", "shmget" },
                                        { arches = { "x86_64", "i386" } }))
@@ -37,8 +40,8 @@ describe("sx.multiplexers", function()
     assert.equal("allow", gaps[1].mux_action)
     assert.equal("errno(EPERM)", tostring(gaps[1].action))
     assert.matches("on i386 the policy answers socket, connect with errno%(EPERM%), but " ..
-                   "socketcall with arg0 1, 3 gets allow", multiplexers.warning(gaps[1]))
-    assert.matches("multiplexers_spec.lua:%d+$", gaps[1].where)
+                   "socketcall with arg0 1, 3 gets allow", doors.warning(gaps[1]))
+    assert.matches("doors_spec.lua:%d+$", gaps[1].where)
   end)
 
   it("finds none where the multiplexer is stopped too, or the arch has none", function()
@@ -144,32 +147,32 @@ describe("sx.multiplexers", function()
   it("finds what io_uring does that the policy stops, by rule or by default", function()
     local x86 = { arch = "x86_64" }
     local f = assert(seccomp.deny_list({ "connect", "open", "creat", "openat", "openat2", "ptrace" }, x86))
-    local gaps = multiplexers.gaps(f)
+    local gaps = doors.gaps(f)
     assert.equal(1, #gaps)
     assert.same({ "x86_64", "io_uring", { "open", "creat", "openat", "openat2", "connect" } },
                 { gaps[1].arch, gaps[1].mux, gaps[1].names })
     assert.equal("allow", gaps[1].mux_action)
     -- an operation is a way round only where every syscall doing the same is stopped:
     -- open allowed, openat denied opens files anyway
-    gaps = multiplexers.gaps(assert(seccomp.deny_list({ "connect", "openat" }, x86)))
+    gaps = doors.gaps(assert(seccomp.deny_list({ "connect", "openat" }, x86)))
     assert.same({ "connect" }, gaps[1].names)
     -- io_uring_setup stopped too: nothing to say
-    assert.same({}, multiplexers.gaps(assert(seccomp.deny_list({ "connect", "io_uring_setup" }, x86))))
+    assert.same({}, doors.gaps(assert(seccomp.deny_list({ "connect", "io_uring_setup" }, x86))))
     -- an allow list that lets io_uring in: the operations its default stops, and not
     -- futex_wait where futex is allowed
     local list = assert(seccomp.allow_list({ "read", "futex", "io_uring_setup", "io_uring_enter" }, x86))
-    gaps = multiplexers.gaps(list)
+    gaps = doors.gaps(list)
     assert.equal(1, #gaps)
     assert.equal("kill_process", gaps[1].action)
     assert.is_true(#gaps[1].names > 40)
     for _, name in ipairs(gaps[1].names) do
-      assert.is_true(multiplexers.URING[name], name)
+      assert.is_true(doors.URING[name], name)
       assert.is_nil(({ read = true, pread64 = true, futex = true, futex_wait = true })[name], name)
     end
     assert.matches("answers [%w_, ]+ and %d+ more with kill_process, but io_uring_setup gets allow",
-                   multiplexers.warning(gaps[1]))
+                   doors.warning(gaps[1]))
     -- every arch of a filter that says the same is named in one warning
-    gaps = multiplexers.gaps(assert(seccomp.deny_list({ "connect" }, { arches = { "x86_64", "aarch64" } })))
+    gaps = doors.gaps(assert(seccomp.deny_list({ "connect" }, { arches = { "x86_64", "aarch64" } })))
     assert.equal(1, #gaps)
     assert.equal("x86_64, aarch64", gaps[1].arch)
   end)
@@ -213,9 +216,59 @@ describe("sx.multiplexers", function()
     os.remove(secret)
   end)
 
+  it("finds siblings a rule forgot: execveat beside execve, setresuid beside setuid", function()
+    local x86 = { arch = "x86_64", deny_action = "kill_process" }
+    local gaps = doors.gaps(assert(seccomp.deny_list({ "execve", "setuid", "io_uring_setup" }, x86)))
+    assert.equal(2, #gaps)
+    assert.same({ "sibling", { "execve" }, { "execveat" }, "kill_process", "allow" },
+                { gaps[1].kind, gaps[1].names, gaps[1].siblings, gaps[1].action, gaps[1].mux_action })
+    assert.same({ "setreuid", "setresuid", "setfsuid" }, gaps[2].siblings)
+    assert.equal("warning: on x86_64 the policy answers execve with kill_process, but execveat " ..
+                 "gets allow: a program does the same through it; give it a rule as strict",
+                 doors.warning(gaps[1]))
+    -- the whole family stopped: nothing to say
+    assert.same({}, doors.gaps(assert(seccomp.deny_list({ "execve", "execveat", "io_uring_setup" }, x86))))
+    -- a sibling with rules of its own that stop something was thought of: not counted
+    local both = rules({ { "errno(EPERM)", "kill", { { index = 1, op = "eq", value = 9 } } },
+                         { "errno(EPERM)", "tgkill", { { index = 2, op = "eq", value = 9 } } },
+                         { "errno(EPERM)", "io_uring_setup" } }, "allow", { "x86_64" })
+    gaps = doors.gaps(both)
+    assert.equal(1, #gaps)
+    assert.same({ "kill", "tgkill" }, gaps[1].names)
+    assert.same({ "tkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo" }, gaps[1].siblings)
+    -- an allow list's default is no rule: a call it lacks while a sibling is listed is fine
+    assert.same({}, doors.gaps(assert(seccomp.allow_list({ "execveat", "read" }, { arch = "x86_64" }))))
+    -- another filter of the stack stopping the sibling closes it
+    local exec = assert(seccomp.deny_list({ "execve", "io_uring_setup" }, x86))
+    local execat = assert(seccomp.deny_list({ "execveat" }, x86))
+    assert.equal(1, #doors.gaps({ exec }))
+    assert.same({}, doors.gaps({ exec, execat }))
+  end)
+
+  it("is true of the real kernel: execveat runs where a rule kills execve", function()
+    local f = assert(seccomp.deny_list({ "execve", "io_uring_setup" }, { deny_action = "kill_process" }))
+    -- in a child under the filter, each with a NULL path: execve is killed, execveat
+    -- runs and fails with EFAULT, as it would unfiltered
+    local execve, execveat = seccomp.syscall_number("execve"), seccomp.syscall_number("execveat")
+    assert.same({ "signaled", 31 }, { core.probe(f.bpf, execve, 0, 0, 0, 0, 0, 0) })
+    assert.same({ "errno", 14 }, { core.probe(f.bpf, execveat, -100, 0, 0, 0, 0, 0) })
+  end)
+
+  it("has the compiler give a number no arch has the default, as sxlua's check reads it", function()
+    for _, arch in ipairs({ "x86_64", "i386", "x32", "aarch64", "arm", "riscv64", "s390x", "ppc64le" }) do
+      for _, default in ipairs({ "allow", "kill_process", "errno(EPERM)" }) do
+        local f = assert(seccomp.from_rules({ { "trap", "read" } }, default, { arch = arch }))
+        local nr = arch == "x32" and 0x40000000 | 1023 or 1023
+        assert.equal(tostring(action.canonical(action.value(default))),
+                     tostring(action.canonical(core.emulate(f.bpf, core.audit(arch), nr, 8, 0, 0, 0, 0, 0))),
+                     arch .. " " .. default)
+      end
+    end
+  end)
+
   it("names the same arches as sxlua's check before it loads this module", function()
-    assert.same(multiplexers.ARCHES, require("sx.runner").MULTIPLEXING)
-    for arch in pairs(multiplexers.ARCHES) do
+    assert.same(doors.ARCHES, require("sx.runner").MULTIPLEXING)
+    for arch in pairs(doors.ARCHES) do
       assert.truthy(seccomp.syscall_number("socketcall", arch), arch)
       assert.truthy(seccomp.syscall_number("ipc", arch), arch)
     end
