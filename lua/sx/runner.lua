@@ -132,8 +132,10 @@ local function has_doors(filters)
   return false
 end
 
--- A warning each, at the rule's line, where a policy stops socket(), openat(), ... but a
--- door makes them anyway: socketcall and ipc on i386, ppc64le and s390x, io_uring on all.
+-- A warning each, at the rule's line, where a policy stops socket(), openat(), execve,
+-- ... but a door makes them anyway: socketcall and ipc on i386, ppc64le and s390x,
+-- io_uring, a sibling. A run and --check look where has_doors says one may be (an allow
+-- list with a rule stopping execve beside one allowing execveat is left to summary).
 local function warn_doors(policy, filters)
   if not has_doors(filters) then return end
   local doors = require "sx.doors"
