@@ -95,12 +95,35 @@ for _, family in ipairs(M.SIBLINGS) do
   for _, name in ipairs(family) do M.SIBLING[name] = true end
 end
 
+-- Every name a stack's answer is looked up for.
+M.NAMED = {}
+for name in pairs(M.SIBLING) do M.NAMED[name] = true end
+for name in pairs(M.URING) do M.NAMED[name] = true end
+
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
+
+-- The number the kernel sees for `name` on arch: core's tables keep x32's without its
+-- bit (0x40000000), which every x32 call carries; emulated without it, an x32 call is an
+-- x86_64 one (an x32-only filter's bad-arch action, a multi-arch filter's x86_64 answer).
+local function number(name, arch)
+  local nr = core.syscall_number(name, arch)
+  if nr and arch == "x32" and nr >= 0 and nr < 0x40000000 then nr = nr | 0x40000000 end
+  return nr
+end
+M.number = number
 
 -- A kernel value from an action as rows hold it: a value already, or a name or object.
 local function value_of(a) return math.type(a) == "integer" and a or action.value(a) end
 
 local function stops(value) local k = action.kind(value) return k ~= "allow" and k ~= "log" end
+
+-- May the call go on (allow, log; notify and trace: a handler or tracer may let it)?
+-- errno, trap and kill stop it, whichever is stricter: kill_process beside errno(EPERM)
+-- is no door.
+local function may_pass(value)
+  local k = action.kind(value)
+  return k == "allow" or k == "log" or k == "notify" or k == "user_notif" or k == "trace"
+end
 
 -- The argument vectors tried for a door: arg0 is all a filter can test of socketcall and
 -- ipc, but a policy may test the others too (a pointer, for socketcall), and ipc's
@@ -115,10 +138,16 @@ local function vectors(mux, call)
   return out
 end
 
--- The most permissive answer the filter gives the door on arch (in the emulator).
-local function mux_answer(f, mux, call, arch)
+-- The most permissive answer the filter gives the door on arch (in the emulator; for
+-- io_uring_setup, whose size a rule may test, the laxest its rows give it as well).
+local answers_by_name
+local function mux_answer(f, mux, call, arch, v)
   local widest
-  local nr, audit = core.syscall_number(mux, arch), core.audit(arch)
+  if mux == "io_uring_setup" and v and v.rows then
+    local s = answers_by_name(v, { io_uring_setup = true }).io_uring_setup
+    widest = s and s.lax
+  end
+  local nr, audit = number(mux, arch), core.audit(arch)
   for _, a in ipairs(vectors(mux, call)) do
     local value = core.emulate(f.bpf, audit, nr, a[1], a[2], a[3] or 0, a[4] or 0, a[5] or 0, a[6] or 0)
     if not widest or rank(value) > rank(widest) then widest = value end
@@ -146,7 +175,7 @@ end
 -- name them: the strictest answer (value, and row: nil for the default) and the laxest
 -- (lax), the default counting where no unconditional row backs conditional ones; and
 -- whether a row stops it (stopped).
-local function answers_by_name(v, wanted)
+function answers_by_name(v, wanted)
   local out, backed = {}, {}
   local primary = v.arches[1]
   for i, r in ipairs(v.rows) do
@@ -182,7 +211,7 @@ local function stack_answer(views, mux, call, arch)
   for _, v in ipairs(views) do
     local value
     for _, a in ipairs(v.arches) do
-      if a == arch then value = mux_answer(v.f, mux, call, arch) end
+      if a == arch then value = mux_answer(v.f, mux, call, arch, v) end
     end
     value = value or v.bad_arch or action.value("allow")
     if not answer or rank(value) < rank(answer) then answer = value end
@@ -211,26 +240,9 @@ local function subcall_gaps(views, v, arch, out)
     local mux, call = sub[1], sub[2]
     local theirs = core.syscall_number(mux, arch) and stops(s.value)
                    and stack_answer(views, mux, call, arch)
-    if theirs and rank(s.value) < rank(theirs) then add(out, groups, v, arch, mux, name, call, s, theirs) end
-  end
-end
-
--- io_uring on one arch, when the stack lets io_uring_setup through: the operations
--- whose every syscall the filter stops, by a rule or its default.
-local function uring_gaps(views, v, arch, out)
-  local theirs = core.syscall_number("io_uring_setup", arch)
-                 and stack_answer(views, "io_uring_setup", 0, arch)
-  if not theirs or stops(theirs) then return end
-  local strictest, groups = answers_by_name(v, M.URING), {}
-  local default = { value = v.default }
-  for _, op in ipairs(M.URING_OPS) do
-    local stopped = {}
-    for _, name in ipairs(op) do
-      local s = core.syscall_number(name, arch) and (strictest[name] or default)
-      if s and not (stops(s.value) and rank(s.value) < rank(theirs)) then stopped = nil break end
-      if s then stopped[#stopped + 1] = { name, s } end
+    if theirs and may_pass(theirs) and rank(s.value) < rank(theirs) then
+      add(out, groups, v, arch, mux, name, call, s, theirs)
     end
-    for _, e in ipairs(stopped or {}) do add(out, groups, v, arch, "io_uring", e[1], nil, e[2], theirs) end
   end
 end
 
@@ -243,7 +255,7 @@ local function stack_laxest(views, answers, name, arch)
     for _, a in ipairs(v.arches) do
       if a == arch then
         local l = v.rows and (answers[i][name] or { lax = v.default })
-        value = l and l.lax or core.emulate(v.f.bpf, core.audit(arch), core.syscall_number(name, arch), 0, 0, 0, 0, 0, 0)
+        value = l and l.lax or core.emulate(v.f.bpf, core.audit(arch), number(name, arch), 0, 0, 0, 0, 0, 0)
         stopped = stopped or (l and l.stopped)
       end
     end
@@ -251,6 +263,31 @@ local function stack_laxest(views, answers, name, arch)
     if not answer or rank(value) < rank(answer) then answer = value end
   end
   return answer, stopped
+end
+
+-- io_uring on one arch, when the stack lets io_uring_setup through: the operations
+-- whose every syscall the stack stops, those this filter stops named at its rules (a
+-- stack may stop open in one filter and openat2 in another: io_uring opens all the same).
+local function uring_gaps(views, answers, v, arch, out)
+  local theirs = core.syscall_number("io_uring_setup", arch)
+                 and stack_answer(views, "io_uring_setup", 0, arch)
+  if not theirs or stops(theirs) then return end
+  local strictest, groups = answers_by_name(v, M.URING), {}
+  local default = { value = v.default }
+  for _, op in ipairs(M.URING_OPS) do
+    local stopped = {}
+    for _, name in ipairs(op) do
+      local s = core.syscall_number(name, arch) and (strictest[name] or default)
+      if s then
+        if stops(s.value) and rank(s.value) < rank(theirs) then
+          stopped[#stopped + 1] = { name, s }
+        elseif may_pass((stack_laxest(views, answers, name, arch))) then
+          stopped = nil break
+        end
+      end
+    end
+    for _, e in ipairs(stopped or {}) do add(out, groups, v, arch, "io_uring", e[1], nil, e[2], theirs) end
+  end
 end
 
 -- Siblings on one arch: the calls the filter's rows stop while a sibling that no row
@@ -267,7 +304,7 @@ local function sibling_gaps(views, answers, v, arch, out)
         if other ~= name and core.syscall_number(other, arch) then
           answer, stopped = stack_laxest(views, answers, other, arch)
         end
-        if answer and not stopped and rank(s.value) < rank(answer) then
+        if answer and not stopped and may_pass(answer) and rank(s.value) < rank(answer) then
           open[#open + 1] = other
           if not theirs or rank(answer) > rank(theirs) then theirs = answer end
         end
@@ -313,13 +350,13 @@ function M.gaps(filters)
   local views, answers, out = {}, {}, {}
   for i, f in ipairs(filters) do
     views[i] = view(f)
-    answers[i] = views[i].rows and answers_by_name(views[i], M.SIBLING)
+    answers[i] = views[i].rows and answers_by_name(views[i], M.NAMED)
   end
   for _, v in ipairs(views) do
     local per_arch = {}
     for _, arch in ipairs(v.rows and v.arches or {}) do
       if M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
-      uring_gaps(views, v, arch, per_arch)
+      uring_gaps(views, answers, v, arch, per_arch)
       sibling_gaps(views, answers, v, arch, per_arch)
     end
     merge_arches(per_arch, out)
