@@ -88,7 +88,7 @@ describe("sx.doors", function()
     assert.equal(1, #subcall_gaps({ deny }))
     assert.same({}, subcall_gaps({ deny, no_mux }))
     -- a filter of the stack built for x86_64 alone kills every i386 call: nothing gets through
-    local native = assert(seccomp.deny_list({ "ptrace" }, { arches = { "x86_64" } }))
+    local native = assert(seccomp.deny_list({ "acct" }, { arches = { "x86_64" } }))
     assert.same({}, subcall_gaps({ deny, native }))
     -- raw BPF for x86_64 says nothing of i386: taken to let the multiplexer through
     local raw = assert(seccomp.load(native.bpf, "x86_64"))
@@ -146,7 +146,7 @@ describe("sx.doors", function()
 
   it("finds what io_uring does that the policy stops, by rule or by default", function()
     local x86 = { arch = "x86_64" }
-    local f = assert(seccomp.deny_list({ "connect", "open", "creat", "openat", "openat2", "ptrace" }, x86))
+    local f = assert(seccomp.deny_list({ "connect", "open", "creat", "openat", "openat2", "open_by_handle_at", "acct" }, x86))
     local gaps = doors.gaps(f)
     assert.equal(1, #gaps)
     assert.same({ "x86_64", "io_uring", { "open", "creat", "openat", "openat2", "connect" } },
@@ -190,7 +190,7 @@ describe("sx.doors", function()
                        "return seccomp.from_rules({\n" ..
                        "  { 'errno(EACCES)', 'openat', { { index = 2, op = 'eq', value = 0 } } },\n" ..
                        "  { 'errno(EACCES)', 'open' }, { 'errno(EACCES)', 'creat' },\n" ..
-                       "  { 'errno(EACCES)', 'openat2' },\n" ..
+                       "  { 'errno(EACCES)', 'openat2' }, { 'errno(EACCES)', 'open_by_handle_at' },\n" ..
                        extra .. "}, 'allow')\n")
     end
     -- openat with flags 0 is refused (the loader's O_RDONLY | O_CLOEXEC is not)
@@ -285,5 +285,58 @@ describe("sx.doors", function()
       assert.truthy(seccomp.syscall_number("socketcall", arch), arch)
       assert.truthy(seccomp.syscall_number("ipc", arch), arch)
     end
+  end)
+  it("reads x32 calls with their bit, as the kernel sees them", function()
+    local f = assert(seccomp.deny_list({ "open", "openat", "creat", "openat2", "open_by_handle_at" },
+                                       { arch = "x32" }))
+    assert.equal("allow", f:eval("io_uring_setup", { 8, 0 }, "x32"))
+    local gaps = doors.gaps(f)
+    assert.equal(1, #gaps)
+    assert.same({ "x32", "io_uring" }, { gaps[1].arch, gaps[1].mux })
+  end)
+
+  it("finds no door where the other route is stopped too, only less harshly", function()
+    -- execve killed, execveat refused by the default: both stopped, nothing to say
+    local f = rules({ { "allow", "read" }, { "kill_process", "execve" } }, "errno(EPERM)", { "x86_64" })
+    assert.equal("errno(EPERM)", tostring(f:eval("execveat", {})))
+    assert.same({}, doors.gaps(f))
+    local g = rules({ { "kill_process", "socket" }, { "errno(EPERM)", "socketcall" },
+                      { "errno(EPERM)", "io_uring_setup" } }, "allow", { "i386" })
+    assert.same({}, doors.gaps(g))
+  end)
+
+  it("counts io_uring's operations the stack stops across its filters", function()
+    local x86 = { arch = "x86_64" }
+    local a = assert(seccomp.deny_list({ "open", "openat", "creat" }, x86))
+    local b = assert(seccomp.deny_list({ "openat2" }, x86))
+    local uring = {}
+    for _, g in ipairs(doors.gaps({ a, b })) do
+      if g.mux == "io_uring" then uring[#uring + 1] = table.concat(g.names, " ") end
+    end
+    assert.same({ "open creat openat", "openat2" }, uring)
+  end)
+
+  it("sees io_uring_setup let through by a conditional rule", function()
+    local f = assert(seccomp.from_rules({ { "errno(EPERM)", "openat" }, { "errno(EPERM)", "open" },
+      { "errno(EPERM)", "creat" }, { "errno(EPERM)", "openat2" }, { "errno(EPERM)", "open_by_handle_at" },
+      { "errno(EPERM)", "io_uring_setup", { { index = 0, op = "gt", value = 1 } } } }, "allow", { arch = "x86_64" }))
+    assert.equal("allow", f:eval("io_uring_setup", { 1, 0 }))
+    assert.equal(1, #doors.gaps(f))
+  end)
+
+  it("knows the siblings of write, mprotect, setrlimit, ptrace, settimeofday, open", function()
+    local x86 = { arch = "x86_64" }
+    local function siblings(list)
+      local g = doors.gaps(assert(seccomp.deny_list(list, x86)))
+      return g[1] and g[1].siblings
+    end
+    assert.same({ "pkey_mprotect" }, siblings({ "mprotect", "io_uring_setup" }))
+    assert.same({ "prlimit64" }, siblings({ "setrlimit", "io_uring_setup" }))
+    assert.same({ "process_vm_writev" }, siblings({ "ptrace", "io_uring_setup" }))
+    assert.same({ "clock_settime" }, siblings({ "settimeofday", "io_uring_setup" }))
+    assert.same({ "pwrite64", "writev", "pwritev", "pwritev2" }, siblings({ "write", "io_uring_setup" }))
+    -- and the i386 calls of 64-bit files and times
+    local i386 = doors.gaps(assert(seccomp.deny_list({ "stat", "lstat", "statx", "io_uring_setup" }, { arch = "i386" })))
+    assert.same({ "stat64", "lstat64", "fstatat64" }, i386[1].siblings)
   end)
 end)

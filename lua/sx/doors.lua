@@ -47,17 +47,23 @@ M.URING_OPS = {
   { "read", "pread64", "readv", "preadv", "preadv2" },                  -- READ, READV, READ_FIXED
   { "write", "pwrite64", "writev", "pwritev", "pwritev2" },             -- WRITE, WRITEV, WRITE_FIXED
   { "open", "creat", "openat", "openat2" },                             -- OPENAT, OPENAT2
-  { "close" }, { "statx", "stat", "lstat", "fstat", "newfstatat" },
-  { "fsync", "fdatasync" }, { "sync_file_range" }, { "fallocate" }, { "ftruncate" },
-  { "fadvise64" }, { "madvise" }, { "splice" }, { "tee" }, { "pipe", "pipe2" },
-  { "poll", "ppoll" }, { "epoll_ctl" }, { "epoll_wait", "epoll_pwait", "epoll_pwait2" },
+  { "close", "close_range" },
+  { "statx", "stat", "lstat", "fstat", "newfstatat", "stat64", "lstat64", "fstat64", "fstatat64" },
+  { "fsync", "fdatasync" }, { "sync_file_range", "sync_file_range2", "arm_sync_file_range" },
+  { "fallocate" }, { "ftruncate", "ftruncate64" },
+  { "fadvise64", "fadvise64_64", "arm_fadvise64_64" }, { "madvise" }, { "splice" }, { "tee" },
+  { "pipe", "pipe2" },
+  { "poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6", "pselect6_time64" },
+  { "epoll_ctl" }, { "epoll_wait", "epoll_pwait", "epoll_pwait2" },
   { "rename", "renameat", "renameat2" }, { "unlink", "unlinkat", "rmdir" },
   { "mkdir", "mkdirat" }, { "symlink", "symlinkat" }, { "link", "linkat" },
   { "setxattr", "setxattrat" }, { "fsetxattr" }, { "getxattr", "getxattrat" }, { "fgetxattr" },
   { "socket" }, { "connect" }, { "accept", "accept4" }, { "bind" }, { "listen" },
-  { "shutdown" }, { "sendmsg", "sendmmsg" }, { "recvmsg", "recvmmsg" }, { "send", "sendto" },
+  { "shutdown" }, { "sendmsg", "sendmmsg" }, { "recvmsg", "recvmmsg", "recvmmsg_time64" }, { "send", "sendto" },
   { "recv", "recvfrom" }, { "setsockopt" }, { "getsockopt" },          -- (URING_CMD's)
-  { "waitid", "wait4" }, { "futex", "futex_wait", "futex_wake", "futex_waitv" },
+  { "waitid", "wait4", "waitpid" },
+  { "futex", "futex_time64", "futex_wait", "futex_wake", "futex_waitv" },
+  { "ioctl" },                     -- URING_CMD: NVMe passthrough, ublk, BLOCK_URING_CMD_DISCARD, SIOCINQ
 }
 M.URING = {}
 for _, op in ipairs(M.URING_OPS) do
@@ -69,7 +75,7 @@ end
 -- policies send back to clone on purpose (its flags lie in memory), and the calls whose
 -- siblings take a descriptor where they take a path.
 M.SIBLINGS = {
-  { "execve", "execveat" }, { "open", "creat", "openat", "openat2" },
+  { "execve", "execveat" }, { "open", "creat", "openat", "openat2", "open_by_handle_at" },
   { "kill", "tkill", "tgkill", "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo" },
   { "chmod", "fchmodat", "fchmodat2" }, { "chown", "lchown", "fchownat", "chown32", "lchown32" },
   { "unlink", "unlinkat" }, { "rmdir", "unlinkat" }, { "rename", "renameat", "renameat2" },
@@ -81,15 +87,28 @@ M.SIBLINGS = {
     "setfsgid32" },
   { "setgroups", "setgroups32" }, { "kexec_load", "kexec_file_load" },
   { "init_module", "finit_module" }, { "accept", "accept4" },
-  { "send", "sendto", "sendmsg", "sendmmsg" }, { "recv", "recvfrom", "recvmsg", "recvmmsg" },
+  { "send", "sendto", "sendmsg", "sendmmsg" },
+  { "recv", "recvfrom", "recvmsg", "recvmmsg", "recvmmsg_time64" },
   { "wait4", "waitid", "waitpid" }, { "dup", "dup2", "dup3" }, { "pipe", "pipe2" },
   { "access", "faccessat", "faccessat2" }, { "readlink", "readlinkat" },
-  { "stat", "lstat", "newfstatat", "statx" }, { "getdents", "getdents64" },
-  { "utime", "utimes", "futimesat", "utimensat" },
+  { "stat", "lstat", "newfstatat", "statx", "stat64", "lstat64", "fstatat64" },
+  { "getdents", "getdents64" },
+  { "utime", "utimes", "futimesat", "utimensat", "utimensat_time64" },
   { "setxattr", "lsetxattr", "setxattrat" }, { "removexattr", "lremovexattr", "removexattrat" },
   { "epoll_create", "epoll_create1" }, { "eventfd", "eventfd2" }, { "signalfd", "signalfd4" },
   { "inotify_init", "inotify_init1" },
+  { "read", "pread64", "readv", "preadv", "preadv2" },
+  { "write", "pwrite64", "writev", "pwritev", "pwritev2" },
+  { "mprotect", "pkey_mprotect" }, { "setrlimit", "prlimit64" },
+  { "ptrace", "process_vm_writev" },
+  { "settimeofday", "clock_settime", "clock_settime64", "stime" },
+  { "adjtimex", "clock_adjtime", "clock_adjtime64" },
+  { "truncate", "truncate64" }, { "ftruncate", "ftruncate64" }, { "fchown", "fchown32" },
 }
+-- Routes one way only: open_by_handle_at opens what open does (with CAP_DAC_READ_SEARCH),
+-- but a policy stopping it (Docker's, @privileged) stops what no open can do (a file
+-- by handle, outside the mount namespace's view): no gap where open is allowed.
+M.ONE_WAY = { open_by_handle_at = true }
 M.SIBLING = {}
 for _, family in ipairs(M.SIBLINGS) do
   for _, name in ipairs(family) do M.SIBLING[name] = true end
@@ -299,7 +318,8 @@ local function sibling_gaps(views, answers, v, arch, out)
     for _, name in ipairs(family) do
       local s = strictest[name]
       local open, theirs = {}, nil
-      for _, other in ipairs(s and stops(s.value) and core.syscall_number(name, arch) and family or {}) do
+      for _, other in ipairs(s and not M.ONE_WAY[name] and stops(s.value) and core.syscall_number(name, arch)
+                             and family or {}) do
         local answer, stopped
         if other ~= name and core.syscall_number(other, arch) then
           answer, stopped = stack_laxest(views, answers, other, arch)
