@@ -23,7 +23,7 @@ describe("sx.seccomp's run-time dependencies", function()
         io.stderr:write("sx.rules was loaded\n")
         os.exit(99)
       end
-      return require("sx.seccomp").deny_list({ "ptrace" })]])
+      return require("sx.seccomp").deny_list({ "acct" })]])
     local code, out = proc.run(proc.SXLUA .. " " .. path .. " -- /bin/true 2>&1")
     os.remove(path)
     assert.equal("", out)
