@@ -65,10 +65,6 @@ M.URING_OPS = {
   { "futex", "futex_time64", "futex_wait", "futex_wake", "futex_waitv" },
   { "ioctl" },                     -- URING_CMD: NVMe passthrough, ublk, BLOCK_URING_CMD_DISCARD, SIOCINQ
 }
-M.URING = {}
-for _, op in ipairs(M.URING_OPS) do
-  for _, name in ipairs(op) do M.URING[name] = true end
-end
 
 -- Syscalls that do what a sibling does, so that a rule stopping one and not the others
 -- stops nothing (each list one effect; a name may be in two). Left out: clone3, which
@@ -109,17 +105,27 @@ M.SIBLINGS = {
 -- but a policy stopping it (Docker's, @privileged) stops what no open can do (a file
 -- by handle, outside the mount namespace's view): no gap where open is allowed.
 M.ONE_WAY = { open_by_handle_at = true }
-M.SIBLING = {}
-for _, family in ipairs(M.SIBLINGS) do
-  for _, name in ipairs(family) do M.SIBLING[name] = true end
-end
-
--- Every name a stack's answer is looked up for.
-M.NAMED = {}
-for name in pairs(M.SIBLING) do M.NAMED[name] = true end
-for name in pairs(M.URING) do M.NAMED[name] = true end
 
 local rank = action.rank     -- the kernel takes the lowest (the most restrictive)
+
+-- Every name gaps looks at, with the arches that have it (bits, ARCH_BIT), read from the
+-- tables at the first gaps (sxlua loads this module on runs that may have a door open,
+-- and asks open_doors first): HAS[name] ~= nil says gaps reads the rows of `name`.
+local ARCH_BIT, HAS
+local function read_tables()
+  local names = { "io_uring_setup", "socketcall", "ipc" }
+  for _, lists in ipairs({ M.URING_OPS, M.SIBLINGS }) do
+    for _, list in ipairs(lists) do
+      for _, name in ipairs(list) do names[#names + 1] = name end
+    end
+  end
+  for name in pairs(M.SUBCALL) do names[#names + 1] = name end
+  local masks = core.syscall_arches(names)
+  ARCH_BIT, HAS = {}, {}
+  for i, name in ipairs(names) do HAS[name] = masks[i] end
+  for i, arch in ipairs(core.arches()) do ARCH_BIT[arch] = 1 << (i - 1) end
+end
+local function has(name, arch) return (HAS[name] or 0) & (ARCH_BIT[arch] or 0) ~= 0 end
 
 -- The number the kernel sees for `name` on arch: core's tables keep x32's without its
 -- bit (0x40000000), which every x32 call carries; emulated without it, an x32 call is an
@@ -136,39 +142,51 @@ local function value_of(a) return math.type(a) == "integer" and a or action.valu
 
 local function stops(value) local k = action.kind(value) return k ~= "allow" and k ~= "log" end
 
+-- errno(ENOSYS) sends a program back to an older call (openat2 to openat, statx to
+-- newfstatat, clone3 to clone): runtimes answer new calls so on purpose, and a sibling
+-- left open is the point, not a gap.
+local ENOSYS = action.value("errno(ENOSYS)")
+
 -- May the call go on (allow, log; notify and trace: a handler or tracer may let it)?
 -- errno, trap and kill stop it, whichever is stricter: kill_process beside errno(EPERM)
 -- is no door.
 local function may_pass(value)
   local k = action.kind(value)
-  return k == "allow" or k == "log" or k == "notify" or k == "user_notif" or k == "trace"
+  return k == "allow" or k == "log" or k == "notify" or k == "trace"
 end
 
 -- The argument vectors tried for a door: arg0 is all a filter can test of socketcall and
 -- ipc, but a policy may test the others too (a pointer, for socketcall), and ipc's
 -- kernel drops a version kept in arg0's upper 16 bits; io_uring_setup takes a size and
 -- a pointer.
+local VECTORS = {}
 local function vectors(mux, call)
-  if mux == "io_uring_setup" then return { { 8, 0 }, { 8, 0x1000 }, { 4096, 0x1000 } } end
+  local key = mux .. " " .. call
+  if VECTORS[key] then return VECTORS[key] end
   local out = {}
-  for _, arg0 in ipairs(mux == "ipc" and { call, call | 0x10000 } or { call }) do
-    for _, arg1 in ipairs({ 0, 0x1000, 0xffffffff }) do out[#out + 1] = { arg0, arg1, 0, 0, 0, 0 } end
+  if mux == "io_uring_setup" then
+    for _, size in ipairs(M.RING_SIZES) do out[#out + 1] = { size, 0x1000 } end
+    out[#out + 1] = { 8, 0 }
+  else
+    for _, arg0 in ipairs(mux == "ipc" and { call, call | 0x10000 } or { call }) do
+      for _, arg1 in ipairs({ 0, 0x1000, 0xffffffff }) do out[#out + 1] = { arg0, arg1 } end
+    end
   end
+  VECTORS[key] = out
   return out
 end
 
 -- The most permissive answer the filter gives the door on arch (in the emulator; for
 -- io_uring_setup, whose size a rule may test, the laxest its rows give it as well).
-local answers_by_name
 local function mux_answer(f, mux, call, arch, v)
   local widest
-  if mux == "io_uring_setup" and v and v.rows then
-    local s = answers_by_name(v, { io_uring_setup = true }).io_uring_setup
+  if mux == "io_uring_setup" and v and v.answers then
+    local s = v.answers.io_uring_setup
     widest = s and s.lax
   end
   local nr, audit = number(mux, arch), core.audit(arch)
   for _, a in ipairs(vectors(mux, call)) do
-    local value = core.emulate(f.bpf, audit, nr, a[1], a[2], a[3] or 0, a[4] or 0, a[5] or 0, a[6] or 0)
+    local value = core.emulate(f.bpf, audit, nr, a[1], a[2], 0, 0, 0, 0)
     if not widest or rank(value) > rank(widest) then widest = value end
   end
   return widest
@@ -194,7 +212,7 @@ end
 -- name them: the strictest answer (value, and row: nil for the default) and the laxest
 -- (lax), the default counting where no unconditional row backs conditional ones; and
 -- whether a row stops it (stopped).
-function answers_by_name(v, wanted)
+local function answers_by_name(v, wanted)
   local out, backed = {}, {}
   local primary = v.arches[1]
   for i, r in ipairs(v.rows) do
@@ -253,11 +271,11 @@ end
 
 -- socketcall and ipc on one arch that has them: the calls the filter's rules stop.
 local function subcall_gaps(views, v, arch, out)
-  local strictest, groups = answers_by_name(v, M.SUBCALL), {}
-  for _, name in ipairs(strictest) do
-    local s, sub = strictest[name], M.SUBCALL[name]
-    local mux, call = sub[1], sub[2]
-    local theirs = core.syscall_number(mux, arch) and stops(s.value)
+  local groups = {}
+  for _, name in ipairs(v.answers) do
+    local s, sub = v.answers[name], M.SUBCALL[name]
+    local mux, call = sub and sub[1], sub and sub[2]
+    local theirs = sub and has(mux, arch) and stops(s.value)
                    and stack_answer(views, mux, call, arch)
     if theirs and may_pass(theirs) and rank(s.value) < rank(theirs) then
       add(out, groups, v, arch, mux, name, call, s, theirs)
@@ -267,15 +285,16 @@ end
 
 -- The stack's most permissive answer to `name` on arch, as answers_by_name reads each
 -- filter (raw BPF: its answer with every argument 0), and whether a filter's rows stop it.
-local function stack_laxest(views, answers, name, arch)
+local function stack_laxest(views, name, arch)
   local answer, stopped
-  for i, v in ipairs(views) do
+  for _, v in ipairs(views) do
     local value
     for _, a in ipairs(v.arches) do
       if a == arch then
-        local l = v.rows and (answers[i][name] or { lax = v.default })
-        value = l and l.lax or core.emulate(v.f.bpf, core.audit(arch), number(name, arch), 0, 0, 0, 0, 0, 0)
-        stopped = stopped or (l and l.stopped)
+        local l = v.answers and v.answers[name]
+        if l then value, stopped = l.lax, stopped or l.stopped
+        elseif v.answers then value = v.default
+        else value = core.emulate(v.f.bpf, core.audit(arch), number(name, arch), 0, 0, 0, 0, 0, 0) end
       end
     end
     value = value or v.bad_arch or action.value("allow")
@@ -287,20 +306,20 @@ end
 -- io_uring on one arch, when the stack lets io_uring_setup through: the operations
 -- whose every syscall the stack stops, those this filter stops named at its rules (a
 -- stack may stop open in one filter and openat2 in another: io_uring opens all the same).
-local function uring_gaps(views, answers, v, arch, out)
-  local theirs = core.syscall_number("io_uring_setup", arch)
+local function uring_gaps(views, v, arch, out)
+  local theirs = has("io_uring_setup", arch)
                  and stack_answer(views, "io_uring_setup", 0, arch)
   if not theirs or stops(theirs) then return end
-  local strictest, groups = answers_by_name(v, M.URING), {}
+  local strictest, groups = v.answers, {}
   local default = { value = v.default }
   for _, op in ipairs(M.URING_OPS) do
     local stopped = {}
     for _, name in ipairs(op) do
-      local s = core.syscall_number(name, arch) and (strictest[name] or default)
+      local s = has(name, arch) and (strictest[name] or default)
       if s then
         if stops(s.value) and rank(s.value) < rank(theirs) then
           stopped[#stopped + 1] = { name, s }
-        elseif may_pass((stack_laxest(views, answers, name, arch))) then
+        elseif may_pass((stack_laxest(views, name, arch))) then
           stopped = nil break
         end
       end
@@ -312,24 +331,27 @@ end
 -- Siblings on one arch: the calls the filter's rows stop while a sibling that no row
 -- stops gets a laxer answer from the stack; one gap for the calls that share their
 -- siblings and answers.
-local function sibling_gaps(views, answers, v, arch, out)
-  local strictest, groups = answers_by_name(v, M.SIBLING), {}
+local function sibling_gaps(views, v, arch, out)
+  local strictest, groups = v.answers, {}
   for _, family in ipairs(M.SIBLINGS) do
     for _, name in ipairs(family) do
       local s = strictest[name]
-      local open, theirs = {}, nil
-      for _, other in ipairs(s and not M.ONE_WAY[name] and stops(s.value) and core.syscall_number(name, arch)
-                             and family or {}) do
-        local answer, stopped
-        if other ~= name and core.syscall_number(other, arch) then
-          answer, stopped = stack_laxest(views, answers, other, arch)
-        end
-        if answer and not stopped and may_pass(answer) and rank(s.value) < rank(answer) then
-          open[#open + 1] = other
-          if not theirs or rank(answer) > rank(theirs) then theirs = answer end
+      local open, theirs
+      if s and not M.ONE_WAY[name] and stops(s.value) and s.value ~= ENOSYS
+         and has(name, arch) then
+        for _, other in ipairs(family) do
+          local answer, stopped
+          if other ~= name and has(other, arch) then
+            answer, stopped = stack_laxest(views, other, arch)
+          end
+          if answer and not stopped and may_pass(answer) and rank(s.value) < rank(answer) then
+            open = open or {}
+            open[#open + 1] = other
+            if not theirs or rank(answer) > rank(theirs) then theirs = answer end
+          end
         end
       end
-      if open[1] then
+      if open then
         local key = concat(open, " ") .. " " .. s.value .. " " .. theirs
         local g = groups[key]
         if not g then
@@ -359,25 +381,80 @@ local function merge_arches(gaps, out)
   end
 end
 
+-- open_doors(filters) -> whether gaps may find socketcall, ipc or io_uring letting
+-- through what the stack stops, asked cheaply (the emulator, no tables made): an arch
+-- with multiplexers; or io_uring_setup let through (at a ring size a rule may test) and
+-- an io_uring operation whose every syscall the stack stops (or hands to a handler)
+-- called with zero arguments.
+-- (A stop on other arguments only is left to gaps, which sxlua summary runs.)
+local RING_SIZES = { 1, 2, 8, 4096, 32768 }   -- (32768: the most io_uring_setup takes)
+M.RING_SIZES = RING_SIZES
+
+-- The stack's answer to call nr on arch with arg0 a0 (a filter not built for arch gives
+-- its bad-arch action: its program says so).
+local function stack_value(filters, nr, arch, a0)
+  local answer
+  for _, f in ipairs(filters) do
+    local value = core.emulate(f.bpf, core.audit(arch), nr, a0, 0x1000, 0, 0, 0, 0)
+    if not answer or rank(value) < rank(answer) then answer = value end
+  end
+  return answer
+end
+
+local function uring_open(filters, arch)
+  local setup = number("io_uring_setup", arch)
+  if not setup then return false end
+  for _, size in ipairs(RING_SIZES) do
+    if may_pass(stack_value(filters, setup, arch, size)) then return true end
+  end
+  return false
+end
+
+function M.open_doors(filters)
+  if filters.bpf then filters = { filters } end
+  for _, f in ipairs(filters) do
+    for _, arch in ipairs(f.arches) do
+      if M.ARCHES[arch] then return true end
+      if uring_open(filters, arch) then
+        for _, op in ipairs(M.URING_OPS) do
+          local stopped = nil
+          for _, name in ipairs(op) do
+            local nr = number(name, arch)
+            if nr then
+              stopped = stops(stack_value(filters, nr, arch, 0))   -- (a handler's too)
+              if not stopped then break end
+            end
+          end
+          if stopped then return true end
+        end
+      end
+    end
+  end
+  return false
+end
+
 -- gaps(filters) -> a list of { arch =, mux =, names = { ... }, calls = { n, ... },
 -- action =, mux_action =, where = }: for each filter of the stack (a filter alone is a
 -- stack of one) and each arch of it, the calls the policy answers more strictly than
 -- the stack answers the door that also makes them (socketcall or ipc with the call's
--- number, `calls`; mux = "io_uring" when io_uring_setup is let through). `log` stops
--- nothing and is not counted; raw BPF has no rules to compare.
-function M.gaps(filters)
+-- number, `calls`; mux = "io_uring" when io_uring_setup is let through; kind =
+-- "sibling", `siblings`, unless opts.siblings is false). `log` stops nothing and is not
+-- counted; raw BPF has no rules to compare.
+function M.gaps(filters, opts)
   if filters.bpf then filters = { filters } end
-  local views, answers, out = {}, {}, {}
+  local siblings = not (opts and opts.siblings == false)
+  if not HAS then read_tables() end
+  local views, out = {}, {}
   for i, f in ipairs(filters) do
     views[i] = view(f)
-    answers[i] = views[i].rows and answers_by_name(views[i], M.NAMED)
+    views[i].answers = views[i].rows and answers_by_name(views[i], HAS)
   end
   for _, v in ipairs(views) do
     local per_arch = {}
     for _, arch in ipairs(v.rows and v.arches or {}) do
       if M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
-      uring_gaps(views, answers, v, arch, per_arch)
-      sibling_gaps(views, answers, v, arch, per_arch)
+      uring_gaps(views, v, arch, per_arch)
+      if siblings then sibling_gaps(views, v, arch, per_arch) end
     end
     merge_arches(per_arch, out)
   end
