@@ -512,37 +512,34 @@ end
 
 -- ---- arches --------------------------------------------------------------------------------
 
--- The arch an SCMP_ARCH_* name stands for; path (with suffix, then [index] when given)
--- says where it is.
+-- The arch an SCMP_ARCH_* name stands for (false: one sx has no tables for); path (with
+-- suffix, then [index] when given) says where it is. A known name costs a lookup: the
+-- path is made only for a message.
 local function scmp_arch(v, path, suffix, index)
-  if index then path, suffix = fmt("%s[%d]", at(path, suffix), index), nil end
-  check_string(v, path, suffix)
   if v == "SCMP_ARCH_NATIVE" then return core.host_arch() or false end
   local a = SCMP_ARCH[v]
-  if a == nil then
-    fail(at(path, suffix), "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v)
-  end
-  return a
+  if a ~= nil then return a end
+  if index then path, suffix = fmt("%s[%d]", at(path, suffix), index), nil end
+  check_string(v, path, suffix)
+  fail(at(path, suffix), "unknown architecture %q (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)", v)
 end
 
 local ARCH_MAP_FIELDS = { architecture = true, subArchitectures = true }
 
 -- The filter's arches: from opts, else the host's plus what the profile adds.
 local function resolve_arches(p, opts, report)
-  -- check the profile's lists whatever they are used for
-  local listed, map = {}, {}
-  local archs = check_array(p.architectures, "architectures")
-  for i, v in ipairs(archs) do listed[i] = { scmp_arch(v, "architectures", nil, i - 1), v } end
-  for i, e in ipairs(check_array(p.archMap, "archMap")) do
-    -- (the path is made only for a message: archMap is read at every import)
+  -- check the profile's lists whatever they are used for; they are read again below, for
+  -- the one that is used (archMap is read at every import: the checks make nothing)
+  local listed = check_array(p.architectures, "architectures")
+  for i, v in ipairs(listed) do scmp_arch(v, "architectures", nil, i - 1) end
+  local map = check_array(p.archMap, "archMap")
+  for i, e in ipairs(map) do
     local path = fmt("archMap[%d]", i - 1)
     check_object(e, path, ARCH_MAP_FIELDS)
-    local main = { scmp_arch(e.architecture, path, ".architecture"), e.architecture }
-    local subs = {}
+    scmp_arch(e.architecture, path, ".architecture")
     for j, s in ipairs(string_list(e.subArchitectures, path, ".subArchitectures")) do
-      subs[j] = { scmp_arch(s, path, ".subArchitectures", j - 1), s }
+      scmp_arch(s, path, ".subArchitectures", j - 1)
     end
-    map[i] = { main = main, subs = subs }
   end
   if #listed > 0 and #map > 0 then
     fail("archMap", "both 'architectures' and 'archMap' are given; use one (Docker refuses both)")
@@ -559,25 +556,26 @@ local function resolve_arches(p, opts, report)
     return nil, error_.new("unsupported_arch", "this machine's architecture is not supported")
   end
   local out, seen = { host }, { [host] = true }
-  local function add(entry)
-    if entry[1] == false then
-      report.unsupported_arches[#report.unsupported_arches + 1] = entry[2]
-    elseif not seen[entry[1]] then
-      seen[entry[1]] = true
-      out[#out + 1] = entry[1]
+  local function add(name)
+    local arch = scmp_arch(name)
+    if arch == false then
+      report.unsupported_arches[#report.unsupported_arches + 1] = name
+    elseif not seen[arch] then
+      seen[arch] = true
+      out[#out + 1] = arch
     end
   end
   if #map > 0 then
     report.arches_from = "archMap"
     for _, e in ipairs(map) do
-      if e.main[1] == host then
-        for _, s in ipairs(e.subs) do add(s) end
+      if scmp_arch(e.architecture) == host then
+        for _, s in ipairs(check_array(e.subArchitectures)) do add(s) end
         break
       end
     end
   elseif #listed > 0 then
     report.arches_from = "architectures"
-    for _, e in ipairs(listed) do add(e) end
+    for _, v in ipairs(listed) do add(v) end
   else
     report.arches_from = "host"
   end
