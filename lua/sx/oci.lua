@@ -801,11 +801,13 @@ local function with_multiplexers(rules, arches, default_value, report)
     if SUBCALL[name] then candidates[#candidates + 1] = rules[i]
     elseif name == "socketcall" or name == "ipc" then own[name] = true end   -- (then they decide)
   end
-  local derived, seen = {}, {}
+  local derived, seen, default_rank = {}, {}, action.rank(default_value)
+  local last_action, last_value      -- (an entry's rules share its action: one lookup)
   for _, r in ipairs(candidates) do
     local sub = SUBCALL[r.syscall]
-    local value = not own[sub[1]] and action.value(r.action)
-    if value and action.rank(value) < action.rank(default_value) then
+    if r.action ~= last_action then last_action, last_value = r.action, action.value(r.action) end
+    local value = not own[sub[1]] and last_value
+    if value and action.rank(value) < default_rank then
       local d = seen[r.syscall]                    -- one rule a call: the most restrictive
       if not d then
         -- (ipc's call keeps a version in its upper 16 bits, which the kernel drops)
