@@ -780,6 +780,145 @@ local function operator_fields(p, report)
   end
 end
 
+-- ---- rules from entries ---------------------------------------------------------------------
+
+-- Names some target arch lacks, listed under each such arch (report.skipped), once a name.
+local function skip(report, arches, bit, have, name)
+  for a = 1, #arches do
+    if have & bit[a] == 0 then
+      local list = report.skipped[arches[a]]
+      if not list then list = {} report.skipped[arches[a]] = list end
+      list[#list + 1] = name
+    end
+  end
+end
+
+-- An entry's conditional rules for one name, one for each of its alternatives (alts), at
+-- the end of the name's list; with the entry's path, for the report, and its action's
+-- value, to compare actions.
+local function add_conditions(list, act, value, name, alts, path)
+  for _, alt in ipairs(alts) do
+    list[#list + 1] = { action = act, value = value, syscall = name, args = alt, path = path }
+  end
+  return list
+end
+
+-- The entries' rules, a slot for each name in the order names are first met: its
+-- unconditional rule, or the list of its conditional ones (add_conditions). Returns the
+-- slots, their number and whether any holds conditional rules; or nil, err.
+-- Where a name stands is in seen[name]: nil before it is met, false for a name no target
+-- arch has, its slot's index while it has conditional rules only, and once an
+-- unconditional rule decides it, the path of that rule's entry. Docker's profile names
+-- some 400 syscalls: a name costs its rule and its key in seen (what skip reports is
+-- decided at its first meeting: the arches that have a name are the same every time).
+local function place_names(entries, arches, ctx, default_value, prefix, strict, report)
+  local want, bit = 0, {}
+  for a, arch in ipairs(arches) do
+    bit[a] = ARCH_BIT[arch]
+    want = want | bit[a]
+  end
+  local syscall_known, dropped = core.syscall_known, report.dropped
+  local seen, slots, nslots, conds = {}, {}, 0, false
+  for _, e in ipairs(entries) do
+    local path = prefix == "" and e.path or prefix .. e.path
+    local why = excluded_by(e.includes, e.excludes, ctx)
+    local value = not why and action.value(e.action)
+    if why then
+      report.excluded[#report.excluded + 1] = { path = path, names = e.names, reason = why }
+    elseif value == default_value then
+      dropped[#dropped + 1] = { path = path, names = e.names,
+                                reason = "same action as defaultAction (runc skips it)" }
+    else
+      -- the conditions of the rules this entry makes for each of its names (none: one
+      -- unconditional rule)
+      local alts
+      if e.repeated then
+        alts = {}
+        for k, cond in ipairs(e.args) do alts[k] = { cond } end
+      elseif #e.args > 0 then
+        alts = { e.args }
+      end
+      local act, names, masks = e.action, e.names, e.masks
+      for k = 1, #names do
+        local name = names[k]
+        local have, at = masks[k] & want, seen[name]
+        if have ~= want and at == nil then skip(report, arches, bit, have, name) end
+        if have == 0 then
+          if at == nil then
+            if not syscall_known(name) and strict then
+              return nil, bad(path, fmt("unknown syscall %q", name))
+            end
+            seen[name] = false
+            report.unknown[#report.unknown + 1] = { name = name, path = path,
+                                                    known = syscall_known(name) }
+          end
+        elseif at == nil then                  -- met for the first time: a slot of its own
+          nslots = nslots + 1
+          if alts then
+            slots[nslots] = add_conditions({}, act, value, name, alts, path)
+            seen[name], conds = nslots, true
+          else
+            slots[nslots] = { action = act, syscall = name }
+            seen[name] = path
+          end
+        elseif type(at) == "string" then
+          dropped[#dropped + 1] = { path = path, names = { name },
+            reason = "an earlier unconditional entry (" .. at .. ") decides it" }
+        elseif alts then
+          add_conditions(slots[at], act, value, name, alts, path)
+        else                  -- it had conditional rules only: this one replaces them
+          for _, r in ipairs(slots[at]) do
+            dropped[#dropped + 1] = { path = r.path, names = { name },
+              reason = "the unconditional entry " .. path .. " replaces it" }
+          end
+          slots[at] = { action = act, syscall = name }
+          seen[name] = path
+        end
+      end
+    end
+  end
+  return slots, nslots, conds
+end
+
+-- The rules of the slots, each list of conditional rules in its place. Conditional
+-- entries of different actions that can match the same call: sx tries them in the
+-- profile's order, libseccomp in its own tree's, so the report says so.
+local function with_conditions(slots, nslots, report)
+  local rules, nrules = {}, 0
+  for n = 1, nslots do
+    local slot = slots[n]
+    if slot.syscall then                 -- an unconditional rule
+      nrules = nrules + 1
+      rules[nrules] = slot
+    else
+      local name = slot[1].syscall
+      local list = slot
+      if #list > 64 then
+        report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
+                                              name, #list)
+        list = NONE
+      end
+      for i = 1, #list do
+        for j = i + 1, #list do
+          local a, b = list[i], list[j]
+          if a.value ~= b.value and export.overlap(a.args, b.args) then
+            report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
+          end
+        end
+      end
+      for _, r in ipairs(slot) do
+        local args = {}
+        for k, cond in ipairs(r.args) do
+          args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
+        end
+        nrules = nrules + 1
+        rules[nrules] = { action = r.action, syscall = name, args = args }
+      end
+    end
+  end
+  return rules
+end
+
 -- convert(profile, ..., text): text is what profile was decoded from with decode(text,
 -- false), to decode again exactly when a big number is met.
 -- What libseccomp adds on i386, ppc64le and s390x (sx.oci_export): a rule for socket,
@@ -882,130 +1021,9 @@ local function convert(profile, opts, caps, kernel, release, text)
   local ctx = { native = DOCKER_ARCH[native], caps = caps, kernel = kernel, release = release }
   local default_value = action.value(default)
 
-  local syscall_known = core.syscall_known
-  local narches, want, bit = #arches, 0, {}
-  for a, arch in ipairs(arches) do
-    bit[a] = ARCH_BIT[arch]
-    want = want | bit[a]
-  end
-  -- Each name gets a slot, in the order names are first met: its unconditional rule
-  -- (and, in slot_path, the entry it came from), or the list of its conditional ones.
-  -- Docker's profile names some 400 syscalls: a name costs one table, its rule.
-  local slot_of, slots, slot_path, nslots, any_conds = {}, {}, {}, 0, false
-  local skipped_seen, unknown_seen = {}, {}
-  for k = 1, narches do skipped_seen[k] = {} end
-  for i, e in ipairs(entries) do
-    local path = prefix == "" and e.path or prefix .. e.path
-    local why = excluded_by(e.includes, e.excludes, ctx)
-    if why then
-      report.excluded[#report.excluded + 1] = { path = path, names = e.names, reason = why }
-    elseif action.value(e.action) == default_value then
-      report.dropped[#report.dropped + 1] = { path = path, names = e.names,
-                                              reason = "same action as defaultAction (runc skips it)" }
-    else
-      -- the conditions of the rules this entry makes for each of its names (none: one
-      -- unconditional rule)
-      local alts
-      if e.repeated then
-        alts = {}
-        for k, cond in ipairs(e.args) do alts[k] = { cond } end
-      elseif #e.args > 0 then
-        alts = { e.args }
-      end
-      local act, names, masks = e.action, e.names, e.masks
-      for k = 1, #names do
-        local name = names[k]
-        -- which target arches have it; the others skip it
-        local have = masks[k] & want
-        if have ~= want then
-          for a = 1, narches do
-            if have & bit[a] == 0 and not skipped_seen[a][name] then
-              skipped_seen[a][name] = true
-              local list = report.skipped[arches[a]] or {}
-              report.skipped[arches[a]] = list
-              list[#list + 1] = name
-            end
-          end
-        end
-        local n = slot_of[name]
-        if have == 0 then
-          if not syscall_known(name) and opts.strict then
-            return nil, bad(path, fmt("unknown syscall %q", name))
-          end
-          if not unknown_seen[name] then
-            unknown_seen[name] = true
-            report.unknown[#report.unknown + 1] = { name = name, path = path,
-                                                    known = syscall_known(name) }
-          end
-        elseif n and slot_path[n] then
-          report.dropped[#report.dropped + 1] = { path = path, names = { name },
-            reason = "an earlier unconditional entry (" .. slot_path[n] .. ") decides it" }
-        elseif not alts then
-          if n then         -- it had conditional rules: this one replaces them
-            for _, r in ipairs(slots[n]) do
-              report.dropped[#report.dropped + 1] = { path = r.path, names = { name },
-                reason = "the unconditional entry " .. path .. " replaces it" }
-            end
-          else
-            nslots = nslots + 1
-            n = nslots
-            slot_of[name] = n
-          end
-          slots[n], slot_path[n] = { action = act, syscall = name }, path
-        else
-          if not n then
-            nslots = nslots + 1
-            n = nslots
-            slot_of[name], slots[n] = n, {}
-          end
-          local list = slots[n]
-          for _, alt in ipairs(alts) do
-            list[#list + 1] = { action = act, syscall = name, args = alt, path = path }
-          end
-          any_conds = true
-        end
-      end
-    end
-  end
-  if not any_conds then
-    return with_multiplexers(slots, arches, default_value, report), default,
-           { arches = arches, bad_arch = opts.bad_arch }, report
-  end
-
-  -- conditional entries of different actions that can match the same call: sx tries
-  -- them in the profile's order, libseccomp in its own tree's, so say so
-  local rules, nrules = {}, 0
-  for n = 1, nslots do
-    local slot = slots[n]
-    if slot_path[n] then
-      nrules = nrules + 1
-      rules[nrules] = slot
-    else
-      local name = slot[1].syscall
-      local list = slot
-      if #list > 64 then
-        report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
-                                              name, #list)
-        list = NONE
-      end
-      for i = 1, #list do
-        for j = i + 1, #list do
-          local a, b = list[i], list[j]
-          if action.value(a.action) ~= action.value(b.action) and export.overlap(a.args, b.args) then
-            report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
-          end
-        end
-      end
-      for _, r in ipairs(slot) do
-        local args = {}
-        for k, cond in ipairs(r.args) do
-          args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
-        end
-        nrules = nrules + 1
-        rules[nrules] = { action = r.action, syscall = name, args = args }
-      end
-    end
-  end
+  local slots, nslots, conds = place_names(entries, arches, ctx, default_value, prefix, opts.strict, report)
+  if not slots then return nil, nslots end
+  local rules = conds and with_conditions(slots, nslots, report) or slots
   return with_multiplexers(rules, arches, default_value, report), default,
          { arches = arches, bad_arch = opts.bad_arch }, report
 end
