@@ -170,6 +170,19 @@ local function fail(path, msg, ...)
   error(setmetatable({ path = path, msg = msg }, Bad), 0)
 end
 
+-- The paths of the elements of the lists every profile has, as "syscalls[12]", each made
+-- once: the report keeps an entry's path, and an import would otherwise format them all.
+-- (Indexes past 1024 are formatted at each use: a bound on what profiles leave behind.)
+local function indexed_paths(form)
+  return setmetatable({}, { __index = function(paths, i)
+    local path = fmt(form, i)
+    if i < 1024 then paths[i] = path end
+    return path
+  end })
+end
+local SYSCALLS_PATH, ARCH_MAP_PATH = indexed_paths("syscalls[%d]"), indexed_paths("archMap[%d]")
+local ARGS_SUFFIX = indexed_paths(".args[%d]")
+
 -- ---- JSON ------------------------------------------------------------------------------
 
 -- lua-cjson reads every number as a double, which loses integers above 2^53. When the
@@ -302,6 +315,7 @@ local NULL = cjson.null
 local cjson_shapes, inexact_numbers = false, false
 local INEXACT = {}
 
+-- (The readers of entries, which a profile has hundreds of, write this test out.)
 local function is_absent(v) return v == nil or v == NULL end
 
 local function json_type(v)
@@ -319,8 +333,13 @@ end
 -- two are joined only for a message, as a profile has hundreds of names to read.
 local function at(path, suffix) return suffix and path .. suffix or path end
 
+local unknown_key = core.unknown_key
+
 local function check_object(v, path, fields, suffix)
-  -- (the first key says array or object, as in json_type; the others are checked below)
+  -- an object of known fields, as all of a valid profile's are, costs one call
+  if unknown_key(v, fields) == nil then return v end
+  -- else what is wrong, for the message (the first key says array or object, as in
+  -- json_type; the others are checked below)
   local k = type(v) == "table" and next(v)
   if k == false or (k ~= nil and tointeger(k)) then
     fail(at(path, suffix), "expected an object, got %s", json_type(v))
@@ -346,28 +365,33 @@ local NONE = {}
 -- string (and, with `nonempty`, not ""), which one pass finds out on the way.
 local function check_array(v, path, suffix, strings, nonempty)
   if v == nil or v == NULL then return NONE end
-  local first = type(v) == "table" and next(v)
-  if first == nil then return v, true end
-  if not (first and tointeger(first)) then
-    fail(at(path, suffix), "expected an array, got %s", json_type(v))
-  end
-  local n, all_strings = #v, strings
-  if cjson_shapes then
-    if strings then
-      for i = 1, n do
-        local s = v[i]
-        if type(s) ~= "string" or (nonempty and s == "") then return v, false end
+  local is_table = type(v) == "table"
+  -- a table cjson made that has a first element is an array (cjson's arrays are sequences,
+  -- its objects have string keys only): its keys need no look
+  if not (cjson_shapes and is_table and v[1] ~= nil) then
+    local first = is_table and next(v)
+    if first == nil then return v, true end
+    if not (first and tointeger(first)) then
+      fail(at(path, suffix), "expected an array, got %s", json_type(v))
+    end
+    if not cjson_shapes then
+      local n, all_strings = #v, strings
+      for k, s in pairs(v) do
+        if math_type(k) ~= "integer" or k < 1 or k > n then
+          fail(at(path, suffix), "expected an array, got an object")
+        end
+        if strings and (type(s) ~= "string" or (nonempty and s == "")) then all_strings = false end
       end
+      return v, all_strings
     end
-    return v, all_strings
   end
-  for k, s in pairs(v) do
-    if math_type(k) ~= "integer" or k < 1 or k > n then
-      fail(at(path, suffix), "expected an array, got an object")
+  if strings then
+    for i = 1, #v do
+      local s = v[i]
+      if type(s) ~= "string" or (nonempty and s == "") then return v, false end
     end
-    if strings and (type(s) ~= "string" or (nonempty and s == "")) then all_strings = false end
   end
-  return v, all_strings
+  return v, strings
 end
 
 local function check_string(v, path, suffix)
@@ -440,8 +464,9 @@ end
 
 -- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
 local function make_action(name, data, path, data_path, suffix)
-  local kind = ACTIONS[check_string(name, path, suffix)]
+  local kind = ACTIONS[name]
   if not kind then
+    check_string(name, path, suffix)
     fail(at(path, suffix), "unknown action %q (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, " ..
          "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, SCMP_ACT_TRACE, " ..
          "SCMP_ACT_LOG, SCMP_ACT_NOTIFY)", name)
@@ -534,7 +559,7 @@ local function resolve_arches(p, opts, report)
   for i, v in ipairs(listed) do scmp_arch(v, "architectures", nil, i - 1) end
   local map = check_array(p.archMap, "archMap")
   for i, e in ipairs(map) do
-    local path = fmt("archMap[%d]", i - 1)
+    local path = ARCH_MAP_PATH[i - 1]
     check_object(e, path, ARCH_MAP_FIELDS)
     scmp_arch(e.architecture, path, ".architecture")
     for j, s in ipairs(string_list(e.subArchitectures, path, ".subArchitectures")) do
@@ -594,11 +619,12 @@ for _, which in ipairs({ "includes", "excludes" }) do
 end
 
 local function read_filter(v, path, which)
-  if is_absent(v) then return nil end
+  if v == nil or v == NULL then return nil end
   local suffixes = FILTER_SUFFIXES[which]
   local suffix = suffixes.self
   check_object(v, path, FILTER_FIELDS, suffix)
-  if next(v) == nil then return nil end          -- {}: no condition, as when absent
+  -- {}: no condition, as when absent (the object has no other fields: it was checked)
+  if v.caps == nil and v.arches == nil and v.minKernel == nil then return nil end
   local f = { caps = string_list(v.caps, path, suffixes.caps),
               arches = string_list(v.arches, path, suffixes.arches) }
   for i, c in ipairs(f.caps) do
@@ -609,7 +635,7 @@ local function read_filter(v, path, which)
       fail(fmt("%s.arches[%d]", at(path, suffix), i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
     end
   end
-  if not is_absent(v.minKernel) and v.minKernel ~= "" then
+  if v.minKernel ~= nil and v.minKernel ~= NULL and v.minKernel ~= "" then
     f.min_kernel = parse_min_kernel(v.minKernel, at(path, suffix) .. ".minKernel")
   end
   return f
@@ -655,16 +681,16 @@ local ARG_FIELDS = { index = true, value = true, valueTwo = true, op = true }
 
 local function read_arg(a, path)
   check_object(a, path, ARG_FIELDS)
-  if is_absent(a.index) then fail(path .. ".index", "missing") end
-  if is_absent(a.op) then fail(path .. ".op", "missing") end
+  if a.index == nil or a.index == NULL then fail(path .. ".index", "missing") end
+  if a.op == nil or a.op == NULL then fail(path .. ".op", "missing") end
   local index = check_uint(a.index, path, 6, ".index")
   local op = OPS[check_string(a.op, path, ".op")]
   if not op then
     fail(path .. ".op", "unknown operator %q (SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, " ..
          "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ)", a.op)
   end
-  local value = is_absent(a.value) and 0 or check_uint(a.value, path, nil, ".value")
-  local two = is_absent(a.valueTwo) and 0 or check_uint(a.valueTwo, path, nil, ".valueTwo")
+  local value = (a.value == nil or a.value == NULL) and 0 or check_uint(a.value, path, nil, ".value")
+  local two = (a.valueTwo == nil or a.valueTwo == NULL) and 0 or check_uint(a.valueTwo, path, nil, ".valueTwo")
   if op == "masked_eq" then
     return { index = index, op = op, mask = value, value = two }
   end
@@ -674,7 +700,7 @@ end
 local function read_entry(e, path, report)
   check_object(e, path, ENTRY_FIELDS)
   local names, suffix
-  if not is_absent(e.name) then
+  if e.name ~= nil and e.name ~= NULL then
     if #check_array(e.names, path, ".names") > 0 then fail(path, "use 'name' or 'names', not both") end
     names, suffix = { e.name }, ".name"
   else
@@ -691,7 +717,7 @@ local function read_entry(e, path, report)
   if bad then
     check_string(names[bad], suffix == ".name" and path .. suffix or fmt("%s.names[%d]", path, bad - 1))
   end
-  if is_absent(e.action) then fail(path .. ".action", "missing") end
+  if e.action == nil or e.action == NULL then fail(path .. ".action", "missing") end
   local data, data_path
   if e.errnoRet ~= nil or e.errno ~= nil then
     data, data_path = errno_fields(e, "errnoRet", "errno", path .. ".")
@@ -700,15 +726,16 @@ local function read_entry(e, path, report)
   if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
-  if not is_absent(e.comment) then check_string(e.comment, path, ".comment") end
-  local list, args, seen, repeated = check_array(e.args, path, ".args"), NONE, nil, false
-  if #list > 0 then args, seen = {}, {} end
+  if e.comment ~= nil and e.comment ~= NULL then check_string(e.comment, path, ".comment") end
+  local list, args, seen, repeated = check_array(e.args, path, ".args"), NONE, 0, false
+  if #list > 0 then args = {} end
   for i, a in ipairs(list) do
-    local apath = fmt("%s.args[%d]", path, i - 1)
+    local apath = path .. ARGS_SUFFIX[i - 1]
     local cond, two_ignored = read_arg(a, apath)
     if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
-    if seen[cond.index] then repeated = true end
-    seen[cond.index] = true
+    local bit = 1 << cond.index          -- (the indexes seen, as bits: 0..5)
+    if seen & bit ~= 0 then repeated = true end
+    seen = seen | bit
     args[i] = cond
   end
   return {
