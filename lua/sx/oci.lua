@@ -87,7 +87,7 @@ local type, pairs, ipairs, tostring, tonumber, tointeger, math_type, select, nex
   type, pairs, ipairs, tostring, tonumber, math.tointeger, math.type, select, next
 local ult, floor = math.ult, math.floor
 local setmetatable, getmetatable, error = setmetatable, getmetatable, error
-local fmt, concat, sort = string.format, table.concat, table.sort
+local fmt, concat, sort, move = string.format, table.concat, table.sort, table.move
 local pcall, io_open = pcall, io.open
 
 local M = {}
@@ -809,17 +809,6 @@ end
 
 -- ---- rules from entries ---------------------------------------------------------------------
 
--- Names some target arch lacks, listed under each such arch (report.skipped), once a name.
-local function skip(report, arches, bit, have, name)
-  for a = 1, #arches do
-    if have & bit[a] == 0 then
-      local list = report.skipped[arches[a]]
-      if not list then list = {} report.skipped[arches[a]] = list end
-      list[#list + 1] = name
-    end
-  end
-end
-
 -- An entry's conditional rules for one name, one for each of its alternatives (alts), at
 -- the end of the name's list; with the entry's path, for the report, and its action's
 -- value, to compare actions.
@@ -832,20 +821,20 @@ end
 
 -- The entries' rules, a slot for each name in the order names are first met: its
 -- unconditional rule, or the list of its conditional ones (add_conditions). Returns the
--- slots, their number and whether any holds conditional rules; or nil, err.
+-- slots, their number and the indexes of those made for lists, in order; or nil, err.
 -- Where a name stands is in seen[name]: nil before it is met, false for a name no target
 -- arch has, its slot's index while it has conditional rules only, and once an
 -- unconditional rule decides it, the path of that rule's entry. Docker's profile names
--- some 400 syscalls: a name costs its rule and its key in seen (what skip reports is
--- decided at its first meeting: the arches that have a name are the same every time).
+-- some 400 syscalls: a name costs its rule and its key in seen. (The arches that lack a
+-- name, for report.skipped, are the same at each of its meetings: its first says.)
 local function place_names(entries, arches, ctx, default_value, prefix, strict, report)
-  local want, bit = 0, {}
+  local narches, want, bit, skipped = #arches, 0, {}, {}
   for a, arch in ipairs(arches) do
     bit[a] = ARCH_BIT[arch]
     want = want | bit[a]
   end
   local syscall_known, dropped = core.syscall_known, report.dropped
-  local seen, slots, nslots, conds = {}, {}, 0, false
+  local seen, slots, nslots, conds = {}, {}, 0, {}
   for _, e in ipairs(entries) do
     local path = prefix == "" and e.path or prefix .. e.path
     local why = excluded_by(e.includes, e.excludes, ctx)
@@ -869,7 +858,15 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
       for k = 1, #names do
         local name = names[k]
         local have, at = masks[k] & want, seen[name]
-        if have ~= want and at == nil then skip(report, arches, bit, have, name) end
+        if have ~= want and at == nil then
+          for a = 1, narches do
+            if have & bit[a] == 0 then
+              local list = skipped[a]
+              if not list then list = {} skipped[a], report.skipped[arches[a]] = list, list end
+              list[#list + 1] = name
+            end
+          end
+        end
         if have == 0 then
           if at == nil then
             if not syscall_known(name) and strict then
@@ -883,7 +880,8 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
           nslots = nslots + 1
           if alts then
             slots[nslots] = add_conditions({}, act, value, name, alts, path)
-            seen[name], conds = nslots, true
+            seen[name] = nslots
+            conds[#conds + 1] = nslots
           else
             slots[nslots] = { action = act, syscall = name }
             seen[name] = path
@@ -907,43 +905,63 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
   return slots, nslots, conds
 end
 
--- The rules of the slots, each list of conditional rules in its place. Conditional
--- entries of different actions that can match the same call: sx tries them in the
--- profile's order, libseccomp in its own tree's, so the report says so.
-local function with_conditions(slots, nslots, report)
-  local rules, nrules = {}, 0
-  for n = 1, nslots do
-    local slot = slots[n]
-    if slot.syscall then                 -- an unconditional rule
-      nrules = nrules + 1
-      rules[nrules] = slot
-    else
-      local name = slot[1].syscall
-      local list = slot
-      if #list > 64 then
-        report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
-                                              name, #list)
-        list = NONE
-      end
-      for i = 1, #list do
-        for j = i + 1, #list do
-          local a, b = list[i], list[j]
-          if a.value ~= b.value and export.overlap(a.args, b.args) then
-            report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
-          end
-        end
-      end
-      for _, r in ipairs(slot) do
-        local args = {}
-        for k, cond in ipairs(r.args) do
-          args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
-        end
-        nrules = nrules + 1
-        rules[nrules] = { action = r.action, syscall = name, args = args }
+-- Conditional entries of different actions that can match the same call: sx tries them
+-- in the profile's order, libseccomp in its own tree's, so the report says so.
+local function check_overlaps(list, report)
+  local name = list[1].syscall
+  if #list > 64 then
+    report.notes[#report.notes + 1] = fmt("%s: %d conditional entries, not checked for overlaps",
+                                          name, #list)
+    return
+  end
+  for i = 1, #list do
+    for j = i + 1, #list do
+      local a, b = list[i], list[j]
+      if a.value ~= b.value and export.overlap(a.args, b.args) then
+        report.overlaps[#report.overlaps + 1] = { name = name, first = a.path, second = b.path }
       end
     end
   end
-  return rules
+end
+
+-- A conditional rule as the rules give it, with conditions of its own.
+local function conditional_rule(r)
+  local args = {}
+  for k, cond in ipairs(r.args) do
+    args[k] = { index = cond.index, op = cond.op, value = cond.value, mask = cond.mask }
+  end
+  return { action = r.action, syscall = r.syscall, args = args }
+end
+
+-- The rules: the slots, each list of conditional rules (at the indexes conds gives) in its
+-- place. The slots become the rules where they are: the lists are spread from the last
+-- one back, so each slot moves before anything is written over it, and the unconditional
+-- rules (Docker's profile has some 360 of them) move only past a list.
+local function with_conditions(slots, nslots, conds, report)
+  local extra = 0                 -- the rules the lists add, past one a list
+  for _, n in ipairs(conds) do
+    local list = slots[n]
+    if not list.syscall then      -- (else a later unconditional rule replaced the list)
+      check_overlaps(list, report)
+      extra = extra + #list - 1
+    end
+  end
+  for i = nslots + 1, nslots + extra do slots[i] = false end    -- (grown in order)
+  local to, last = nslots + extra, nslots   -- where slot `last` goes
+  for c = #conds, 1, -1 do
+    local n = conds[c]
+    local list = slots[n]
+    if not list.syscall then
+      if to ~= last then move(slots, n + 1, last, n + 1 + to - last) end
+      to = to - (last - n)
+      for j = #list, 1, -1 do
+        slots[to] = conditional_rule(list[j])
+        to = to - 1
+      end
+      last = n - 1
+    end
+  end
+  return slots
 end
 
 -- convert(profile, ..., text): text is what profile was decoded from with decode(text,
@@ -1021,7 +1039,7 @@ local function convert(profile, opts, caps, kernel, release, text)
     if not is_absent(p.comment) then check_string(p.comment, "comment") end
     local entries = {}
     for i, e in ipairs(check_array(p.syscalls, "syscalls")) do
-      entries[i] = read_entry(e, fmt("syscalls[%d]", i - 1), report)
+      entries[i] = read_entry(e, SYSCALLS_PATH[i - 1], report)
     end
     local arches, err = resolve_arches(p, opts, report)
     if not arches then return nil, err end
@@ -1050,7 +1068,7 @@ local function convert(profile, opts, caps, kernel, release, text)
 
   local slots, nslots, conds = place_names(entries, arches, ctx, default_value, prefix, opts.strict, report)
   if not slots then return nil, nslots end
-  local rules = conds and with_conditions(slots, nslots, report) or slots
+  local rules = #conds > 0 and with_conditions(slots, nslots, conds, report) or slots
   return with_multiplexers(rules, arches, default_value, report), default,
          { arches = arches, bad_arch = opts.bad_arch }, report
 end
