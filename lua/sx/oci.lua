@@ -739,7 +739,8 @@ local function read_entry(e, path, report)
     args[i] = cond
   end
   return {
-    path = path, names = names, masks = masks, action = act, args = args, repeated = repeated,
+    path = path, names = names, masks = masks, action = act, value = action.value(act),
+    args = args, repeated = repeated,
     includes = read_filter(e.includes, path, "includes"),
     excludes = read_filter(e.excludes, path, "excludes"),
   }
@@ -838,7 +839,7 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
   for _, e in ipairs(entries) do
     local path = prefix == "" and e.path or prefix .. e.path
     local why = excluded_by(e.includes, e.excludes, ctx)
-    local value = not why and action.value(e.action)
+    local value = e.value
     if why then
       report.excluded[#report.excluded + 1] = { path = path, names = e.names, reason = why }
     elseif value == default_value then
@@ -1012,6 +1013,17 @@ local function with_multiplexers(rules, arches, default_value, report)
   return rules
 end
 
+-- Whether some entry's action is stricter than the default action: with_multiplexers adds
+-- rules only for such, and is spared its look at every rule when there are none (as in
+-- Docker's profile, which allows and denies by default).
+local function any_stricter(entries, default_value)
+  local default_rank = action.rank(default_value)
+  for i = 1, #entries do
+    if action.rank(entries[i].value) < default_rank then return true end
+  end
+  return false
+end
+
 local function convert(profile, opts, caps, kernel, release, text)
   cjson_shapes, inexact_numbers = text ~= nil, text ~= nil
   local report = {
@@ -1069,7 +1081,10 @@ local function convert(profile, opts, caps, kernel, release, text)
   local slots, nslots, conds = place_names(entries, arches, ctx, default_value, prefix, opts.strict, report)
   if not slots then return nil, nslots end
   local rules = #conds > 0 and with_conditions(slots, nslots, conds, report) or slots
-  return with_multiplexers(rules, arches, default_value, report), default,
+  if any_stricter(entries, default_value) then
+    rules = with_multiplexers(rules, arches, default_value, report)
+  end
+  return rules, default,
          { arches = arches, bad_arch = opts.bad_arch }, report
 end
 
