@@ -74,11 +74,13 @@ static int l_syscall_name(lua_State *L) {
 }
 
 /* syscall_arches(names) -> for each name of the list, the arches that have it, as bits
-** (1 << (i - 1) for arches()[i]; 0 for a name no arch has); or nil and the index of the
-** first item that is not a string. One call for a list a caller would otherwise look up
-** name by name and arch by arch (a container profile names hundreds). */
+** (1 << (i - 1) for arches()[i]; 0 for a name no arch has), and the index of the first
+** name no arch has (nil: none); or nil and the index of the first item that is not a
+** string. One call for a list a caller would otherwise look up name by name and arch by
+** arch (a container profile names hundreds), which also says where a caller looking for
+** names that are not syscalls ("" among them) has to start. */
 static int l_syscall_arches(lua_State *L) {
-  int n;
+  int n, first_unknown = 0;
   luaL_checktype(L, 1, LUA_TTABLE);
   n = (int)luaL_len(L, 1);
   lua_createtable(L, n, 0);
@@ -97,11 +99,13 @@ static int l_syscall_arches(lua_State *L) {
     numbers = sx_row_numbers(sx_syscall_row_len(name, len));
     for (int a = 0; numbers && a < SX_ARCH_COUNT; a++)
       if (numbers[a] >= 0) bits |= (lua_Integer)1 << a;
+    if (bits == 0 && first_unknown == 0) first_unknown = i;
     lua_pop(L, 1);
     lua_pushinteger(L, bits);
     lua_rawseti(L, -2, i);
   }
-  return 1;
+  if (first_unknown) lua_pushinteger(L, first_unknown); else lua_pushnil(L);
+  return 2;
 }
 
 /* unknown_key(t, known) -> the first key of t, in next's order, that known does not map to

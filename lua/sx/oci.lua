@@ -697,6 +697,27 @@ local function read_arg(a, path)
   return { index = index, op = op, value = value }, two ~= 0
 end
 
+-- An entry's args, as the conditions of the rules it makes for each of its names: all of
+-- them, in one rule; or, when an index repeats, each in a rule of its own (runc's old
+-- behaviour, see the top). Nil when there are none: one unconditional rule.
+local function read_args(list, path, report)
+  local args, seen, repeated = {}, 0, false
+  for i, a in ipairs(list) do
+    local apath = path .. ARGS_SUFFIX[i - 1]
+    local cond, two_ignored = read_arg(a, apath)
+    if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
+    local bit = 1 << cond.index          -- (the indexes seen, as bits: 0..5)
+    if seen & bit ~= 0 then repeated = true end
+    seen = seen | bit
+    args[i] = cond
+  end
+  if #args == 0 then return nil end
+  if not repeated then return { args } end
+  local alts = {}
+  for k, cond in ipairs(args) do alts[k] = { cond } end
+  return alts
+end
+
 local function read_entry(e, path, report)
   check_object(e, path, ENTRY_FIELDS)
   local names, suffix
@@ -707,10 +728,12 @@ local function read_entry(e, path, report)
     names, suffix = check_array(e.names, path, ".names"), ".names"
   end
   if #names == 0 then fail(path .. ".names", "no syscall names") end
-  -- the arches that have each name, one call for the list (which also finds a name that
-  -- is not a string); the first name at fault is the one reported
-  local masks, bad = core.syscall_arches(names)
-  for i = 1, (bad or #names + 1) - 1 do
+  -- the arches that have each name, one call for the list, which also finds a name that
+  -- is not a string, or else the first that no arch has (as ""); the first name at fault
+  -- is the one reported
+  local masks, at = core.syscall_arches(names)
+  local bad = not masks and at
+  for i = masks and (at or #names + 1) or 1, (bad or #names + 1) - 1 do
     if names[i] == "" then fail(suffix == ".name" and path .. suffix or fmt("%s.names[%d]", path, i - 1),
                                 "empty syscall name") end
   end
@@ -727,20 +750,10 @@ local function read_entry(e, path, report)
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
   if e.comment ~= nil and e.comment ~= NULL then check_string(e.comment, path, ".comment") end
-  local list, args, seen, repeated = check_array(e.args, path, ".args"), NONE, 0, false
-  if #list > 0 then args = {} end
-  for i, a in ipairs(list) do
-    local apath = path .. ARGS_SUFFIX[i - 1]
-    local cond, two_ignored = read_arg(a, apath)
-    if two_ignored then report.notes[#report.notes + 1] = apath .. ": valueTwo is only used by SCMP_CMP_MASKED_EQ" end
-    local bit = 1 << cond.index          -- (the indexes seen, as bits: 0..5)
-    if seen & bit ~= 0 then repeated = true end
-    seen = seen | bit
-    args[i] = cond
-  end
+  local list = check_array(e.args, path, ".args")
   return {
     path = path, names = names, masks = masks, action = act, value = action.value(act),
-    args = args, repeated = repeated,
+    alts = #list > 0 and read_args(list, path, report) or nil,
     includes = read_filter(e.includes, path, "includes"),
     excludes = read_filter(e.excludes, path, "excludes"),
   }
@@ -846,47 +859,39 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
       dropped[#dropped + 1] = { path = path, names = e.names,
                                 reason = "same action as defaultAction (runc skips it)" }
     else
-      -- the conditions of the rules this entry makes for each of its names (none: one
-      -- unconditional rule)
-      local alts
-      if e.repeated then
-        alts = {}
-        for k, cond in ipairs(e.args) do alts[k] = { cond } end
-      elseif #e.args > 0 then
-        alts = { e.args }
-      end
-      local act, names, masks = e.action, e.names, e.masks
+      local act, names, masks, alts = e.action, e.names, e.masks, e.alts
       for k = 1, #names do
         local name = names[k]
         local have, at = masks[k] & want, seen[name]
-        if have ~= want and at == nil then
-          for a = 1, narches do
-            if have & bit[a] == 0 then
-              local list = skipped[a]
-              if not list then list = {} skipped[a], report.skipped[arches[a]] = list, list end
-              list[#list + 1] = name
+        if at == nil then                      -- met for the first time
+          if have ~= want then
+            for a = 1, narches do
+              if have & bit[a] == 0 then
+                local list = skipped[a]
+                if not list then list = {} skipped[a], report.skipped[arches[a]] = list, list end
+                list[#list + 1] = name
+              end
             end
           end
-        end
-        if have == 0 then
-          if at == nil then
+          if have == 0 then
             if not syscall_known(name) and strict then
               return nil, bad(path, fmt("unknown syscall %q", name))
             end
             seen[name] = false
             report.unknown[#report.unknown + 1] = { name = name, path = path,
                                                     known = syscall_known(name) }
+          else                                 -- a slot of its own
+            nslots = nslots + 1
+            if alts then
+              slots[nslots] = add_conditions({}, act, value, name, alts, path)
+              seen[name] = nslots
+              conds[#conds + 1] = nslots
+            else
+              slots[nslots] = { action = act, syscall = name }
+              seen[name] = path
+            end
           end
-        elseif at == nil then                  -- met for the first time: a slot of its own
-          nslots = nslots + 1
-          if alts then
-            slots[nslots] = add_conditions({}, act, value, name, alts, path)
-            seen[name] = nslots
-            conds[#conds + 1] = nslots
-          else
-            slots[nslots] = { action = act, syscall = name }
-            seen[name] = path
-          end
+        elseif at == false then                -- no target arch has it: reported
         elseif type(at) == "string" then
           dropped[#dropped + 1] = { path = path, names = { name },
             reason = "an earlier unconditional entry (" .. at .. ") decides it" }
