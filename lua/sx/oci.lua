@@ -848,7 +848,10 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
     want = want | bit[a]
   end
   local syscall_known, dropped = core.syscall_known, report.dropped
-  local seen, slots, nslots, conds = {}, {}, 0, {}
+  -- room for every name at once: seen and slots would otherwise grow name by name
+  local nnames = 0
+  for i = 1, #entries do nnames = nnames + #entries[i].names end
+  local seen, slots, nslots, conds = core.table(0, nnames), core.table(nnames, 0), 0, {}
   for _, e in ipairs(entries) do
     local path = prefix == "" and e.path or prefix .. e.path
     local why = excluded_by(e.includes, e.excludes, ctx)
