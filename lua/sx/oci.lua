@@ -462,7 +462,13 @@ local function errno_fields(t, ret_key, name_key, prefix)
   if name then return name, name_path end
 end
 
--- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno).
+-- The kernel's value of each action make_action gives as a name (an entry's action is
+-- compared by value, and most are "allow").
+local KIND_VALUE = {}
+for _, kind in pairs(ACTIONS) do KIND_VALUE[kind] = action.value(kind) end
+
+-- The sx action for an SCMP_ACT_* name with its errno/trace data (errnoRet or errno), and
+-- its value.
 local function make_action(name, data, path, data_path, suffix)
   local kind = ACTIONS[name]
   if not kind then
@@ -474,10 +480,14 @@ local function make_action(name, data, path, data_path, suffix)
   -- runc: ERRNO and TRACE without a number use EPERM
   if kind == "errno" then
     if data and data > 4095 then fail(data_path, "errno %d is out of range (0..4095)", data) end
-    return action.errno(data or 1)
+    local a = action.errno(data or 1)
+    return a, action.value(a)
   end
-  if kind == "trace" then return action.trace(data or 1) end
-  return kind
+  if kind == "trace" then
+    local a = action.trace(data or 1)
+    return a, action.value(a)
+  end
+  return kind, KIND_VALUE[kind]
 end
 
 -- ---- kernel version -----------------------------------------------------------------
@@ -623,16 +633,22 @@ local function read_filter(v, path, which)
   local suffixes = FILTER_SUFFIXES[which]
   local suffix = suffixes.self
   check_object(v, path, FILTER_FIELDS, suffix)
-  -- {}: no condition, as when absent (the object has no other fields: it was checked)
-  if v.caps == nil and v.arches == nil and v.minKernel == nil then return nil end
-  local f = { caps = string_list(v.caps, path, suffixes.caps),
-              arches = string_list(v.arches, path, suffixes.arches) }
-  for i, c in ipairs(f.caps) do
-    if not CAPS[c] then fail(fmt("%s.caps[%d]", at(path, suffix), i - 1), "unknown capability %q", c) end
+  -- {}: no condition, as when absent (the object has no other fields: it was checked).
+  -- Most give one list of the two: the other is not looked at.
+  local caps, arches = v.caps, v.arches
+  if caps == nil and arches == nil and v.minKernel == nil then return nil end
+  local f = { caps = caps == nil and NONE or string_list(caps, path, suffixes.caps),
+              arches = arches == nil and NONE or string_list(arches, path, suffixes.arches) }
+  if #f.caps > 0 then
+    for i, c in ipairs(f.caps) do
+      if not CAPS[c] then fail(fmt("%s.caps[%d]", at(path, suffix), i - 1), "unknown capability %q", c) end
+    end
   end
-  for i, a in ipairs(f.arches) do
-    if not DOCKER_ARCH_NAMES[a] then
-      fail(fmt("%s.arches[%d]", at(path, suffix), i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
+  if #f.arches > 0 then
+    for i, a in ipairs(f.arches) do
+      if not DOCKER_ARCH_NAMES[a] then
+        fail(fmt("%s.arches[%d]", at(path, suffix), i - 1), "unknown architecture %q (Docker's names: amd64, x86, x32, arm64, arm, riscv64, loong64, s390x, ppc64le, ...)", a)
+      end
     end
   end
   if v.minKernel ~= nil and v.minKernel ~= NULL and v.minKernel ~= "" then
@@ -745,14 +761,14 @@ local function read_entry(e, path, report)
   if e.errnoRet ~= nil or e.errno ~= nil then
     data, data_path = errno_fields(e, "errnoRet", "errno", path .. ".")
   end
-  local act = make_action(e.action, data, path, data_path, ".action")
+  local act, value = make_action(e.action, data, path, data_path, ".action")
   if data and e.action ~= "SCMP_ACT_ERRNO" and e.action ~= "SCMP_ACT_TRACE" then
     report.notes[#report.notes + 1] = path .. ": errnoRet ignored for " .. e.action
   end
   if e.comment ~= nil and e.comment ~= NULL then check_string(e.comment, path, ".comment") end
   local list = check_array(e.args, path, ".args")
   return {
-    path = path, names = names, masks = masks, action = act, value = action.value(act),
+    path = path, names = names, masks = masks, action = act, value = value,
     alts = #list > 0 and read_args(list, path, report) or nil,
     includes = read_filter(e.includes, path, "includes"),
     excludes = read_filter(e.excludes, path, "excludes"),
