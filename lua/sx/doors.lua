@@ -155,6 +155,10 @@ local function may_pass(value)
   return k == "allow" or k == "log" or k == "notify" or k == "trace"
 end
 
+-- The ring sizes tried where a rule may test io_uring_setup's (32768: the most it takes).
+local RING_SIZES = { 1, 2, 8, 4096, 32768 }
+M.RING_SIZES = RING_SIZES
+
 -- The argument vectors tried for a door: arg0 is all a filter can test of socketcall and
 -- ipc, but a policy may test the others too (a pointer, for socketcall), and ipc's
 -- kernel drops a version kept in arg0's upper 16 bits; io_uring_setup takes a size and
@@ -165,7 +169,7 @@ local function vectors(mux, call)
   if VECTORS[key] then return VECTORS[key] end
   local out = {}
   if mux == "io_uring_setup" then
-    for _, size in ipairs(M.RING_SIZES) do out[#out + 1] = { size, 0x1000 } end
+    for _, size in ipairs(RING_SIZES) do out[#out + 1] = { size, 0x1000 } end
     out[#out + 1] = { 8, 0 }
   else
     for _, arg0 in ipairs(mux == "ipc" and { call, call | 0x10000 } or { call }) do
@@ -381,15 +385,6 @@ local function merge_arches(gaps, out)
   end
 end
 
--- open_doors(filters) -> whether gaps may find socketcall, ipc or io_uring letting
--- through what the stack stops, asked cheaply (the emulator, no tables made): an arch
--- with multiplexers; or io_uring_setup let through (at a ring size a rule may test) and
--- an io_uring operation whose every syscall the stack stops (or hands to a handler)
--- called with zero arguments.
--- (A stop on other arguments only is left to gaps, which sxlua summary runs.)
-local RING_SIZES = { 1, 2, 8, 4096, 32768 }   -- (32768: the most io_uring_setup takes)
-M.RING_SIZES = RING_SIZES
-
 -- The stack's answer to call nr on arch with arg0 a0 (a filter not built for arch gives
 -- its bad-arch action: its program says so).
 local function stack_value(filters, nr, arch, a0)
@@ -410,6 +405,12 @@ local function uring_open(filters, arch)
   return false
 end
 
+-- open_doors(filters) -> whether gaps may find socketcall, ipc or io_uring letting
+-- through what the stack stops, asked cheaply (the emulator, no tables made): an arch
+-- with multiplexers; or io_uring_setup let through (at a ring size a rule may test) and
+-- an io_uring operation whose every syscall the stack stops (or hands to a handler)
+-- called with zero arguments. (A stop on other arguments only is left to gaps, which
+-- sxlua summary runs.)
 function M.open_doors(filters)
   if filters.bpf then filters = { filters } end
   for _, f in ipairs(filters) do
