@@ -308,6 +308,20 @@ describe("sx.doors", function()
     os.remove(path)
   end)
 
+  it("is what sxlua export warns about, socketcall aside (runc's libseccomp copies it)", function()
+    local path = proc.tmpname() .. ".lua"
+    proc.write(path, "return require('sx.seccomp').deny_list({ 'connect', 'execve', 'socket' },\n" ..
+                     "  { arches = { 'x86_64', 'i386' } })\n")
+    local code, out, err = proc.run(proc.SXLUA .. " export " .. q(path))
+    assert.equal(0, code, err)
+    assert.matches('"defaultAction"', out)
+    assert.matches("warning: on x86_64, i386 the policy answers socket, connect with " ..
+                   "errno%(EPERM%), but io_uring_setup gets allow", err)
+    assert.matches("answers execve with errno%(EPERM%), but execveat gets allow", err)
+    assert.not_matches("socketcall", err)
+    os.remove(path)
+  end)
+
   it("names the same arches as sxlua's check before it loads this module", function()
     assert.same(doors.ARCHES, require("sx.runner").MULTIPLEXING)
     assert.same(doors.RING_SIZES, require("sx.runner").RING_SIZES)

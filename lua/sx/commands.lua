@@ -281,11 +281,12 @@ local function warn_exec(act)
       "program's own execve through (exec-once).")
 end
 
--- What sxlua warns about on a run too: calls the policy stops that a door still makes
--- (socketcall and ipc on i386, ppc64le, s390x; io_uring: sx.doors).
-local function warn_doors(o, filters)
+-- Calls the policy stops that a door still makes (sx.doors): socketcall and ipc on i386,
+-- ppc64le and s390x, io_uring, siblings. summary and bpf look for every kind; export
+-- leaves socketcall and ipc to runc's libseccomp, which copies socket's rules there.
+local function warn_doors(o, filters, opts)
   local doors = require "sx.doors"
-  for _, g in ipairs(doors.gaps(filters)) do
+  for _, g in ipairs(doors.gaps(filters, opts)) do
     say("%s: %s", g.where or o.policy or o.oci or o.bpf, doors.warning(g))
   end
 end
@@ -319,6 +320,7 @@ local function export(o, filters)
   if not text then return nil, tostring(err) end
   io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
   if forbidden then warn_exec(forbidden) end
+  warn_doors(o, filters, { multiplexers = false })
   return true
 end
 

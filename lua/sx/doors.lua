@@ -439,11 +439,13 @@ end
 -- stack of one) and each arch of it, the calls the policy answers more strictly than
 -- the stack answers the door that also makes them (socketcall or ipc with the call's
 -- number, `calls`; mux = "io_uring" when io_uring_setup is let through; kind =
--- "sibling", `siblings`, unless opts.siblings is false). `log` stops nothing and is not
--- counted; raw BPF has no rules to compare.
+-- "sibling", `siblings`, unless opts.siblings is false; the multiplexers' unless
+-- opts.multiplexers is false). `log` stops nothing and is not counted; raw BPF has no
+-- rules to compare.
 function M.gaps(filters, opts)
   if filters.bpf then filters = { filters } end
   local siblings = not (opts and opts.siblings == false)
+  local multiplexers = not (opts and opts.multiplexers == false)
   if not HAS then read_tables() end
   local views, out = {}, {}
   for i, f in ipairs(filters) do
@@ -453,7 +455,7 @@ function M.gaps(filters, opts)
   for _, v in ipairs(views) do
     local per_arch = {}
     for _, arch in ipairs(v.rows and v.arches or {}) do
-      if M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
+      if multiplexers and M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
       uring_gaps(views, v, arch, per_arch)
       if siblings then sibling_gaps(views, v, arch, per_arch) end
     end
