@@ -1,4 +1,4 @@
--- sx.doors: the calls that carry other calls, where a filter cannot follow.
+-- sx.doors: other ways to the calls a policy stops (multiplexers, io_uring, siblings).
 --
 -- On i386, ppc64le and s390x a program can make socket(), connect(), ..., semctl(),
 -- shmget(), ... through socketcall(call, args) and ipc(call, ...) as well as by their own
