@@ -405,18 +405,19 @@ local function uring_open(filters, arch)
   return false
 end
 
--- open_doors(filters) -> whether gaps may find socketcall, ipc or io_uring letting
--- through what the stack stops, asked cheaply (the emulator, no tables made): an arch
--- with multiplexers; or io_uring_setup let through (at a ring size a rule may test) and
--- an io_uring operation whose every syscall the stack stops (or hands to a handler)
--- called with zero arguments. (A stop on other arguments only is left to gaps, which
--- sxlua summary runs.)
-function M.open_doors(filters)
+-- open_doors(filters [, opts]) -> whether gaps may find socketcall, ipc or io_uring
+-- (unless opts.io_uring is false) letting through what the stack stops, asked cheaply
+-- (the emulator, no tables made): an arch with multiplexers; or io_uring_setup let
+-- through (at a ring size a rule may test) and an io_uring operation whose every syscall
+-- the stack stops (or hands to a handler) called with zero arguments. (A stop on other
+-- arguments only is left to gaps, which sxlua summary runs.)
+function M.open_doors(filters, opts)
   if filters.bpf then filters = { filters } end
+  local uring = not (opts and opts.io_uring == false)
   for _, f in ipairs(filters) do
     for _, arch in ipairs(f.arches) do
       if M.ARCHES[arch] then return true end
-      if uring_open(filters, arch) then
+      if uring and uring_open(filters, arch) then
         for _, op in ipairs(M.URING_OPS) do
           local stopped = nil
           for _, name in ipairs(op) do
@@ -440,12 +441,13 @@ end
 -- the stack answers the door that also makes them (socketcall or ipc with the call's
 -- number, `calls`; mux = "io_uring" when io_uring_setup is let through; kind =
 -- "sibling", `siblings`, unless opts.siblings is false; the multiplexers' unless
--- opts.multiplexers is false). `log` stops nothing and is not counted; raw BPF has no
--- rules to compare.
+-- opts.multiplexers is false, io_uring's unless opts.io_uring is false). `log` stops
+-- nothing and is not counted; raw BPF has no rules to compare.
 function M.gaps(filters, opts)
   if filters.bpf then filters = { filters } end
   local siblings = not (opts and opts.siblings == false)
   local multiplexers = not (opts and opts.multiplexers == false)
+  local uring = not (opts and opts.io_uring == false)
   if not HAS then read_tables() end
   local views, out = {}, {}
   for i, f in ipairs(filters) do
@@ -456,7 +458,7 @@ function M.gaps(filters, opts)
     local per_arch = {}
     for _, arch in ipairs(v.rows and v.arches or {}) do
       if multiplexers and M.ARCHES[arch] then subcall_gaps(views, v, arch, out) end
-      uring_gaps(views, v, arch, per_arch)
+      if uring then uring_gaps(views, v, arch, per_arch) end
       if siblings then sibling_gaps(views, v, arch, per_arch) end
     end
     merge_arches(per_arch, out)

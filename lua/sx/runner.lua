@@ -118,12 +118,21 @@ end
 local RING_SIZES = { 1, 2, 8, 4096, 32768 }   -- (sx.doors.RING_SIZES: a spec holds them alike)
 M.RING_SIZES = RING_SIZES
 
-local function may_have_doors(filters)
+-- Is io_uring off on this host for everyone (kernel.io_uring_disabled = 2, Linux 6.6)?
+-- Then io_uring_setup fails whatever a filter says, and its door is shut.
+local function io_uring_disabled()
+  local f = io.open("/proc/sys/kernel/io_uring_disabled")
+  local v = f and f:read("l")
+  if f then f:close() end
+  return v == "2"
+end
+
+local function may_have_doors(filters, uring)
   local core, action = require "sx.core", require "sx.action"
   for _, f in ipairs(filters) do
     for _, a in ipairs(f.arches) do
       if MULTIPLEXING[a] then return true end
-      local nr = core.syscall_number("io_uring_setup", a)
+      local nr = uring and core.syscall_number("io_uring_setup", a)
       if nr and a == "x32" then nr = nr | 0x40000000 end   -- (core's tables leave the bit out)
       for _, size in ipairs(nr and RING_SIZES or {}) do
         local kind = action.kind(core.emulate(f.bpf, core.audit(a), nr, size, 0x1000, 0, 0, 0, 0))
@@ -138,10 +147,11 @@ end
 -- ... but a door makes them anyway: socketcall and ipc on i386, ppc64le and s390x, and
 -- io_uring. (A run and --check alike.)
 local function warn_doors(policy, filters)
-  if not may_have_doors(filters) then return end
+  local uring = not io_uring_disabled()
+  if not may_have_doors(filters, uring) then return end
   local doors = require "sx.doors"
-  if not doors.open_doors(filters) then return end
-  for _, g in ipairs(doors.gaps(filters, { siblings = false })) do
+  if not doors.open_doors(filters, { io_uring = uring }) then return end
+  for _, g in ipairs(doors.gaps(filters, { siblings = false, io_uring = uring })) do
     say("%s: %s", g.where or policy, doors.warning(g))
   end
 end
