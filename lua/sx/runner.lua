@@ -127,28 +127,31 @@ local function io_uring_disabled()
   return v == "2"
 end
 
-local function may_have_doors(filters, uring)
+-- Has an arch of the stack the multiplexers; does io_uring_setup pass a filter of it?
+local function may_have_doors(filters)
   local core, action = require "sx.core", require "sx.action"
+  local muxed, uring = false, false
   for _, f in ipairs(filters) do
     for _, a in ipairs(f.arches) do
-      if MULTIPLEXING[a] then return true end
-      local nr = uring and core.syscall_number("io_uring_setup", a)
+      muxed = muxed or MULTIPLEXING[a] or false
+      local nr = not uring and core.syscall_number("io_uring_setup", a)
       if nr and a == "x32" then nr = nr | 0x40000000 end   -- (core's tables leave the bit out)
       for _, size in ipairs(nr and RING_SIZES or {}) do
         local kind = action.kind(core.emulate(f.bpf, core.audit(a), nr, size, 0x1000, 0, 0, 0, 0))
-        if kind ~= "kill" and kind ~= "errno" and kind ~= "trap" then return true end
+        if kind ~= "kill" and kind ~= "errno" and kind ~= "trap" then uring = true end
       end
     end
   end
-  return false
+  return muxed, uring
 end
 
 -- A warning each, at the rule's line, where a policy stops socket(), openat(), execve,
 -- ... but a door makes them anyway: socketcall and ipc on i386, ppc64le and s390x, and
 -- io_uring. (A run and --check alike.)
 local function warn_doors(policy, filters)
-  local uring = not io_uring_disabled()
-  if not may_have_doors(filters, uring) then return end
+  local muxed, uring = may_have_doors(filters)
+  uring = uring and not io_uring_disabled()
+  if not muxed and not uring then return end
   local doors = require "sx.doors"
   if not doors.open_doors(filters, { io_uring = uring }) then return end
   for _, g in ipairs(doors.gaps(filters, { siblings = false, io_uring = uring })) do
