@@ -246,11 +246,14 @@ end
 
 -- The stack's answer to mux(call, ...) on arch: the kernel runs every filter and takes
 -- the most restrictive; each filter's is its most permissive (mux_answer). A filter not
--- built for arch gives its bad-arch action; raw BPF, whose is unknown, is taken to allow.
+-- built for arch gives its bad-arch action; raw BPF is run in the emulator on every arch,
+-- whatever arch it was loaded for: its program checks the arch itself (one loaded for
+-- x86_64 may kill every i386 call, or answer them).
 local function stack_answer(views, mux, call, arch)
   local answer
   for _, v in ipairs(views) do
     local value
+    if not v.rows then value = mux_answer(v.f, mux, call, arch, v) end
     for _, a in ipairs(v.arches) do
       if a == arch then value = mux_answer(v.f, mux, call, arch, v) end
     end
@@ -288,17 +291,20 @@ local function subcall_gaps(views, v, arch, out)
 end
 
 -- The stack's most permissive answer to `name` on arch, as answers_by_name reads each
--- filter (raw BPF: its answer with every argument 0), and whether a filter's rows stop it.
+-- filter (raw BPF: its answer with every argument 0, on any arch), and whether a filter's
+-- rows stop it.
 local function stack_laxest(views, name, arch)
   local answer, stopped
   for _, v in ipairs(views) do
     local value
-    for _, a in ipairs(v.arches) do
+    if not v.answers then      -- raw BPF: its program's answer, on any arch
+      value = core.emulate(v.f.bpf, core.audit(arch), number(name, arch), 0, 0, 0, 0, 0, 0)
+    end
+    for _, a in ipairs(v.answers and v.arches or {}) do
       if a == arch then
         local l = v.answers and v.answers[name]
         if l then value, stopped = l.lax, stopped or l.stopped
-        elseif v.answers then value = v.default
-        else value = core.emulate(v.f.bpf, core.audit(arch), number(name, arch), 0, 0, 0, 0, 0, 0) end
+        else value = v.default end
       end
     end
     value = value or v.bad_arch or action.value("allow")
