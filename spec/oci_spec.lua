@@ -390,6 +390,14 @@ describe("malformed profiles", function()
     { '{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "EFOO"}', "defaultErrno", 'unknown errno name "EFOO"' },
     { '{"defaultAction": "SCMP_ACT_ALLOW", "sycalls": []}', "sycalls", "unknown field" },
     { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {"a": 1}}', "syscalls", "expected an array, got object" },
+    -- an object whose keys are digits is no array (it was read as an empty one: a deny
+    -- list's rules, an entry's args or its excludes vanished)
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {"1": {"names": ["mount"], "action": "SCMP_ACT_ERRNO"}}}',
+      "syscalls", "expected an array, got object" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", ' ..
+      '"excludes": {"caps": {"1": "CAP_SYS_PTRACE"}}}]}', "syscalls[0].excludes.caps", "expected an array, got object" },
+    { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": {"1": "mount"}, "action": "SCMP_ACT_ERRNO"}]}',
+      "syscalls[0].names", "expected an array, got object" },
     { '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [3]}', "syscalls[0]", "expected an object, got number" },
     { '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_65"]}', "architectures[0]", "unknown architecture" },
     { '{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]}',

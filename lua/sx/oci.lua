@@ -293,7 +293,7 @@ local function decode(text, exact)
     return nil, bad("", "invalid JSON: " .. msg)
   end
   local what = t == cjson.null and "null" or type(t)
-  if what == "table" and next(t) ~= nil and tointeger(next(t)) then what = "an array" end
+  if what == "table" and math_type(next(t)) == "integer" then what = "an array" end
   if what ~= "table" then
     return nil, bad("", "a profile is a JSON object, got " .. what)
   end
@@ -324,7 +324,7 @@ local function json_type(v)
   if t == "table" then
     local k = next(v)
     if k == nil then return "empty" end
-    return tointeger(k) and "array" or "object"
+    return math_type(k) == "integer" and "array" or "object"
   end
   return t
 end
@@ -341,7 +341,7 @@ local function check_object(v, path, fields, suffix)
   -- else what is wrong, for the message (the first key says array or object, as in
   -- json_type; the others are checked below)
   local k = type(v) == "table" and next(v)
-  if k == false or (k ~= nil and tointeger(k)) then
+  if k == false or math_type(k) == "integer" then
     fail(at(path, suffix), "expected an object, got %s", json_type(v))
   end
   for k in next, v do
@@ -371,7 +371,7 @@ local function check_array(v, path, suffix, strings, nonempty)
   if not (cjson_shapes and is_table and v[1] ~= nil) then
     local first = is_table and next(v)
     if first == nil then return v, true end
-    if not (first and tointeger(first)) then
+    if math_type(first) ~= "integer" then
       fail(at(path, suffix), "expected an array, got %s", json_type(v))
     end
     if not cjson_shapes then
