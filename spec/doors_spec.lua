@@ -352,6 +352,17 @@ describe("sx.doors", function()
     os.remove(two)
   end)
 
+  it("counts a stop of ioctl for io_uring only when it stops every request", function()
+    local x86 = { arch = "x86_64" }
+    -- TIOCSTI only: URING_CMD does no terminal's requests, so no way round it
+    local tiocsti = assert(seccomp.from_rules({ { "errno(EPERM)", "ioctl", { { index = 1, op = "eq", value = 0x5412 } } } },
+                                              "allow", x86))
+    assert.same({}, doors.gaps(tiocsti))
+    -- every request: URING_CMD (a block device's discard, NVMe passthrough) is one
+    local all = assert(seccomp.from_rules({ { "errno(EPERM)", "ioctl" } }, "allow", x86))
+    assert.same({ "ioctl" }, doors.gaps(all)[1].names)
+  end)
+
   it("names the same arches as sxlua's check before it loads this module", function()
     assert.same(doors.ARCHES, require("sx.runner").MULTIPLEXING)
     assert.same(doors.RING_SIZES, require("sx.runner").RING_SIZES)

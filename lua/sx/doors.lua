@@ -43,6 +43,11 @@ M.SUBCALL = {
 -- 6.18's IORING_OP_*), each as the syscalls that do the same: an operation is a way
 -- round the policy only where it stops every one of them (a program denied openat but
 -- allowed open opens files anyway; futex_wait does what futex does).
+-- The calls io_uring reaches only in part: URING_CMD does some ioctl requests (NVMe
+-- passthrough, ublk, a block device's discard, SIOCINQ), none a terminal's. A rule
+-- stopping some requests only (TIOCSTI) leaves io_uring no way round it.
+M.URING_IN_PART = { ioctl = true }
+
 M.URING_OPS = {
   { "read", "pread64", "readv", "preadv", "preadv2" },                  -- READ, READV, READ_FIXED
   { "write", "pwrite64", "writev", "pwritev", "pwritev2" },             -- WRITE, WRITEV, WRITE_FIXED
@@ -214,8 +219,9 @@ end
 
 -- What the filter's rows answer each call of `wanted` they name, in the order they first
 -- name them: the strictest answer (value, and row: nil for the default) and the laxest
--- (lax), the default counting where no unconditional row backs conditional ones; and
--- whether a row stops it (stopped).
+-- (lax), the default counting where no unconditional row backs conditional ones; the
+-- answer to a call no condition matches (always, and always_row: nil for the default);
+-- and whether a row stops it (stopped).
 local function answers_by_name(v, wanted)
   local out, backed = {}, {}
   local primary = v.arches[1]
@@ -231,7 +237,9 @@ local function answers_by_name(v, wanted)
       if rank(value) < rank(s.value) then s.value, s.row = value, i end
       if rank(value) > rank(s.lax) then s.lax = value end
       s.stopped = s.stopped or stops(value)
-      if not (r.args and next(r.args)) then backed[name] = true end
+      if not (r.args and next(r.args)) and not backed[name] then
+        backed[name], s.always, s.always_row = true, value, i
+      end
     end
   end
   for _, name in ipairs(out) do
@@ -239,6 +247,7 @@ local function answers_by_name(v, wanted)
     if not backed[name] then
       if rank(v.default) < rank(s.value) then s.value, s.row = v.default, nil end
       if rank(v.default) > rank(s.lax) then s.lax = v.default end
+      s.always = v.default
     end
   end
   return out
@@ -326,6 +335,9 @@ local function uring_gaps(views, v, arch, out)
     local stopped = {}
     for _, name in ipairs(op) do
       local s = has(name, arch) and (strictest[name] or default)
+      if s and M.URING_IN_PART[name] and s ~= default then
+        s = { value = s.always, row = s.always_row }   -- only a stop of every call counts
+      end
       if s then
         if stops(s.value) and rank(s.value) < rank(theirs) then
           stopped[#stopped + 1] = { name, s }
