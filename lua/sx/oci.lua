@@ -989,8 +989,6 @@ local function with_conditions(slots, nslots, conds, report)
   return slots
 end
 
--- convert(profile, ..., text): text is what profile was decoded from with decode(text,
--- false), to decode again exactly when a big number is met.
 -- What libseccomp adds on i386, ppc64le and s390x (sx.oci_export): a rule for socket,
 -- semctl, ... also decides the multiplexer's call (socketcall(SYS_SOCKET, ...),
 -- ipc(SEMCTL, ...)), with arg0 the call's number. Where the rule is stricter than the
@@ -1048,6 +1046,8 @@ local function any_stricter(entries, default_value)
   return false
 end
 
+-- convert(profile, ..., text): text is what profile was decoded from with decode(text,
+-- false), to decode again exactly when a big number is met.
 local function convert(profile, opts, caps, kernel, release, text)
   cjson_shapes, inexact_numbers = text ~= nil, text ~= nil
   local report = {

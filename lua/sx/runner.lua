@@ -114,7 +114,7 @@ end
 -- loaded only where io_uring_setup gets through or an arch has the multiplexers (an
 -- allow list without io_uring costs five emulated calls an arch), and asks itself
 -- (open_doors) before it reads a rule. Siblings a deny list forgot (execveat beside
--- execve) are left to `sxlua summary`: looking for them costs a run 7%.
+-- execve) are left to `sxlua summary`: an authoring check every run would pay for.
 local RING_SIZES = { 1, 2, 8, 4096, 32768 }   -- (sx.doors.RING_SIZES: a spec holds them alike)
 M.RING_SIZES = RING_SIZES
 
