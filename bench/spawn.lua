@@ -270,6 +270,11 @@ function M.run(ctx)
     per_spawn[way] = (count(40) - count(0)) / 40
   end
 
+  -- a page of fresh memory, faulted in one at a time or populated at once (sxlua
+  -- populates its heap: src/sxlua.c)
+  local pc = words(ctx.sh(fmt("%s/bench/page_cost 64 31", ctx.BUILD)))
+  local page = { fault = tonumber(pc[1]), populate = tonumber(pc[2]) }
+
   local sc = {}
   for key, cmd in pairs({
     sxlua = fmt("%s %s -- %s", sxlua, small.policy, PROGRAM),
@@ -286,6 +291,7 @@ function M.run(ctx)
   return M.report(rows, {
     small = small, docker = docker, check_ir = check_ir, sc = sc,
     parts = parts, per_spawn = per_spawn, key = key, profile = profile_size(ctx.PROFILE),
+    page = page,
     launchers = launchers, lua_ir = lua_ir, runs = ctx.RUNS, rounds = ctx.WARM_ROUNDS,
   })
 end
@@ -421,6 +427,13 @@ function M.report(rows, d)
   p("Syscalls per spawn from a warm lua5.4 (strace -f -c of 40 spawns less none): " ..
     "sx.process %.0f, sx.process without a PID namespace %.0f, C fork+seccomp+exec %.0f " ..
     "(each with /bin/true's own).", d.per_spawn.sx, d.per_spawn.sx_no_ns, d.per_spawn.c_fork)
+  p("")
+  p("A page of fresh memory on this machine (`bench/page_cost 64 31`, CPU a page, medians): " ..
+    "%.2f µs touched one at a time (a fault each), %.2f µs populated in one " ..
+    "`MADV_POPULATE_WRITE`. Every process pays the faults of its loader, libraries, heap and " ..
+    "stack (the faults columns above); sxlua populates the first 256 KB of its heap in one " ..
+    "call (src/sxlua.c), where a small run's Lua state, modules and policy land.",
+    d.page.fault, d.page.populate)
   p("")
   M.why(p, d)
   local readme = {}

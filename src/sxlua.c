@@ -126,8 +126,9 @@ static int run(lua_State *L) {
 /* ---- the heap, populated at once --------------------------------------------------
 ** A run of a small policy touches some 250 KB of heap (Lua's state, the modules, the
 ** policy, the spawn), a page at a time, and on a virtual machine each first touch is a
-** fault that costs microseconds: on the VM of docs/benchmarks.md, 8.6 us a page one by
-** one against 3.7 us a page for one MADV_POPULATE_WRITE. So, before anything else is
+** fault that costs microseconds, more than twice what a page costs populated with the
+** others in one MADV_POPULATE_WRITE (bench/page_cost measures both; docs/benchmarks.md
+** has the last run's figures). So, before anything else is
 ** allocated, glibc's heap is made to grow in steps of that size and its first step is
 ** populated with one call. Without glibc, or on a kernel older than 5.14 (EINVAL), the
 ** pages fault in as before: only the cost differs. */
