@@ -272,8 +272,9 @@ function M.why(p, d)
     "across two a wake-up of the other CPU each way, which in this run made a recorded " ..
     "syscall %.1fx its one-CPU cost for learn and %.1fx for strace; that factor changes " ..
     "from run to run with where the kernel places the two. A notified call answered by a handler (`call:ret`) " ..
-    "costs %.1f µs of CPU on one CPU (%.1f as scheduled), against learn's %.1f: beyond " ..
-    "learn's record, the supervisor runs the filter in its emulator to find the action " ..
+    "costs %.1f µs of CPU on one CPU (%.1f as scheduled), against learn's %.1f a syscall " ..
+    "of python's (a getppid loop against a stat loop: the workloads differ); where learn " ..
+    "records, the supervisor runs the filter in its emulator to find the action " ..
     "(%.2f µs a call, timed in-process). The rule that decided, among the policy's %d " ..
     "(`sx.inspect.deciding_rule`, %.1f µs a call), is looked up only when a report reads " ..
     "it: a handled call that is answered prints nothing and never pays for it.",
