@@ -432,7 +432,8 @@ function M.report(rows, d)
     "%.2f µs touched one at a time (a fault each), %.2f µs populated in one " ..
     "`MADV_POPULATE_WRITE`. Every process pays the faults of its loader, libraries, heap and " ..
     "stack (the faults columns above); sxlua populates the first 256 KB of its heap in one " ..
-    "call (src/sxlua.c), where a small run's Lua state, modules and policy land. (The " ..
+    "call (src/sxlua.c), where a small run's Lua state, modules and policy land, and the " ..
+    "64 KB of stack under the runner once a policy is to run. (The " ..
     "faults columns are rusage's, which counts a populated page as a fault too: that is " ..
     "why `sxlua --version` shows more than before it populated, with less CPU.)",
     d.page.fault, d.page.populate)

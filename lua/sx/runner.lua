@@ -315,6 +315,10 @@ local function main(args, version)
     elseif args[j] == "--" then dd = j
     else policy_args[#policy_args + 1] = args[j] end
   end
+  -- A policy runs from here on: the stack it goes down into, populated at once (sxlua's
+  -- host; plain Lua has none).
+  local has_host, host = pcall(require, "sx.host")
+  if has_host then host.populate_stack() end
   -- Without CAP_SYS_ADMIN a PID namespace needs a user namespace, entered while this
   -- process is still dumpable (spawn makes it not); if the kernel refuses, spawn says so.
   local process = require "sx.process"
