@@ -429,14 +429,15 @@ function M.report(rows, d)
     "(each with /bin/true's own).", d.per_spawn.sx, d.per_spawn.sx_no_ns, d.per_spawn.c_fork)
   p("")
   p("A page of fresh memory on this machine (`bench/page_cost 64 31`, CPU a page, medians): " ..
-    "%.2f µs touched one at a time (a fault each), %.2f µs populated in one " ..
+    "%.2f µs touched one at a time (a fault each), %s populated in one " ..
     "`MADV_POPULATE_WRITE`. Every process pays the faults of its loader, libraries, heap and " ..
     "stack (the faults columns above); sxlua populates the first 256 KB of its heap in one " ..
     "call (src/sxlua.c), where a small run's Lua state, modules and policy land, and the " ..
     "64 KB of stack under the runner once a policy is to run. (The " ..
     "faults columns are rusage's, which counts a populated page as a fault too: that is " ..
     "why `sxlua --version` shows more than before it populated, with less CPU.)",
-    d.page.fault, d.page.populate)
+    d.page.fault, d.page.populate and fmt("%.2f µs", d.page.populate)
+      or "not measured (refused: a kernel before 5.14) when")
   p("")
   M.why(p, d)
   local readme = {}

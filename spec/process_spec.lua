@@ -351,7 +351,8 @@ describe("sx.process", function()
   describe("signal dispositions", function()
     -- A spawner that ignores TERM (from its shell) and catches INT (lua.c does while a
     -- script runs). The parked workload shares its memory: a handler of the spawner's
-    -- must not run there, so the workload resets what it catches, and what it ignores.
+    -- must not run there, so the workload resets what it catches; and, as sxlua has
+    -- always done (sxlua_spec), what it ignores, so the program starts with defaults.
     -- (Reading which from /proc/thread-self/status, three syscalls where this makes 64,
     -- measured no faster: a new task's proc entries and stack pages cost as much.)
     local function spawner(script)

@@ -37,6 +37,10 @@
 #include "agent_child.h"
 #include "gate.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23                  /* Linux 5.14: older kernels say EINVAL */
+#endif
+
 extern char **environ;
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -553,13 +557,6 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
                    -1, 0);
   a->stacks = mmap(NULL, a->stacks_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  /* Pages are populated where they will be written at once (the report, the gate, the
-  ** page each child starts its stack on): a fault a page costs more (bench/page_cost).
-  ** Before Linux 5.14 the madvise says EINVAL, and the pages fault in as they are met. */
-  if (a->stacks != MAP_FAILED) {
-    madvise((char *)a->stacks + a->stacks_size - page, page, MADV_POPULATE_WRITE);
-    if (a->namespace) madvise((char *)a->stacks + STACK_SIZE, page, MADV_POPULATE_WRITE);
-  }
   if (a->report == MAP_FAILED || a->stacks == MAP_FAILED ||
       mprotect(a->stacks, page, PROT_NONE) != 0 ||
       mprotect((char *)a->stacks + STACK_SIZE + page, page, PROT_NONE) != 0) {
@@ -569,6 +566,11 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
   }
+  /* Pages are populated where they will be written at once (the report, the gate, the
+  ** page each child starts its stack on): a fault a page costs more (bench/page_cost).
+  ** Before Linux 5.14 the madvise says EINVAL, and the pages fault in as they are met. */
+  madvise((char *)a->stacks + a->stacks_size - page, page, MADV_POPULATE_WRITE);
+  if (a->namespace) madvise((char *)a->stacks + STACK_SIZE, page, MADV_POPULATE_WRITE);
   r = a->report;
   r->workload_tid = 1;                  /* the kernel clears it when the workload execs or ends */
   r->workload_pidfd = -1;

@@ -69,15 +69,17 @@ static int host_restore_stdout(lua_State *L) {
   return 1;
 }
 
-/* host.populate_stack(): the 64 KB of stack under the caller populated in one call (see
-** populate_heap below): parsing the policy and compiling it go that deep, a page at a
-** time. sx.runner calls it once it knows a policy will run (--version never goes deep). */
+/* host.populate_stack(): the 64 KB of stack under this call's page populated in one call
+** (see populate_heap below): parsing the policy and compiling it go that deep, a page at
+** a time. sx.runner calls it once it knows a policy will run (--version never goes deep).
+** Below the stack's mapping, the kernel says ENOMEM and populates nothing. */
 static int host_populate_stack(lua_State *L) {
-  enum { PAGE = 4096, STACK_POPULATED = 64 * 1024 };
-  char here;
-  uintptr_t below = ((uintptr_t)&here & ~(uintptr_t)(PAGE - 1)) - PAGE;
+  enum { STACK_POPULATED = 64 * 1024 };
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(page - 1);
   (void)L;
-  madvise((void *)(below - STACK_POPULATED), STACK_POPULATED, MADV_POPULATE_WRITE);
+  if (page > 1 && page <= STACK_POPULATED)
+    madvise((void *)(here - STACK_POPULATED), STACK_POPULATED, MADV_POPULATE_WRITE);
   return 0;
 }
 
@@ -141,17 +143,23 @@ static int run(lua_State *L) {
 ** policy, the spawn), a page at a time, and on a virtual machine each first touch is a
 ** fault that costs microseconds, more than twice what a page costs populated with the
 ** others in one MADV_POPULATE_WRITE (bench/page_cost measures both; docs/benchmarks.md
-** has the last run's figures). So, before anything else is
-** allocated, glibc's heap is made to grow in steps of that size and its first step is
-** populated with one call. Without glibc, or on a kernel older than 5.14 (EINVAL), the
-** pages fault in as before: only the cost differs. */
+** has the last run's figures). So, before anything else is allocated, glibc's heap is
+** made to grow in steps of that size (M_TOP_PAD) and its first step is populated with
+** one call. Any such mallopt turns glibc's sliding mmap and trim thresholds off for good,
+** so they are set where they would slide to for the buffers of a long supervised run:
+** an allocation under 1 MB stays on the heap rather than being mapped and unmapped each
+** time, and the heap gives back only what passes 2 MB. Without glibc, or on a kernel older
+** than 5.14 (EINVAL), the pages fault in as before: only the cost differs. */
 enum { HEAP_POPULATED = 256 * 1024 };
 
 static void populate_heap(void) {
-#if defined(__GLIBC__) && defined(M_TOP_PAD)
-  const uintptr_t page = 4096;
+#if defined(__GLIBC__) && defined(M_TOP_PAD) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   char *first, *start, *end;
-  if (!mallopt(M_TOP_PAD, HEAP_POPULATED + 64 * 1024) || !(first = malloc(1))) return;
+  if (page <= 1 || !mallopt(M_MMAP_THRESHOLD, 1024 * 1024) ||
+      !mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) ||
+      !mallopt(M_TOP_PAD, HEAP_POPULATED + 64 * 1024) || !(first = malloc(1)))
+    return;
   start = (char *)(((uintptr_t)first + page - 1) & ~(page - 1));
   end = sbrk(0);
   /* the heap past the first chunk, and nothing else (a heap glibc had to mmap elsewhere
