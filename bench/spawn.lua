@@ -434,8 +434,8 @@ function M.report(rows, d)
     "stack (the faults columns above); sxlua populates the first 256 KB of its heap in one " ..
     "call (src/sxlua.c), where a small run's Lua state, modules and policy land, and the " ..
     "64 KB of stack under the runner once a policy is to run. (The " ..
-    "faults columns are rusage's, which counts a populated page as a fault too: that is " ..
-    "why `sxlua --version` shows more than before it populated, with less CPU.)",
+    "faults columns are rusage's, which counts a populated page as a fault too: sxlua's " ..
+    "count those it populates.)",
     d.page.fault, d.page.populate and fmt("%.2f µs", d.page.populate)
       or "not measured (refused: a kernel before 5.14) when")
   p("")
