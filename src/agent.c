@@ -205,55 +205,44 @@ static int build_block(struct sx_agent *a, const struct sx_spawn *o, const char 
 
 /* ---- the exec gate's pages ---------------------------------------------------- */
 
-/* A mapping of `size` bytes at a random address, or NULL when none could be had.
-** MAP_FIXED_NOREPLACE keeps what is mapped there already; the widest range this machine
-** takes is tried first. */
-static void *random_area(size_t size) {
-  static const unsigned bits[] = { 46, 38, 31 };
-  for (size_t b = 0; b < sizeof bits / sizeof *bits; b++)
-    for (int attempt = 0; attempt < 16 && bits[b] < 8 * sizeof(uintptr_t); attempt++) {
-      uint64_t r;
-      uintptr_t lo = (uintptr_t)1 << (bits[b] - 6), addr;
-      void *m;
-      if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return NULL;
-      addr = (uintptr_t)(lo + r % (((uintptr_t)1 << bits[b]) - lo - size)) & ~(uintptr_t)4095;
-      m = mmap((void *)addr, size, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE, -1, 0);
-      if (m == MAP_FAILED) continue;
-      if (m != (void *)addr) { munmap(m, size); continue; }   /* an old kernel's hint */
-      return m;
-    }
-  return NULL;
-}
-
 enum { GATE_OBJECTS = 4, GATE_GAP = 4096 };
 
-/* Copies of the path and of the argv and envp vectors at random addresses: the three
-** pointers the agent's execve passes; and the message that hands a listener over, whose
-** address sendmsg passes; and the keys both calls pass in their unused registers (gate.h).
-** Only the gate lets those calls through, and only with the keys, which no address the
-** workload may learn gives away. The four objects share one mapping at a random address
-** (one munmap at the end, not four: each would send the TLB flush to every CPU that ran
-** this memory), each at a random 8-byte place in a gap of its own. */
+/* The bytes each of the gate's objects takes: the path, the argv and envp vectors, the
+** handover message. */
+static void gate_needs(const struct sx_plan *plan, char *const *argv, char *const *envp,
+                       size_t need[GATE_OBJECTS]) {
+  need[0] = strlen(plan->path) + 1;
+  need[1] = (count((const char *const *)argv) + 1) * sizeof(char *);
+  need[2] = (count((const char *const *)envp) + 1) * sizeof(char *);
+  need[3] = sizeof(struct sx_handover);
+}
+
+/* The size of the gate's pages: each object in a gap of its own. */
+static size_t gate_size(const size_t need[GATE_OBJECTS]) {
+  size_t size = 0;
+  for (int i = 0; i < GATE_OBJECTS; i++) size += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
+  return (size + 4095) & ~(size_t)4095;
+}
+
+/* Copies of the path and of the argv and envp vectors: the three pointers the agent's
+** execve passes; and the message that hands a listener over, whose address sendmsg
+** passes; each at a random 8-byte place in a gap of its own in the gate's pages (a->gate,
+** which sx_agent_spawn maps above the children's stacks). Beside them the keys both calls
+** pass in their unused registers (gate.h). Only the gate lets those calls through, and
+** only with the keys, which no address the workload may learn gives away (a root workload
+** reads sxlua's /proc/PID/maps): the places are made for this spawn, and the keys are what
+** no guess finds. */
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
-  size_t plen = strlen(plan->path) + 1, argc = count((const char *const *)argv),
-         envc = count((const char *const *)envp);
-  size_t need[GATE_OBJECTS] = { plen, (argc + 1) * sizeof(char *), (envc + 1) * sizeof(char *),
-                                sizeof(struct sx_handover) };
+  size_t need[GATE_OBJECTS], off = 0;
   uint16_t gaps[GATE_OBJECTS];
-  char *at[GATE_OBJECTS], *base, *path, **av, **ev;
+  char *at[GATE_OBJECTS], *base = a->gate, *path, **av, **ev;
   struct sx_handover *h;
-  size_t size = 0, off = 0;
+  gate_needs(plan, argv, envp, need);
   if (getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps ||
       getrandom(plan->exec_key, sizeof plan->exec_key, 0) != (ssize_t)sizeof plan->exec_key ||
       getrandom(plan->send_key, sizeof plan->send_key, 0) != (ssize_t)sizeof plan->send_key)
     return -1;
-  for (int i = 0; i < GATE_OBJECTS; i++) size += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
-  size = (size + 4095) & ~(size_t)4095;
-  if (!(base = random_area(size))) return -1;
-  a->gate = base;
-  a->gate_size = size;
   for (int i = 0; i < GATE_OBJECTS; i++) {
     at[i] = base + off + (gaps[i] % (GATE_GAP / 8)) * 8;
     off += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
@@ -262,9 +251,9 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   av = (char **)(void *)at[1];
   ev = (char **)(void *)at[2];
   h = (struct sx_handover *)(void *)at[3];
-  memcpy(path, plan->path, plen);
-  memcpy(av, argv, (argc + 1) * sizeof *av);
-  memcpy(ev, envp, (envc + 1) * sizeof *ev);
+  memcpy(path, plan->path, need[0]);
+  memcpy(av, argv, need[1]);
+  memcpy(ev, envp, need[2]);
   plan->path = path;
   plan->argv = av;
   plan->envp = ev;
@@ -282,9 +271,10 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   return 0;
 }
 
-/* The memory the children use: the gate's pages, the report page and their stacks.
-** Given back when they are gone (reap), not before: while a child shares this memory (the
-** reaper does until the workload ends) every munmap interrupts its CPU to flush the TLB. */
+/* The memory the children use: the report page, and one mapping of their stacks with the
+** gate's pages above them. Given back when they are gone (reap), not before: while a child
+** shares this memory (the reaper does until the workload ends) every munmap interrupts its
+** CPU to flush the TLB. */
 static void unmap_shared(struct sx_agent *a) {
   if (a->inner) {                      /* nothing may point into them after */
     struct sx_plan *plan = &inner_of(a)->plan;
@@ -293,9 +283,9 @@ static void unmap_shared(struct sx_agent *a) {
     plan->handover = NULL;
     plan->report = NULL;
   }
-  if (a->gate) munmap(a->gate, a->gate_size), a->gate = NULL;
   if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE)), a->report = NULL;
-  if (a->stacks) munmap(a->stacks, a->stacks_size), a->stacks = NULL;
+  if (a->stacks) munmap(a->stacks, a->stacks_size + a->gate_size), a->stacks = NULL;
+  a->gate = NULL;
 }
 
 /* The gate's two calls: the agent's execve and its handover sendmsg. */
@@ -443,7 +433,7 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
   sigset_t all, old;
-  char *top = (char *)a->stacks + a->stacks_size;
+  char *top = a->gate;                   /* the upper stack's top */
   int (*fn)(void *) = a->namespace ? sx_reaper_main : sx_workload_main;
   int e, cpu = sched_getcpu();
   sigfillset(&all);
@@ -517,7 +507,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   struct sx_report *r;
   struct sx_plan *plan;
   int stage, e, sv[2];
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), need[GATE_OBJECTS];
   if (a->state != SX_AGENT_EMPTY) return fail(err, SX_AGENT_E_NOT_PARKED, 0, "this process was already spawned", NULL);
   if (!o->argv || !o->argv[0]) return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "argv is empty", NULL);
   if (sx_arch_host() < 0) return fail(err, SX_AGENT_E_SYSTEM, ENOSYS, "this architecture is not supported", NULL);
@@ -546,16 +536,21 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   }
   inner_of(a)->socket = sv[0];
   inner_of(a)->plan.socket = inner_of(a)->child_socket = sv[1];
-  if (build_block(a, o, path, &argv, &envp) != 0 || make_gate(a, argv, envp) != 0) {
-    e = errno ? errno : ENOMEM;
+  if (build_block(a, o, path, &argv, &envp) != 0) {
     sx_agent_release(a);
-    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: no memory for the plan", NULL);
+    return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn: no memory for the plan", NULL);
   }
-  /* the report page, then the two stacks, each above a guard page */
+  /* The report page; then one mapping: the two stacks, each above a guard page, and the
+  ** gate's pages above the upper one (one munmap at the end: each sends the TLB flush to
+  ** every CPU that ran this memory). The kernel places it: a random address, far from
+  ** every other mapping, needs page tables of its own, which made the gate cost 3x as much
+  ** (115-125 us a spawn against 36, on the benchmarks' VM). */
+  gate_needs(&inner_of(a)->plan, argv, envp, need);
   a->stacks_size = 2 * (STACK_SIZE + page);
+  a->gate_size = gate_size(need);
   a->report = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE,
                    -1, 0);
-  a->stacks = mmap(NULL, a->stacks_size, PROT_READ | PROT_WRITE,
+  a->stacks = mmap(NULL, a->stacks_size + a->gate_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (a->report == MAP_FAILED || a->stacks == MAP_FAILED ||
       mprotect(a->stacks, page, PROT_NONE) != 0 ||
@@ -566,11 +561,17 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
   }
-  /* Pages are populated where they will be written at once (the report, the gate, the
-  ** page each child starts its stack on): a fault a page costs more (bench/page_cost).
+  a->gate = (char *)a->stacks + a->stacks_size;
+  /* Pages are populated where they will be written at once (the report, the page each
+  ** child starts its stack on, the gate's): a fault a page costs more (bench/page_cost).
   ** Before Linux 5.14 the madvise says EINVAL, and the pages fault in as they are met. */
-  madvise((char *)a->stacks + a->stacks_size - page, page, MADV_POPULATE_WRITE);
+  madvise((char *)a->gate - page, page + a->gate_size, MADV_POPULATE_WRITE);
   if (a->namespace) madvise((char *)a->stacks + STACK_SIZE, page, MADV_POPULATE_WRITE);
+  if (make_gate(a, argv, envp) != 0) {
+    e = errno;
+    sx_agent_release(a);
+    return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: getrandom", NULL);
+  }
   r = a->report;
   r->workload_tid = 1;                  /* the kernel clears it when the workload execs or ends */
   r->workload_pidfd = -1;

@@ -69,7 +69,7 @@ struct sx_plan_filter {
 };
 
 /* The message that hands a listener to the parent (SCM_RIGHTS, one byte: the filter's
-** index), at a random address: its address is the gate's sendmsg argument. */
+** index), at a random place in the gate's pages: its address is the gate's sendmsg argument. */
 struct sx_handover {
   struct msghdr msg;
   struct iovec iov;

@@ -4,10 +4,11 @@
 ** The gate lets exactly two calls through that the filter behind it may forbid, both the
 ** agent's own, from the host's architecture: its execve, and the sendmsg that hands a
 ** filter's notification listener to the parent. Each is recognised by all six argument
-** registers: its own arguments, pointers into a mapping at a random address, and in the
-** three registers the kernel ignores for these calls, three random 64-bit keys made for
-** this spawn, which live only in the agent's memory and in the filter: no address the
-** workload might learn (a root workload can read the agent's /proc/PID/maps) helps it.
+** registers: its own arguments, pointers to random places in pages made for this spawn,
+** and in the three registers the kernel ignores for these calls, three random 64-bit keys
+** made for this spawn, which live only in the agent's memory and in the filter: no
+** address the workload might learn (a root workload can read the agent's /proc/PID/maps)
+** helps it.
 ** The agent zeroes its copies, and the stack the calls that made them used, once the
 ** workload has exec'd (a root workload may sample the agent's stack with perf).
 ** A prologue in front of the filter returns ALLOW for those two calls and hands every

@@ -127,8 +127,8 @@ struct sx_agent {
   size_t stacks_size;
   void *inner;                 /* the plan and what the parent keeps beside it (agent.c) */
   char *block;                 /* argv, envp, path, cwd, keep list, maps: one allocation */
-  void *gate;                  /* the gate's pages (path, argv, envp, handover message), at a */
-  size_t gate_size;            /* random address */
+  void *gate;                  /* the gate's pages (path, argv, envp, handover message), */
+  size_t gate_size;            /* above the stacks in their mapping */
   struct sx_agent_filter filters[SX_AGENT_MAX_FILTERS];
   size_t nfilters;
   int listeners[SX_AGENT_MAX_FILTERS];
