@@ -235,16 +235,17 @@ static size_t gate_size(const size_t need[GATE_OBJECTS]) {
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
   size_t need[GATE_OBJECTS], off = 0;
-  uint16_t gaps[GATE_OBJECTS];
+  struct { uint64_t exec[3], send[3]; uint16_t gaps[GATE_OBJECTS]; } r;   /* one getrandom */
   char *at[GATE_OBJECTS], *base = a->gate, *path, **av, **ev;
   struct sx_handover *h;
   gate_needs(plan, argv, envp, need);
-  if (getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps ||
-      getrandom(plan->exec_key, sizeof plan->exec_key, 0) != (ssize_t)sizeof plan->exec_key ||
-      getrandom(plan->send_key, sizeof plan->send_key, 0) != (ssize_t)sizeof plan->send_key)
-    return -1;
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return -1;
+  memcpy(plan->exec_key, r.exec, sizeof plan->exec_key);
+  memcpy(plan->send_key, r.send, sizeof plan->send_key);
+  explicit_bzero(r.exec, sizeof r.exec);         /* the plan's copies are the ones forgotten */
+  explicit_bzero(r.send, sizeof r.send);
   for (int i = 0; i < GATE_OBJECTS; i++) {
-    at[i] = base + off + (gaps[i] % (GATE_GAP / 8)) * 8;
+    at[i] = base + off + (r.gaps[i] % (GATE_GAP / 8)) * 8;
     off += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
   }
   path = at[0];
