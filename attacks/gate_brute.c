@@ -20,16 +20,18 @@ static long ppid_of(long pid) {
   while (fgets(l, sizeof l, f)) if (!strncmp(l, "PPid:", 5)) v = atol(l + 5);
   fclose(f); return v;
 }
-/* The gate's pages sit above the agent's upper stack, in one mapping: a rw-p range right
-** after a one-page ---p guard, 64 KiB of stack then the gate. */
+/* The gate's pages sit above the agent's upper stack, in one mapping: a rw-p range after
+** a one-page ---p guard that follows the 64 KiB rw-p upper stack. */
 static int find(long pid) {
-  char p[64], l[512], perm[8]; FILE *f; unsigned long lo, hi, guard = 0; snprintf(p, sizeof p, "/proc/%ld/maps", pid);
+  char p[64], l[512], perm[8]; FILE *f; unsigned long lo, hi, stack_end = 0, guard_end = 0;
+  snprintf(p, sizeof p, "/proc/%ld/maps", pid);
   if (!(f = fopen(p, "r"))) return 0;
   while (fgets(l, sizeof l, f)) {
     if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perm) != 3) continue;
-    if (guard == lo && hi - lo > 0x10000 && hi - lo < 0x20000 && strstr(l, "rw-p 00000000 00:00 0") && !strchr(l, '[')) {
-      base = lo + 0x10000; size = hi - base; fclose(f); return 1; }
-    guard = !strcmp(perm, "---p") && hi - lo == 4096 ? hi : 0;
+    if (guard_end == lo && hi - lo < 0x10000 && strstr(l, "rw-p 00000000 00:00 0") && !strchr(l, '[')) {
+      base = lo; size = hi - lo; fclose(f); return 1; }
+    guard_end = stack_end == lo && !strcmp(perm, "---p") && hi - lo == 4096 ? hi : 0;
+    stack_end = !strcmp(perm, "rw-p") && hi - lo == 0x10000 ? hi : 0;
   }
   fclose(f); return 0;
 }

@@ -514,6 +514,81 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     end
   end)
 
+  -- The gate's keys are in the workload's filter, which host root reads back
+  -- (spec-bin/filters_of: the prologue compares args 3..5 word by word). Once the workload
+  -- has exec'd, no copy of them may be left anywhere in sxlua's memory (the reaper shares
+  -- it): not in the plan, the stacks, the children's stacks or the gate's pages.
+  it("keeps no copy of the gate's keys anywhere in its memory once the workload has exec'd", function()
+    local bin = proc.bin("filters_of")
+    -- The 64-bit words a filters_of line compares args 3..5 with (x86_64's word order).
+    local function keys_of(out)
+      local keys, lo = {}, {}
+      for line in out:gmatch("[^\n]+") do
+        local words = {}
+        for w in line:gmatch("%S+") do words[#words + 1] = w end
+        for i = 1, #words - 1 do
+          local code, k = words[i]:match("^(%x+),%x+,%x+,(%x+)$")
+          local jcode, jk = words[i + 1]:match("^(%x+),%x+,%x+,(%x+)$")
+          local off, value = tonumber(k, 16), tonumber(jk, 16)
+          if code == "20" and jcode == "15" and off >= 0x28 and off < 0x40 then
+            if off % 8 == 0 then lo[off] = value
+            elseif lo[off - 4] then keys[#keys + 1] = lo[off - 4] | value << 32 end
+          end
+        end
+      end
+      return keys
+    end
+    -- How many of `keys` the memory of process `pid` holds, in every mapping it can read.
+    local function copies(pid, keys)
+      local mem, found = assert(io.open("/proc/" .. pid .. "/mem", "rb")), 0
+      for line in io.lines("/proc/" .. pid .. "/maps") do
+        local lo, hi, perms, rest = line:match("^(%x+)-(%x+) (%S+) %S+ %S+ %S+%s*(.*)$")
+        if perms:sub(1, 1) == "r" and not rest:match("^%[v") then
+          local from, to = tonumber(lo, 16), tonumber(hi, 16)
+          local data = mem:seek("set", from) and mem:read(to - from)
+          for _, key in ipairs(keys) do
+            if data and data:find(("<I8"):pack(key), 1, true) then found = found + 1 end
+          end
+        end
+      end
+      mem:close()
+      return found
+    end
+    local function first_child(pid)
+      return tonumber((proc.read(("/proc/%d/task/%d/children"):format(pid, pid)) or ""):match("%d+"))
+    end
+    for _, flag in ipairs{ "", "--no-pid-namespace " } do
+      local pidfile = proc.tmpname()
+      os.execute(("sh -c 'echo $$ > %s; exec %s %s%s -- /bin/sleep 10' >/dev/null 2>&1 &"):format(
+        q(pidfile), proc.SXLUA, flag, q(p(FINDING_1))))
+      local sx, workload
+      assert.is_true(proc.eventually(function()
+        sx = tonumber(proc.read(pidfile) or "")
+        if not sx then return false end
+        workload = first_child(sx)
+        if flag == "" and workload then workload = first_child(workload) end
+        return workload and (proc.read("/proc/" .. workload .. "/comm") or "") == "sleep\n"
+      end), "the workload did not start")
+      local code, out, err = proc.run(q(bin) .. " " .. workload)
+      assert.equal(0, code, err)
+      local keys = keys_of(out)
+      assert.is_true(#keys >= 3, out)       -- execve's three at least
+      local gone = proc.eventually(function() return copies(sx, keys) == 0 end, 5)
+      os.execute("kill -KILL " .. sx)
+      os.remove(pidfile)
+      assert.is_true(gone, flag .. "a key is still in sxlua's memory after the exec")
+    end
+  end)
+
+  -- The memory a spawn's children used is kept for the next spawn (sx_agent.h: struct
+  -- sx_agent_spare). What they left on their stacks (registers they saved, the gate's keys
+  -- among them) and the gate's copies must not outlive their spawn.
+  it("zeroes every page a spawn's children wrote before it keeps their memory", function()
+    local code, out = proc.run(q(proc.bin("spare_check")))
+    assert.equal(0, code, out)
+    assert.equal("ok\n", out)
+  end)
+
   describe("when sxlua is killed", function()
     local DENY_EXEC = [[return require("sx.seccomp").deny_list({ "execve", "execveat" },
                                                             { deny_action = "kill_process" })]]

@@ -34,12 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_area.h"
 #include "agent_child.h"
 #include "gate.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23                  /* Linux 5.14: older kernels say EINVAL */
-#endif
 
 extern char **environ;
 
@@ -51,7 +48,6 @@ extern char **environ;
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 enum {
-  STACK_SIZE = 64 * 1024,       /* each child's; a guard page below it */
   KERNEL_INSNS = 32768          /* the kernel's MAX_INSNS_PER_PATH: a process's filters together */
 };
 
@@ -226,28 +222,28 @@ static size_t gate_size(const size_t need[GATE_OBJECTS]) {
 
 /* Copies of the path and of the argv and envp vectors: the three pointers the agent's
 ** execve passes; and the message that hands a listener over, whose address sendmsg
-** passes; each at a random 8-byte place in a gap of its own in the gate's pages (a->gate,
-** which sx_agent_spawn maps above the children's stacks). Beside them the keys both calls
-** pass in their unused registers (gate.h). Only the gate lets those calls through, and
-** only with the keys, which no address the workload may learn gives away (a root workload
-** reads sxlua's /proc/PID/maps): the places are made for this spawn, and the keys are what
-** no guess finds. */
+** passes; each at a random 8-byte place in a gap of its own in the gate's pages (a->gate:
+** agent_area.h). Beside them the keys both calls pass in their unused registers (gate.h).
+** Only the gate lets those calls through, and only with the keys. The places are no
+** secret from a root workload (it reads sxlua's /proc/PID/maps, and may sample what the
+** reaper's stack holds); the keys are: they live in the plan and the filters only, and
+** forget_keys zeroes them once the workload has exec'd. */
 static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   struct sx_plan *plan = &inner_of(a)->plan;
   size_t need[GATE_OBJECTS], off = 0;
-  struct { uint64_t exec[3], send[3]; uint16_t gaps[GATE_OBJECTS]; } r;   /* one getrandom */
+  uint16_t gaps[GATE_OBJECTS];
   char *at[GATE_OBJECTS], *base = a->gate, *path, **av, **ev;
   struct sx_handover *h;
   gate_needs(plan, argv, envp, need);
-  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return -1;
-  memcpy(plan->exec_key, r.exec, sizeof plan->exec_key);
-  memcpy(plan->send_key, r.send, sizeof plan->send_key);
-  explicit_bzero(r.exec, sizeof r.exec);         /* the plan's copies are the ones forgotten */
-  explicit_bzero(r.send, sizeof r.send);
+  /* the keys straight into the plan, never on this stack */
+  if (getrandom(&plan->keys, sizeof plan->keys, 0) != (ssize_t)sizeof plan->keys ||
+      getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps)
+    return -1;
   for (int i = 0; i < GATE_OBJECTS; i++) {
-    at[i] = base + off + (r.gaps[i] % (GATE_GAP / 8)) * 8;
+    at[i] = base + off + (gaps[i] % (GATE_GAP / 8)) * 8;
     off += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
   }
+  explicit_bzero(gaps, sizeof gaps);
   path = at[0];
   av = (char **)(void *)at[1];
   ev = (char **)(void *)at[2];
@@ -272,10 +268,9 @@ static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
   return 0;
 }
 
-/* The memory the children use: the report page, and one mapping of their stacks with the
-** gate's pages above them. Given back when they are gone (reap), not before: while a child
-** shares this memory (the reaper does until the workload ends) every munmap interrupts its
-** CPU to flush the TLB. */
+/* The memory the children use (agent_area.h), given back when they are gone (reap), not
+** before: while a child shares this memory (the reaper does until the workload ends)
+** every munmap interrupts its CPU to flush the TLB. */
 static void unmap_shared(struct sx_agent *a) {
   if (a->inner) {                      /* nothing may point into them after */
     struct sx_plan *plan = &inner_of(a)->plan;
@@ -284,9 +279,7 @@ static void unmap_shared(struct sx_agent *a) {
     plan->handover = NULL;
     plan->report = NULL;
   }
-  if (a->report) munmap(a->report, (size_t)sysconf(_SC_PAGESIZE)), a->report = NULL;
-  if (a->stacks) munmap(a->stacks, a->stacks_size + a->gate_size), a->stacks = NULL;
-  a->gate = NULL;
+  sx_area_give_back(a);
 }
 
 /* The gate's two calls: the agent's execve and its handover sendmsg. */
@@ -300,8 +293,8 @@ static struct sx_gate gate_calls(const struct sx_agent *a) {
   g.send[1] = (uintptr_t)&plan->handover->msg;
   g.send[2] = 0;
   for (int i = 0; i < 3; i++) {
-    g.exec[3 + i] = plan->exec_key[i];
-    g.send[3 + i] = plan->send_key[i];
+    g.exec[3 + i] = plan->keys.exec[i];
+    g.send[3 + i] = plan->keys.send[i];
   }
   g.handover = 0;
   return g;
@@ -321,8 +314,7 @@ static __attribute__((noinline)) void scrub_stack(void) {
 ** filters as installed (the gate compares them as constants) are zeroed and let go. */
 static void forget_keys(struct sx_agent *a) {
   struct sx_plan *plan = &inner_of(a)->plan;
-  explicit_bzero(plan->exec_key, sizeof plan->exec_key);
-  explicit_bzero(plan->send_key, sizeof plan->send_key);
+  explicit_bzero(&plan->keys, sizeof plan->keys);
   for (size_t k = 0; k < a->nfilters; k++) {
     struct sx_agent_filter *f = &a->filters[k];
     if (f->plan) explicit_bzero(f->plan, f->plan_len * sizeof *f->plan);
@@ -434,7 +426,7 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
   sigset_t all, old;
-  char *top = a->gate;                   /* the upper stack's top */
+  char *top = sx_area_upper_top(a);
   int (*fn)(void *) = a->namespace ? sx_reaper_main : sx_workload_main;
   int e, cpu = sched_getcpu();
   sigfillset(&all);
@@ -508,7 +500,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   struct sx_report *r;
   struct sx_plan *plan;
   int stage, e, sv[2];
-  size_t page = (size_t)sysconf(_SC_PAGESIZE), need[GATE_OBJECTS];
+  size_t need[GATE_OBJECTS];
   if (a->state != SX_AGENT_EMPTY) return fail(err, SX_AGENT_E_NOT_PARKED, 0, "this process was already spawned", NULL);
   if (!o->argv || !o->argv[0]) return fail(err, SX_AGENT_E_NOT_FOUND, ENOENT, "argv is empty", NULL);
   if (sx_arch_host() < 0) return fail(err, SX_AGENT_E_SYSTEM, ENOSYS, "this architecture is not supported", NULL);
@@ -521,6 +513,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
     return fail(err, SX_AGENT_E_SYSTEM, errno, "spawn: PR_SET_DUMPABLE", NULL);
   a->namespace = !o->share_pid_namespace;
+  a->spare = o->spare;
   if (a->namespace && !has_cap_sys_admin())
     return fail(err, SX_AGENT_E_NAMESPACE, EPERM, "cannot make a PID namespace: this process "
                 "lacks CAP_SYS_ADMIN (sx_agent_enter_user_namespace gives it that in a user "
@@ -541,33 +534,12 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "spawn: no memory for the plan", NULL);
   }
-  /* The report page; then one mapping: the two stacks, each above a guard page, and the
-  ** gate's pages above the upper one (one munmap at the end: each sends the TLB flush to
-  ** every CPU that ran this memory). The kernel places it: a random address, far from
-  ** every other mapping, needs page tables of its own, which made the gate cost 3x as much
-  ** (115-125 us a spawn against 36, on the benchmarks' VM). */
   gate_needs(&inner_of(a)->plan, argv, envp, need);
-  a->stacks_size = 2 * (STACK_SIZE + page);
-  a->gate_size = gate_size(need);
-  a->report = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
-  a->stacks = mmap(NULL, a->stacks_size + a->gate_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (a->report == MAP_FAILED || a->stacks == MAP_FAILED ||
-      mprotect(a->stacks, page, PROT_NONE) != 0 ||
-      mprotect((char *)a->stacks + STACK_SIZE + page, page, PROT_NONE) != 0) {
+  if (sx_area_take(a, gate_size(need)) != 0) {
     e = errno;
-    if (a->report == MAP_FAILED) a->report = NULL;
-    if (a->stacks == MAP_FAILED) a->stacks = NULL;
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
   }
-  a->gate = (char *)a->stacks + a->stacks_size;
-  /* Pages are populated where they will be written at once (the report, the page each
-  ** child starts its stack on, the gate's): a fault a page costs more (bench/page_cost).
-  ** Before Linux 5.14 the madvise says EINVAL, and the pages fault in as they are met. */
-  madvise((char *)a->gate - page, page + a->gate_size, MADV_POPULATE_WRITE);
-  if (a->namespace) madvise((char *)a->stacks + STACK_SIZE, page, MADV_POPULATE_WRITE);
   if (make_gate(a, argv, envp) != 0) {
     e = errno;
     sx_agent_release(a);
@@ -587,7 +559,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
   if (a->namespace) {
     plan->parent_pidfd = a->self_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     plan->workload_flags = child_flags(0);
-    plan->workload_stack = (char *)a->stacks + STACK_SIZE + page;   /* the lower stack's top */
+    plan->workload_stack = sx_area_lower_top(a);
     if (a->self_pidfd < 0) {
       e = errno;
       sx_agent_release(a);

@@ -167,14 +167,14 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
       int fd = (int)rc;
       p->handover->index = (uint8_t)i;
       memcpy(CMSG_DATA((struct cmsghdr *)(void *)p->handover->control), &fd, sizeof fd);
-      rc = SX_SYS6(SYS_sendmsg, p->socket, &p->handover->msg, 0, p->send_key[0],
-                   p->send_key[1], p->send_key[2]);
+      rc = SX_SYS6(SYS_sendmsg, p->socket, &p->handover->msg, 0, p->keys.send[0],
+                   p->keys.send[1], p->keys.send[2]);
       if (rc < 0) fail(r, SX_ST_HANDOVER_FAILED, rc, (int)i, 0);
     }
   }
   STORE(r->stage, SX_ST_EXECING);
-  rc = SX_SYS6(SYS_execve, p->path, p->argv, p->envp, p->exec_key[0], p->exec_key[1],
-               p->exec_key[2]);
+  rc = SX_SYS6(SYS_execve, p->path, p->argv, p->envp, p->keys.exec[0], p->keys.exec[1],
+               p->keys.exec[2]);
   fail(r, SX_ST_EXEC_FAILED, rc, 0, 0);
 }
 

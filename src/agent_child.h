@@ -98,8 +98,9 @@ struct sx_plan {
   const char *path;                  /* the execve arguments, at the gate's addresses */
   char *const *argv;
   char *const *envp;
-  uint64_t exec_key[3];              /* the gate's keys: execve's and sendmsg's unused */
-  uint64_t send_key[3];              /* argument registers 3..5 (gate.h) */
+  struct {                           /* the gate's keys: execve's and sendmsg's unused */
+    uint64_t exec[3], send[3];       /* argument registers 3..5 (gate.h) */
+  } keys;
   cpu_set_t affinity;                /* the caller's, which the workload takes back */
   int pin_cpu;                       /* the caller's CPU, the children's until proceed; -1 */
 };

@@ -30,6 +30,7 @@
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
 #define HANDLE "sx.agent"
 #define LIVE "sx.agent.live"         /* registry: a weak-keyed table of the handles */
+#define SPARE "sx.agent.spare"       /* the memory spawns keep for the next (sx_agent.h) */
 
 LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L);
 
@@ -92,8 +93,15 @@ static int handle_gc(lua_State *L) {
   return 0;
 }
 
+static int spare_gc(lua_State *L) {
+  sx_agent_spare_free(lua_touserdata(L, 1));
+  return 0;
+}
+
 /* spawn(argv, env|nil, cwd|nil, allow_new_privs, fds|nil, share_pid_namespace)
-** -> handle | nil, code, errno, msg */
+** -> handle | nil, code, errno, msg. The state's spare (upvalue 1, held by the registry
+** until the state closes, and finalized after every handle: it was made before them)
+** lends each spawn its memory. */
 static int l_spawn(lua_State *L) {
   struct sx_agent *a;
   struct sx_spawn o;
@@ -123,6 +131,7 @@ static int l_spawn(lua_State *L) {
     o.nfds = (size_t)n;
   }
   o.share_pid_namespace = lua_toboolean(L, 6);
+  o.spare = lua_touserdata(L, lua_upvalueindex(1));
   /* the handle exists, empty, before there is anything to release */
   a = lua_newuserdatauv(L, sizeof *a, 0);
   sx_agent_init(a);
@@ -482,7 +491,7 @@ static const luaL_Reg handle_methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  { "spawn", l_spawn }, { "strerror", l_strerror },
+  { "strerror", l_strerror },
   { "enter_user_namespace", l_enter_user_namespace },
   { "notif_valid", l_notif_valid },
   { "notif_send", l_notif_send }, { "notif_addfd", l_notif_addfd }, { "tgid", l_tgid },
@@ -530,6 +539,18 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, functions);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, SPARE) != LUA_TUSERDATA) {   /* one a state */
+    lua_pop(L, 1);
+    sx_agent_spare_init(lua_newuserdatauv(L, sizeof(struct sx_agent_spare), 0));
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, spare_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SPARE);
+  }
+  lua_pushcclosure(L, l_spawn, 1);
+  lua_setfield(L, -2, "spawn");
   *(struct sx_notify_reader **)lua_newuserdatauv(L, sizeof(struct sx_notify_reader *), 0) = NULL;
   if (luaL_newmetatable(L, READER)) {
     lua_pushcfunction(L, reader_gc);

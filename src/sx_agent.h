@@ -100,7 +100,22 @@ struct sx_spawn {
   size_t nfds;
   int allow_new_privs;         /* 1: leave no_new_privs as it is (else it is set) */
   int share_pid_namespace;     /* 1: no PID namespace of its own (see the header) */
+  struct sx_agent_spare *spare;   /* or NULL: where the children's memory is kept between
+                                  ** spawns; it must outlive the agent */
 };
+
+/* The memory one spawn's children used (their stacks, the gate's pages, the report page),
+** kept for the caller's next spawn, which then maps, populates and unmaps none: on a VM
+** that is a good part of a spawn's cost. A spawn takes what the spare holds, and gives it
+** back once its children are gone, every page they wrote zeroed; a spare holds one area.
+** Not thread-safe: one spare per thread that spawns (a Lua state has one). */
+struct sx_agent_spare {
+  void *report, *stacks;       /* NULL: none held */
+  size_t size;                 /* the stacks' mapping, the gate's pages included */
+  int closed;                  /* freed: nothing more is kept */
+};
+SX_API void sx_agent_spare_init(struct sx_agent_spare *s);
+SX_API void sx_agent_spare_free(struct sx_agent_spare *s);   /* gives the memory back */
 
 #define SX_AGENT_MAX_FILTERS 32
 
@@ -129,6 +144,7 @@ struct sx_agent {
   char *block;                 /* argv, envp, path, cwd, keep list, maps: one allocation */
   void *gate;                  /* the gate's pages (path, argv, envp, handover message), */
   size_t gate_size;            /* above the stacks in their mapping */
+  struct sx_agent_spare *spare;   /* sx_spawn's */
   struct sx_agent_filter filters[SX_AGENT_MAX_FILTERS];
   size_t nfilters;
   int listeners[SX_AGENT_MAX_FILTERS];
