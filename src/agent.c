@@ -213,11 +213,11 @@ static void gate_needs(const struct sx_plan *plan, char *const *argv, char *cons
   need[3] = sizeof(struct sx_handover);
 }
 
-/* The size of the gate's pages: each object in a gap of its own. */
+/* The size of the gate's pages: each object in a gap of its own, in whole pages. */
 static size_t gate_size(const size_t need[GATE_OBJECTS]) {
-  size_t size = 0;
+  size_t size = 0, page = (size_t)sysconf(_SC_PAGESIZE);
   for (int i = 0; i < GATE_OBJECTS; i++) size += GATE_GAP + ((need[i] + 7) & ~(size_t)7);
-  return (size + 4095) & ~(size_t)4095;
+  return (size + page - 1) / page * page;
 }
 
 /* Copies of the path and of the argv and envp vectors: the three pointers the agent's

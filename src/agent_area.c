@@ -4,6 +4,8 @@
 */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -52,7 +54,9 @@ static int map_new(struct sx_agent *a, size_t gate_size) {
   int e;
   a->stacks_size = stacks_size();
   a->gate_size = gate_size;
-  a->report = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE,
+  /* private, as the stacks: the children share it all the same (CLONE_VM), and a fork of
+  ** the caller gets copies, never a page a spawn of the other process writes */
+  a->report = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                    -1, 0);
   a->stacks = mmap(NULL, a->stacks_size + gate_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -98,15 +102,24 @@ int sx_area_take(struct sx_agent *a, size_t gate_size) {
 }
 
 /* Zero every page of the area that was written: what the children left on their stacks
-** (registers they saved, the gate's keys among them) and the gate's copies must not
-** outlive the spawn that made them. A page never written is not resident, and reads as
-** zeros already: the guard pages among them. */
+** (registers they saved) and the gate's copies must not outlive the spawn that made them.
+** /proc/self/pagemap says which pages are present: one never written is not, and reads as
+** zeros already (the guard pages among them). A page swapped out is not present either,
+** and would come back as it was: then the area is not kept (-1). */
 static int scrub(struct sx_agent *a) {
-  size_t page = page_size(), size = a->stacks_size + a->gate_size, n = size / page;
-  unsigned char resident[256];
-  if (n > sizeof resident || mincore(a->stacks, size, resident) != 0) return -1;
-  for (size_t i = 0; i < n; i++)
-    if (resident[i] & 1) explicit_bzero((char *)a->stacks + i * page, page);
+  enum { MAX_PAGES = 512 };
+  size_t page = page_size(), size = a->stacks_size + a->gate_size, n = (size + page - 1) / page;
+  uint64_t entries[MAX_PAGES];
+  int fd, ok = n <= MAX_PAGES;
+  if (!ok || (fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0) return -1;
+  ok = pread(fd, entries, n * sizeof *entries, (off_t)((uintptr_t)a->stacks / page * sizeof *entries)) ==
+       (ssize_t)(n * sizeof *entries);
+  close(fd);
+  for (size_t i = 0; ok && i < n; i++) {
+    if (entries[i] >> 62 & 1) ok = 0;                               /* swapped */
+    else if (entries[i] >> 63 & 1) explicit_bzero((char *)a->stacks + i * page, page);
+  }
+  if (!ok) return -1;
   explicit_bzero(a->report, sizeof(struct sx_report));
   return 0;
 }

@@ -19,6 +19,7 @@
 
 #if LUA_VERSION_NUM < 504
 #define lua_newuserdatauv(L, size, nuv) lua_newuserdata(L, size)
+#define lua_setiuservalue(L, idx, n) lua_setuservalue(L, idx)   /* one value: n is 1 */
 #endif
 
 #if LUA_VERSION_NUM < 502      /* LuaJIT 2.1 speaks 5.1 with a few 5.2 additions */

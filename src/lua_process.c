@@ -30,7 +30,8 @@
 #define LUAMOD_EXPORT __attribute__((visibility("default")))
 #define HANDLE "sx.agent"
 #define LIVE "sx.agent.live"         /* registry: a weak-keyed table of the handles */
-#define SPARE "sx.agent.spare"       /* the memory spawns keep for the next (sx_agent.h) */
+#define SPARE "sx.agent.spare"       /* the memory spawns keep for the next (sx_agent.h): the
+                                     ** registry's, and the metatable of such userdata */
 
 LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L);
 
@@ -94,14 +95,13 @@ static int handle_gc(lua_State *L) {
 }
 
 static int spare_gc(lua_State *L) {
-  sx_agent_spare_free(lua_touserdata(L, 1));
+  sx_agent_spare_free(luaL_checkudata(L, 1, SPARE));
   return 0;
 }
 
 /* spawn(argv, env|nil, cwd|nil, allow_new_privs, fds|nil, share_pid_namespace)
-** -> handle | nil, code, errno, msg. The state's spare (upvalue 1, held by the registry
-** until the state closes, and finalized after every handle: it was made before them)
-** lends each spawn its memory. */
+** -> handle | nil, code, errno, msg. The state's spare (upvalue 1) lends each spawn its
+** memory; the handle holds it (its user value) for as long as it may give it back. */
 static int l_spawn(lua_State *L) {
   struct sx_agent *a;
   struct sx_spawn o;
@@ -133,9 +133,11 @@ static int l_spawn(lua_State *L) {
   o.share_pid_namespace = lua_toboolean(L, 6);
   o.spare = lua_touserdata(L, lua_upvalueindex(1));
   /* the handle exists, empty, before there is anything to release */
-  a = lua_newuserdatauv(L, sizeof *a, 0);
+  a = lua_newuserdatauv(L, sizeof *a, 1);
   sx_agent_init(a);
   luaL_setmetatable(L, HANDLE);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setiuservalue(L, -2, 1);
   if (sx_agent_spawn(a, &o, &e) != SX_AGENT_OK) {
     sx_agent_release(a);
     return push_error(L, &e);
@@ -539,12 +541,14 @@ LUAMOD_EXPORT int luaopen_sx_process_core(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, functions);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, SPARE) != LUA_TUSERDATA) {   /* one a state */
+  lua_getfield(L, LUA_REGISTRYINDEX, SPARE);      /* one a state */
+  if (!luaL_testudata(L, -1, SPARE)) {
     lua_pop(L, 1);
     sx_agent_spare_init(lua_newuserdatauv(L, sizeof(struct sx_agent_spare), 0));
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, spare_gc);
-    lua_setfield(L, -2, "__gc");
+    if (luaL_newmetatable(L, SPARE)) {
+      lua_pushcfunction(L, spare_gc);
+      lua_setfield(L, -2, "__gc");
+    }
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, SPARE);

@@ -101,14 +101,17 @@ struct sx_spawn {
   int allow_new_privs;         /* 1: leave no_new_privs as it is (else it is set) */
   int share_pid_namespace;     /* 1: no PID namespace of its own (see the header) */
   struct sx_agent_spare *spare;   /* or NULL: where the children's memory is kept between
-                                  ** spawns; it must outlive the agent */
+                                  ** spawns; it must outlive the agent. Zero the whole
+                                  ** struct: a stray pointer here would be written through */
 };
 
 /* The memory one spawn's children used (their stacks, the gate's pages, the report page),
 ** kept for the caller's next spawn, which then maps, populates and unmaps none: on a VM
 ** that is a good part of a spawn's cost. A spawn takes what the spare holds, and gives it
-** back once its children are gone, every page they wrote zeroed; a spare holds one area.
-** Not thread-safe: one spare per thread that spawns (a Lua state has one). */
+** back once its children are gone, every page they wrote zeroed (an area with a page in
+** swap is given to the kernel instead); a spare holds one area. All of it is private
+** memory: a fork of the caller gets copies. Not thread-safe: one spare per thread that
+** spawns (a Lua state has one). */
 struct sx_agent_spare {
   void *report, *stacks;       /* NULL: none held */
   size_t size;                 /* the stacks' mapping, the gate's pages included */

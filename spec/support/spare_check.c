@@ -4,7 +4,10 @@
 ** and without a PID namespace, and checks what the spare promises: after each spawn it
 ** holds the area, every page of it the children wrote reads zero (their stacks, the
 ** gate's pages, the report), the next spawn takes that same area, and /proc/self/maps
-** does not grow. Prints "ok" and exits 0, or says what failed and exits 1.
+** does not grow. Then, with the spare holding an area, it forks: the copy spawns and
+** proceeds while a workload of the original waits parked, which must still be parked
+** (not woken by the copy's proceed through memory they share) and run under the filter
+** installed after. Prints "ok" and exits 0, or says what failed and exits 1.
 */
 #define _GNU_SOURCE
 #include <linux/filter.h>
@@ -82,6 +85,51 @@ static int one(struct sx_agent_spare *spare, int share_pid_namespace, void **sta
   return 0;
 }
 
+/* write(2) fails with EBADF, everything else is allowed: /bin/echo exits 1. */
+static const struct sx_insn NO_WRITE[] = {
+  { BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, nr) },
+  { BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_write },
+  { BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | 9 },
+  { BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW },
+};
+
+/* The spare holds an area when the caller forks; then each copy spawns from its own. */
+static int after_fork(struct sx_agent_spare *spare) {
+  static const char *const echo[] = { "/bin/echo", "a parked workload ran", NULL };
+  struct sx_spawn o;
+  struct sx_agent a;
+  struct sx_agent_error e;
+  int status = -1, go[2];
+  char byte = 0;
+  pid_t copy;
+  void *none = NULL;
+  if (!spare->report) return failed("the spare holds no area before the fork", NULL);
+  if (pipe(go) != 0) return failed("pipe", NULL);
+  fflush(stdout);
+  if ((copy = fork()) == 0) {          /* once the original's workload is parked: spawn, proceed */
+    close(go[1]);
+    _exit(read(go[0], &byte, 1) == 1 && one(spare, 1, &none) == 0 ? 0 : 1);
+  }
+  close(go[0]);
+  memset(&o, 0, sizeof o);
+  o.argv = echo;
+  o.spare = spare;
+  sx_agent_init(&a);
+  if (copy < 0 || sx_agent_spawn(&a, &o, &e) != SX_AGENT_OK) return failed("spawn after the fork", e.message);
+  if (write(go[1], &byte, 1) != 1 || waitpid(copy, &status, 0) != copy || !WIFEXITED(status) ||
+      WEXITSTATUS(status))
+    return failed("the fork's spawn failed", NULL);
+  close(go[1]);
+  if (sx_agent_install(&a, NO_WRITE, sizeof NO_WRITE / sizeof *NO_WRITE, &e) != SX_AGENT_OK)
+    return failed("install after the fork's spawn (the workload did not stay parked)", e.message);
+  if (sx_agent_proceed(&a, 0, &e) != SX_AGENT_OK) return failed("proceed", e.message);
+  if (sx_agent_wait(&a, NULL, 0, NULL, NULL, &status, &e) != SX_AGENT_OK) return failed("wait", e.message);
+  sx_agent_release(&a);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+    return failed("the parked workload did not run under its filter", NULL);
+  return 0;
+}
+
 int main(void) {
   struct sx_agent_spare spare;
   void *stacks = NULL;
@@ -92,6 +140,7 @@ int main(void) {
     if (round == 1) lines = maps_lines();
     if (round > 1 && maps_lines() != lines) return failed("/proc/self/maps grew", NULL);
   }
+  if (after_fork(&spare) != 0) return 1;
   sx_agent_spare_free(&spare);
   if (spare.report || spare.stacks) return failed("the freed spare still holds an area", NULL);
   puts("ok");
