@@ -37,9 +37,9 @@ static int maps_lines(void) {
   return n;
 }
 
-/* Does every resident page of [p, p + size) read zero? */
+/* Does every resident page of [p, p + size) read zero (the pages it touches, whole)? */
 static int all_zero(const void *p, size_t size) {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = size / page;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (size + page - 1) / page;
   unsigned char resident[1024];
   if (n > sizeof resident || mincore((void *)p, size, resident) != 0) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -59,12 +59,26 @@ static const struct sx_insn NO_EXEC[] = {
   { BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW },
 };
 
+/* Install `n` instructions of `filter` in parked `a`, proceed, wait and release: 0 when
+** the program exited with `want`. */
+static int to_the_end(struct sx_agent *a, const struct sx_insn *filter, size_t n, int want) {
+  struct sx_agent_error e;
+  int status = -1;
+  if (sx_agent_install(a, filter, n, &e) != SX_AGENT_OK)
+    return failed("install (was the workload still parked?)", e.message);
+  if (sx_agent_proceed(a, 0, &e) != SX_AGENT_OK) return failed("proceed", e.message);
+  if (sx_agent_wait(a, NULL, 0, NULL, NULL, &status, &e) != SX_AGENT_OK) return failed("wait", e.message);
+  sx_agent_release(a);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != want)
+    return failed("the program did not end as its filter makes it", NULL);
+  return 0;
+}
+
 static int one(struct sx_agent_spare *spare, int share_pid_namespace, void **stacks) {
   static const char *const argv[] = { "/bin/true", NULL };
   struct sx_spawn o;
   struct sx_agent a;
   struct sx_agent_error e;
-  int status = -1;
   memset(&o, 0, sizeof o);
   o.argv = argv;
   o.share_pid_namespace = share_pid_namespace;
@@ -72,12 +86,7 @@ static int one(struct sx_agent_spare *spare, int share_pid_namespace, void **sta
   sx_agent_init(&a);
   if (sx_agent_spawn(&a, &o, &e) != SX_AGENT_OK) return failed("spawn", e.message);
   if (*stacks && a.stacks != *stacks) return failed("the next spawn did not take the spare's area", NULL);
-  if (sx_agent_install(&a, NO_EXEC, sizeof NO_EXEC / sizeof *NO_EXEC, &e) != SX_AGENT_OK)
-    return failed("install", e.message);
-  if (sx_agent_proceed(&a, 0, &e) != SX_AGENT_OK) return failed("proceed", e.message);
-  if (sx_agent_wait(&a, NULL, 0, NULL, NULL, &status, &e) != SX_AGENT_OK) return failed("wait", e.message);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return failed("/bin/true did not exit 0", NULL);
-  sx_agent_release(&a);
+  if (to_the_end(&a, NO_EXEC, sizeof NO_EXEC / sizeof *NO_EXEC, 0) != 0) return 1;
   if (!spare->report || !spare->stacks) return failed("the spare holds no area after the spawn", NULL);
   if (!all_zero(spare->stacks, spare->size)) return failed("a page of the stacks or the gate is not zero", NULL);
   if (!all_zero(spare->report, sizeof(struct sx_report))) return failed("the report page is not zero", NULL);
@@ -120,14 +129,7 @@ static int after_fork(struct sx_agent_spare *spare) {
       WEXITSTATUS(status))
     return failed("the fork's spawn failed", NULL);
   close(go[1]);
-  if (sx_agent_install(&a, NO_WRITE, sizeof NO_WRITE / sizeof *NO_WRITE, &e) != SX_AGENT_OK)
-    return failed("install after the fork's spawn (the workload did not stay parked)", e.message);
-  if (sx_agent_proceed(&a, 0, &e) != SX_AGENT_OK) return failed("proceed", e.message);
-  if (sx_agent_wait(&a, NULL, 0, NULL, NULL, &status, &e) != SX_AGENT_OK) return failed("wait", e.message);
-  sx_agent_release(&a);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
-    return failed("the parked workload did not run under its filter", NULL);
-  return 0;
+  return to_the_end(&a, NO_WRITE, sizeof NO_WRITE / sizeof *NO_WRITE, 1);
 }
 
 int main(void) {
