@@ -222,19 +222,20 @@ static size_t gate_size(const size_t need[GATE_OBJECTS]) {
 
 /* Copies of the path and of the argv and envp vectors: the three pointers the agent's
 ** execve passes; and the message that hands a listener over, whose address sendmsg
-** passes; each at a random 8-byte place in a gap of its own in the gate's pages (a->gate:
-** agent_area.h). Beside them the keys both calls pass in their unused registers (gate.h).
-** Only the gate lets those calls through, and only with the keys. The places are no
-** secret from a root workload (it reads sxlua's /proc/PID/maps, and may sample what the
-** reaper's stack holds); the keys are: they live in the plan and the filters only, and
-** forget_keys zeroes them once the workload has exec'd. */
-static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp) {
+** passes (`need`: their sizes, gate_needs); each at a random 8-byte place in a gap of its
+** own in the gate's pages (a->gate: agent_area.h). Beside them the keys both calls pass
+** in their unused registers (gate.h). Only the gate lets those calls through, and only
+** with the keys. The places are no secret from a root workload (it reads sxlua's
+** /proc/PID/maps, and may sample what the reaper's stack holds); the keys are: they live
+** in the plan and the filters only, and forget_keys zeroes them once the workload has
+** exec'd. */
+static int make_gate(struct sx_agent *a, char *const *argv, char *const *envp,
+                     const size_t need[GATE_OBJECTS]) {
   struct sx_plan *plan = &inner_of(a)->plan;
-  size_t need[GATE_OBJECTS], off = 0;
+  size_t off = 0;
   uint16_t gaps[GATE_OBJECTS];
   char *at[GATE_OBJECTS], *base = a->gate, *path, **av, **ev;
   struct sx_handover *h;
-  gate_needs(plan, argv, envp, need);
   /* the keys straight into the plan, never on this stack */
   if (getrandom(&plan->keys, sizeof plan->keys, 0) != (ssize_t)sizeof plan->keys ||
       getrandom(gaps, sizeof gaps, 0) != (ssize_t)sizeof gaps)
@@ -540,7 +541,7 @@ int sx_agent_spawn(struct sx_agent *a, const struct sx_spawn *o, struct sx_agent
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: mmap", NULL);
   }
-  if (make_gate(a, argv, envp) != 0) {
+  if (make_gate(a, argv, envp, need) != 0) {
     e = errno;
     sx_agent_release(a);
     return fail(err, SX_AGENT_E_SYSTEM, e, "spawn: getrandom", NULL);
