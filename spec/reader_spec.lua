@@ -85,6 +85,107 @@ describe("the rule reader", function()
     assert.matches("(rules 2 and 3)", err.message, 1, true)
   end)
 
+  -- { action, { names... } [, args] }: a rule a name, in order, each with the action and
+  -- conditions; the same program as writing them out, whichever path reads it.
+  describe("a rule whose syscall is a list", function()
+    local NAMES = { "read", "write", "close", "openat", "mmap", "futex", "socket", "ioctl",
+                    "getpid", "prctl", "clone", "exit_group" }
+    local function one_a_name(rules)
+      local out = {}
+      for _, r in ipairs(rules) do
+        local action, syscall, args = r.action or r[1], r.syscall or r[2], r.args or r[3]
+        for _, name in ipairs(type(syscall) == "table" and syscall or { syscall }) do
+          out[#out + 1] = { action = action, syscall = name, args = args }
+        end
+      end
+      return out
+    end
+
+    it("compiles to the program of a rule a name, on random policies", function()
+      local rng = require("support.random_rules").rng(16)
+      local ACTIONS = { "allow", "errno(EPERM)", "log", "trap", "kill_thread" }
+      local COND = { { index = 0, op = "eq", value = 3 }, { index = 1, op = "masked_eq", mask = 0xff, value = 1 },
+                     "fd == 1 || fd == 2", { { arg = "fd", op = "le", value = "7" } } }
+      for case = 1, 300 do
+        local pool = {}
+        for i, n in ipairs(NAMES) do pool[i] = n end
+        local rules = {}
+        while #pool > 0 and #rules < 6 do
+          local list = {}
+          for _ = 1, rng.int(1, math.min(4, #pool)) do
+            list[#list + 1] = table.remove(pool, rng.int(1, #pool))
+          end
+          if rng.int(1, 5) == 1 then list[#list + 1] = "@basic-io" end
+          local syscall = (#list == 1 and rng.int(1, 2) == 1) and list[1] or list
+          local rule = rng.int(1, 2) == 1 and { ACTIONS[rng.int(1, #ACTIONS)], syscall }
+                       or { action = ACTIONS[rng.int(1, #ACTIONS)], syscall = syscall }
+          if rng.int(1, 3) == 1 then
+            if rule[1] then rule[3] = COND[rng.int(1, #COND)] else rule.args = COND[rng.int(1, #COND)] end
+          end
+          rules[#rules + 1] = rule
+        end
+        local opts = { arches = rng.int(1, 2) == 1 and { "x86_64" } or { "x86_64", "aarch64", "i386" } }
+        local f, err = seccomp.from_rules(rules, "kill_process", opts)
+        local g, gerr = seccomp.from_rules(one_a_name(rules), "kill_process", opts)
+        if g then
+          assert(f, ("case %d: %s"):format(case, tostring(err)))
+          assert.equal(g.bpf, f.bpf, "case " .. case)
+          assert.equal(#g.rules, #f.rules, "case " .. case)
+        else
+          assert.is_nil(f, "case " .. case)
+          assert.equal(gerr.code, err.code, "case " .. case)
+        end
+      end
+    end)
+
+    it("gives each name a rule of its own, with the caller's rule number and line", function()
+      local f = assert(seccomp.from_rules({ { "allow", "getpid" }, { "errno(EACCES)", { "openat", "read", 1 }, { { index = 0, op = "eq", value = 5 } } } }, "kill_process", { arch = "x86_64" })); local line = here()
+      local got = {}
+      for i, r in ipairs(f.rules) do
+        got[i] = ("%s %s %s %s"):format(tostring(r.syscall), tostring(r.action), r.args and r.args[1].value or "-", r.where)
+      end
+      assert.same({ "getpid allow - " .. line, "openat errno(EACCES) 5 " .. line,
+                    "read errno(EACCES) 5 " .. line, "1 errno(EACCES) 5 " .. line }, got)
+      assert.equal(f.bpf, assert(seccomp.from_rules(seccomp.to_rules(f))).bpf)
+    end)
+
+    it("reads again with room when the lists make more rules than there are rows", function()
+      -- many rules from two rows, and conditions past one a row: both kinds of room at once
+      local all = {}
+      for _, name in ipairs(core.syscall_names()) do
+        if seccomp.syscall_number(name, "x86_64") then all[#all + 1] = name end
+      end
+      local args = { { index = 0, op = "ne", value = 1 }, { index = 1, op = "ne", value = 2 },
+                     { index = 2, op = "ne", value = 3 } }
+      local rules = { { "allow", { table.unpack(all, 1, 200) } },
+                      { "errno(EPERM)", { table.unpack(all, 201, 210) }, args } }
+      local f = assert(seccomp.from_rules(rules, "kill_process", { arch = "x86_64" }))
+      assert.equal(210, #f.rules)
+      assert.equal(assert(seccomp.from_rules(one_a_name(rules), "kill_process", { arch = "x86_64" })).bpf, f.bpf)
+    end)
+
+    local list_mistakes = {
+      { "an empty list", "bad_rule", "its list of syscalls is empty", { "allow", {} } },
+      { "a hole", "bad_rule", "its list of syscalls: item 2 is nil", { "allow", { "read", nil, "write" } } },
+      { "a table among the names", "bad_rule", "syscall must be a name or a number, got table",
+        { "allow", { "read", { "write" } } } },
+      { "a name twice", "duplicate_rule", "syscall 'read' has two unconditional rules (twice in rule 2's list)",
+        { "allow", { "read", "write", "read" } } },
+      { "a name the tables lack", "unknown_syscall", "unknown syscall 'raed'", { "allow", { "write", "raed" } } },
+    }
+    for _, m in ipairs(list_mistakes) do
+      it("names the rule, the line and the syscall of " .. m[1], function()
+        local f, err = seccomp.from_rules({ { "allow", "getpid" }, m[4] }, "kill_process", { arch = "x86_64" }); local line = here()
+        assert.is_nil(f)
+        assert.equal(m[2], err.code)
+        assert.equal(line, err.where)
+        assert.equal(2, err.rule)
+        assert.matches("rule 2: " .. m[3], err.message, 1, true)
+        if m[2] ~= "bad_rule" then assert.equal(m[3]:match("'(%a+)'"), err.syscall) end
+      end)
+    end
+  end)
+
   it("raises on misuse at the caller's line", function()
     for _, call in ipairs({
       { "allow_list", function() return seccomp.allow_list({ "read" }, { deny_action = "allow" }) end,

@@ -4,7 +4,8 @@
 ** sx.seccomp's constructors hand it plain rows: the Lua layer has already turned the
 ** sugar (groups, text conditions, named arguments, values written as strings) into rule
 ** tables {action, syscall [, args]} or {action =, syscall =, args =}, with actions as text
-** ("allow", "errno(EPERM)") or sx.action objects, syscalls as names or numbers, and
+** ("allow", "errno(EPERM)") or sx.action objects, syscalls as names or numbers (or a list
+** of them: a rule each, sharing the action and conditions), and
 ** conditions {index =, op =, value = [, mask =]} with integer values; or, for allow_list
 ** and deny_list, a list of names and numbers. Everything about them is checked here or by
 ** the rule model (rules.c) behind sx_compile, and a mistake comes back as an error table
@@ -89,7 +90,8 @@ struct reader {
   struct ruleset *rs;
   enum kind kind;
   uint32_t deny_action;             /* opts.deny_action of deny_list */
-  int out_of_room;                  /* more conditions than the ruleset has room for */
+  int out_of_room;                  /* more conditions or rules than the ruleset has room for */
+  size_t nread;                     /* the rules read so far (a list of syscalls makes many) */
   int fault;                        /* stack slot for the value at fault */
   int sugar;                        /* met something sx.rules rewrites (see sugar()) */
   const char *last_action;          /* the last action text read, and its value: rules */
@@ -395,17 +397,43 @@ static int read_args(struct reader *rd, int idx, struct sx_rule *r, long row) {
 
 static const char *const field_names[3] = { "action", "syscall", "args" };
 
+/* A rule whose syscall is a list: one rule a name or number, each with the rule's action
+** and conditions (shared: the rule model only reads them). */
+struct listed_ctx {
+  struct sx_rule rule;              /* action and conditions, read once */
+  long row;
+};
+
+static int read_listed_syscall(struct reader *rd, size_t i, void *ctx) {
+  struct listed_ctx *lc = ctx;
+  struct ruleset *rs = rd->rs;
+  size_t at = rd->nread++;
+  (void)i;
+  rs->rules[at] = lc->rule;
+  rs->from[at] = (int)(lc->row - 1);
+  return read_syscall(rd, lua_gettop(rd->L), &rs->rules[at], &rs->rows[at], lc->row);
+}
+
+static int read_syscall_list(struct reader *rd, int idx, const struct sx_rule *r, long row) {
+  struct listed_ctx lc = { *r, row };
+  size_t n = (size_t)lua_rawlen(rd->L, idx), before = rd->nread;
+  if (rd->nread + n > rd->rs->nrules) return rd->out_of_room = 1, 0;
+  if (!read_list(rd, idx, n, read_listed_syscall, &lc, "its list of syscalls", row,
+                 SX_E_BAD_RULE))
+    return 0;
+  return rd->nread > before || fail(rd, SX_E_BAD_RULE, row, "its list of syscalls is empty");
+}
+
 /* Rule i (0-based) from the table at t: {action, name [, args]} or {action =, syscall =,
-** args =}. Each field's value is left on the stack while the rest are found. */
+** args =}, where a list of names and numbers stands for a rule of each. Each field's
+** value is left on the stack while the rest are found. */
 static int read_rule(struct reader *rd, int t, size_t i) {
   lua_State *L = rd->L;
-  struct sx_rule *r = &rd->rs->rules[i];
+  struct ruleset *rs = rd->rs;
+  struct sx_rule r = { 0, NULL, -1, 0, NULL };
   long row = (long)i + 1;
   int at[3] = { 0, 0, 0 }, top = lua_gettop(L), ok;
   char buf[64];
-  *r = (struct sx_rule){ 0, NULL, -1, 0, NULL };
-  rd->rs->rows[i] = -1;
-  rd->rs->from[i] = (int)i;
   if (!is_table(L, t))
     return fail(rd, SX_E_BAD_RULE, row, "rule %zu is a %s, not a table", i + 1,
                 luaL_typename(L, t));
@@ -432,11 +460,40 @@ static int read_rule(struct reader *rd, int t, size_t i) {
   }
   if (!at[0]) ok = fail(rd, SX_E_BAD_ACTION, row, "it has no action");
   else if (!at[1]) ok = fail(rd, SX_E_BAD_RULE, row, "syscall must be a name or a number, got nil");
-  else ok = read_action(rd, at[0], &r->action, row, "") &&
-            read_syscall(rd, at[1], r, &rd->rs->rows[i], row) &&
-            (!at[2] || read_args(rd, at[2], r, row));
+  else if (!read_action(rd, at[0], &r.action, row, "")) ok = 0;
+  else if (is_table(L, at[1]))          /* the conditions first: every name shares them */
+    ok = (!at[2] || read_args(rd, at[2], &r, row)) && read_syscall_list(rd, at[1], &r, row);
+  else if (rd->nread == rs->nrules) ok = (rd->out_of_room = 1, 0);
+  else {
+    size_t k = rd->nread++;
+    rs->rules[k] = r;
+    rs->from[k] = (int)i;
+    ok = read_syscall(rd, at[1], &rs->rules[k], &rs->rows[k], row) &&
+         (!at[2] || read_args(rd, at[2], &rs->rules[k], row));
+  }
   lua_settop(L, top);
   return ok;
+}
+
+/* How many rules the rows at idx (n of them, in a list) make: a rule whose syscall is a
+** list makes one a name. Asked only when the first read ran out of room. */
+static size_t count_rules(lua_State *L, int idx, size_t n) {
+  size_t count = 0;
+  for (size_t i = 1; i <= n; i++) {
+    size_t k = 1;
+    if (lua_rawgeti(L, idx, (lua_Integer)i) == LUA_TTABLE) {
+      lua_pushliteral(L, "syscall");
+      if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_rawgeti(L, -1, 2);
+      }
+      if (lua_type(L, -1) == LUA_TTABLE) k = (size_t)lua_rawlen(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    count += k > 0 ? k : 1;
+  }
+  return count;
 }
 
 static int read_rule_item(struct reader *rd, size_t i, void *ctx) {
@@ -652,6 +709,12 @@ static int compile(struct reader *rd, int ud) {
     fail(rd, st, err.rule < 0 ? 0 : rs->rules ? rs->from[err.rule] + 1 : err.rule + 1, "%s",
          err.message);
     rd->m.other = err.other >= 0 ? rs->from[err.other] + 1 : 0;
+    if (rs->rules && err.rule >= 0) {   /* the syscall at fault, also when its row lists many */
+      const struct sx_rule *r = &rs->rules[err.rule];
+      if (r->syscall) lua_pushstring(L, r->syscall); else lua_pushinteger(L, r->number);
+      fail_on(rd, lua_gettop(L), "syscall");
+      lua_pop(L, 1);
+    }
     return 0;
   }
   /* the program lies in work: copied first, before a collection step can run a finalizer
@@ -738,14 +801,16 @@ static int l_build(lua_State *L) {
     return push_mistake(&rd);
   }
   n = (size_t)lua_rawlen(L, 2);
-  /* room for a condition per rule; a policy with more reads again with all the room */
-  for (size_t room = n; ; room = n * SX_MAX_CONDS) {
+  /* room for a rule and a condition per row; a policy with more (lists of syscalls, rules
+  ** with several conditions) reads again with all the room it needs */
+  for (size_t nrules = n, room = n, again = 0; ; again = 1) {
     lua_settop(L, 4);
     lua_pushnil(L);
     rd.fault = lua_gettop(L);
-    rd.rs = new_ruleset(L, n, list ? 0 : room, list);
+    rd.rs = new_ruleset(L, nrules, list ? 0 : room, list);
     ud = lua_gettop(L);
     rd.out_of_room = rd.sugar = 0;
+    rd.nread = 0;
     memset(&rd.m, 0, sizeof rd.m);
     rd.rs->default_action = rd.kind == K_DENY ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
     rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */
@@ -762,9 +827,12 @@ static int l_build(lua_State *L) {
     if (list ? read_names(&rd, 2, n)
              : read_list(&rd, 2, n, read_rule_item, NULL, "rules", 0, SX_E_BAD_RULE)) {
       ud = lua_gettop(L);
+      if (!list) rd.rs->nrules = rd.nread;
       return compile(&rd, ud) ? 1 : push_mistake(&rd);
     }
-    if (!rd.out_of_room || list || room != n) return push_mistake(&rd);
+    if (!rd.out_of_room || list || again) return push_mistake(&rd);
+    nrules = count_rules(L, 2, n);
+    room = n * SX_MAX_CONDS;
   }
 }
 

@@ -212,7 +212,8 @@ local function mistake(m, rows, origins)
     local row = type(rows) == "table" and rows[m.rule]
     fields.rule, fields.where, fields.row = rule, where, row   -- row: the offending value
     if type(row) == "table" then
-      fields.syscall = fields.syscall or row.syscall or row[2]
+      local syscall = row.syscall or row[2]
+      if type(syscall) ~= "table" then fields.syscall = fields.syscall or syscall end  -- (a list: the message names it)
       if fields.action == nil then fields.action = row.action or row[1] end
     elseif row ~= nil then
       fields.syscall = fields.syscall or row
@@ -222,7 +223,8 @@ local function mistake(m, rows, origins)
     end
     if m.other then
       local orule, owhere = rules_().origin(origins, m.other)
-      message = owhere ~= where
+      message = orule == rule and ("%s (twice in rule %d's list)"):format(message, rule)
+        or owhere ~= where
         and ("%s (rule %d at %s, then rule %d at %s)"):format(message, orule, owhere, rule, where)
         or ("%s (rules %d and %d)"):format(message, orule, rule)
     end

@@ -222,6 +222,11 @@ local function sugared(rule)
   if type(rule) ~= "table" then return false end
   local syscall, args = field(rule, "syscall", 2), field(rule, "args", 3)
   if groups().is_group(syscall) or type(args) == "string" then return true end
+  if type(syscall) == "table" then            -- a list of syscalls: a group among them
+    for _, s in pairs(syscall) do
+      if groups().is_group(s) then return true end
+    end
+  end
   if type(args) == "table" then
     for _, c in pairs(args) do
       if sugared_cond(c) then return true end
@@ -316,7 +321,18 @@ function M.rows(rules, wheres, where, get_arches)
   for i = 1, #rules do
     local rule, w = rules[i], wheres and wheres[i] or where
     local syscall = type(rule) == "table" and field(rule, "syscall", 2)
-    if not sugared(rule) or ambiguous(rule) or (type(syscall) ~= "string" and type(syscall) ~= "number") then
+    -- a list of syscalls stands for a rule of each (the reader says what is wrong with
+    -- one that is not a list of names and numbers)
+    local listed = type(syscall) == "table" and M.check_list(syscall, "syscalls") and syscall
+    if listed then
+      for _, s in ipairs(listed) do
+        if type(s) ~= "string" and type(s) ~= "number" then listed = false break end
+      end
+    end
+    -- (a list is spread even without sugar: its names are the caller's own, which a
+    -- group's rules give way to)
+    if (not sugared(rule) and not listed) or ambiguous(rule) or
+       (type(syscall) ~= "string" and type(syscall) ~= "number" and not listed) then
       out[#out + 1], rule_of[#out + 1] = rule, i
     else
       local args = field(rule, "args", 3)
@@ -325,32 +341,34 @@ function M.rows(rules, wheres, where, get_arches)
         fields.rule, fields.where, fields.syscall = i, w, fields.syscall or syscall
         return nil, error_.new(code, ("rule %d: %s"):format(i, msg), fields)
       end
-      local members = { syscall }
-      if groups().is_group(syscall) then
-        local all, msg = groups().expand(syscall)
-        if not all then return fail("unknown_syscall", msg) end
-        members = {}
-        for _, name in ipairs(all) do
-          if on_some_arch(name, arches) then members[#members + 1] = name end
+      for _, named in ipairs(listed or { syscall }) do
+        local members = { named }
+        if groups().is_group(named) then
+          local all, msg = groups().expand(named)
+          if not all then return fail("unknown_syscall", msg, { syscall = named }) end
+          members = {}
+          for _, name in ipairs(all) do
+            if on_some_arch(name, arches) then members[#members + 1] = name end
+          end
+          if #members == 0 then
+            return fail("unknown_syscall", ("no syscall of group '%s' exists on %s")
+                        :format(named, concat(arches, ", ")), { syscall = named })
+          end
         end
-        if #members == 0 then
-          return fail("unknown_syscall", ("no syscall of group '%s' exists on %s")
-                      :format(syscall, concat(arches, ", ")))
-        end
-      end
-      for _, name in ipairs(members) do
-        local alts, msg = alternatives(args, name, arches)
-        if not alts then
-          return fail("bad_rule", msg, { syscall = name, condition = type(args) == "string" and args or nil })
-        end
-        for _, alt in ipairs(alts) do
-          local copy = {}
-          for k, v in pairs(rule) do copy[k] = v end
-          copy[2], copy[3] = nil, nil
-          copy.syscall, copy.args = name, alt or nil
-          local j = #out + 1
-          out[j], rule_of[j] = copy, i
-          if name ~= syscall then via[j] = syscall end
+        for _, name in ipairs(members) do
+          local alts, msg = alternatives(args, name, arches)
+          if not alts then
+            return fail("bad_rule", msg, { syscall = name, condition = type(args) == "string" and args or nil })
+          end
+          for _, alt in ipairs(alts) do
+            local copy = {}
+            for k, v in pairs(rule) do copy[k] = v end
+            copy[2], copy[3] = nil, nil
+            copy.syscall, copy.args = name, alt or nil
+            local j = #out + 1
+            out[j], rule_of[j] = copy, i
+            if name ~= named then via[j] = named end
+          end
         end
       end
     end

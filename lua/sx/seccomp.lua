@@ -158,7 +158,8 @@ end
 
 -- from_rules(rules, default [, opts]): rules as {action, "name"} or
 -- {action = a, syscall = "name", args = {{index = 0, op = "eq", value = 1}, ...}}.
--- Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
+-- A list of names, {"allow", {"read", "write"}}, is a rule each, in order, with the
+-- rule's action and args. Wherever a syscall name goes, a group "@name" may (see groups()); wherever conditions
 -- go, text may: args = "family == AF_UNIX || family == AF_INET" (see sx.conditions), and
 -- a condition may name its argument: { arg = "family", op = "eq", value = 1 }.
 -- A group is a set: a syscall's own rules, conditional or not, replace its group's,
