@@ -721,6 +721,73 @@ describe("fixtures", function()
   end)
 end)
 
+-- import compiles an entry's names as one rule with a list of syscalls, to_rules gives a
+-- rule a name: the program must be the same, whatever the profile, arches and caps.
+describe("import and to_rules", function()
+  local gen = require "support.random_rules"
+  local DIR = (os.getenv("SX_SOURCE_DIR") or ".") .. "/spec/fixtures/"
+  local function same_program(text, opts, what)
+    local f, err = oci.import(text, opts)
+    local rules, default, build = oci.to_rules(text, opts)
+    if not f then
+      assert.is_nil(select(1, seccomp.from_rules(rules, default, build)), what .. ": " .. tostring(err))
+      return 0
+    end
+    for _, r in ipairs(rules) do assert.equal("string", type(r.syscall), what) end
+    assert.equal(assert(seccomp.from_rules(rules, default, build)).bpf, f.bpf, what)
+    return #rules
+  end
+
+  it("give the same program for the fixtures, on every arch set and capability set", function()
+    local ARCHES = { { "x86_64" }, { "x86_64", "i386", "x32" }, { "i386" }, { "aarch64", "arm" },
+                     { "s390x" }, { "ppc64le" } }
+    local CAPS = { nil, {}, { "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_BPF" } }
+    for _, file in ipairs({ "docker-default.json", "podman_profile.json", "oci_config.json",
+                            "containers_common_profile.json" }) do
+      local text = read(DIR .. file)
+      for _, arches in ipairs(ARCHES) do
+        for c = 1, 3 do
+          same_program(text, { arches = arches, caps = CAPS[c], kernel = c == 3 and "4.0" or "6.1" },
+                       fmt("%s on %s, caps %d", file, concat(arches, "+"), c))
+        end
+      end
+    end
+  end)
+
+  it("give the same program where entries replace, repeat and add multiplexer rules", function()
+    local text = profile({ defaultAction = "SCMP_ACT_ALLOW", syscalls = {
+      { names = { "socket", "bind" }, action = "SCMP_ACT_ERRNO",
+        args = { { index = 0, value = 2, op = "SCMP_CMP_EQ" } } },
+      { names = { "socket", "connect", "ptrace" }, action = "SCMP_ACT_ERRNO" },
+      { names = { "bind", "semctl" }, action = "SCMP_ACT_KILL" },
+      { names = { "ptrace", "mount" }, action = "SCMP_ACT_LOG" },
+      { names = { "read" }, action = "SCMP_ACT_ALLOW" },
+      { names = { "umount2", "mount", "chroot" }, action = "SCMP_ACT_KILL" } } })
+    for _, arches in ipairs({ { "x86_64" }, { "i386" }, { "x86_64", "i386" }, { "s390x" } }) do
+      assert.is_true(same_program(text, { arches = arches }, concat(arches, "+")) > 0)
+    end
+    local f, report = oci.import(text, { arches = { "i386" } })
+    assert.equal(EPERM, f:eval("connect"))
+    assert.equal("kill_thread", (f:eval("bind", { 2 })))      -- the unconditional entry replaced it
+    assert.equal("log", (f:eval("mount")))                    -- the first unconditional entry decides
+    assert.is_true(#report.notes > 0)                         -- socketcall's calls added
+  end)
+
+  it("give the same program for random exported filters", function()
+    local n = 0
+    for seed = 1, 60 do
+      local case = gen.rule_set(seed, 5)
+      local f = seccomp.from_rules(case.rules, case.default, case.opts)
+      local json = f and oci.export(f)
+      if json then
+        same_program(json, { arches = f.arches, bad_arch = f.bad_arch }, "seed " .. seed)
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 20, n .. " exported")
+  end)
+end)
+
 -- The exported profile in a real OCI runtime: runc (what Docker and containerd run)
 -- builds it with libseccomp and installs it before it executes the container's process.
 describe("an exported profile under runc", function()

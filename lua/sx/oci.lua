@@ -849,14 +849,16 @@ local function add_conditions(list, act, value, name, alts, path)
   return list
 end
 
--- The entries' rules, a slot for each name in the order names are first met: its
--- unconditional rule, or the list of its conditional ones (add_conditions). Returns the
--- slots, their number and the indexes of those made for lists, in order; or nil, err.
--- Where a name stands is in seen[name]: nil before it is met, false for a name no target
--- arch has, its slot's index while it has conditional rules only, and once an
--- unconditional rule decides it, the path of that rule's entry. Docker's profile names
--- some 400 syscalls: a name costs its rule and its key in seen. (The arches that lack a
--- name, for report.skipped, are the same at each of its meetings: its first says.)
+-- The entries' rules, a slot for each name in the order names are first met: the name
+-- itself for its unconditional rule (a rule table is made only for a caller that wants
+-- one: see rule_tables and rule_runs), or the list of its conditional ones
+-- (add_conditions). Returns the slots, their number, the indexes of those made for lists,
+-- in order, and seen; or nil, err. Where a name stands is in seen[name]: nil before it is
+-- met, false for a name no target arch has, its slot's index while it has conditional
+-- rules only, and once an unconditional rule decides it, that rule's entry (whose action
+-- the rule has). Docker's profile names some 400 syscalls: a name costs its key in seen.
+-- (The arches that lack a name, for report.skipped, are the same at each of its meetings:
+-- its first says.)
 local function place_names(entries, arches, ctx, default_value, prefix, strict, report)
   local narches, want, bit, skipped = #arches, 0, {}, {}
   for a, arch in ipairs(arches) do
@@ -906,14 +908,13 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
               seen[name] = nslots
               conds[#conds + 1] = nslots
             else
-              slots[nslots] = { action = act, syscall = name }
-              seen[name] = path
+              slots[nslots], seen[name] = name, e
             end
           end
         elseif at == false then                -- no target arch has it: reported
-        elseif type(at) == "string" then
+        elseif type(at) == "table" then
           dropped[#dropped + 1] = { path = path, names = { name },
-            reason = "an earlier unconditional entry (" .. at .. ") decides it" }
+            reason = "an earlier unconditional entry (" .. prefix .. at.path .. ") decides it" }
         elseif alts then
           add_conditions(slots[at], act, value, name, alts, path)
         else                  -- it had conditional rules only: this one replaces them
@@ -921,13 +922,12 @@ local function place_names(entries, arches, ctx, default_value, prefix, strict, 
             dropped[#dropped + 1] = { path = r.path, names = { name },
               reason = "the unconditional entry " .. path .. " replaces it" }
           end
-          slots[at] = { action = act, syscall = name }
-          seen[name] = path
+          slots[at], seen[name] = name, e
         end
       end
     end
   end
-  return slots, nslots, conds
+  return slots, nslots, conds, seen
 end
 
 -- Conditional entries of different actions that can match the same call: sx tries them
@@ -966,7 +966,7 @@ local function with_conditions(slots, nslots, conds, report)
   local extra = 0                 -- the rules the lists add, past one a list
   for _, n in ipairs(conds) do
     local list = slots[n]
-    if not list.syscall then      -- (else a later unconditional rule replaced the list)
+    if type(list) == "table" then -- (else a later unconditional rule replaced the list)
       check_overlaps(list, report)
       extra = extra + #list - 1
     end
@@ -976,7 +976,7 @@ local function with_conditions(slots, nslots, conds, report)
   for c = #conds, 1, -1 do
     local n = conds[c]
     local list = slots[n]
-    if not list.syscall then
+    if type(list) == "table" then
       if to ~= last then move(slots, n + 1, last, n + 1 + to - last) end
       to = to - (last - n)
       for j = #list, 1, -1 do
@@ -995,8 +995,9 @@ end
 -- default, sx gives the multiplexer's call its action whatever the other arguments (no
 -- wider than libseccomp, which also tests them, on the wrong registers); a rule as
 -- permissive as the default or more adds nothing (no wider either). A profile with rules
--- of its own for the multiplexer gets none added: those decide it.
-local function with_multiplexers(rules, arches, default_value, report)
+-- of its own for the multiplexer gets none added: those decide it. rules are as
+-- with_conditions leaves them: a name (its entry in seen) or a conditional rule.
+local function with_multiplexers(rules, seen, arches, default_value, report)
   local mux_arch
   for _, a in ipairs(arches) do
     if doors.ARCHES[a] and core.syscall_number("socketcall", a) then mux_arch = a end
@@ -1004,30 +1005,33 @@ local function with_multiplexers(rules, arches, default_value, report)
   if not mux_arch then return rules end
   local SUBCALL, candidates, own = doors.SUBCALL, {}, {}
   for i = 1, #rules do
-    local name = rules[i].syscall
-    if SUBCALL[name] then candidates[#candidates + 1] = rules[i]
+    local r = rules[i]
+    local name = type(r) == "string" and r or r.syscall
+    if SUBCALL[name] then candidates[#candidates + 1] = r
     elseif name == "socketcall" or name == "ipc" then own[name] = true end   -- (then they decide)
   end
-  local derived, seen, default_rank = {}, {}, action.rank(default_value)
+  local derived, made, default_rank = {}, {}, action.rank(default_value)
   local last_action, last_value      -- (an entry's rules share its action: one lookup)
   for _, r in ipairs(candidates) do
-    local sub = SUBCALL[r.syscall]
-    if r.action ~= last_action then last_action, last_value = r.action, action.value(r.action) end
+    local name = type(r) == "string" and r or r.syscall
+    local act = type(r) == "string" and seen[r].action or r.action
+    local sub = SUBCALL[name]
+    if act ~= last_action then last_action, last_value = act, action.value(act) end
     local value = not own[sub[1]] and last_value
     if value and action.rank(value) < default_rank then
-      local d = seen[r.syscall]                    -- one rule a call: the most restrictive
+      local d = made[name]                         -- one rule a call: the most restrictive
       if not d then
         -- (ipc's call keeps a version in its upper 16 bits, which the kernel drops)
         d = { syscall = sub[1], args = { sub[1] == "ipc"
               and { index = 0, op = "masked_eq", mask = 0xffff, value = sub[2] }
               or { index = 0, op = "eq", value = sub[2] } } }
-        seen[r.syscall] = d
+        made[name] = d
         derived[#derived + 1] = d
         report.notes[#report.notes + 1] = fmt("%s(%d, ...) on %s takes the action of '%s' " ..
-          "(libseccomp's filter does so too)", sub[1], sub[2], mux_arch, r.syscall)
+          "(libseccomp's filter does so too)", sub[1], sub[2], mux_arch, name)
       end
       if not d.action or action.rank(value) < action.rank(action.value(d.action)) then
-        d.action = r.action
+        d.action = act
       end
     end
   end
@@ -1102,20 +1106,52 @@ local function convert(profile, opts, caps, kernel, release, text)
   local ctx = { native = DOCKER_ARCH[native], caps = caps, kernel = kernel, release = release }
   local default_value = action.value(default)
 
-  local slots, nslots, conds = place_names(entries, arches, ctx, default_value, prefix, opts.strict, report)
+  local slots, nslots, conds, seen = place_names(entries, arches, ctx, default_value, prefix,
+                                                 opts.strict, report)
   if not slots then return nil, nslots end
   local rules = #conds > 0 and with_conditions(slots, nslots, conds, report) or slots
   if any_stricter(entries, default_value) then
-    rules = with_multiplexers(rules, arches, default_value, report)
+    rules = with_multiplexers(rules, seen, arches, default_value, report)
   end
-  return rules, default,
-         { arches = arches, bad_arch = opts.bad_arch }, report
+  return rules, seen, default, { arches = arches, bad_arch = opts.bad_arch }, report
 end
 
--- to_rules(profile [, opts]) -> rules, default, build_opts, report | nil, err
-function M.to_rules(profile, opts)
+-- The rules convert gives (a name for an unconditional rule, decided by the entry
+-- seen[name]) as to_rules gives them: a table a rule.
+local function rule_tables(rules, seen)
+  for i = 1, #rules do
+    local r = rules[i]
+    if type(r) == "string" then rules[i] = { action = seen[r].action, syscall = r } end
+  end
+  return rules
+end
+
+-- The same rules as import compiles them: each run of unconditional rules of one action
+-- (an entry's names, mostly) one rule with a list of syscalls, which from_rules reads as
+-- a rule a name, in order: the same filter, without a table a name.
+local function rule_runs(rules, seen)
+  local out, i, n = {}, 1, #rules
+  while i <= n do
+    local r = rules[i]
+    if type(r) ~= "string" then
+      out[#out + 1] = r
+      i = i + 1
+    else
+      local act, j = seen[r].action, i
+      while j < n and type(rules[j + 1]) == "string" and seen[rules[j + 1]].action == act do
+        j = j + 1
+      end
+      out[#out + 1] = { act, move(rules, i, j, 1, core.table(j - i + 1, 0)) }
+      i = j + 1
+    end
+  end
+  return out
+end
+
+-- convert's answer for a profile (JSON text or a decoded table) and the caller's opts.
+local function read_profile(profile, opts, fname)
   local caps, kernel, release
-  opts, caps, kernel, release = check_opts(opts, "oci.to_rules")
+  opts, caps, kernel, release = check_opts(opts, fname)
   if type(profile) == "string" then
     local t, err = decode(profile, false)
     if not t then return nil, err end
@@ -1126,11 +1162,18 @@ function M.to_rules(profile, opts)
   return convert(profile, opts, caps, kernel, release)
 end
 
+-- to_rules(profile [, opts]) -> rules, default, build_opts, report | nil, err
+function M.to_rules(profile, opts)
+  local rules, seen, default, build, report = read_profile(profile, opts, "oci.to_rules")
+  if not rules then return nil, seen end
+  return rule_tables(rules, seen), default, build, report
+end
+
 -- import(profile [, opts]) -> filter, report | nil, err
 function M.import(profile, opts)
-  local rules, default, build, report = M.to_rules(profile, opts)
-  if not rules then return nil, default end
-  local f, err = seccomp.from_rules(rules, default, build)
+  local rules, seen, default, build, report = read_profile(profile, opts, "oci.import")
+  if not rules then return nil, seen end
+  local f, err = seccomp.from_rules(rule_runs(rules, seen), default, build)
   if not f then return nil, err end
   return f, report
 end
