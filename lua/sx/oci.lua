@@ -1132,17 +1132,19 @@ end
 local function rule_runs(rules, seen)
   local out, i, n = {}, 1, #rules
   while i <= n do
-    local r = rules[i]
-    if type(r) ~= "string" then
-      out[#out + 1] = r
+    local e = seen[rules[i]]          -- (nil for a conditional rule, a table)
+    if not e then
+      out[#out + 1] = rules[i]
       i = i + 1
     else
-      local act, j = seen[r].action, i
-      while j < n and type(rules[j + 1]) == "string" and seen[rules[j + 1]].action == act do
+      local act, j = e.action, i + 1
+      local next_e = seen[rules[j]]   -- (rules[n + 1] is nil: so is seen[nil])
+      while next_e and (next_e == e or next_e.action == act) do
         j = j + 1
+        next_e = seen[rules[j]]
       end
-      out[#out + 1] = { act, move(rules, i, j, 1, core.table(j - i + 1, 0)) }
-      i = j + 1
+      out[#out + 1] = { act, move(rules, i, j - 1, 1, core.table(j - i, 0)) }
+      i = j
     end
   end
   return out
