@@ -830,6 +830,8 @@ static int l_build(lua_State *L) {
       if (!list) rd.rs->nrules = rd.nread;
       return compile(&rd, ud) ? 1 : push_mistake(&rd);
     }
+    if (again && rd.out_of_room)      /* (a finalizer run by the collector grew a list) */
+      fail(&rd, SX_E_BAD_RULE, 0, "the rules changed while they were read");
     if (!rd.out_of_room || list || again) return push_mistake(&rd);
     nrules = count_rules(L, 2, n);
     room = n * SX_MAX_CONDS;
