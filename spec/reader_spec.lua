@@ -169,6 +169,8 @@ describe("the rule reader", function()
       { "a hole", "bad_rule", "its list of syscalls: item 2 is nil", { "allow", { "read", nil, "write" } } },
       { "a table among the names", "bad_rule", "syscall must be a name or a number, got table",
         { "allow", { "read", { "write" } } } },
+      { "a table among the names, after a group", "bad_rule", "syscall must be a name or a number, got table",
+        { "allow", { "@basic-io", { "write" } } } },
       { "a name twice", "duplicate_rule", "syscall 'read' has two unconditional rules (twice in rule 2's list)",
         { "allow", { "read", "write", "read" } } },
       { "a name the tables lack", "unknown_syscall", "unknown syscall 'raed'", { "allow", { "write", "raed" } } },

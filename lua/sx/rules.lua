@@ -324,9 +324,10 @@ function M.rows(rules, wheres, where, get_arches)
     -- a list of syscalls stands for a rule of each (the reader says what is wrong with
     -- one that is not a list of names and numbers)
     local listed = type(syscall) == "table" and M.check_list(syscall, "syscalls") and syscall
-    if listed then
-      for _, s in ipairs(listed) do
-        if type(s) ~= "string" and type(s) ~= "number" then listed = false break end
+    for _, s in ipairs(listed or {}) do    -- (the reader would stop at a group first)
+      if type(s) ~= "string" and type(s) ~= "number" then
+        return nil, error_.new("bad_rule", ("rule %d: syscall must be a name or a number, got %s")
+                               :format(i, type(s)), { rule = i, where = w, syscall = s })
       end
     end
     -- (a list is spread even without sugar: its names are the caller's own, which a
