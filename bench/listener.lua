@@ -18,6 +18,8 @@
 -- wait4's rusage; each ratio is the median of the rounds' ratios. Rows marked "one CPU"
 -- run the whole round under `taskset -c 0`. Nothing is asserted.
 
+local driver = require "driver"
+
 local fmt, concat, ipairs = string.format, table.concat, ipairs
 
 local M = {}
@@ -33,39 +35,6 @@ local WORKLOADS = {
 }
 local GETPPID_CALLS = 20000
 local GETPPID_ANSWER = 7
-
--- Runs `cmds` (shell words, each a command line) in `rounds` rounds, pinned to one CPU
--- or not: { cmds = { {wall, cpu, faults, failed}... }, ratio(i, j) -> cpu, wall }.
-local function rounds_of(ctx, label, rounds, pin, cmds)
-  ctx.log("listener: %s%s", label, pin and " (one CPU)" or "")
-  local parts = {}
-  for i, c in ipairs(cmds) do parts[i] = "-- " .. c end
-  local out = ctx.sh(fmt("%s%s/bench/spawn_bench %d %s 2>>%s/listener.stderr",
-                         pin and "taskset -c 0 " or "", ctx.BUILD, rounds,
-                         concat(parts, " --vs "), ctx.OUT))
-  local r = { label = label, rounds = rounds, pin = pin, cmds = {}, ratios = {} }
-  local lines = {}
-  for line in out:gmatch("[^\n]+") do lines[#lines + 1] = ctx.words(line) end
-  if #cmds == 2 then          -- the pairs' one line: A's three medians, B's, ratios, failed
-    local w = lines[1]
-    r.cmds[1] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[9]) }
-    r.cmds[2] = { wall = tonumber(w[4]), cpu = tonumber(w[5]), failed = tonumber(w[10]) }
-    r.ratios["1 2"] = { cpu = tonumber(w[7]), wall = tonumber(w[8]) }
-  else
-    for i = 1, #cmds do
-      local w = lines[i]
-      r.cmds[i] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[4]) }
-    end
-    for k = #cmds + 1, #lines do
-      local w = lines[k]
-      r.ratios[(w[1] + 1) .. " " .. (w[2] + 1)] = { cpu = tonumber(w[3]), wall = tonumber(w[4]) }
-    end
-  end
-  function r.ratio(i, j) return r.ratios[i .. " " .. j] end
-  r.failed = 0
-  for _, c in ipairs(r.cmds) do r.failed = r.failed + c.failed end
-  return r
-end
 
 -- How many syscalls one run of `cmd` makes, all its processes (strace -f -c).
 local function syscall_count(ctx, cmd)
@@ -124,7 +93,7 @@ function M.run(ctx)
     local cmds = { fmt("%s learn -o %s/learned.lua -- %s", sxlua, ctx.OUT, w.cmd),
                    "strace -f -qq -o /dev/null " .. w.cmd, w.cmd }
     for _, pin in ipairs({ false, true }) do
-      local r = rounds_of(ctx, "learn vs strace vs bare, " .. w.name,
+      local r = driver.rounds(ctx, "learn vs strace vs bare, " .. w.name,
                           (pin or w.name == "pipeline") and rounds or slow, pin, cmds)
       r.workload = w
       learn[#learn + 1] = r
@@ -132,7 +101,7 @@ function M.run(ctx)
     -- issue 13: a policy learned from the workload, so that nothing is denied
     local policy = fmt("%s/learned-%s.lua", ctx.OUT, w.name)
     ctx.sh(fmt("%s learn -o %s -- %s > /dev/null 2>&1", sxlua, policy, w.cmd))
-    local r = rounds_of(ctx, "supervised vs --no-supervise vs --report, " .. w.name, rounds,
+    local r = driver.rounds(ctx, "supervised vs --no-supervise vs --report, " .. w.name, rounds,
                         false, { fmt("%s %s -- %s", sxlua, policy, w.cmd),
                                  fmt("%s --report %s -- %s", sxlua, policy, w.cmd),
                                  fmt("%s --no-supervise %s -- %s", sxlua, policy, w.cmd) })
@@ -145,7 +114,7 @@ function M.run(ctx)
   local loop = fmt("%s/bench/getppid_loop %d", ctx.BUILD, GETPPID_CALLS)
   local notified = {}
   for _, pin in ipairs({ false, true }) do
-    notified[#notified + 1] = rounds_of(ctx, "getppid notified vs allowed", pin and rounds or slow,
+    notified[#notified + 1] = driver.rounds(ctx, "getppid notified vs allowed", pin and rounds or slow,
                                         pin, { fmt("%s %s -- %s %d", sxlua, notify, loop,
                                                    GETPPID_ANSWER),
                                                fmt("%s %s -- %s", sxlua, allow, loop) })
@@ -289,7 +258,6 @@ end
 -- lua5.4 bench/listener.lua BUILD OUT: these rows alone, printed (bench/run --listener)
 if arg and arg[0] and arg[0]:match("listener%.lua$") then
   local BUILD, OUT = assert(arg[1], "BUILD"), assert(arg[2], "OUT")
-  local driver = require "driver"
   local result = M.run({ BUILD = BUILD, OUT = OUT, sh = driver.sh, write = driver.write,
                          log = driver.log, words = driver.words })
   print(result.text)

@@ -15,6 +15,7 @@ local seccomp = require "sx.seccomp"
 local oci = require "sx.oci"
 local lsc = require "support.lsc"
 local inputs = require "inputs"
+local driver = require "driver"
 
 local fmt, concat, ipairs, pairs, next = string.format, table.concat, ipairs, pairs, next
 
@@ -251,16 +252,16 @@ function M.run(ctx)
     check_ir[p.name] = ctx.callgrind(fmt("%s --check %s", sxlua, p.policy))
   end
   -- sxlua's CPU in parts: start-up (--version), the policy (--check), the spawn; the C
-  -- launcher's; the program alone
-  local parts = {
-    check = pairs_of(ctx, "parts: sxlua --check / sxlua run",
-                     fmt("-- %s --check %s", sxlua, small.policy),
-                     fmt("-- %s %s -- %s", sxlua, small.policy, PROGRAM)),
-    start = pairs_of(ctx, "parts: sxlua --version / the program",
-                     fmt("-- %s --version", sxlua), "-- " .. PROGRAM),
-    launcher = pairs_of(ctx, "parts: C launcher / the program",
-                        fmt("-- %s %s -- %s", launch, small.rules, PROGRAM), "-- " .. PROGRAM),
-  }
+  -- launcher's; the program alone. All five in the same rounds, so that the VM's state
+  -- (it drifts, at times to half its speed for minutes) is the same for every part.
+  local pr = driver.rounds(ctx, "spawn: parts (--version, --check, run, launcher, program)",
+                           ctx.RUNS, false, {
+    fmt("%s --version", sxlua), fmt("%s --check %s", sxlua, small.policy),
+    fmt("%s %s -- %s", sxlua, small.policy, PROGRAM), fmt("%s %s -- %s", launch, small.rules, PROGRAM),
+    PROGRAM })
+  local version, check, run, launcher, program = pr.cmds[1], pr.cmds[2], pr.cmds[3], pr.cmds[4], pr.cmds[5]
+  local parts = { check = { a = check, b = run }, start = { a = version, b = program },
+                  launcher = { a = launcher, b = program } }
 
   -- syscalls per spawn from a warm lua5.4: 40 spawns a way, less none
   local per_spawn = {}
@@ -428,7 +429,8 @@ function M.report(rows, d)
   end
   p("")
   local pt = d.parts
-  p("Where sxlua's CPU goes, small_futex around /bin/true (medians of alternating pairs): " ..
+  p("Where sxlua's CPU goes, small_futex around /bin/true (medians of the five commands run " ..
+    "in the same rounds): " ..
     "start-up %.0f µs (`sxlua --version`), the policy %.0f (`sxlua --check`: its modules " ..
     "and the compile, %.0f in all), the spawn %.0f (the run, %.0f in all, less `--check`), " ..
     "of which the program itself takes %.0f (/bin/true alone). The C launcher: %.0f in all, " ..
