@@ -164,7 +164,36 @@ local OPS = { eq = 0, ne = 1, lt = 2, le = 3, gt = 4, ge = 5, masked_eq = 6 }
 local Filter = {}
 Filter.__index = Filter
 
--- from_rules(rules, default, opts): rules {action, "name"} or {action=, syscall=, args=}.
+-- A rule whose syscall is a list is a rule a name, in order, with its action and args
+-- (as in sx.seccomp). Returns the rules one a name and the caller's rule number of each,
+-- or nil, err.
+local function spread(rules, nrules)
+  local flat, row_of = {}, {}
+  for i = 1, nrules do
+    local r = rules[i]
+    if type(r) ~= "table" then
+      return fail("bad_rule", format("rule %d is a %s, not a table", i, type(r)), { rule = i })
+    end
+    local syscall = r.syscall or r[2]
+    if type(syscall) == "table" then
+      local n, lmsg = list_length(syscall, "its list of syscalls")
+      if not n or n == 0 then
+        return fail("bad_rule", format("rule %d: %s", i, lmsg or "its list of syscalls is empty"),
+                         { rule = i })
+      end
+      local action, args = r.action or r[1], r.args or r[3]
+      for k = 1, n do
+        flat[#flat + 1], row_of[#flat + 1] = { action, syscall[k], args }, i
+      end
+    else
+      flat[#flat + 1], row_of[#flat + 1] = r, i
+    end
+  end
+  return flat, row_of
+end
+
+-- from_rules(rules, default, opts): rules {action, "name"} or {action=, syscall=, args=};
+-- a list of names in place of a name is a rule each.
 function M.from_rules(rules, default, opts)
   opts = opts or {}
   local default_value, msg = M.action(default)
@@ -183,13 +212,16 @@ function M.from_rules(rules, default, opts)
       if not nargs then return fail("bad_rule", format("rule %d: %s", i, amsg), { rule = i }) end
     end
   end
-  local crules = ffi.new("struct sx_rule[?]", #rules + 1)
+  local flat, row_of = spread(rules, nrules)
+  if not flat then return nil, row_of end
+  local crules = ffi.new("struct sx_rule[?]", #flat + 1)
   local keep = {}                         -- keeps cdata and strings alive while compiling
-  for i, r in ipairs(rules) do
+  for j, r in ipairs(flat) do
+    local i = row_of[j]
     local act, syscall, args = r.action or r[1], r.syscall or r[2], r.args or r[3]
     local value, amsg = M.action(act)
     if not value then return fail("bad_action", format("rule %d: %s", i, amsg), { rule = i }) end
-    local cr = crules[i - 1]
+    local cr = crules[j - 1]
     cr.action = value
     if type(syscall) == "string" then cr.syscall = syscall; cr.number = -1
     elseif type(syscall) == "number" then cr.syscall = nil; cr.number = syscall
@@ -215,14 +247,14 @@ function M.from_rules(rules, default, opts)
       cr.ncond, cr.conds = #args, conds
     end
   end
-  local policy = ffi.new("struct sx_policy", crules, #rules, default_value, bad_arch, arch_ids, narches)
+  local policy = ffi.new("struct sx_policy", crules, #flat, default_value, bad_arch, arch_ids, narches)
   local prog, err = ffi.new("struct sx_program"), ffi.new("struct sx_error")
   local st = C.sx_compile(policy, prog, err)
   if st ~= 0 then
     local index = tonumber(err.rule) >= 0 and tonumber(err.rule) + 1 or nil
-    local r = index and rules[index]
+    local r = index and flat[index]
     return fail(ffi.string(C.sx_status_name(st)), ffi.string(err.message),
-                { rule = index, syscall = r and (r.syscall or r[2]) })
+                { rule = index and row_of[index], syscall = r and (r.syscall or r[2]) })
   end
   local bpf = ffi.string(prog.insns, tonumber(prog.len) * 8)
   C.sx_program_free(prog)

@@ -69,6 +69,29 @@ test("a list with a hole or a stray key is an error, never a shorter filter", fu
   eq("unsupported_arch", err.code)
 end)
 
+test("a list of syscalls in a rule is a rule each, as in sx.seccomp", function()
+  local args = { { index = 0, op = "eq", value = 3 } }
+  local f = assert(sx.from_rules({ { "allow", { "read", "write" } },
+    { action = "errno(EACCES)", syscall = { "openat", 2 }, args = args } }, "kill_process", { arch = "x86_64" }))
+  local g = assert(sx.from_rules({ { "allow", "read" }, { "allow", "write" },
+    { action = "errno(EACCES)", syscall = "openat", args = args },
+    { action = "errno(EACCES)", syscall = 2, args = args } }, "kill_process", { arch = "x86_64" }))
+  eq(g.bpf, f.bpf, "the program")
+  eq("errno(EACCES)", (f:eval("open", { 3 })))
+  local h, err = sx.from_rules({ { "allow", "getpid" }, { "allow", { "read", "raed" } } }, "kill_process")
+  eq("unknown_syscall", err.code)
+  eq(2, err.rule)
+  eq("raed", err.syscall)
+  h, err = sx.from_rules({ { "allow", {} } }, "kill_process")
+  eq("bad_rule", err.code)
+  assert(tostring(err):find("rule 1: its list of syscalls is empty", 1, true), tostring(err))
+  h, err = sx.from_rules({ { "allow", { "read", nil, "write" } } }, "kill_process")
+  eq("bad_rule", err.code)
+  h, err = sx.from_rules({ 7 }, "kill_process")
+  eq("bad_rule", err.code)
+  assert(tostring(err):find("rule 1 is a number", 1, true), tostring(err))
+end)
+
 test("install puts the filter on the calling process", function()
   local script = [[
     local sx = require "sx.ffi"
