@@ -164,6 +164,47 @@ describe("the rule reader", function()
       assert.equal(assert(seccomp.from_rules(one_a_name(rules), "kill_process", { arch = "x86_64" })).bpf, f.bpf)
     end)
 
+    -- The reader reads tables raw; sx.rules, which rewrites sugar first, must read them
+    -- the same way, or a metatable would make a rule mean more with a group elsewhere.
+    it("means the same with sugar elsewhere, metatables or not", function()
+      local extra = { __index = function(_, k) if k == 3 then return "getpid" end end,
+                      __len = function() return 3 end, __pairs = function(t) return next, { "getpid" } end }
+      local list = setmetatable({ "exit", "exit_group" }, extra)
+      local args = setmetatable({}, { __index = function(_, k)
+        if k == 1 then return { index = 0, op = "eq", value = 1 } end end })
+      for _, sugar in ipairs({ {}, { { "allow", "@sync" } }, { { "allow", "fsync", "fd == 3" } } }) do
+        local rules = { { "allow", list }, { "allow", "read", args }, table.unpack(sugar) }
+        local f = assert(seccomp.from_rules(rules, "errno(EACCES)", { arch = "x86_64" }))
+        assert.equal("errno(EACCES)", tostring((f:eval("getpid"))), #sugar)
+        assert.equal("allow", tostring((f:eval("exit_group"))), #sugar)
+        assert.equal("allow", tostring((f:eval("read", { 5 }))), #sugar)    -- args: none, raw
+      end
+    end)
+
+    it("says what is wrong with a list whether sugar comes before it or after", function()
+      local cases = {
+        { { "read", nil, "write" }, "its list of syscalls: item 2 is nil" },
+        { { "read", x = "write" }, "its list of syscalls must be a list, but has the key 'x'" },
+        { { "read", 1.5 }, "syscall number 1.5 is not a non-negative integer" },
+        { { "read", -1 }, "syscall number -1 is not a non-negative integer" },
+        { {}, "its list of syscalls is empty" },
+        { { "@basic-io", { "write" } }, "syscall must be a name or a number, got table" },
+      }
+      for _, c in ipairs(cases) do
+        for _, rules in ipairs({
+          { { "allow", c[1] } },
+          { { "allow", c[1], "fd == 1" } },
+          { { "allow", c[1], { { arg = "fd", op = "eq", value = "1" } } } },
+          { { "allow", "@sync" }, { "allow", c[1] } },
+          { { "allow", c[1] }, { "allow", "fsync", "fd == 3" } } }) do
+          local f, err = seccomp.from_rules(rules, "kill_process", { arch = "x86_64" })
+          assert.is_nil(f, c[2])
+          assert.equal("bad_rule", err.code, c[2])
+          assert.matches(c[2], err.message, 1, true)
+        end
+      end
+    end)
+
     local list_mistakes = {
       { "an empty list", "bad_rule", "its list of syscalls is empty", { "allow", {} } },
       { "a hole", "bad_rule", "its list of syscalls: item 2 is nil", { "allow", { "read", nil, "write" } } },
@@ -171,9 +212,11 @@ describe("the rule reader", function()
         { "allow", { "read", { "write" } } } },
       { "a table among the names, after a group", "bad_rule", "syscall must be a name or a number, got table",
         { "allow", { "@basic-io", { "write" } } } },
-      { "a name twice", "duplicate_rule", "syscall 'read' has two unconditional rules (twice in rule 2's list)",
+      { "a name twice", "duplicate_rule", "syscall 'read' has two unconditional rules (both from rule 2)",
         { "allow", { "read", "write", "read" } } },
       { "a name the tables lack", "unknown_syscall", "unknown syscall 'raed'", { "allow", { "write", "raed" } } },
+      { "a bad first item before bad conditions, as a rule a name says it", "bad_rule",
+        "syscall number 1.5 is not a non-negative integer", { "allow", { 1.5 }, { { index = 9, op = "eq", value = 1 } } } },
     }
     for _, m in ipairs(list_mistakes) do
       it("names the rule, the line and the syscall of " .. m[1], function()

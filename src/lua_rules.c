@@ -398,9 +398,12 @@ static int read_args(struct reader *rd, int idx, struct sx_rule *r, long row) {
 static const char *const field_names[3] = { "action", "syscall", "args" };
 
 /* A rule whose syscall is a list: one rule a name or number, each with the rule's action
-** and conditions (shared: the rule model only reads them). */
+** and conditions (shared: the rule model only reads them). The conditions are read after
+** the first name, where a rule of its own would have them, so a list says its mistakes in
+** the order the same rules written one a name would. */
 struct listed_ctx {
-  struct sx_rule rule;              /* action and conditions, read once */
+  struct sx_rule rule;              /* the action, and the conditions once read */
+  int args;                         /* their stack index, 0 for none */
   long row;
 };
 
@@ -408,14 +411,19 @@ static int read_listed_syscall(struct reader *rd, size_t i, void *ctx) {
   struct listed_ctx *lc = ctx;
   struct ruleset *rs = rd->rs;
   size_t at = rd->nread++;
-  (void)i;
   rs->rules[at] = lc->rule;
   rs->from[at] = (int)(lc->row - 1);
-  return read_syscall(rd, lua_gettop(rd->L), &rs->rules[at], &rs->rows[at], lc->row);
+  if (!read_syscall(rd, lua_gettop(rd->L), &rs->rules[at], &rs->rows[at], lc->row)) return 0;
+  if (i > 0 || !lc->args) return 1;
+  if (!read_args(rd, lc->args, &lc->rule, lc->row)) return 0;
+  rs->rules[at].ncond = lc->rule.ncond;
+  rs->rules[at].conds = lc->rule.conds;
+  return 1;
 }
 
-static int read_syscall_list(struct reader *rd, int idx, const struct sx_rule *r, long row) {
-  struct listed_ctx lc = { *r, row };
+static int read_syscall_list(struct reader *rd, int idx, int args, const struct sx_rule *r,
+                             long row) {
+  struct listed_ctx lc = { *r, args, row };
   size_t n = (size_t)lua_rawlen(rd->L, idx), before = rd->nread;
   if (rd->nread + n > rd->rs->nrules) return rd->out_of_room = 1, 0;
   if (!read_list(rd, idx, n, read_listed_syscall, &lc, "its list of syscalls", row,
@@ -461,8 +469,7 @@ static int read_rule(struct reader *rd, int t, size_t i) {
   if (!at[0]) ok = fail(rd, SX_E_BAD_ACTION, row, "it has no action");
   else if (!at[1]) ok = fail(rd, SX_E_BAD_RULE, row, "syscall must be a name or a number, got nil");
   else if (!read_action(rd, at[0], &r.action, row, "")) ok = 0;
-  else if (is_table(L, at[1]))          /* the conditions first: every name shares them */
-    ok = (!at[2] || read_args(rd, at[2], &r, row)) && read_syscall_list(rd, at[1], &r, row);
+  else if (is_table(L, at[1])) ok = read_syscall_list(rd, at[1], at[2], &r, row);
   else if (rd->nread == rs->nrules) ok = (rd->out_of_room = 1, 0);
   else {
     size_t k = rd->nread++;
@@ -811,6 +818,7 @@ static int l_build(lua_State *L) {
     ud = lua_gettop(L);
     rd.out_of_room = rd.sugar = 0;
     rd.nread = 0;
+    rd.last_action = NULL;    /* (a collection between reads may free the string it was) */
     memset(&rd.m, 0, sizeof rd.m);
     rd.rs->default_action = rd.kind == K_DENY ? SX_RET_ALLOW : SX_RET_KILL_PROCESS;
     rd.deny_action = SX_RET_ERRNO | 1;          /* EPERM */

@@ -223,7 +223,7 @@ local function mistake(m, rows, origins)
     end
     if m.other then
       local orule, owhere = rules_().origin(origins, m.other)
-      message = orule == rule and ("%s (twice in rule %d's list)"):format(message, rule)
+      message = orule == rule and ("%s (both from rule %d)"):format(message, rule)
         or owhere ~= where
         and ("%s (rule %d at %s, then rule %d at %s)"):format(message, orule, owhere, rule, where)
         or ("%s (rules %d and %d)"):format(message, orule, rule)

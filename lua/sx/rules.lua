@@ -76,9 +76,11 @@ end
 -- check_list(t, what) -> n, or nil, a sentence and the index at fault: is `t` a list with
 -- keys 1..n and no holes? A hole is what a misspelt variable (nil) in a policy's list
 -- looks like; walking the list with ipairs or # would silently drop what follows it.
+-- Like the reader in C, this module reads the caller's tables raw: a metatable's __index,
+-- __len or __pairs would otherwise make a rule mean one thing here and another there.
 function M.check_list(t, what)
   local n, count = 0, 0
-  for k in pairs(t) do
+  for k in next, t do
     if math_type(k) ~= "integer" or k < 1 then
       return nil, ("%s must be a list, but has the key %s"):format(what,
                    type(k) == "string" and ("'" .. k .. "'") or tostring(k))
@@ -88,7 +90,7 @@ function M.check_list(t, what)
   end
   if count ~= n then
     for i = 1, n do
-      if t[i] == nil then
+      if rawget(t, i) == nil then
         return nil, ("%s: item %d is nil (a misspelt variable?), and the items after it would "
                      .. "be lost"):format(what, i), i
       end
@@ -207,14 +209,40 @@ end
 ---------------------------------------------------------------------------- rows
 
 local function field(rule, key, pos)
-  local v = rule[key]
-  if v == nil then v = rule[pos] end
+  local v = rawget(rule, key)
+  if v == nil then v = rawget(rule, pos) end
   return v
 end
 
 -- Does a condition table need rewriting (a named argument, a value or mask as a string)?
 local function sugared_cond(c)
-  return type(c) == "table" and (c.arg ~= nil or type(c.value) == "string" or type(c.mask) == "string")
+  return type(c) == "table" and (rawget(c, "arg") ~= nil or type(rawget(c, "value")) == "string"
+                                 or type(rawget(c, "mask")) == "string")
+end
+
+-- A syscall given by number as the reader takes it: an integer that fits 32 bits.
+local function plain_number(v)
+  return math_type(v) == "integer" and v >= 0 and v <= 0xffffffff
+end
+
+-- The names and numbers of a rule's list of syscalls, read raw, or nil and what the reader
+-- would say is wrong with the list (this module spreads a list before the reader sees it).
+local function syscall_list(t)
+  local n, msg = M.check_list(t, "its list of syscalls")
+  if not n then return nil, msg end
+  if n == 0 then return nil, "its list of syscalls is empty" end
+  local out = {}
+  for i = 1, n do
+    local v = rawget(t, i)
+    if type(v) == "number" and not plain_number(v) then
+      return nil, ("syscall number %s %s"):format(tostring(v), math_type(v) == "integer" and v > 0
+                   and "does not fit 32 bits" or "is not a non-negative integer")
+    elseif type(v) ~= "string" and type(v) ~= "number" then
+      return nil, ("syscall must be a name or a number, got %s"):format(type(v))
+    end
+    out[i] = v
+  end
+  return out
 end
 
 -- Does a rule hold anything this module rewrites?
@@ -223,12 +251,12 @@ local function sugared(rule)
   local syscall, args = field(rule, "syscall", 2), field(rule, "args", 3)
   if groups().is_group(syscall) or type(args) == "string" then return true end
   if type(syscall) == "table" then            -- a list of syscalls: a group among them
-    for _, s in pairs(syscall) do
+    for _, s in next, syscall do
       if groups().is_group(s) then return true end
     end
   end
   if type(args) == "table" then
-    for _, c in pairs(args) do
+    for _, c in next, args do
       if sugared_cond(c) then return true end
     end
   end
@@ -238,26 +266,29 @@ end
 -- A rule that gives a field both ways ({"allow", "read", syscall = "write"}) goes to the
 -- reader untouched, which says so.
 local function ambiguous(rule)
-  return (rule[1] ~= nil and rule.action ~= nil) or (rule[2] ~= nil and rule.syscall ~= nil)
-      or (rule[3] ~= nil and rule.args ~= nil)
+  local raw = rawget
+  return (raw(rule, 1) ~= nil and raw(rule, "action") ~= nil) or
+         (raw(rule, 2) ~= nil and raw(rule, "syscall") ~= nil) or
+         (raw(rule, 3) ~= nil and raw(rule, "args") ~= nil)
 end
 
 -- One condition table with its sugar rewritten, or nil and a message.
 local function plain_cond(c, resolver)
   local out = {}
-  for k, v in pairs(c) do out[k] = v end
-  if c.arg ~= nil then
-    if type(c.arg) ~= "string" then
-      return nil, ("arg names an argument (a string such as \"family\"), got %s"):format(type(c.arg))
+  for k, v in next, c do out[k] = v end
+  local arg = out.arg
+  if arg ~= nil then
+    if type(arg) ~= "string" then
+      return nil, ("arg names an argument (a string such as \"family\"), got %s"):format(type(arg))
     end
-    if c.index ~= nil then return nil, "give arg or index, not both" end
-    local index, msg = resolver.resolve(c.arg)
+    if out.index ~= nil then return nil, "give arg or index, not both" end
+    local index, msg = resolver.resolve(arg)
     if not index then return nil, msg end
     out.arg, out.index = nil, index
   end
   for _, key in ipairs({ "value", "mask" }) do
-    if type(c[key]) == "string" then
-      local v, msg = M.integer64(c[key])
+    if type(out[key]) == "string" then
+      local v, msg = M.integer64(out[key])
       if not v then return nil, ("the %s %s"):format(key, msg) end
       out[key] = v
     end
@@ -276,9 +307,11 @@ local function alternatives(args, syscall, arches)
   end
   if args == nil then return { false } end
   -- anything but a list goes to the reader as it is, which says what is wrong with it
-  if type(args) ~= "table" or M.check_list(args, "args") == nil then return { args } end
+  local n = type(args) == "table" and M.check_list(args, "args")
+  if not n then return { args } end
   local out, resolver = {}, nil
-  for c, cond in ipairs(args) do
+  for c = 1, n do
+    local cond = rawget(args, c)
     if sugared_cond(cond) then
       resolver = resolver or M.resolver(syscall, arches)
       local plain, msg = plain_cond(cond, resolver)
@@ -310,31 +343,31 @@ function M.rows(rules, wheres, where, get_arches)
   local origins = { where = where, wheres = wheres }
   if type(rules) ~= "table" then return rules, origins end
   local any = false
-  for _, rule in pairs(rules) do
+  for _, rule in next, rules do
     if sugared(rule) then any = true; break end
   end
   -- no sugar, or a list the reader must refuse anyway: as it is
-  if not any or not M.check_list(rules, "rules") then return rules, origins end
+  local n = any and M.check_list(rules, "rules")
+  if not n then return rules, origins end
   local arches, aerr = get_arches()
   if not arches then return nil, aerr end
   local out, rule_of, via = {}, {}, {}
-  for i = 1, #rules do
-    local rule, w = rules[i], wheres and wheres[i] or where
+  for i = 1, n do
+    local rule, w = rawget(rules, i), wheres and wheres[i] or where
     local syscall = type(rule) == "table" and field(rule, "syscall", 2)
-    -- a list of syscalls stands for a rule of each (the reader says what is wrong with
-    -- one that is not a list of names and numbers)
-    local listed = type(syscall) == "table" and M.check_list(syscall, "syscalls") and syscall
-    for _, s in ipairs(listed or {}) do    -- (the reader would stop at a group first)
-      if type(s) ~= "string" and type(s) ~= "number" then
-        return nil, error_.new("bad_rule", ("rule %d: syscall must be a name or a number, got %s")
-                               :format(i, type(s)), { rule = i, where = w, syscall = s })
+    -- a list of syscalls stands for a rule of each, spread here even without sugar: its
+    -- names are the caller's own, which a group's rules give way to. What is wrong with
+    -- one is said here: the reader might stop at a group in it first.
+    local listed, lerr
+    if type(syscall) == "table" and not ambiguous(rule) then
+      listed, lerr = syscall_list(syscall)
+      if not listed then
+        return nil, error_.new("bad_rule", ("rule %d: %s"):format(i, lerr), { rule = i, where = w })
       end
     end
-    -- (a list is spread even without sugar: its names are the caller's own, which a
-    -- group's rules give way to)
     if (not sugared(rule) and not listed) or ambiguous(rule) or
-       (type(syscall) ~= "string" and type(syscall) ~= "number" and not listed) then
-      out[#out + 1], rule_of[#out + 1] = rule, i
+       (type(syscall) ~= "string" and not plain_number(syscall) and not listed) then
+      out[#out + 1], rule_of[#out + 1] = rule, i     -- (the reader says what is wrong)
     else
       local args = field(rule, "args", 3)
       local function fail(code, msg, fields)
@@ -363,7 +396,7 @@ function M.rows(rules, wheres, where, get_arches)
           end
           for _, alt in ipairs(alts) do
             local copy = {}
-            for k, v in pairs(rule) do copy[k] = v end
+            for k, v in next, rule do copy[k] = v end
             copy[2], copy[3] = nil, nil
             copy.syscall, copy.args = name, alt or nil
             local j = #out + 1
