@@ -1176,7 +1176,12 @@ function M.import(profile, opts)
   local rules, seen, default, build, report = read_profile(profile, opts, "oci.import")
   if not rules then return nil, seen end
   local f, err = seccomp.from_rules(rule_runs(rules, seen), default, build)
-  if not f then return nil, err end
+  if not f then
+    -- an error counts rules as to_rules gives them (a profile that cannot compile, too big
+    -- say, is rare: it pays for the tables)
+    local _, terr = seccomp.from_rules(rule_tables(rules, seen), default, build)
+    return nil, terr or err
+  end
   return f, report
 end
 
