@@ -205,6 +205,53 @@ describe("the rule reader", function()
       end
     end)
 
+    -- A sparse table's length (its border) can be anything up to 2^63: counting rules by
+    -- it once wrapped the room's size, and a list read after it wrote past the ruleset.
+    it("refuses lengths past what it makes room for, before reading a thing", function()
+      local keys = {}
+      for e = 0, 61 do keys[#keys + 1] = ("[%d]='read'"):format(1 << e) end
+      local sparse = load("return {" .. table.concat(keys, ",") .. "}")()
+      local names = {}
+      for i = 1, 600 do names[i] = i % 300 end
+      for _, rules in ipairs({ { { "allow", names }, { "allow", sparse } }, sparse }) do
+        if rawlen(sparse) > 1 << 20 then       -- (the border this Lua finds; else nothing to test)
+          local f, err = seccomp.from_rules(rules, "kill_process", { arch = "x86_64" })
+          assert.is_nil(f)
+          assert.equal("bad_rule", err.code)
+          assert.matches("more than 1048576", err.message, 1, true)
+        end
+      end
+    end)
+
+    it("says the same of odd items with sugar elsewhere as without", function()
+      for _, c in ipairs({
+        { { "allow", { "read", "write" }, false }, "args must be a list of conditions, got boolean" },
+        { { "allow", "read", false }, "args must be a list of conditions, got boolean" },
+        { { "allow", { "read", 2^40 } }, "syscall number 1099511627776 does not fit 32 bits", 2^40 },
+        { { "allow", { "read", -1.0 } }, "syscall number -1 is not a non-negative integer", -1.0 },
+      }) do
+        for _, rules in ipairs({ { c[1] }, { { "errno(EPERM)", "@sync" }, c[1] } }) do
+          local f, err = seccomp.from_rules(rules, "kill_process", { arch = "x86_64" })
+          assert.is_nil(f, c[2])
+          assert.equal("bad_rule", err.code)
+          assert.matches(c[2], err.message, 1, true)
+          assert.equal(#rules, err.rule)
+          if c[3] then assert.equal(c[3], err.syscall) end
+        end
+      end
+      local g = assert(seccomp.from_rules({ { "errno(EPERM)", "@sync" }, { "allow", { "read", 5.0 } } },
+                                          "kill_process", { arch = "x86_64" }))
+      assert.equal("allow", tostring((g:eval(5))))
+    end)
+
+    it("builds the same through the builder, which reads a list raw too", function()
+      local list = setmetatable({ "read" }, { __index = function(_, i) if i == 2 then return "execve" end end })
+      local f = assert(seccomp.builder():allow(list):build({ arch = "x86_64" }))
+      local g = assert(seccomp.from_rules({ { "allow", list } }, "kill_process", { arch = "x86_64" }))
+      assert.equal(g.bpf, f.bpf)
+      assert.equal("kill_process", tostring((f:eval("execve"))))
+    end)
+
     local list_mistakes = {
       { "an empty list", "bad_rule", "its list of syscalls is empty", { "allow", {} } },
       { "a hole", "bad_rule", "its list of syscalls: item 2 is nil", { "allow", { "read", nil, "write" } } },

@@ -66,6 +66,11 @@ struct ruleset {
 
 #define RULESET "sx.ruleset"
 
+/* The most rules a build makes room for: far past what 4096 instructions hold, and small
+** enough that no size new_ruleset works out overflows. A table whose length says more (a
+** sparse one, whose border can be anything up to 2^63) is refused before anything is read. */
+enum { MAX_ROOM = 1 << 20 };
+
 /* The reader's second upvalue holds the metatables it gives and recognises. */
 enum { TYPE_RULESET = 1, TYPE_FILTER, TYPE_ACTION };
 #define TYPES lua_upvalueindex(2)
@@ -425,7 +430,7 @@ static int read_syscall_list(struct reader *rd, int idx, int args, const struct 
                              long row) {
   struct listed_ctx lc = { *r, args, row };
   size_t n = (size_t)lua_rawlen(rd->L, idx), before = rd->nread;
-  if (rd->nread + n > rd->rs->nrules) return rd->out_of_room = 1, 0;
+  if (n > rd->rs->nrules - rd->nread) return rd->out_of_room = 1, 0;
   if (!read_list(rd, idx, n, read_listed_syscall, &lc, "its list of syscalls", row,
                  SX_E_BAD_RULE))
     return 0;
@@ -498,6 +503,7 @@ static size_t count_rules(lua_State *L, int idx, size_t n) {
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    if (k > MAX_ROOM - count) return (size_t)MAX_ROOM + 1;   /* (too many: no sum wraps) */
     count += k > 0 ? k : 1;
   }
   return count;
@@ -627,7 +633,7 @@ static int read_options(struct reader *rd, int idx) {
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 /* A ruleset userdata with room for n rules (none for a list of names) and cond_cap
-** conditions, on the stack top. */
+** conditions, on the stack top; n <= MAX_ROOM and cond_cap <= MAX_ROOM * SX_MAX_CONDS. */
 static struct ruleset *new_ruleset(lua_State *L, size_t n, size_t cond_cap, int list) {
   size_t rules_at = align8(sizeof(struct ruleset));
   size_t rows_at = rules_at + (list ? 0 : align8(n * sizeof(struct sx_rule)));
@@ -808,6 +814,11 @@ static int l_build(lua_State *L) {
     return push_mistake(&rd);
   }
   n = (size_t)lua_rawlen(L, 2);
+  if (n > MAX_ROOM) {
+    fail(&rd, SX_E_BAD_RULE, 0, "%s: more than %d %s", list ? "the list of syscalls" : "rules",
+         MAX_ROOM, list ? "items" : "rules");
+    return push_mistake(&rd);
+  }
   /* room for a rule and a condition per row; a policy with more (lists of syscalls, rules
   ** with several conditions) reads again with all the room it needs */
   for (size_t nrules = n, room = n, again = 0; ; again = 1) {
@@ -843,6 +854,10 @@ static int l_build(lua_State *L) {
     if (!rd.out_of_room || list || again) return push_mistake(&rd);
     nrules = count_rules(L, 2, n);
     room = n * SX_MAX_CONDS;
+    if (nrules > MAX_ROOM) {
+      fail(&rd, SX_E_BAD_RULE, 0, "the rules' lists of syscalls make more than %d rules", MAX_ROOM);
+      return push_mistake(&rd);
+    }
   }
 }
 

@@ -49,16 +49,16 @@ end
 function Builder:add(method, act, x, conditions)
   local where = call_line(self, method)
   local list = type(x) == "table" and x or { x }
-  local _, msg = rules_.check_list(list, "the syscall list")
+  local count, msg = rules_.check_list(list, "the syscall list")   -- (raw, as the reader reads)
   if msg and not self.problem then   -- reported by build, before anything else
     self.problem = { "bad_rule", msg, { rule = #self.rules + 1, where = where } }
   end
-  for _, syscall in ipairs(list) do
+  for i = 1, count or 0 do
     local n = #self.rules + 1
-    self.rules[n] = { action = act, syscall = syscall, args = conditions }
+    self.rules[n] = { action = act, syscall = rawget(list, i), args = conditions }
     self.wheres[n] = where
   end
-  if type(x) == "table" and #x == 0 then
+  if type(x) == "table" and count == 0 then
     self.rules[#self.rules + 1] = { action = act, syscall = x }  -- reported by build
     self.wheres[#self.rules] = where
   end

@@ -220,9 +220,11 @@ local function sugared_cond(c)
                                  or type(rawget(c, "mask")) == "string")
 end
 
--- A syscall given by number as the reader takes it: an integer that fits 32 bits.
+-- A syscall given by number as the reader takes it: an integer (or a float with an integer's
+-- value) that fits 32 bits.
 local function plain_number(v)
-  return math_type(v) == "integer" and v >= 0 and v <= 0xffffffff
+  local i = type(v) == "number" and tointeger(v)
+  return i and i >= 0 and i <= 0xffffffff
 end
 
 -- The names and numbers of a rule's list of syscalls, read raw, or nil and what the reader
@@ -234,11 +236,17 @@ local function syscall_list(t)
   local out = {}
   for i = 1, n do
     local v = rawget(t, i)
-    if type(v) == "number" and not plain_number(v) then
-      return nil, ("syscall number %s %s"):format(tostring(v), math_type(v) == "integer" and v > 0
-                   and "does not fit 32 bits" or "is not a non-negative integer")
-    elseif type(v) ~= "string" and type(v) ~= "number" then
-      return nil, ("syscall must be a name or a number, got %s"):format(type(v))
+    if type(v) == "number" then
+      local int = tointeger(v)
+      if not int or int < 0 then
+        return nil, ("syscall number %s is not a non-negative integer")
+                    :format(math_type(v) == "float" and ("%.14g"):format(v) or tostring(v)), v
+      elseif int > 0xffffffff then
+        return nil, ("syscall number %d does not fit 32 bits"):format(int), v
+      end
+      v = int
+    elseif type(v) ~= "string" then
+      return nil, ("syscall must be a name or a number, got %s"):format(type(v)), v
     end
     out[i] = v
   end
@@ -296,7 +304,11 @@ local function plain_cond(c, resolver)
   return out
 end
 
--- The alternatives (lists of conditions, or false for none) rule args stand for on
+-- What alternatives gives for a rule without args (args = false is a mistake the reader
+-- names, not the same as none).
+local NO_ARGS = {}
+
+-- The alternatives (lists of conditions, or NO_ARGS for none) rule args stand for on
 -- `syscall`, or nil and a message.
 local function alternatives(args, syscall, arches)
   if type(args) == "string" then
@@ -305,7 +317,7 @@ local function alternatives(args, syscall, arches)
     if not alts then return nil, "bad condition at " .. msg end
     return alts
   end
-  if args == nil then return { false } end
+  if args == nil then return { NO_ARGS } end
   -- anything but a list goes to the reader as it is, which says what is wrong with it
   local n = type(args) == "table" and M.check_list(args, "args")
   if not n then return { args } end
@@ -358,12 +370,15 @@ function M.rows(rules, wheres, where, get_arches)
     -- a list of syscalls stands for a rule of each, spread here even without sugar: its
     -- names are the caller's own, which a group's rules give way to. What is wrong with
     -- one is said here: the reader might stop at a group in it first.
-    local listed, lerr
+    local listed, lerr, item
     if type(syscall) == "table" and not ambiguous(rule) then
-      listed, lerr = syscall_list(syscall)
+      listed, lerr, item = syscall_list(syscall)
       if not listed then
-        return nil, error_.new("bad_rule", ("rule %d: %s"):format(i, lerr), { rule = i, where = w })
+        return nil, error_.new("bad_rule", ("rule %d: %s"):format(i, lerr),
+                               { rule = i, where = w, syscall = item })
       end
+    elseif plain_number(syscall) then
+      syscall = tointeger(syscall)
     end
     if (not sugared(rule) and not listed) or ambiguous(rule) or
        (type(syscall) ~= "string" and not plain_number(syscall) and not listed) then
@@ -398,7 +413,8 @@ function M.rows(rules, wheres, where, get_arches)
             local copy = {}
             for k, v in next, rule do copy[k] = v end
             copy[2], copy[3] = nil, nil
-            copy.syscall, copy.args = name, alt or nil
+            copy.syscall, copy.args = name, alt   -- (false stays: the reader refuses it)
+            if alt == NO_ARGS then copy.args = nil end
             local j = #out + 1
             out[j], rule_of[j] = copy, i
             if name ~= named then via[j] = named end
