@@ -67,9 +67,10 @@ struct ruleset {
 #define RULESET "sx.ruleset"
 
 /* The most rules a build makes room for: far past what 4096 instructions hold, and small
-** enough that no size new_ruleset works out overflows. A table whose length says more (a
-** sparse one, whose border can be anything up to 2^63) is refused before anything is read. */
-enum { MAX_ROOM = 1 << 20 };
+** enough that no size new_ruleset works out overflows, and that a sparse table (whose
+** border can be anything up to 2^63) costs a few megabytes of room at most before its hole
+** is found. A length past it is refused before anything is read. */
+enum { MAX_ROOM = 1 << 16 };
 
 /* The reader's second upvalue holds the metatables it gives and recognises. */
 enum { TYPE_RULESET = 1, TYPE_FILTER, TYPE_ACTION };
@@ -203,7 +204,11 @@ static int read_action(struct reader *rd, int idx, uint32_t *value, long row, co
     ok = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     if (ok) {
-      lua_getfield(L, idx, "value");
+      /* raw: an __index would run Lua code in the middle of the read, which could free a
+      ** name or an action text the ruleset points at (the action objects sx.action makes
+      ** hold their value as a field of their own) */
+      lua_pushliteral(L, "value");
+      lua_rawget(L, idx < 0 ? idx - 1 : idx);
       ok = lua_isinteger(L, -1) && sx_action_valid((uint32_t)lua_tointeger(L, -1));
       *value = (uint32_t)lua_tointeger(L, -1);
       lua_pop(L, 1);

@@ -431,8 +431,9 @@ function M.yield_to_own(out, rule_of, via, wheres, where)
   local action = require "sx.action"
   local explicit, first = {}, {}
   for j, rule in ipairs(out) do
-    if not via[j] and type(rule) == "table" and field(rule, "syscall", 2) ~= nil then
-      explicit[field(rule, "syscall", 2)] = true
+    local syscall = not via[j] and type(rule) == "table" and field(rule, "syscall", 2)
+    if syscall and syscall == syscall then   -- (NaN, no key, goes to the reader, which refuses it)
+      explicit[syscall] = true
     end
   end
   local rows = {}
