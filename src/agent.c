@@ -297,7 +297,7 @@ static struct sx_gate gate_calls(const struct sx_agent *a) {
     g.exec[3 + i] = plan->keys.exec[i];
     g.send[3 + i] = plan->keys.send[i];
   }
-  g.handover = 0;
+  g.handover = g.exec_allowed = 0;
   return g;
 }
 
@@ -659,9 +659,9 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   }
   if (!len) { free(out); return NULL; }
   g.handover = handover && !allows(run(body, len, &send));
+  g.exec_allowed = allows(run(body, len, &exec));
   if (door) *door = g.handover;
-  if (g.handover || !allows(run(body, len, &exec)))
-    n = sx_gate_prologue(out, sx_arch_host(), &g);
+  n = sx_gate_prologue(out, sx_arch_host(), &g);
   if (len + n > SX_MAX_INSNS) {
     free(out);
     *out_len = 0;

@@ -68,25 +68,28 @@ static uint32_t number(const char *name, int arch) {
   return (uint32_t)nr | (arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0);
 }
 
-/* ld nr; jeq execve; [jeq sendmsg]; ld arch; jeq host; the arguments; and, for sendmsg,
-** the same again. Every miss jumps to `len`, the instruction after the prologue. */
+/* ld nr; [jeq execve;] [jeq sendmsg;] then for each call tested: ld arch; jeq host; its
+** arguments. Every miss jumps to `len`, the instruction after the prologue. A filter
+** that allows the agent's execve itself needs no test for it: each costs the kernel
+** about a microsecond an instruction to install (bench/: docs/benchmarks.md). */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate) {
   struct prologue p = { out, 0, sx_arch_bits(arch) == 64, sx_arch_big_endian(arch) };
   size_t per_call = 2 + 2 * 6 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */
-  size_t send_at, len = 1 + 1 + (gate->handover ? 1 : 0) + per_call * (gate->handover ? 2 : 1);
-  send_at = len - per_call;
+  int exec = !gate->exec_allowed, send = gate->handover;
+  size_t calls = (size_t)(exec + send), len = 1 + calls + per_call * calls;
+  size_t send_at = len - per_call;
+  if (!calls) return 0;
   put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_NR, 0, 0);
-  if (gate->handover) {
-    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("execve", arch), 1, 0);
-    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("sendmsg", arch), (uint8_t)(send_at - p.n - 1),
-        (uint8_t)(len - p.n - 1));
-  } else {
-    put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("execve", arch), 0, (uint8_t)(len - p.n - 1));
+  if (exec) put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("execve", arch), (uint8_t)calls - 1,
+                send ? 0 : (uint8_t)(len - p.n - 1));
+  if (send) put(&p, BPF_JMP | BPF_JEQ | BPF_K, number("sendmsg", arch), (uint8_t)(send_at - p.n - 1),
+                (uint8_t)(len - p.n - 1));
+  if (exec) {
+    put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0);
+    put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
+    match_args(&p, gate->exec, len);
   }
-  put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0);
-  put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
-  match_args(&p, gate->exec, len);
-  if (gate->handover) {
+  if (send) {
     put(&p, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, 0, 0);
     put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
     match_args(&p, gate->send, len);

@@ -29,15 +29,17 @@
 
 enum { SX_GATE_MAX = 64 };    /* room for the longest prologue (57 instructions) */
 
-/* The calls a gate lets through, all six argument registers matched: execve(exec[0..5])
-** and, when handover is set, sendmsg(send[0..5]). */
+/* The calls a gate lets through, all six argument registers matched: execve(exec[0..5]),
+** unless exec_allowed says the filter behind allows that call itself, and, when handover
+** is set, sendmsg(send[0..5]). */
 struct sx_gate {
   uint64_t exec[6];
   uint64_t send[6];
   int handover;
+  int exec_allowed;
 };
 
-/* The prologue for `gate` on `arch`, into out; its length. */
+/* The prologue for `gate` on `arch`, into out; its length (0: nothing to let through). */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate);
 
 /* The terminal guard: a filter the workload installs before its own, which fails
