@@ -342,21 +342,36 @@ static int child_ended(const struct sx_agent *a) {
   return poll_one(a->child_pidfd, 0);
 }
 
+/* The text after `label` (say "\nPid:") in the file at path, into text (size bytes);
+** NULL when the file or the label is not there. */
+static const char *proc_field(const char *path, const char *label, char *text, size_t size) {
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+  const char *at;
+  if (f < 0) return NULL;
+  n = read(f, text, size - 1);
+  close(f);
+  if (n <= 0) return NULL;
+  text[n] = '\0';
+  return (at = strstr(text, label)) != NULL ? at + strlen(label) : NULL;
+}
+
 /* The pid a pidfd stands for, in this process's namespace, from its fdinfo. */
 static pid_t pidfd_pid(int fd) {
   char path[64], text[512];
-  int f, pid = -1;
-  ssize_t n;
+  const char *at;
+  int pid = -1;
   snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0) return -1;
-  n = read(f, text, sizeof text - 1);
-  close(f);
-  if (n > 0) {
-    const char *line;
-    text[n] = '\0';
-    if ((line = strstr(text, "\nPid:")) != NULL) sscanf(line + 5, "%d", &pid);
-  }
+  if ((at = proc_field(path, "\nPid:", text, sizeof text)) != NULL) sscanf(at, "%d", &pid);
   return pid;
+}
+
+/* The signals this process ignores (bit sig-1), or every signal when /proc cannot say. */
+static uint64_t ignored_signals(void) {
+  char text[4096];
+  const char *at = proc_field("/proc/self/status", "\nSigIgn:", text, sizeof text);
+  unsigned long long set;
+  return at && sscanf(at, "%llx", &set) == 1 ? (uint64_t)set : ~(uint64_t)0;
 }
 
 /* Every descriptor the agent holds for the process: once it has ended, none is needed. */
@@ -430,14 +445,25 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
   char *top = sx_area_upper_top(a);
   int (*fn)(void *) = a->namespace ? sx_reaper_main : sx_workload_main;
   int e, cpu = sched_getcpu();
+  long rc;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   in->plan.pin_cpu = -1;
   if (cpu >= 0 && sched_getaffinity(0, sizeof in->plan.affinity, &in->plan.affinity) == 0 &&
       CPU_ISSET(cpu, &in->plan.affinity) && CPU_COUNT(&in->plan.affinity) > 1)
     in->plan.pin_cpu = cpu;
-  a->child = clone(fn, top, (int)flags, &in->plan, &a->child_pidfd, NULL, &r->workload_tid);
-  e = errno;
+  /* The kernel resets the parent's handlers in the child; the workload, what it ignores
+  ** (a signal ignored meanwhile stays so: as if ignored before the spawn). */
+  in->plan.reset_signals = ignored_signals();
+  rc = sx_clone_cleared(fn, top, SX_AREA_STACK, flags, &in->plan, &a->child_pidfd,
+                        &r->workload_tid);
+  if (rc == -ENOSYS || rc == -EINVAL || rc == -EPERM) {   /* no clone3 here, or not allowed */
+    in->plan.reset_signals = ~(uint64_t)0;
+    rc = clone(fn, top, (int)flags, &in->plan, &a->child_pidfd, NULL, &r->workload_tid);
+    rc = rc < 0 ? -errno : rc;
+  }
+  a->child = rc > 0 ? (pid_t)rc : -1;
+  e = rc < 0 ? (int)-rc : 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   errno = e;
   return a->child > 0 ? 0 : -1;

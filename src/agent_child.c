@@ -20,6 +20,7 @@
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/prctl.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
@@ -57,10 +58,10 @@ static __attribute__((noreturn)) void fail(struct sx_report *r, int stage, long 
 ** architecture. */
 static const unsigned long zeros[8];
 
-/* Every handler back to SIG_DFL. Raw, so glibc's own signals (32, 33) too. */
-static void default_signals(void) {
+/* The signals of `reset` back to SIG_DFL. Raw, so glibc's own signals (32, 33) too. */
+static void default_signals(uint64_t reset) {
   for (int sig = 1; sig <= 64; sig++)   /* KILL and STOP refuse: fine */
-    SX_SYS4(SYS_rt_sigaction, sig, zeros, 0, sizeof(uint64_t));
+    if (reset >> (sig - 1) & 1) SX_SYS4(SYS_rt_sigaction, sig, zeros, 0, sizeof(uint64_t));
 }
 
 /* Onto the caller's CPU alone (agent.c: start_child), until the workload proceeds;
@@ -188,7 +189,7 @@ int sx_workload_main(void *arg) {
   ** by the reaper, the kernel kills it with the reaper anyway.) */
   if (p->parent && SX_SYS0(SYS_getppid) != p->parent) end(127);
   if (p->parent) pin(p);
-  default_signals();
+  default_signals(p->reset_signals);
   /* A session of its own: no controlling terminal (so no TIOCSTI into the user's; the
   ** guard covers root), and a process group of its own (kill(0, sig) reaches only it). */
   if ((rc = SX_SYS0(SYS_setsid)) < 0) fail(r, SX_ST_SESSION_FAILED, rc, 0, 1);
@@ -203,3 +204,53 @@ int sx_workload_main(void *arg) {
     SX_SYS4(SYS_futex, &r->cmd, FUTEX_WAIT, SX_CMD_PARK, 0);
   proceed(p, r);
 }
+
+/* ---- clone3, the parent's handlers cleared ---------------------------------------- */
+
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(CLONE_CLEAR_SIGHAND)
+
+/* clone3(args, size); in the child, on its new stack, exit(fn(arg)) as glibc's clone()
+** does. rcx and r11 do not survive syscall: arg waits in r8, fn in rdx (both copied into
+** the child with every other register). */
+long sx_clone3_run(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+        ".globl sx_clone3_run\n"
+        ".hidden sx_clone3_run\n"
+        ".type sx_clone3_run,@function\n"
+        "sx_clone3_run:\n"
+        "  mov %rcx, %r8\n"
+        "  mov $435, %eax\n"               /* SYS_clone3 */
+        "  syscall\n"
+        "  test %rax, %rax\n"
+        "  jnz 1f\n"
+        "  xor %ebp, %ebp\n"               /* the child: no frame above fn */
+        "  mov %r8, %rdi\n"
+        "  call *%rdx\n"
+        "  mov %eax, %edi\n"
+        "  mov $60, %eax\n"                /* SYS_exit */
+        "  syscall\n"
+        "  hlt\n"
+        "1:\n"
+        "  ret\n"
+        ".size sx_clone3_run, .-sx_clone3_run\n");
+
+long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
+                      unsigned long flags, void *arg, int *pidfd, pid_t *child_tid) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = (flags & ~0xffUL) | CLONE_CLEAR_SIGHAND;
+  args.exit_signal = flags & 0xff;
+  args.pidfd = (uintptr_t)pidfd;
+  args.child_tid = (uintptr_t)child_tid;
+  args.stack = (uintptr_t)stack_top - stack_size;
+  args.stack_size = stack_size;
+  return sx_clone3_run(&args, CLONE_ARGS_SIZE_VER0, fn, arg);
+}
+#else
+long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
+                      unsigned long flags, void *arg, int *pidfd, pid_t *child_tid) {
+  (void)fn; (void)stack_top; (void)stack_size; (void)flags; (void)arg; (void)pidfd;
+  (void)child_tid;
+  return -ENOSYS;
+}
+#endif

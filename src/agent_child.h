@@ -103,9 +103,20 @@ struct sx_plan {
   } keys;
   cpu_set_t affinity;                /* the caller's, which the workload takes back */
   int pin_cpu;                       /* the caller's CPU, the children's until proceed; -1 */
+  uint64_t reset_signals;  /* bit sig-1: the workload sets sig to SIG_DFL (see below) */
 };
 
 int sx_reaper_main(void *plan);
 int sx_workload_main(void *plan);
+
+/* The parent's child, with every handler of the parent's reset to SIG_DFL by the kernel
+** as it copies them (clone3's CLONE_CLEAR_SIGHAND, Linux 5.5): clone flags and the other
+** arguments as glibc's clone() takes them, the stack as its top and size. A handler of
+** the parent's can then never run in a child, whatever another thread of the parent
+** installs meanwhile, and the workload only has the signals the parent ignores left to
+** reset (reset_signals). The child's pid, or -errno: -ENOSYS where clone3 is not written
+** here (then clone() and a reset of every signal stand in). */
+long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
+                      unsigned long flags, void *arg, int *pidfd, pid_t *child_tid);
 
 #endif
