@@ -122,6 +122,18 @@ local function pairs_of(ctx, label, a, b)
            failed = n[9] + n[10] }
 end
 
+-- The lengths of the filters a run of `cmd` installs, in order (strace -f).
+local function installed_lengths(ctx, cmd)
+  local out = ctx.OUT .. "/strace-seccomp.txt"
+  ctx.sh(fmt("strace -f -e trace=seccomp -o %s %s > /dev/null 2>&1 || true", out, cmd))
+  local lens = {}
+  for line in io.lines(out) do
+    local len = line:match("SECCOMP_SET_MODE_FILTER, [^{]*{len=(%d+)")
+    if len then lens[#lens + 1] = tonumber(len) end
+  end
+  return lens
+end
+
 local function callgrind_cmd(ctx, cmd)
   return ctx.callgrind(cmd)
 end
@@ -252,16 +264,25 @@ function M.run(ctx)
     check_ir[p.name] = ctx.callgrind(fmt("%s --check %s", sxlua, p.policy))
   end
   -- sxlua's CPU in parts: start-up (--version), the policy (--check), the spawn; the C
-  -- launcher's; the program alone. All five in the same rounds, so that the VM's state
-  -- (it drifts, at times to half its speed for minutes) is the same for every part.
-  local pr = driver.rounds(ctx, "spawn: parts (--version, --check, run, launcher, program)",
-                           ctx.RUNS, false, {
-    fmt("%s --version", sxlua), fmt("%s --check %s", sxlua, small.policy),
-    fmt("%s %s -- %s", sxlua, small.policy, PROGRAM), fmt("%s %s -- %s", launch, small.rules, PROGRAM),
-    PROGRAM })
+  -- launcher's; the program alone; and the run less what sxlua's default adds that the
+  -- launcher has no part of (its PID namespace, its supervisor, both). All eight in the
+  -- same rounds, so that the VM's state (it drifts, at times to half its speed for
+  -- minutes) is the same for every part.
+  local function run_with(opts) return fmt("%s %s%s -- %s", sxlua, opts, small.policy, PROGRAM) end
+  local pr = driver.rounds(ctx, "spawn: parts (--version, --check, run, launcher, program, " ..
+                           "run without a namespace, a supervisor, both)", ctx.RUNS, false, {
+    fmt("%s --version", sxlua), fmt("%s --check %s", sxlua, small.policy), run_with(""),
+    fmt("%s %s -- %s", launch, small.rules, PROGRAM), PROGRAM,
+    run_with("--no-pid-namespace "), run_with("--no-supervise "),
+    run_with("--no-supervise --no-pid-namespace ") })
   local version, check, run, launcher, program = pr.cmds[1], pr.cmds[2], pr.cmds[3], pr.cmds[4], pr.cmds[5]
   local parts = { check = { a = check, b = run }, start = { a = version, b = program },
-                  launcher = { a = launcher, b = program } }
+                  launcher = { a = launcher, b = program },
+                  -- the run against itself less the namespace, less the supervisor; the
+                  -- run less both against the launcher
+                  no_ns = { a = run, b = pr.cmds[6], ratio = pr.ratio(3, 6).cpu },
+                  no_supervise = { a = run, b = pr.cmds[7], ratio = pr.ratio(3, 7).cpu },
+                  bare = { a = pr.cmds[8], b = launcher, ratio = pr.ratio(8, 4).cpu } }
 
   -- syscalls per spawn from a warm lua5.4: 40 spawns a way, less none
   local per_spawn = {}
@@ -277,6 +298,13 @@ function M.run(ctx)
   -- populates its heap: src/sxlua.c)
   local pc = words(ctx.sh(fmt("%s/bench/page_cost 64 31", ctx.BUILD)))
   local page = { fault = tonumber(pc[1]), populate = tonumber(pc[2]) }
+
+  -- the filters a supervised run installs (the terminal guard, then the policy's as
+  -- supervised) against the policy's own program
+  local lens = installed_lengths(ctx, run_with(""))
+  local f = assert(io.open(bpf, "rb"))
+  local installed = { supervised = lens[#lens], policy = #f:read("a") // 8 }
+  f:close()
 
   local sc = {}
   for key, cmd in pairs({
@@ -294,7 +322,7 @@ function M.run(ctx)
   return M.report(rows, {
     small = small, docker = docker, check_ir = check_ir, sc = sc,
     parts = parts, per_spawn = per_spawn, key = key, profile = profile_size(ctx.PROFILE),
-    page = page,
+    page = page, installed = installed,
     launchers = launchers, lua_ir = lua_ir, runs = ctx.RUNS, rounds = ctx.WARM_ROUNDS,
   })
 end
@@ -321,18 +349,24 @@ function M.why(p, d)
       "instructions against %s for `lua5.4 -e ''`) and %.0f on the spawn; the C launcher " ..
       "spends %.0f on all of it (its start-up, libseccomp's build, fork, load, wait), %s " ..
       "than sxlua's start-up and policy alone. With a policy that cost nothing sxlua would " ..
-      "be at %.2fx. The spawn makes more syscalls too: sx.process %.0f a spawn (%.0f without " ..
-      "a PID namespace) where a C fork+seccomp+exec makes %.0f (with the program's own), 64 " ..
-      "of them the workload's `rt_sigaction` resetting every disposition (a CLONE_VM child " ..
-      "cannot keep a handler of the parent's), and it hands the spawn back and forth " ..
-      "(parked, proceed, exec'd, ended) where fork+exec hands it over once. Docker's profile " ..
-      "is the other way round (%.2fx): libseccomp takes most of the launcher's %.0f µs to " ..
-      "build the 3-arch filter.",
+      "be at %.2fx. Two parts of the spawn are what sxlua's default adds that the launcher " ..
+      "has no part of (the same rounds): the PID namespace and its reaper (the run is " ..
+      "%.3fx the run with `--no-pid-namespace`) and the supervisor (%.3fx the run with " ..
+      "`--no-supervise`: the listener handed over, and the filter as installed, %s " ..
+      "instructions against the policy's %s, since the kernel takes about a microsecond an " ..
+      "instruction to install one here); with neither, sxlua is at %.2fx the launcher. The " ..
+      "spawn makes more syscalls too: sx.process %.0f a spawn (%.0f without a PID namespace) " ..
+      "where a C fork+seccomp+exec makes %.0f (with the program's own), and it hands the " ..
+      "spawn back and forth (parked, proceed, exec'd, ended) where fork+exec hands it over " ..
+      "once. Docker's profile is the other way round (%.2fx): libseccomp takes most of the " ..
+      "launcher's %.0f µs to build the 3-arch filter.",
       lo == hi and fmt("%.2fx", lo) or fmt("%.2fx to %.2fx", lo, hi),
       program, start, check - start, mil(d.check_ir.small_futex), mil(d.lua_ir),
       run - check - program, launcher - program,
-      launcher - program < check and "less" or "more", (run - (check - start)) / launcher, ps.sx,
-      ps.sx_no_ns, ps.c_fork, k.launchers.docker3.ratio, k.launchers.docker3.b.cpu)
+      launcher - program < check and "less" or "more", (run - (check - start)) / launcher,
+      pt.no_ns.ratio, pt.no_supervise.ratio, d.installed.supervised, d.installed.policy,
+      pt.bare.ratio, ps.sx, ps.sx_no_ns, ps.c_fork, k.launchers.docker3.ratio,
+      k.launchers.docker3.b.cpu)
   end
   if not k.warm_fork.met then
     p("- **sx.process warm against the C fork+seccomp+exec loop (%.2fx, goal 1.0x).** Without " ..
@@ -429,7 +463,7 @@ function M.report(rows, d)
   end
   p("")
   local pt = d.parts
-  p("Where sxlua's CPU goes, small_futex around /bin/true (medians of the five commands run " ..
+  p("Where sxlua's CPU goes, small_futex around /bin/true (medians of commands run " ..
     "in the same rounds): " ..
     "start-up %.0f µs (`sxlua --version`), the policy %.0f (`sxlua --check`: its modules " ..
     "and the compile, %.0f in all), the spawn %.0f (the run, %.0f in all, less `--check`), " ..
