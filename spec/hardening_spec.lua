@@ -507,6 +507,30 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     end
   end)
 
+  -- The gate leaves out its test of the agent's execve where the filter allows that call
+  -- itself, as the emulator finds with instruction_pointer 0; a filter whose answer to
+  -- it reads the pointer (raw BPF) keeps the test, or the real call would get EACCES.
+  it("keeps its execve test where the filter's answer reads the instruction pointer", function()
+    local seccomp, process = require "sx.seccomp", require "sx.process"
+    local function I(code, jt, jf, k) return ("<I2I1I1I4"):pack(code, jt, jf, k) end
+    local EPERM, EACCES = 0x00050001, 0x0005000d
+    local bpf = table.concat {
+      I(0x20, 0, 0, 0),                                   -- ld nr
+      I(0x15, 4, 0, seccomp.syscall_number("sendmsg")),   -- errno(EPERM): a door
+      I(0x15, 0, 2, seccomp.syscall_number("execve")),    -- else allow
+      I(0x20, 0, 0, 8),                                   -- ld instruction_pointer
+      I(0x15, 0, 1, 0),                                   -- 0: allow, else EACCES
+      I(0x06, 0, 0, 0x7fff0000),
+      I(0x06, 0, 0, EACCES),
+      I(0x06, 0, 0, EPERM),
+    }
+    local p = assert(process.spawn { argv = { "/bin/true" } })
+    assert(p:install(assert(seccomp.load(bpf, "x86_64"))))
+    assert(p:install(assert(seccomp.from_rules({ { "notify", "mkdir" } }, "allow"))))
+    assert(p:proceed())
+    assert.same({ "exited", 0 }, { p:wait() })
+  end)
+
   -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack
   -- whenever it runs (supervising), from outside its reach otherwise. The calls that built
   -- the gate left its keys in stack slots that later calls' locals reuse; once the workload

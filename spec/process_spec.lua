@@ -398,6 +398,34 @@ describe("sx.process", function()
     it("nor where clone3 is refused", function()
       assert.equal("SigIgn:\t0000000000000000 SigCgt:\t0000000000000000", parked_masks(true))
     end)
+
+    -- The agent reads what the spawner ignores from the first 4 KB of its status; in
+    -- hundreds of groups the field moves past that, cut off, then gone (every group
+    -- count from 380 to 470 moves it 8 bytes on): where the agent cannot read it whole,
+    -- the workload resets every signal. (setgroups: the specs run as root.)
+    it("nor where the spawner's status is too long to read whole", function()
+      local path = proc.tmpname()
+      proc.write(path, [[
+        local process = require "sx.process"
+        local p = assert(process.spawn{ argv = { "/bin/true" } })
+        local f = assert(io.open("/proc/" .. p.pid .. "/status"))
+        io.write(f:read("a"):match("SigIgn:\t%x+"), "\n")
+        f:close()
+        p:close()
+      ]])
+      local seen = {}
+      for n = 380, 470 do
+        local groups = {}
+        for i = 1, n do groups[i] = 1000000 + i end
+        local cmd = ("trap '' TERM; exec setpriv --groups %s %s %s"):format(
+          table.concat(groups, ","), os.getenv("SX_LUA") or "lua5.4", path)
+        local code, out = proc.run("sh -c " .. proc.shell_quote(cmd))
+        assert.equal(0, code, out)
+        seen[out] = (seen[out] or 0) + 1
+      end
+      os.remove(path)
+      assert.same({ ["SigIgn:\t0000000000000000\n"] = 91 }, seen)
+    end)
   end)
 
   describe("descriptors and children", function()

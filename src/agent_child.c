@@ -210,26 +210,33 @@ int sx_workload_main(void *arg) {
 #if defined(__x86_64__) && !defined(__ILP32__) && defined(CLONE_CLEAR_SIGHAND)
 
 /* clone3(args, size); in the child, on its new stack, exit(fn(arg)) as glibc's clone()
-** does. rcx and r11 do not survive syscall: arg waits in r8, fn in rdx (both copied into
-** the child with every other register). */
-long sx_clone3_run(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+** does. rcx and r11 do not survive syscall: arg waits in r9, fn in rdx (both copied into
+** the child with every other register). A 0 on any stack but the child's (`top`) is no
+** child: a filter of the caller's that answers clone3 with errno 0, say; then -ENOSYS,
+** and the caller falls back. */
+long sx_clone3_run(struct clone_args *args, size_t size, int (*fn)(void *), void *arg,
+                   void *top);
 __asm__(".text\n"
         ".globl sx_clone3_run\n"
         ".hidden sx_clone3_run\n"
         ".type sx_clone3_run,@function\n"
         "sx_clone3_run:\n"
-        "  mov %rcx, %r8\n"
+        "  mov %rcx, %r9\n"
         "  mov $435, %eax\n"               /* SYS_clone3 */
         "  syscall\n"
         "  test %rax, %rax\n"
         "  jnz 1f\n"
+        "  cmp %r8, %rsp\n"
+        "  jne 2f\n"
         "  xor %ebp, %ebp\n"               /* the child: no frame above fn */
-        "  mov %r8, %rdi\n"
+        "  mov %r9, %rdi\n"
         "  call *%rdx\n"
         "  mov %eax, %edi\n"
         "  mov $60, %eax\n"                /* SYS_exit */
         "  syscall\n"
         "  hlt\n"
+        "2:\n"
+        "  mov $-38, %rax\n"               /* -ENOSYS */
         "1:\n"
         "  ret\n"
         ".size sx_clone3_run, .-sx_clone3_run\n");
@@ -244,7 +251,7 @@ long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
   args.child_tid = (uintptr_t)child_tid;
   args.stack = (uintptr_t)stack_top - stack_size;
   args.stack_size = stack_size;
-  return sx_clone3_run(&args, CLONE_ARGS_SIZE_VER0, fn, arg);
+  return sx_clone3_run(&args, CLONE_ARGS_SIZE_VER0, fn, arg, stack_top);
 }
 #else
 long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
