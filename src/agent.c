@@ -722,6 +722,31 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   return out;
 }
 
+/* Does the plan's first filter, as the workload installs it, answer every call the
+** terminal guard refuses with an action at least as strong as the guard's EPERM (a
+** kill, a trap or an errno), whatever the call's other arguments and wherever it is made
+** from? Then the guard changes no answer: the kernel takes the strongest, and of two
+** errnos the later filter's. Each refused call (gate.h) is traced: the way to the answer
+** may read nr, arch and args[1]'s low word, as the guard does, and nothing else. */
+static int guard_redundant(const struct sx_agent *a) {
+  struct sx_data calls[SX_GUARDED_CALLS];
+  const struct sx_agent_filter *f = &a->filters[0];
+  size_t n = sx_gate_guarded_calls(calls), *path = NULL, executed;
+  uint32_t cmd_low = sx_arch_big_endian(sx_arch_host()) ? 28 : 24, act;
+  int ok = a->nfilters > 0 && n > 0 && (path = malloc(f->plan_len * sizeof *path)) != NULL;
+  for (size_t c = 0; ok && c < n; c++) {
+    ok = sx_trace(f->plan, f->plan_len, &calls[c], &act, path, f->plan_len, &executed) == SX_OK &&
+         executed <= f->plan_len && action_rank(act) <= action_rank(SX_RET_ERRNO);
+    for (size_t i = 0; ok && i < executed; i++) {
+      const struct sx_insn *in = &f->plan[path[i]];
+      if (in->code == (BPF_LD | BPF_W | BPF_ABS) && in->k != 0 && in->k != 4 && in->k != cmd_low)
+        ok = 0;
+    }
+  }
+  free(path);
+  return ok;
+}
+
 /* Does a filter before k open its gate for a handover? Then k has no plain fallback: with
 ** no listener to hand over, that door would stay open for nothing. */
 static int doors_before(const struct sx_agent *a, size_t k) {
@@ -975,6 +1000,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
     int rc = plan_filter(a, k, notify, 0, err);
     if (rc != SX_AGENT_OK) return proceed_refused(a, err, k, rc);
   }
+  in->plan.guard_redundant = guard_redundant(a);
   STORE(r->cmd, SX_CMD_PROCEED);
   syscall(SYS_futex, &r->cmd, FUTEX_WAKE, 1, 0, 0, 0);
   await_exec(a);

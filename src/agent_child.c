@@ -153,7 +153,7 @@ static __attribute__((noreturn)) void proceed(const struct sx_plan *p, struct sx
   if (p->set_nnp && (rc = SX_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
     fail(r, SX_ST_NNP_FAILED, rc, 0, 0);
   if ((rc = drop_ptrace(p->set_nnp)) < 0) fail(r, SX_ST_CAPS_FAILED, rc, 0, 0);
-  if ((rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->guard)) < 0)
+  if (!p->guard_redundant && (rc = SX_SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->guard)) < 0)
     fail(r, SX_ST_GUARD_FAILED, rc, 0, 0);
   for (size_t i = 0; i < p->nfilters; i++) {
     const struct sx_plan_filter *f = &p->filters[i];

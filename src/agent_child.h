@@ -92,7 +92,8 @@ struct sx_plan {
   void *workload_stack;              /* its top */
   int socket;              /* the workload's end of the listener handover socket */
   struct sx_handover *handover;
-  struct sock_fprog guard;           /* the terminal guard, installed first (gate.h) */
+  struct sock_fprog guard;           /* the terminal guard, installed first (gate.h), */
+  int guard_redundant;               /* unless the first filter refuses its calls itself */
   struct sx_plan_filter filters[SX_AGENT_MAX_FILTERS];   /* in install order */
   size_t nfilters;
   const char *path;                  /* the execve arguments, at the gate's addresses */

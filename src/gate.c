@@ -37,23 +37,36 @@ static void match_args(struct prologue *p, const uint64_t args[6], size_t miss) 
   put(p, BPF_RET | BPF_K, SX_RET_ALLOW, 0, 0);
 }
 
+/* What the guard refuses: ioctl with these requests (cmd's low 32 bits: every ABI's
+** ioctl reads them), on the host's ABIs. */
+static const uint32_t GUARDED_CMDS[] = { 0x5412 /* TIOCSTI */, 0x541C /* TIOCLINUX */ };
+enum { NGUARDED = sizeof GUARDED_CMDS / sizeof *GUARDED_CMDS };
+
+/* The host and the ABIs its kernel also runs, into arches (room for 3); how many. */
+static size_t guarded_arches(int *arches) {
+  int host = sx_arch_host();
+  size_t n = 0;
+  if (host < 0) return 0;
+  arches[n++] = host;
+  if (host == SX_ARCH_X86_64) { arches[n++] = SX_ARCH_I386; arches[n++] = SX_ARCH_X32; }
+  if (host == SX_ARCH_AARCH64) arches[n++] = SX_ARCH_ARM;
+  return n;
+}
+
 size_t sx_gate_tty_guard(struct sx_insn *out) {
-  static const struct sx_cond sti = { 1, SX_OP_EQ, 0, 0x5412 };     /* TIOCSTI */
-  static const struct sx_cond linux_ = { 1, SX_OP_EQ, 0, 0x541C };  /* TIOCLINUX */
-  const struct sx_rule rules[] = {
-    { SX_RET_ERRNO | EPERM, "ioctl", 0, 1, &sti },
-    { SX_RET_ERRNO | EPERM, "ioctl", 0, 1, &linux_ },
-  };
-  int arches[3], host = sx_arch_host();
-  size_t narches = 0, len = 0;
+  struct sx_cond conds[NGUARDED];
+  struct sx_rule rules[NGUARDED];
+  int arches[3];
+  size_t narches = guarded_arches(arches), len = 0;
   struct sx_policy policy;
   struct sx_program prog;
   struct sx_error err;
-  if (host < 0) return 0;
-  arches[narches++] = host;                   /* and the ABIs the host's kernel also runs */
-  if (host == SX_ARCH_X86_64) { arches[narches++] = SX_ARCH_I386; arches[narches++] = SX_ARCH_X32; }
-  if (host == SX_ARCH_AARCH64) arches[narches++] = SX_ARCH_ARM;
-  policy = (struct sx_policy){ rules, 2, SX_RET_ALLOW, SX_RET_ALLOW, arches, narches };
+  if (narches == 0) return 0;
+  for (size_t i = 0; i < NGUARDED; i++) {
+    conds[i] = (struct sx_cond){ 1, SX_OP_EQ, 0, GUARDED_CMDS[i] };
+    rules[i] = (struct sx_rule){ SX_RET_ERRNO | EPERM, "ioctl", 0, 1, &conds[i] };
+  }
+  policy = (struct sx_policy){ rules, NGUARDED, SX_RET_ALLOW, SX_RET_ALLOW, arches, narches };
   if (sx_compile(&policy, &prog, &err) != SX_OK) return 0;
   if (prog.len <= SX_GUARD_MAX) {
     memcpy(out, prog.insns, prog.len * sizeof *out);
@@ -68,10 +81,23 @@ static uint32_t number(const char *name, int arch) {
   return (uint32_t)nr | (arch == SX_ARCH_X32 ? SX_X32_SYSCALL_BIT : 0);
 }
 
+size_t sx_gate_guarded_calls(struct sx_data *out) {
+  int arches[3];
+  size_t narches = guarded_arches(arches), n = 0;
+  for (size_t a = 0; a < narches; a++)
+    for (size_t i = 0; i < NGUARDED; i++) {
+      memset(&out[n], 0, sizeof out[n]);
+      out[n].nr = (int32_t)number("ioctl", arches[a]);
+      out[n].arch = sx_arch_audit(arches[a]);
+      out[n++].args[1] = GUARDED_CMDS[i];
+    }
+  return n;
+}
+
 /* ld nr; [jeq execve;] [jeq sendmsg;] then for each call tested: ld arch; jeq host; its
 ** arguments. Every miss jumps to `len`, the instruction after the prologue. A filter
-** that allows the agent's execve itself needs no test for it: each costs the kernel
-** about a microsecond an instruction to install (bench/: docs/benchmarks.md). */
+** that allows the agent's execve itself needs no test for it (the kernel's JIT takes
+** time for every instruction of every filter installed). */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate) {
   struct prologue p = { out, 0, sx_arch_bits(arch) == 64, sx_arch_big_endian(arch) };
   size_t per_call = 2 + 2 * 6 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */

@@ -55,6 +55,12 @@ size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gat
 enum { SX_GUARD_MAX = 64 };
 size_t sx_gate_tty_guard(struct sx_insn *out);
 
+/* The calls the guard refuses, one for each ABI and request it refuses (its other
+** arguments zero), into out (room for SX_GUARDED_CALLS); how many. The guard reads no
+** more of a call than nr, arch and args[1]'s low 32 bits. */
+enum { SX_GUARDED_CALLS = 8 };
+size_t sx_gate_guarded_calls(struct sx_data *out);
+
 /* Does the program return SECCOMP_RET_USER_NOTIF anywhere (RET with a constant)? */
 int sx_program_notifies(const struct sx_insn *insns, size_t len);
 
