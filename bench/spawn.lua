@@ -282,7 +282,7 @@ function M.run(ctx)
                   -- run less both against the launcher
                   no_ns = { a = run, b = pr.cmds[6], ratio = pr.ratio(3, 6).cpu },
                   no_supervise = { a = run, b = pr.cmds[7], ratio = pr.ratio(3, 7).cpu },
-                  bare = { a = pr.cmds[8], b = launcher, ratio = pr.ratio(8, 4).cpu } }
+                  bare = { a = pr.cmds[8], b = launcher, ratio = 1 / pr.ratio(4, 8).cpu } }
 
   -- syscalls per spawn from a warm lua5.4: 40 spawns a way, less none
   local per_spawn = {}
@@ -352,9 +352,9 @@ function M.why(p, d)
       "be at %.2fx. Two parts of the spawn are what sxlua's default adds that the launcher " ..
       "has no part of (the same rounds): the PID namespace and its reaper (the run is " ..
       "%.3fx the run with `--no-pid-namespace`) and the supervisor (%.3fx the run with " ..
-      "`--no-supervise`: the listener handed over, and the filter as installed, %s " ..
-      "instructions against the policy's %s, since the kernel takes about a microsecond an " ..
-      "instruction to install one here); with neither, sxlua is at %.2fx the launcher. The " ..
+      "`--no-supervise`: the listener handed over, and the policy's filter installed as " ..
+      "%s instructions where the policy is %s, the gate in front and the guard's tail " ..
+      "behind, src/gate.h); with neither, sxlua is at %.2fx the launcher. The " ..
       "spawn makes more syscalls too: sx.process %.0f a spawn (%.0f without a PID namespace) " ..
       "where a C fork+seccomp+exec makes %.0f (with the program's own), and it hands the " ..
       "spawn back and forth (parked, proceed, exec'd, ended) where fork+exec hands it over " ..
