@@ -344,7 +344,7 @@ function M.why(p, d)
   if not (small.met and lists[2].met and lists[3].met) then
     p("- **sxlua against the C launcher, small lists and the deny list (%s, goal " ..
       "1.10x).** Beyond the program (%.0f µs of /bin/true), sxlua spends %.0f µs on start-up " ..
-      "(exec, the loader, Lua's state and libraries, the runner), %.0f on the policy (sx.seccomp " ..
+      "(exec, Lua's state and libraries, the runner), %.0f on the policy (sx.seccomp " ..
       "and the modules it needs, loaded from bytecode, and the compile: `sxlua --check` is %s " ..
       "instructions against %s for `lua5.4 -e ''`) and %.0f on the spawn; the C launcher " ..
       "spends %.0f on all of it (its start-up, libseccomp's build, fork, load, wait), %s " ..

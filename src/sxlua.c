@@ -6,6 +6,11 @@
 ** The Lua modules (every lua/sx module) are compiled in as bytecode and the C modules
 ** (sx.core, sx.process_core) are linked in; all are put in package.preload, so sxlua
 ** works from the build directory and after installation alike, whatever LUA_PATH says.
+** Where CMakeLists.txt finds static archives of LPeg and lua-cjson (the modules sx needs
+** for text conditions and OCI profiles) it links them in too and makes sxlua a static
+** executable (SX_STATIC): no dynamic loader, libc or libm to map and relocate at every
+** start, and no library an environment variable can slip into it. Such an sxlua loads no
+** other C module: require says so by name.
 ** Everything else (options, loading the policy, running the workload, exit codes) is
 ** lua/sx/runner.lua; this file only builds the state and turns its answer into an exit.
 */
@@ -37,6 +42,45 @@ extern const struct sx_embedded sx_embedded_modules[];
 
 int luaopen_sx_core(lua_State *L);
 int luaopen_sx_process_core(lua_State *L);
+#ifdef SX_STATIC
+int luaopen_lpeg(lua_State *L);
+int luaopen_cjson(lua_State *L);
+
+/* package.searchers' C searchers in a static sxlua: a module that is not built in. */
+static int no_c_modules(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_pushfstring(L, "no C module '%s' in this sxlua: it is a static executable, with "
+                  "LPeg and lua-cjson built in (a policy that needs other C modules can be "
+                  "run with lua5.4 and sx.process)", name);
+  return 1;
+}
+
+/* package.loadlib in a static sxlua. */
+static int no_loadlib(lua_State *L) {
+  return luaL_error(L, "package.loadlib: this sxlua is a static executable and loads no C "
+                    "library ('%s')", luaL_optstring(L, 1, "?"));
+}
+
+/* LPeg and lua-cjson into package.preload; the C searchers (3, 4) and loadlib replaced. */
+static void open_static(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_lpeg);
+  lua_setfield(L, -2, "lpeg");
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_setfield(L, -2, "cjson");
+  lua_pop(L, 1);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  lua_pushcfunction(L, no_c_modules);
+  lua_rawseti(L, -2, 3);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, 4);
+  lua_pop(L, 1);
+  lua_pushcfunction(L, no_loadlib);
+  lua_setfield(L, -2, "loadlib");
+  lua_pop(L, 1);
+}
+#endif
 
 /* ---- sx.host: the policy's output away from stdout ------------------------------
 ** `sxlua bpf` and `export` write their product to stdout, so while the policy runs, what it
@@ -124,6 +168,9 @@ static int run(lua_State *L) {
   lua_pushcfunction(L, luaopen_sx_host);
   lua_setfield(L, -2, "sx.host");
   lua_pop(L, 1);
+#ifdef SX_STATIC
+  open_static(L);
+#endif
   lua_getglobal(L, "require");
   lua_pushliteral(L, "sx.runner");
   lua_call(L, 1, 1);
