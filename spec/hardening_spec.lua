@@ -279,6 +279,32 @@ print("lived")
     n, kinds = held(policy({ { "errno(EACCES)", "ioctl" } }, "allow"))
     assert.equal(1, n)
     assert.same(ERRNO, kinds)
+    -- raw filters that kill the guard's calls as the agent traces them (nr, arch, cmd's
+    -- low word, the rest zero), but whose way there reads cmd's high word or the
+    -- instruction pointer: the guard stays; a way through scratch memory and RET A that
+    -- reads neither may do without it
+    local function I(code, jt, jf, k) return ("<I2I1I1I4"):pack(code, jt, jf, k) end
+    local function raw(tail)
+      return assert(seccomp.load(table.concat {
+        I(0x20, 0, 0, 0),                       -- ld nr
+        I(0x15, 3, 0, 16),                      -- x86_64 ioctl
+        I(0x15, 2, 0, 0x40000202),              -- x32 ioctl
+        I(0x15, 1, 0, 54),                      -- i386 ioctl (x86_64's setsockopt too)
+        I(0x06, 0, 0, 0x7fff0000),
+        tail }, "x86_64"))
+    end
+    local KILLS_UNLESS = function(offset)       -- the word at offset == 1: allowed
+      return I(0x20, 0, 0, offset) .. I(0x15, 0, 1, 1) .. I(0x06, 0, 0, 0x7fff0000) ..
+             I(0x06, 0, 0, 0x80000000)
+    end
+    for _, offset in ipairs{ 28, 8 } do
+      n, kinds, listed = held(raw(KILLS_UNLESS(offset)))
+      assert.equal(2, n, listed)
+    end
+    n, kinds, listed = held(raw(I(0x00, 0, 0, 0x80000000) .. I(0x02, 0, 0, 0) .. I(0x60, 0, 0, 0) ..
+                                I(0x16, 0, 0, 0)))
+    assert.equal(1, n, listed)
+    assert.same(KILL, kinds)
     -- ioctl allowed, or killed on fd 0 only (the answer reads args[0]), or its errno
     -- notified (supervise = "denials"): the guard stays, and refuses
     for _, case in ipairs{ { policy({}, "allow") },
