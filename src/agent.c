@@ -663,21 +663,29 @@ static struct sx_data call_data(long nr, const uint64_t *args, size_t nargs) {
   return d;
 }
 
-/* Does the program allow the call `d` wherever it is made from? The emulator's
-** seccomp_data has instruction_pointer 0; a program whose way to the answer reads it
-** (offsets 8 and 12) might answer the real call otherwise. Forward jumps only: the way
-** is at most len instructions. */
-static int allows_anywhere(const struct sx_insn *insns, size_t len, const struct sx_data *d) {
-  size_t *path = malloc(len * sizeof *path), executed = 0;
-  uint32_t act = SX_RET_KILL_PROCESS;
-  int ok = path && sx_trace(insns, len, d, &act, path, len, &executed) == SX_OK &&
-           executed <= len && allows(act);
+/* The program's answer to `d`, into *act, where its way there reads only the words of
+** seccomp_data in `readable` (bit i: the 4 bytes at offset 4i); then the answer is the
+** same for every call that agrees with d on those words. 0 where the way reads another
+** word (or the trace fails). Forward jumps only: the way is at most len instructions. */
+static int answer_reading(const struct sx_insn *insns, size_t len, const struct sx_data *d,
+                          uint32_t readable, uint32_t *act) {
+  size_t *path = malloc((len ? len : 1) * sizeof *path), executed = 0;
+  int ok = path && sx_trace(insns, len, d, act, path, len, &executed) == SX_OK && executed <= len;
   for (size_t i = 0; ok && i < executed; i++) {
     const struct sx_insn *in = &insns[path[i]];
-    if (in->code == (BPF_LD | BPF_W | BPF_ABS) && in->k >= 8 && in->k < 16) ok = 0;
+    if (in->code == (BPF_LD | BPF_W | BPF_ABS) && !(in->k < 64 && (readable >> (in->k / 4) & 1)))
+      ok = 0;
   }
   free(path);
   return ok;
+}
+
+/* Does the program allow the call `d` wherever it is made from? (The emulator's
+** instruction_pointer is 0: a way that reads it, words 2 and 3, might answer the real
+** call otherwise.) */
+static int allows_anywhere(const struct sx_insn *insns, size_t len, const struct sx_data *d) {
+  uint32_t act;
+  return answer_reading(insns, len, d, 0xffffu & ~0xcu, &act) && allows(act);
 }
 
 /* A copy of `insns` as the workload installs it: the actions of `kinds` turned into
@@ -731,19 +739,13 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
 static int guard_redundant(const struct sx_agent *a) {
   struct sx_data calls[SX_GUARDED_CALLS];
   const struct sx_agent_filter *f = &a->filters[0];
-  size_t n = sx_gate_guarded_calls(calls), *path = NULL, executed;
-  uint32_t cmd_low = sx_arch_big_endian(sx_arch_host()) ? 28 : 24, act;
-  int ok = a->nfilters > 0 && n > 0 && (path = malloc(f->plan_len * sizeof *path)) != NULL;
-  for (size_t c = 0; ok && c < n; c++) {
-    ok = sx_trace(f->plan, f->plan_len, &calls[c], &act, path, f->plan_len, &executed) == SX_OK &&
-         executed <= f->plan_len && action_rank(act) <= action_rank(SX_RET_ERRNO);
-    for (size_t i = 0; ok && i < executed; i++) {
-      const struct sx_insn *in = &f->plan[path[i]];
-      if (in->code == (BPF_LD | BPF_W | BPF_ABS) && in->k != 0 && in->k != 4 && in->k != cmd_low)
-        ok = 0;
-    }
-  }
-  free(path);
+  size_t n = a->nfilters > 0 ? sx_gate_guarded_calls(calls) : 0;
+  uint32_t cmd_low = sx_arch_big_endian(sx_arch_host()) ? 7 : 6;   /* args[1]'s low word */
+  uint32_t readable = 1u << 0 | 1u << 1 | 1u << cmd_low, act;
+  int ok = n > 0;
+  for (size_t c = 0; ok && c < n; c++)
+    ok = answer_reading(f->plan, f->plan_len, &calls[c], readable, &act) &&
+         action_rank(act) <= action_rank(SX_RET_ERRNO);
   return ok;
 }
 
