@@ -73,6 +73,27 @@ describe("sxlua", function()
     assert.matches("\nfalse\t[^\n]*package.loadlib: this sxlua is a static executable", out)
   end)
 
+  -- The README says a container image can hold just the binary: in a root directory with
+  -- nothing but sxlua and a policy (no loader, no libc, no /proc), it builds the policy's
+  -- filter, with a text condition (LPeg) and a JSON import (lua-cjson).
+  it("needs nothing beside it to build a policy", function()
+    if not built_static() then return pending("sxlua is linked dynamically: this build found no " ..
+                                              "static archives of LPeg and lua-cjson") end
+    local root = proc.tmpname() .. ".root"
+    assert(os.execute("mkdir -p " .. q(root) .. " && cp " .. q(os.getenv("SX_BUILD_DIR") .. "/sxlua") ..
+                      " " .. q(root .. "/sxlua")))
+    proc.write(root .. "/p.lua", [[
+      local seccomp, oci = require "sx.seccomp", require "sx.oci"
+      local imported = assert(oci.import('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[' ..
+        '{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}', { arch = "x86_64", kernel = "6.1" }))
+      assert(tostring(imported:eval("ptrace")) == "errno(EPERM)")
+      return seccomp.builder():allow("socket", "arg0 == 1"):build{ default = "allow", arch = "x86_64" }]])
+    local code, out = proc.run("chroot " .. q(root) .. " /sxlua --check /p.lua 2>&1")
+    os.execute("rm -rf " .. q(root))
+    assert.equal(0, code, out)
+    assert.matches("^filter 1: sx.filter<x86_64 ", out)
+  end)
+
   it("prints its help and version", function()
     local code, out = sxlua("--help")
     assert.equal(0, code)
