@@ -366,6 +366,7 @@ static pid_t pidfd_pid(int fd) {
   return pid;
 }
 
+#ifdef SX_HAVE_CLONE_CLEARED
 /* The signals this process ignores (bit sig-1), or every signal when /proc cannot say:
 ** the field must be there whole, 16 hex digits and the end of its line. (A process in
 ** hundreds of groups has a status longer than the buffer.) */
@@ -380,6 +381,7 @@ static uint64_t ignored_signals(void) {
   }
   return at && at[16] == '\n' ? set : ~(uint64_t)0;
 }
+#endif
 
 /* Every descriptor the agent holds for the process: once it has ended, none is needed. */
 static void close_fds(struct sx_agent *a) {
@@ -461,9 +463,13 @@ static int start_child(struct sx_agent *a, unsigned long flags) {
     in->plan.pin_cpu = cpu;
   /* The kernel resets the parent's handlers in the child; the workload, what it ignores
   ** (a signal ignored meanwhile stays so: as if ignored before the spawn). */
+#ifdef SX_HAVE_CLONE_CLEARED
   in->plan.reset_signals = ignored_signals();
   rc = sx_clone_cleared(fn, top, SX_AREA_STACK, flags, &in->plan, &a->child_pidfd,
                         &r->workload_tid);
+#else
+  rc = -ENOSYS;
+#endif
   if (rc == -ENOSYS || rc == -EINVAL || rc == -EPERM) {   /* no clone3 here, or not allowed */
     in->plan.reset_signals = ~(uint64_t)0;
     rc = clone(fn, top, (int)flags, &in->plan, &a->child_pidfd, NULL, &r->workload_tid);

@@ -20,7 +20,6 @@
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/prctl.h>
-#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
@@ -207,7 +206,7 @@ int sx_workload_main(void *arg) {
 
 /* ---- clone3, the parent's handlers cleared ---------------------------------------- */
 
-#if defined(__x86_64__) && !defined(__ILP32__) && defined(CLONE_CLEAR_SIGHAND)
+#ifdef SX_HAVE_CLONE_CLEARED
 
 /* clone3(args, size); in the child, on its new stack, exit(fn(arg)) as glibc's clone()
 ** does. rcx and r11 do not survive syscall: arg waits in r9, fn in rdx (both copied into
@@ -252,12 +251,5 @@ long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
   args.stack = (uintptr_t)stack_top - stack_size;
   args.stack_size = stack_size;
   return sx_clone3_run(&args, CLONE_ARGS_SIZE_VER0, fn, arg, stack_top);
-}
-#else
-long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
-                      unsigned long flags, void *arg, int *pidfd, pid_t *child_tid) {
-  (void)fn; (void)stack_top; (void)stack_size; (void)flags; (void)arg; (void)pidfd;
-  (void)child_tid;
-  return -ENOSYS;
 }
 #endif

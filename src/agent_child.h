@@ -16,6 +16,7 @@
 #define SX_AGENT_CHILD_H
 
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -110,14 +111,18 @@ struct sx_plan {
 int sx_reaper_main(void *plan);
 int sx_workload_main(void *plan);
 
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(CLONE_CLEAR_SIGHAND)
+#define SX_HAVE_CLONE_CLEARED 1
+
 /* The parent's child, with every handler of the parent's reset to SIG_DFL by the kernel
 ** as it copies them (clone3's CLONE_CLEAR_SIGHAND, Linux 5.5): clone flags and the other
 ** arguments as glibc's clone() takes them, the stack as its top and size. A handler of
 ** the parent's can then never run in a child, whatever another thread of the parent
 ** installs meanwhile, and the workload only has the signals the parent ignores left to
-** reset (reset_signals). The child's pid, or -errno: -ENOSYS where clone3 is not written
-** here (then clone() and a reset of every signal stand in). */
+** reset (reset_signals). The child's pid, or -errno. Written for x86_64 only: elsewhere
+** (and where clone3 is refused) clone() and a reset of every signal stand in. */
 long sx_clone_cleared(int (*fn)(void *), void *stack_top, size_t stack_size,
                       unsigned long flags, void *arg, int *pidfd, pid_t *child_tid);
+#endif
 
 #endif
