@@ -20,13 +20,14 @@ local function start(args, dir)
   proc.write(dir .. "/start.sh", ("sh %s >%s 2>&1 </dev/null\necho $? > %s\n")
              :format(q(dir .. "/run.sh"), q(log), q(rc)))
   os.execute(("sh %s >/dev/null 2>&1 </dev/null &"):format(q(dir .. "/start.sh")))
-  assert.is_true(proc.eventually(function() return proc.read(dir .. "/pid") end))
+  local pid = assert(proc.eventually_line(dir .. "/pid"))
   return {
-    pid = tonumber(proc.read(dir .. "/pid")),
-    stop = function(sig) os.execute(("kill -%s %s"):format(sig or "TERM", proc.read(dir .. "/pid"))) end,
+    pid = tonumber(pid),
+    stop = function(sig) os.execute(("kill -%s %s"):format(sig or "TERM", tonumber(pid))) end,
     wait = function()
-      assert.is_true(proc.eventually(function() return proc.read(rc) end), proc.read(log))
-      return tonumber(proc.read(rc)), proc.read(log)
+      local code = proc.eventually_line(rc)
+      assert.is_not_nil(code, proc.read(log))
+      return tonumber(code), proc.read(log)
     end,
     log = function() return proc.read(log) end,
   }

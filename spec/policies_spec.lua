@@ -167,8 +167,7 @@ describe("policies", function()
       assert.matches("Seccomp_filters:%s+2", status)   -- the policy and the terminal guard
       assert.matches("NSpid:%s+" .. pid .. "%s+2\n", status)
       assert(os.execute("kill -QUIT " .. pid))
-      assert.is_true(proc.eventually(function() return proc.read(rcfile) ~= nil end))
-      assert.equal("0\n", proc.read(rcfile))
+      assert.equal("0\n", proc.eventually_line(rcfile))
       os.execute("rm -rf " .. q(dir))
     end)
 

@@ -404,17 +404,16 @@ return { filter = f, on = { uname = function(call) return call:ret(0) end } }
         proc.write(dir .. "/run.sh", ("echo $$ > %s/pid\nexec %s %s%s -- sh %s/outer.sh\n")
                    :format(dir, proc.SXLUA, flag, q(pol), dir))
         os.execute(("sh %s/run.sh >/dev/null 2>&1 &"):format(q(dir)))
-        assert.is_true(proc.eventually(function() return proc.read(dir .. "/pid") end))
+        local pid = assert(proc.eventually_line(dir .. "/pid"))
         os.execute("sleep 0.3")
-        assert(os.execute("kill -KILL " .. proc.read(dir .. "/pid")))
+        assert(os.execute("kill -KILL " .. pid))
         os.execute("sleep 0.2")
         proc.write(dir .. "/go", "")
         if flag == "" then
           os.execute("sleep 0.5")
           assert.is_nil(proc.read(dir .. "/rc"))            -- the whole tree went with sxlua
         else
-          assert.is_true(proc.eventually(function() return proc.read(dir .. "/rc") end))
-          assert.equal("1\n", proc.read(dir .. "/rc"))
+          assert.equal("1\n", proc.eventually_line(dir .. "/rc"))
           assert.matches("Function not implemented", proc.read(dir .. "/out"))   -- ENOSYS
         end
         os.execute("rm -rf " .. q(dir))

@@ -358,9 +358,8 @@ describe("sxlua", function()
     os.execute(("(%s %s -- sh -c %s & echo $! > %s/pid; wait $!; echo $? > %s/rc) &"):format(
       SXLUA, q(p(DENY_PTRACE)), q(script), dir, dir))
     assert.is_true(proc.eventually(function() return proc.read(dir .. "/started") ~= nil end))
-    assert(os.execute("kill -TERM " .. proc.read(dir .. "/pid")))
-    assert.is_true(proc.eventually(function() return proc.read(dir .. "/rc") ~= nil end))
-    assert.equal("42\n", proc.read(dir .. "/rc"))   -- the workload's trap ran; sxlua lived
+    assert(os.execute("kill -TERM " .. assert(proc.eventually_line(dir .. "/pid"))))
+    assert.equal("42\n", proc.eventually_line(dir .. "/rc"))   -- the workload's trap ran; sxlua lived
     os.execute("rm -rf " .. q(dir))
   end)
 

@@ -80,6 +80,15 @@ function M.eventually(pred, seconds)
   return pred()
 end
 
+-- The text of a file a shell writes with `echo ... > path`, once a whole line is there
+-- (the shell creates the file before it writes: a read between sees ""); nil when no
+-- line comes within `seconds`.
+function M.eventually_line(path, seconds)
+  local function line() local t = M.read(path) return t and t:find("\n$") and t or nil end
+  M.eventually(function() return line() ~= nil end, seconds)
+  return line()
+end
+
 function M.tmpname()
   local name = os.tmpname()
   os.remove(name)
