@@ -14,8 +14,8 @@
 -- against --no-supervise, on a workload its policy never denies; and one notified call,
 -- a getppid loop answered by a handler against the same loop with getppid allowed.
 -- Each comparison runs its commands in rounds (bench/spawn_bench with three commands or
--- more; pairs with two): CPU is user + system of each command and all it waited for, from
--- wait4's rusage; each ratio is the median of the rounds' ratios. Rows marked "one CPU"
+-- more; pairs with two): CPU is user + system of every process each command started (see
+-- bench/spawn_bench.c); each ratio is the median of the rounds' ratios. Rows marked "one CPU"
 -- run the whole round under `taskset -c 0`. Nothing is asserted.
 
 local driver = require "driver"
@@ -134,7 +134,7 @@ function M.report(d)
   p("")
   p("Rounds of three commands (`bench/spawn_bench RUNS -- A --vs -- B --vs -- C`): each " ..
     "round runs every command once, in an order rotated and reversed from round to round; " ..
-    "CPU = user + system of the command and everything it waited for (wait4's rusage), " ..
+    "CPU = user + system of every process the command started, " ..
     "medians in µs; each ratio is the median of the rounds' ratios. \"one CPU\": the whole " ..
     "round under `taskset -c 0`; \"as scheduled\": the machine's %s CPUs as the kernel " ..
     "places the processes.", d.nproc or "2")

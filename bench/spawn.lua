@@ -7,7 +7,7 @@
 --   result.rows, result.targets, result.text (markdown), result.readme (one sentence)
 --
 -- Process-level rows run two commands as alternating pairs (bench/spawn_bench.c): CPU is
--- user + system of each command and all it waited for; each ratio is the median of the
+-- user + system of every process each command started; each ratio is the median of the
 -- pairs' ratios. The warm rows run in one fresh lua5.4 (bench/spawn_warm.lua). Where the
 -- kernel is not involved (start-up, building a filter, importing a profile) callgrind
 -- counts instructions too. Nothing is asserted: each goal is reported as met or missed.
@@ -414,8 +414,10 @@ function M.report(rows, d)
   p("### 4. Spawn cost and start-up (issue 16)")
   p("")
   p("Process-level rows: %d alternating pairs of the two commands (`bench/spawn_bench " ..
-    "RUNS -- A --vs -- B`), CPU = user + system of the command and everything it waited " ..
-    "for, medians in µs; the ratio is the median of the pairs' CPU ratios. Warm rows: one " ..
+    "RUNS -- A --vs -- B`), CPU = user + system of every process the command started, " ..
+    "those it waited for and those it left behind (spawn_bench is a child subreaper: " ..
+    "`bwrap --unshare-pid` exits without waiting for its PID 1, which makes the mounts, " ..
+    "runs the program and reaps it), medians in µs; the ratio is the median of the pairs' CPU ratios. Warm rows: one " ..
     "lua5.4 spawning `/bin/true` %d rounds of 10 per way, each way's batches alternating " ..
     "with the others' (`bench/spawn_warm.lua`; the C loops are `bench/spawn_peer.c` in " ..
     "the same process), CPU of the process and its reaped children per spawn. The " ..

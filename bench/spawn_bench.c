@@ -4,10 +4,14 @@
 **   spawn_bench RUNS [--fd N=PATH] -- program [args...]
 **   spawn_bench RUNS [--fd N=PATH] -- A [args...] --vs [--fd N=PATH] -- B [args...]
 **
-** Runs the program RUNS times (fork, exec, wait4) and prints the median wall time, the
-** median CPU time (user + system of the child and everything it waited for, from wait4's
-** rusage), in microseconds, the median of its minor page faults, then the number of runs
-** that exited non-zero. With --vs, runs A and B alternately, RUNS times each (A first in
+** Runs the program RUNS times (fork, exec, wait) and prints the median wall time, the
+** median CPU time (user + system of every process the run started), in microseconds, the
+** median of their minor page faults, then the number of runs that exited non-zero.
+** spawn_bench is a child subreaper: a process its child leaves behind comes back to it,
+** and a run ends when the last of them is reaped. So a command that exits before its
+** descendants (bwrap --unshare-pid does: its PID 1 and the program are never waited for
+** by bwrap) is charged for them too, as wait4's rusage of the child alone would not be.
+** The counts are getrusage(RUSAGE_CHILDREN)'s, before and after the run. With --vs, runs A and B alternately, RUNS times each (A first in
 ** even pairs, B first in odd ones, so neither always follows the other), and prints A's
 ** three medians, B's, the median of the pairs' CPU ratios A/B and of their wall ratios,
 ** then A's and B's failed runs. The ratio of each pair is taken on the same moment of a
@@ -27,6 +31,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -78,9 +84,26 @@ static int parse(char **argv, int *i, int argc, const char *stop, struct command
   return 1;
 }
 
+static double cpu_us(const struct rusage *ru) {
+  return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e6 +
+         (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec);
+}
+
+/* Reaps every child left (orphans come to us: we are a subreaper); 0 when none is left. */
+static int reap_all(void) {
+  for (;;) {
+    if (waitpid(-1, NULL, 0) > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno == ECHILD) return 0;
+    perror("waitpid");
+    return -1;
+  }
+}
+
 static int run(const struct command *c, struct sample *s) {
-  struct rusage ru;
+  struct rusage before, after;
   int status;
+  if (getrusage(RUSAGE_CHILDREN, &before)) { perror("getrusage"); return -1; }
   double t0 = now_us();
   pid_t pid = fork();
   if (pid < 0) { perror("fork"); return -1; }
@@ -94,11 +117,12 @@ static int run(const struct command *c, struct sample *s) {
     execvp(c->argv[0], c->argv);
     _exit(127);
   }
-  if (wait4(pid, &status, 0, &ru) != pid) { perror("wait4"); return -1; }
+  if (waitpid(pid, &status, 0) != pid) { perror("waitpid"); return -1; }
+  if (reap_all()) return -1;
   s->wall = now_us() - t0;
-  s->cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-  s->faults = (double)ru.ru_minflt;
+  if (getrusage(RUSAGE_CHILDREN, &after)) { perror("getrusage"); return -1; }
+  s->cpu = cpu_us(&after) - cpu_us(&before);
+  s->faults = (double)(after.ru_minflt - before.ru_minflt);
   s->failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
   return 0;
 }
@@ -148,6 +172,7 @@ int main(int argc, char **argv) {
   int runs, i = 2, n = 0, pairs, failed[2] = { 0, 0 };
   double *v[8];
   if (argc < 4 || (runs = atoi(argv[1])) < 1) goto usage;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1)) { perror("prctl(PR_SET_CHILD_SUBREAPER)"); return 1; }
   for (int k = 0; k < 8; k++)
     if (!(v[k] = calloc((size_t)runs, sizeof(double)))) return 1;
   while (i < argc && n < MAX_COMMANDS)
