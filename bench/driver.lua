@@ -28,14 +28,15 @@ function M.words(s)
   return t
 end
 
--- rounds(ctx, label, rounds, pin, cmds): runs `cmds` (shell words, each a command line)
+-- rounds(ctx, label, rounds, pin, cmds): runs `cmds` (shell words, each a command line,
+-- or spawn_bench's own words for one when it starts with "--": "--fd 9=PATH -- cmd")
 -- in `rounds` rounds of bench/spawn_bench (each command once a round, in rotating orders),
--- pinned to one CPU or not: { cmds = { {wall, cpu, failed}... }, ratio(i, j) -> {cpu,
--- wall}, the medians of the rounds' ratios }. With two commands, alternating pairs.
+-- pinned to one CPU or not: { cmds = { {wall, cpu, faults, failed}... }, ratio(i, j) ->
+-- {cpu, wall}, the medians of the rounds' ratios }. With two commands, alternating pairs.
 function M.rounds(ctx, label, rounds, pin, cmds)
   ctx.log("%s%s", label, pin and " (one CPU)" or "")
   local parts = {}
-  for i, c in ipairs(cmds) do parts[i] = "-- " .. c end
+  for i, c in ipairs(cmds) do parts[i] = c:match("^%-%-") and c or "-- " .. c end
   local out = ctx.sh(fmt("%s%s/bench/spawn_bench %d %s 2>>%s/rounds.stderr",
                          pin and "taskset -c 0 " or "", ctx.BUILD, rounds,
                          table.concat(parts, " --vs "), ctx.OUT))
@@ -44,13 +45,16 @@ function M.rounds(ctx, label, rounds, pin, cmds)
   for line in out:gmatch("[^\n]+") do lines[#lines + 1] = M.words(line) end
   if #cmds == 2 then          -- the pairs' one line: A's three medians, B's, ratios, failed
     local w = lines[1]
-    r.cmds[1] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[9]) }
-    r.cmds[2] = { wall = tonumber(w[4]), cpu = tonumber(w[5]), failed = tonumber(w[10]) }
+    r.cmds[1] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), faults = tonumber(w[3]),
+                  failed = tonumber(w[9]) }
+    r.cmds[2] = { wall = tonumber(w[4]), cpu = tonumber(w[5]), faults = tonumber(w[6]),
+                  failed = tonumber(w[10]) }
     r.ratios["1 2"] = { cpu = tonumber(w[7]), wall = tonumber(w[8]) }
   else
     for i = 1, #cmds do
       local w = lines[i]
-      r.cmds[i] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), failed = tonumber(w[4]) }
+      r.cmds[i] = { wall = tonumber(w[1]), cpu = tonumber(w[2]), faults = tonumber(w[3]),
+                    failed = tonumber(w[4]) }
     end
     for k = #cmds + 1, #lines do
       local w = lines[k]

@@ -113,13 +113,10 @@ end
 -- Two commands as alternating pairs: { a = {wall, cpu, faults}, b = ..., ratio, wall_ratio,
 -- failed }.
 local function pairs_of(ctx, label, a, b)
-  ctx.log("spawn: %s", label)
-  local w = words(ctx.sh(fmt("%s/bench/spawn_bench %d %s --vs %s", ctx.BUILD, ctx.RUNS, a, b)))
-  local n = {}
-  for i, x in ipairs(w) do n[i] = tonumber(x) end
-  return { label = label, a = { wall = n[1], cpu = n[2], faults = n[3] },
-           b = { wall = n[4], cpu = n[5], faults = n[6] }, ratio = n[7], wall_ratio = n[8],
-           failed = n[9] + n[10] }
+  local r = driver.rounds(ctx, "spawn: " .. label, ctx.RUNS, false, { a, b })
+  local ratio = r.ratio(1, 2)
+  return { label = label, a = r.cmds[1], b = r.cmds[2], ratio = ratio.cpu,
+           wall_ratio = ratio.wall, failed = r.failed }
 end
 
 -- The lengths of the filters a run of `cmd` installs, in order (strace -f).
