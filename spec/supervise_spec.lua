@@ -117,6 +117,47 @@ describe("the supervisor", function()
     end)
   end)
 
+  -- Raw BPF may return an action made at run time (RET A). Such answers are
+  -- notified as constant ones are (gate.h): an action in A, and constant ones beside them.
+  local function insn(code, jt, jf, k) return string.pack("<I2I1I1I4", code, jt, jf, k) end
+  local LD_ABS, LD_IMM, JEQ, RET_K, RET_A_ = 0x20, 0x00, 0x15, 0x06, 0x16
+  local RET_A = assert(seccomp.load(table.concat{
+    insn(LD_ABS, 0, 0, 0),
+    insn(JEQ, 7, 0, nr("getppid")), insn(JEQ, 8, 0, nr("sched_yield")),
+    insn(JEQ, 9, 0, nr("getuid")), insn(JEQ, 10, 0, nr("getpid")),
+    insn(JEQ, 11, 0, nr("ptrace")), insn(JEQ, 11, 0, nr("sync")),
+    insn(LD_IMM, 0, 0, 0x7fff0000), insn(RET_A_, 0, 0, 0),         -- allow
+    insn(LD_IMM, 0, 0, 0x80000000), insn(RET_A_, 0, 0, 0),         -- getppid: kill_process
+    insn(LD_IMM, 0, 0, 0), insn(RET_A_, 0, 0, 0),                  -- sched_yield: kill_thread
+    insn(LD_IMM, 0, 0, 0x0005000d), insn(RET_A_, 0, 0, 0),         -- getuid: errno(EACCES)
+    insn(LD_IMM, 0, 0, 0x7ffc0000), insn(RET_A_, 0, 0, 0),         -- getpid: log
+    insn(RET_K, 0, 0, 0x00050002),                                 -- ptrace: errno(ENOENT)
+    insn(RET_K, 0, 0, 0x80000000) }))                              -- sync: kill_process
+
+  describe("actions returned in A (raw BPF)", function()
+    it("are reported: a kill in mode kills, an errno in mode denials", function()
+      local how, value, events = run({ proc.bin("sxtry"), nr("getppid") }, RET_A, nil, "kills")
+      assert.same({ "signaled", SIGSYS }, { how, value })
+      assert.equal("killed", events[1] and events[1].outcome)
+      assert.matches("^sxtry %(pid %d+%) killed: getppid%(%): kill_process", events[1].line)
+      how, value, events = run({ proc.bin("sxtry"), nr("getuid") }, RET_A, nil, "denials")
+      assert.same({ "exited", 13 }, { how, value })
+      assert.equal("denied", events[1] and events[1].outcome)
+      assert.matches("^sxtry %(pid %d+%) denied: getuid%(%): errno%(EACCES%)", events[1].line)
+    end)
+
+    it("are let through and listed in complain mode", function()
+      for _, case in ipairs{ { "getppid", "kill_process" }, { "sched_yield", "kill_thread" },
+                             { "getuid", "errno%(EACCES%)" }, { "ptrace", "errno%(ENOENT%)" } } do
+        local how, value, events = run({ proc.bin("sxtry"), nr(case[1]) }, RET_A, nil, "complain")
+        assert.equal("exited", how, case[1])
+        assert.is_true(value ~= 13 and value ~= 2, case[1] .. " returned its errno")
+        assert.matches("would be stopped: " .. case[1] .. "%(.-%): " .. case[2],
+                       events[1] and events[1].line or "", nil, nil, case[1])
+      end
+    end)
+  end)
+
   describe("decides every call as the policy does (never wider), in each mode", function()
     -- harmless with zero arguments: what each returns when allowed is the kernel's own
     local CALLS = { "getppid", "getpid", "getuid", "sched_yield", "ptrace", "uname", "sync",
@@ -145,6 +186,7 @@ describe("the supervisor", function()
       assert(seccomp.deny_list({ "getuid", "getcwd", "setsid" }, { deny_action = seccomp.errno("EACCES") })),
       assert(seccomp.builder():deny("getpgrp", seccomp.errno("ENOENT")):deny("sched_yield", "kill_process")
         :rule("log", "getpid"):build{ default = "allow" }),
+      RET_A,
     }
     for _, mode in ipairs{ false, "kills", "denials" } do
       it("mode " .. tostring(mode), function()

@@ -702,7 +702,7 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
                                  size_t len, unsigned kinds, int handover, size_t *out_len,
                                  int *door) {
   const struct sock_fprog *guard = &inner_of(a)->plan.guard;
-  size_t room = SX_GUARDED_ROOM(len, guard->len);
+  size_t room = SX_NOTIFY_ROOM(len, guard->len);
   struct sx_insn *out = malloc((room + SX_GATE_MAX) * sizeof *out), *body;
   struct sx_gate g = gate_calls(a);
   struct sx_data exec = call_data(SYS_execve, g.exec, 6);
@@ -714,13 +714,9 @@ static struct sx_insn *plan_copy(const struct sx_agent *a, const struct sx_insn 
   /* Kills the supervisor stands for keep the calls the guard refuses (gate.h); not when
   ** the notifications are required: those modes let denied calls go on, and the guard's
   ** EPERM is what such a call gets. */
-  if (!(kinds & SX_AGENT_NOTIFY_REQUIRED))
-    len = sx_program_notify_guarded(body, insns, len, kinds,
-                                    (const struct sx_insn *)(const void *)guard->filter, guard->len);
-  else {
-    memcpy(body, insns, len * sizeof *out);
-    sx_program_notify(body, len, kinds);
-  }
+  len = sx_program_notify(body, insns, len, kinds,
+                          (const struct sx_insn *)(const void *)guard->filter,
+                          kinds & SX_AGENT_NOTIFY_REQUIRED ? 0 : guard->len);
   if (!len) { free(out); return NULL; }
   g.handover = handover && !allows_anywhere(body, len, &send);
   g.exec_allowed = allows_anywhere(body, len, &exec);

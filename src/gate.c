@@ -145,9 +145,64 @@ static unsigned kind_of(uint32_t action) {
   }
 }
 
-void sx_program_notify(struct sx_insn *insns, size_t len, unsigned kinds) {
+static int is_ret_a(const struct sx_insn *i) {
+  return i->code == (BPF_RET | BPF_A);
+}
+
+/* The kernel tells actions apart by their top 16 bits: the values of each kind. */
+static const struct { unsigned kind; uint32_t value; } kind_values[] = {
+  { SX_NOTIFY_KILL, SX_RET_KILL_PROCESS }, { SX_NOTIFY_KILL, SX_RET_KILL_THREAD },
+  { SX_NOTIFY_TRAP, SX_RET_TRAP }, { SX_NOTIFY_ERRNO, SX_RET_ERRNO },
+  { SX_NOTIFY_TRACE, SX_RET_TRACE }, { SX_NOTIFY_LOG, SX_RET_LOG },
+  { SX_NOTIFY_ALLOW, SX_RET_ALLOW }
+};
+enum { NKIND_VALUES = sizeof kind_values / sizeof kind_values[0] };
+
+/* How many action values `kinds` names. */
+static size_t values_of(unsigned kinds) {
+  size_t m = 0;
+  for (size_t i = 0; i < NKIND_VALUES; i++) m += (kind_values[i].kind & kinds) != 0;
+  return m;
+}
+
+/* Does the program return A (an action made at run time) where `kinds` names actions? */
+static int dispatches(const struct sx_insn *insns, size_t len, unsigned kinds) {
+  if (!values_of(kinds)) return 0;
   for (size_t i = 0; i < len; i++)
-    if (is_ret_k(&insns[i]) && (kind_of(insns[i].k) & kinds)) insns[i].k = SX_RET_USER_NOTIF;
+    if (is_ret_a(&insns[i])) return 1;
+  return 0;
+}
+
+/* The length of the tail dispatch() writes. */
+static size_t dispatch_len(unsigned kinds, int guarded) {
+  return 2 + values_of(kinds) + 3 + (guarded ? 3 : 0);
+}
+
+/* The tail every RET A jumps to, at out[at]: A goes back as it was unless its action is
+** of `kinds`; then USER_NOTIF, or, for a kill when `guarded`, M[0] = A and on to the
+** guard's copy at `shared`. Returns its length, dispatch_len(). */
+static size_t dispatch(struct sx_insn *out, size_t at, unsigned kinds, int guarded,
+                       size_t shared) {
+  size_t n = at, keep = at + 2 + values_of(kinds), notify = keep + 2, kill = notify + 1;
+  out[n++] = (struct sx_insn){ BPF_MISC | BPF_TAX, 0, 0, 0 };               /* X = A */
+  out[n++] = (struct sx_insn){ BPF_ALU | BPF_AND | BPF_K, 0, 0, SX_RET_ACTION_FULL };
+  for (size_t i = 0; i < NKIND_VALUES; i++) {
+    size_t to = guarded && kind_values[i].kind == SX_NOTIFY_KILL ? kill : notify;
+    if (!(kind_values[i].kind & kinds)) continue;
+    out[n] = (struct sx_insn){ BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(to - n - 1), 0,
+                               kind_values[i].value };
+    n++;
+  }
+  out[n++] = (struct sx_insn){ BPF_MISC | BPF_TXA, 0, 0, 0 };               /* keep: A */
+  out[n++] = (struct sx_insn){ BPF_RET | BPF_A, 0, 0, 0 };
+  out[n++] = (struct sx_insn){ BPF_RET | BPF_K, 0, 0, SX_RET_USER_NOTIF };  /* notify */
+  if (guarded) {                                                            /* kill */
+    out[n++] = (struct sx_insn){ BPF_MISC | BPF_TXA, 0, 0, 0 };
+    out[n++] = (struct sx_insn){ BPF_ST, 0, 0, 0 };
+    out[n] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(shared - n - 1) };
+    n++;
+  }
+  return n - at;
 }
 
 /* The distinct kill values among the program's RET K, into vals (room for len); how many. */
@@ -162,42 +217,11 @@ static size_t kill_values(const struct sx_insn *insns, size_t len, uint32_t *val
   return n;
 }
 
-size_t sx_program_notify_guarded(struct sx_insn *out, const struct sx_insn *insns, size_t len,
-                                 unsigned kinds, const struct sx_insn *guard, size_t glen) {
-  uint32_t *vals;
-  size_t nvals, stubs = len, shared, saved, n;
-  memcpy(out, insns, len * sizeof *out);
-  if (!(kinds & SX_NOTIFY_KILL)) {
-    sx_program_notify(out, len, kinds);
-    return len;
-  }
-  if (!(vals = malloc((len ? len : 1) * sizeof *vals))) return 0;
-  if (!(nvals = kill_values(insns, len, vals))) {
-    free(vals);
-    sx_program_notify(out, len, kinds);
-    return len;
-  }
-  shared = stubs + 3 * nvals;
-  saved = shared + glen;
-  for (size_t i = 0; i < len; i++) {
-    size_t v = 0;
-    if (!is_ret_k(&insns[i])) continue;
-    if (kind_of(insns[i].k) != SX_NOTIFY_KILL) {
-      if (kind_of(insns[i].k) & kinds) out[i].k = SX_RET_USER_NOTIF;
-      continue;
-    }
-    while (vals[v] != insns[i].k) v++;
-    out[i] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(stubs + 3 * v - i - 1) };
-  }
-  n = stubs;
-  for (size_t v = 0; v < nvals; v++) {            /* A = the kill; M[0] = A; to the guard */
-    out[n++] = (struct sx_insn){ BPF_LD | BPF_IMM, 0, 0, vals[v] };
-    out[n++] = (struct sx_insn){ BPF_ST, 0, 0, 0 };
-    out[n] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(shared - n - 1) };
-    n++;
-  }
-  free(vals);
-  for (size_t i = 0; i < glen; i++, n++) {        /* the guard: its refusals keep the kill */
+/* The guard's copy at out[n] and the return of the kill it keeps; the new end. */
+static size_t guard_tail(struct sx_insn *out, size_t n, const struct sx_insn *guard,
+                         size_t glen) {
+  size_t saved = n + glen;
+  for (size_t i = 0; i < glen; i++, n++) {        /* its refusals keep the kill */
     out[n] = guard[i];
     if (!is_ret_k(&guard[i])) continue;
     if ((guard[i].k & SX_RET_ACTION_FULL) == SX_RET_ERRNO)
@@ -208,4 +232,39 @@ size_t sx_program_notify_guarded(struct sx_insn *out, const struct sx_insn *insn
   out[n++] = (struct sx_insn){ BPF_LD | BPF_MEM, 0, 0, 0 };
   out[n++] = (struct sx_insn){ BPF_RET | BPF_A, 0, 0, 0 };
   return n;
+}
+
+size_t sx_program_notify(struct sx_insn *out, const struct sx_insn *insns, size_t len,
+                         unsigned kinds, const struct sx_insn *guard, size_t glen) {
+  int guarded = (kinds & SX_NOTIFY_KILL) && glen > 0, ret_a = dispatches(insns, len, kinds);
+  uint32_t *vals = NULL;
+  size_t nvals = 0, stubs, shared, n;
+  if (guarded && !(vals = malloc((len ? len : 1) * sizeof *vals))) return 0;
+  if (guarded) nvals = kill_values(insns, len, vals);
+  guarded = guarded && (nvals || ret_a);          /* a kill to keep somewhere */
+  stubs = len + (ret_a ? dispatch_len(kinds, guarded) : 0);
+  shared = stubs + 3 * nvals;
+  memcpy(out, insns, len * sizeof *out);
+  for (size_t i = 0; i < len; i++) {
+    size_t v = 0;
+    if (ret_a && is_ret_a(&insns[i]))
+      out[i] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(len - i - 1) };
+    if (!is_ret_k(&insns[i])) continue;
+    if (!guarded || kind_of(insns[i].k) != SX_NOTIFY_KILL) {
+      if (kind_of(insns[i].k) & kinds) out[i].k = SX_RET_USER_NOTIF;
+      continue;
+    }
+    while (vals[v] != insns[i].k) v++;
+    out[i] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(stubs + 3 * v - i - 1) };
+  }
+  if (ret_a) dispatch(out, len, kinds, guarded, shared);
+  n = stubs;
+  for (size_t v = 0; v < nvals; v++) {            /* A = the kill; M[0] = A; to the guard */
+    out[n++] = (struct sx_insn){ BPF_LD | BPF_IMM, 0, 0, vals[v] };
+    out[n++] = (struct sx_insn){ BPF_ST, 0, 0, 0 };
+    out[n] = (struct sx_insn){ BPF_JMP | BPF_JA, 0, 0, (uint32_t)(shared - n - 1) };
+    n++;
+  }
+  free(vals);
+  return guarded ? guard_tail(out, n, guard, glen) : n;
 }

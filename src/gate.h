@@ -50,7 +50,7 @@ size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gat
 ** initial user namespace, as root has; the guard refuses it to root too. The kernel takes
 ** the most restrictive action of all filters, so a policy that kills ioctl still does (and
 ** where supervision turns kills into notifications, which EPERM outranks, the kills of
-** these calls stay kills: sx_program_notify_guarded).
+** these calls stay kills: sx_program_notify).
 ** Writes at most SX_GUARD_MAX instructions to out; returns the length, 0 on failure. */
 enum { SX_GUARD_MAX = 64 };
 size_t sx_gate_tty_guard(struct sx_insn *out);
@@ -74,22 +74,22 @@ enum {
   SX_NOTIFY_ALLOW = 1 << 5
 };
 
-/* Rewrite the constant RETs in place: those whose action kind is in `kinds` return
-** SECCOMP_RET_USER_NOTIF instead. */
-void sx_program_notify(struct sx_insn *insns, size_t len, unsigned kinds);
-
-/* The terminal guard's EPERM outranks a notification, so a kill turned into one would let
-** the calls the guard refuses off with EPERM: ioctl(fd, TIOCSTI) lives on under a policy
-** that kills ioctl. This rewrite keeps those kills. Into out, `insns` rewritten as
-** sx_program_notify does, except that each RET of a kill (when `kinds` has kills) jumps to
-** a tail: a stub per kill value (A = the value, M[0] = A), then a copy of `guard` whose
-** refusals return M[0] (the kill, in the kernel, unreported) and whose other answers
-** return USER_NOTIF (the kill, through the supervisor). Only calls the policy kills reach
-** the tail, so no allowed call reads an argument more than before (the kernel's
-** constant-action cache is unchanged). out has room for SX_GUARDED_ROOM(len, glen);
-** returns the length, 0 when out of memory. */
-#define SX_GUARDED_ROOM(len, glen) (4 * (len) + (glen) + 2)
-size_t sx_program_notify_guarded(struct sx_insn *out, const struct sx_insn *insns, size_t len,
-                                 unsigned kinds, const struct sx_insn *guard, size_t glen);
+/* Into out, `insns` with the actions of `kinds` turned into SECCOMP_RET_USER_NOTIF:
+** - a RET with a constant of those kinds returns USER_NOTIF instead;
+** - a RET A (an action made at run time: raw BPF) jumps to a tail that tests A's action
+**   and returns USER_NOTIF for those kinds, A as it was for the others;
+** - with a `guard` (glen > 0) and kills among `kinds`, a kill (constant or in A) keeps
+**   the calls the guard refuses. The guard's EPERM outranks a notification, so a kill
+**   turned into one would let ioctl(fd, TIOCSTI) off with EPERM under a policy that kills
+**   ioctl. A kill goes to a tail instead: A = the kill, M[0] = A, then a copy of the guard
+**   whose refusals return M[0] (the kill, in the kernel, unreported) and whose other
+**   answers return USER_NOTIF (the kill, through the supervisor).
+** A tail reads nothing of the call but what the guard reads, and only answers of those
+** kinds reach the guard's: no allowed call reads an argument more than before (the
+** kernel's constant-action cache is unchanged: it never followed a RET A). out has room
+** for SX_NOTIFY_ROOM(len, glen); returns the length, 0 when out of memory. */
+#define SX_NOTIFY_ROOM(len, glen) (4 * (len) + (glen) + 2 + 15)
+size_t sx_program_notify(struct sx_insn *out, const struct sx_insn *insns, size_t len,
+                         unsigned kinds, const struct sx_insn *guard, size_t glen);
 
 #endif
