@@ -635,6 +635,30 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     assert.same({ "exited", 0 }, { p:wait() })
   end)
 
+  -- The kernel starts a filter with A = 0, and a raw filter may read A before it loads
+  -- anything. The gate's prologue left its last load in A: the syscall number, or, for an
+  -- execve that missed the keys, the workload's own argument word. Here the filter kills
+  -- execve only when A starts at 0 (review: a shell's exec ran under this policy).
+  it("hands the filter behind its gate A = 0, as the kernel does", function()
+    local seccomp, process = require "sx.seccomp", require "sx.process"
+    local function I(code, jt, jf, k) return ("<I2I1I1I4"):pack(code, jt, jf, k) end
+    local f = assert(seccomp.load(table.concat {
+      I(0x15, 1, 0, 0),                                   -- jeq #0 (A as the kernel starts it)
+      I(0x06, 0, 0, 0x7fff0000),                          -- else allow
+      I(0x20, 0, 0, 0),                                   -- ld nr
+      I(0x15, 0, 1, seccomp.syscall_number("execve")),
+      I(0x06, 0, 0, 0x80000000),                          -- execve: kill_process
+      I(0x06, 0, 0, 0x7fff0000) }, "x86_64"))
+    assert.equal("kill_process", (f:eval("execve", { 1 })))
+    for _, mode in ipairs { false, "kills", "denials" } do
+      local p = assert(process.spawn { argv = { proc.bin("sxtry"), tostring(seccomp.syscall_number("execve")), "1" },
+                                       supervise = mode })
+      assert(p:install(f))
+      assert(p:proceed())
+      assert.same({ "signaled", process.signals.SYS }, { p:wait() }, tostring(mode))
+    end
+  end)
+
   -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack
   -- whenever it runs (supervising), from outside its reach otherwise. The calls that built
   -- the gate left its keys in stack slots that later calls' locals reuse; once the workload

@@ -95,9 +95,13 @@ size_t sx_gate_guarded_calls(struct sx_data *out) {
 }
 
 /* ld nr; [jeq execve;] [jeq sendmsg;] then for each call tested: ld arch; jeq host; its
-** arguments. Every miss jumps to `len`, the instruction after the prologue. A filter
-** that allows the agent's execve itself needs no test for it (the kernel's JIT takes
-** time for every instruction of every filter installed). */
+** arguments. Every miss jumps to `len`, the prologue's last instruction: `and #0`, so
+** that the filter starts with A = 0, as the kernel starts it (a raw filter may read A
+** before it loads anything: the prologue's last load, the workload's own argument word
+** where an execve missed, must not reach it). `and` rather than `ld #0`: the kernel's
+** constant-action cache follows an `and`, and would give up on every call at a `ld #0`.
+** A filter that allows the agent's execve itself needs no test for it (the kernel's JIT
+** takes time for every instruction of every filter installed). */
 size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gate) {
   struct prologue p = { out, 0, sx_arch_bits(arch) == 64, sx_arch_big_endian(arch) };
   size_t per_call = 2 + 2 * 6 * (p.wide ? 2 : 1) + 1;    /* arch test, args, ret */
@@ -120,6 +124,7 @@ size_t sx_gate_prologue(struct sx_insn *out, int arch, const struct sx_gate *gat
     put(&p, BPF_JMP | BPF_JEQ | BPF_K, sx_arch_audit(arch), 0, (uint8_t)(len - p.n - 1));
     match_args(&p, gate->send, len);
   }
+  put(&p, BPF_ALU | BPF_AND | BPF_K, 0, 0, 0);                 /* len: A = 0 */
   return p.n;
 }
 

@@ -12,7 +12,7 @@
 ** The agent zeroes its copies, and the stack the calls that made them used, once the
 ** workload has exec'd (a root workload may sample the agent's stack with perf).
 ** A prologue in front of the filter returns ALLOW for those two calls and hands every
-** other call to the filter, unchanged. After the exec nothing in the workload's address
+** other call to the filter, unchanged, with A = 0 as the kernel would. After the exec nothing in the workload's address
 ** space holds a key, so every later execve gets the filter's own action, in the kernel,
 ** with no supervisor.
 **
@@ -27,7 +27,7 @@
 
 #include "sx.h"
 
-enum { SX_GATE_MAX = 64 };    /* room for the longest prologue (57 instructions) */
+enum { SX_GATE_MAX = 64 };    /* room for the longest prologue (58 instructions) */
 
 /* The calls a gate lets through, all six argument registers matched: execve(exec[0..5]),
 ** unless exec_allowed says the filter behind allows that call itself, and, when handover
