@@ -659,6 +659,29 @@ return { filter = seccomp.builder():rule("notify", "openat"):build{ default = "a
     end
   end)
 
+  -- Supervised, behind the gate (execve and the handover's sendmsg both tested: the policy
+  -- allows neither), with its kills turned into notifications: every call the policy
+  -- leaves to the constant-action cache stays there, as read back from the kernel.
+  it("keeps every call the policy allows eligible for the kernel's cache, behind its gate", function()
+    local seccomp, core = require "sx.seccomp", require "sx.core"
+    local names = { "read", "write", "close", "mmap", "mprotect", "munmap", "brk", "pread64",
+                    "access", "arch_prctl", "set_tid_address", "openat", "newfstatat",
+                    "set_robust_list", "prlimit64", "rseq", "exit_group", "getrandom",
+                    "rt_sigprocmask", "clock_nanosleep", "futex", "fstat", "lseek" }
+    local f = assert(seccomp.allow_list(names))
+    local lines, listed = installed({ argv = { "/bin/sleep", "10" }, supervise = "kills" }, { f })
+    local plan, audit = as_bpf(lines[#lines]), core.audit("x86_64")
+    assert.is_true(#plan > #f.bpf + 8 * 40, listed)           -- the gate is there
+    local eligible = 0
+    for nr = 0, 471 do
+      if f:cache_eligible(nr) then
+        eligible = eligible + 1
+        assert.is_true(core.cache_eligible(plan, audit, nr), "syscall " .. nr .. ": " .. listed)
+      end
+    end
+    assert.equal(#names, eligible)
+  end)
+
   -- Root keeps CAP_PERFMON: CPU-wide perf events sample sxlua's registers and user stack
   -- whenever it runs (supervising), from outside its reach otherwise. The calls that built
   -- the gate left its keys in stack slots that later calls' locals reuse; once the workload
