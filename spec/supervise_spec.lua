@@ -289,6 +289,54 @@ return seccomp.load(insn(LD_ABS, 0, 0, 4) .. insn(JEQ, 0, 5, 0xc000003e) ..
       assert.is_nil(io.open(out), "no policy written")
     end)
 
+    -- A policy near the kernel's 4096 instructions (4061) fits with the gate's door for
+    -- the listener's handover, but not with its kills' tails behind too: reports give way
+    -- (the kernel kills, and sxlua says so), while notify rules' handlers, which need no
+    -- tail, still answer. Complain mode cannot do without its notifications, and refuses
+    -- a filter they take over the limit.
+    it("installs a policy too long to supervise plain, and says so; complain refuses it", function()
+      local text = [[
+local seccomp = require "sx.seccomp"
+local rules = {}
+for i = 1, 4000 do rules[i] = { "allow", "getpid", "arg0 == " .. i } end
+for _, name in ipairs { "execve", "arch_prctl", "set_tid_address", "newfstatat", "set_robust_list",
+                        "prlimit64", "rseq", "exit_group", "getrandom", "rt_sigprocmask", "futex",
+                        "read", "write", "openat", "close", "mmap", "mprotect", "munmap", "brk",
+                        "pread64", "access", HANDLED } do
+  rules[#rules + 1] = { name == HANDLED and "notify" or "allow", name }
+end
+local f = assert(seccomp.from_rules(rules, "kill_process"))
+return HANDLED and { filter = f, on = { [HANDLED] = function(call) return call:ret(0) end } } or f
+]]
+      local len = #assert(load("local HANDLED\n" .. text))().bpf // 8
+      assert.is_true(len > 4096 - 40 and len <= 4096 - 30, "the policy is " .. len .. " instructions")
+      local code, _, err = sxlua(q(policy("local HANDLED\n" .. text)) .. " -- " .. SXTRY .. " " ..
+                                 nr("socket") .. " 1 1 0")
+      assert.equal(159, code, err)
+      assert.matches("a filter is too long to supervise: .*: kills stay with the kernel, unreported", err)
+      assert.matches("killed by the seccomp filter %(SIGSYS%)", err)
+      code, _, err = sxlua(q(policy("local HANDLED = 'uname'\n" .. text)) .. " -- " .. SXTRY .. " " ..
+                           nr("uname") .. " 0")
+      assert.equal(0, code, err)                          -- the handler's 0, not uname's EFAULT
+      assert.matches("a filter is too long to supervise", err)
+      -- raw BPF of 4090 instructions that kills socket through A (and allows execve and
+      -- sendmsg: no gate): with the tail that notifies what A holds, over 4096
+      local nops = string.rep(insn(JEQ, 0, 0, 0xffff), 4083)
+      local raw = policy(([[
+local function insn(code, jt, jf, k) return string.pack("<I2I1I1I4", code, jt, jf, k) end
+return require("sx.seccomp").load(insn(0x20, 0, 0, 0) .. string.rep(insn(0x15, 0, 0, 0xffff), 4083) ..
+  insn(0x15, 0, 2, %d) .. insn(0x00, 0, 0, 0x80000000) .. insn(0x16, 0, 0, 0) ..
+  insn(0x00, 0, 0, 0x7fff0000) .. insn(0x16, 0, 0, 0))
+]]):format(nr("socket")))
+      assert.equal(4090, (#nops + 7 * 8) // 8)
+      code, _, err = sxlua("--complain " .. q(raw) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(125, code, err)
+      assert.matches("the filter is too long to supervise", err)
+      code, _, err = sxlua(q(raw) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, err)
+      assert.matches("a filter is too long to supervise", err)
+    end)
+
     -- A kernel before 5.19 has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (spec-bin/before_5_19
     -- makes seccomp(2) answer as those do): supervision falls back to the plain filter,
     -- where the kernel kills, and says so; complain, learn and handlers refuse.

@@ -776,9 +776,10 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   f->plain = NULL;
   f->plain_len = 0;
   if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len, &f->door)))
-    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter, with the gate "
-                                   "in front of it and the guard's tail behind (gate.h), needs more "
-                                   "than 4096 instructions", NULL)
+    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter is too long "
+                                   "to supervise: with the gate in front of it and its "
+                                   "notifications' tails (gate.h) it needs more than the kernel's "
+                                   "4096 instructions", NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
@@ -976,11 +977,38 @@ static int proceed_refused(struct sx_agent *a, struct sx_agent_error *err, size_
   return rc;
 }
 
+/* Plan every filter as the workload will install it, with the actions of `notify` turned
+** into notifications; on failure *at is the filter that failed. sx_agent_install planned
+** each filter with no notifications and a door for a handover; `replan` plans them so
+** again where they were planned otherwise since. */
+static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_agent_error *err,
+                    size_t *at) {
+  struct inner *in = inner_of(a);
+  size_t last = 0;                     /* the notifying filter + 1; 0: none */
+  for (*at = 0; (notify || replan) && *at < a->nfilters; (*at)++) {
+    int rc = plan_filter(a, *at, notify, 1, err);
+    if (rc != SX_AGENT_OK) return rc;
+  }
+  in->notifying = 0;
+  for (size_t k = 0; k < a->nfilters; k++)
+    if (in->plan.filters[k].flags) {
+      in->notifying++;
+      last = k + 1;
+    }
+  /* The one filter that notifies hands its listener over under itself and the filters
+  ** before it; the filters after it need no door for that sendmsg. */
+  for (*at = last; *at < a->nfilters; (*at)++) {
+    int rc = plan_filter(a, *at, notify, 0, err);
+    if (rc != SX_AGENT_OK) return rc;
+  }
+  return SX_AGENT_OK;
+}
+
 int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err) {
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
-  size_t last = 0;                     /* the notifying filter + 1; 0: none */
-  int stage;
+  size_t at;
+  int stage, rc, too_long = 0;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -989,21 +1017,16 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
     reap(a);
     return fail(err, SX_AGENT_E_NO_PROCESS, 0, "the process is gone", NULL);
   }
-  for (size_t k = 0; notify && k < a->nfilters; k++) {
-    int rc = plan_filter(a, k, notify, 1, err);
-    if (rc != SX_AGENT_OK) return proceed_refused(a, err, k, rc);
+  rc = plan_all(a, notify, 0, err, &at);
+  /* A filter too long for the kernel once its notifications' tails are added: where they
+  ** only report, the workload installs the plan's plain filters, as without a listener,
+  ** and a->unsupervised says why. */
+  if (rc != SX_AGENT_OK && !a->filters[at].plan && !a->filters[at].plan_len &&
+      !(notify & SX_AGENT_NOTIFY_REQUIRED)) {
+    too_long = 1;
+    rc = plan_all(a, 0, 1, err, &at);
   }
-  for (size_t k = 0; k < a->nfilters; k++)
-    if (in->plan.filters[k].flags) {
-      in->notifying++;
-      last = k + 1;
-    }
-  /* The one filter that notifies hands its listener over under itself and the filters
-  ** before it; the filters after it need no door for that sendmsg. */
-  for (size_t k = last; k < a->nfilters; k++) {
-    int rc = plan_filter(a, k, notify, 0, err);
-    if (rc != SX_AGENT_OK) return proceed_refused(a, err, k, rc);
-  }
+  if (rc != SX_AGENT_OK) return proceed_refused(a, err, at, rc);
   in->plan.guard_redundant = guard_redundant(a);
   STORE(r->cmd, SX_CMD_PROCEED);
   syscall(SYS_futex, &r->cmd, FUTEX_WAKE, 1, 0, 0, 0);
@@ -1011,7 +1034,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   stage = (int)LOAD(r->stage);
   if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
   a->state = SX_AGENT_RUNNING;
-  a->unsupervised = LOAD(r->unsupervised);
+  a->unsupervised = too_long ? E2BIG : LOAD(r->unsupervised);
   close(in->socket);
   in->socket = -1;
   forget_keys(a);

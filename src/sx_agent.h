@@ -153,7 +153,7 @@ struct sx_agent {
   int listeners[SX_AGENT_MAX_FILTERS];
   int listener_filter[SX_AGENT_MAX_FILTERS];   /* the filter each belongs to, from 0 */
   size_t nlisteners;
-  int unsupervised;            /* why the kernel gave no listener (errno), 0: it did; see proceed */
+  int unsupervised;            /* why the filters went without a listener (errno), 0: they did not; see proceed */
   int status;                  /* wait status once waited for */
 };
 
@@ -175,11 +175,13 @@ SX_API int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, siz
 ** gate.h) turns the filters' actions of those kinds into notifications, for a supervisor
 ** to see and decide as the filters would, to report them (the plan is checked again).
 ** When the kernel gives the workload no listener (EBUSY: the caller runs under a filter
-** with the one a process gets; EINVAL: Linux before 5.19), the workload installs such a
-** filter without those notifications, so the kernel decides, and a->unsupervised says
-** why; with SX_AGENT_NOTIFY_REQUIRED in `notify` (the notifications are the point, as
-** when they let denied calls through), or when a filter before it opened its exec gate
-** for the handover's sendmsg, the plan fails instead. On failure the child is gone. */
+** with the one a process gets; EINVAL: Linux before 5.19), or a filter with its
+** notifications' tails would be too long for the kernel (E2BIG; then every filter goes
+** without), the workload installs such a filter without those notifications, so the
+** kernel decides, and a->unsupervised says why; with SX_AGENT_NOTIFY_REQUIRED in
+** `notify` (the notifications are the point, as when they let denied calls through), or
+** when a filter before it opened its exec gate for the handover's sendmsg, the plan fails
+** instead. On failure the child is gone. */
 enum { SX_AGENT_NOTIFY_REQUIRED = 1 << 30 };
 SX_API int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error *err);
 /* Answers one notification, received from `listener` of filter `filter` (counted from 0

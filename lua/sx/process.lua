@@ -213,19 +213,24 @@ end
 -- proceed(): install the plan's filters and execve the program. A filter the kernel
 -- refuses (install_failed, err.index) or a failed exec (exec_failed) ends the process:
 -- nothing runs. Supervised for reports ("kills", "denials"), a filter the kernel gives no
--- listener (an outer supervisor has the one, or Linux before 5.19) is installed plain,
--- deciding as the policy says, and p.unsupervised says why; "complain", "learn" and
--- notify rules need the listener, and fail (install_failed) instead.
+-- listener (an outer supervisor has the one, or Linux before 5.19), or one too long for
+-- the notifications' tails, is installed plain, deciding as the policy says, and
+-- p.unsupervised says why; "complain", "learn" and notify rules need the listener, and
+-- fail (install_failed) instead.
 function Process:proceed()
   local ok, err = check_parked(self)
   if not ok then return nil, err end
   local kinds, why = supervise.kinds(self._mode, self._filters)
   local done, code, errno, message, index = self._h:proceed(kinds)
   if not done then return failed(nil, code, errno, message, index) end
-  if code then                          -- the kernel gave the filter no listener: why
-    why = (score.errno_name(code) == "EBUSY"
+  if code then                          -- the filter was installed without a listener: why
+    local name = score.errno_name(code)
+    why = (name == "EBUSY"
            and "this process runs under a filter with a listener already (sxlua in sxlua?), " ..
                "and the kernel gives a process one"
+           or name == "E2BIG"
+           and "a filter is too long to supervise: with the gate and its notifications' " ..
+               "tails it would need more than the kernel's 4096 instructions"
            or "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19), " ..
               "without which a signal could take a call back from the supervisor") ..
           (self._mode == "denials" and ": denials stay with the kernel, unreported"
