@@ -319,6 +319,14 @@ return HANDLED and { filter = f, on = { [HANDLED] = function(call) return call:r
                            nr("uname") .. " 0")
       assert.equal(0, code, err)                          -- the handler's 0, not uname's EFAULT
       assert.matches("a filter is too long to supervise", err)
+      -- 4081 instructions: not even the gate's door fits; --no-supervise needs none
+      local longer = policy("local HANDLED\n" .. text:gsub("for i = 1, 4000 do", "for i = 1, 4020 do"))
+      code, _, err = sxlua("--no-supervise " .. q(longer) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, err)
+      assert.is_nil(err:find("too long"), err)
+      code, _, err = sxlua(q(longer) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(159, code, err)
+      assert.matches("a filter is too long to supervise", err)
       -- raw BPF of 4090 instructions that kills socket through A (and allows execve and
       -- sendmsg: no gate): with the tail that notifies what A holds, over 4096
       local nops = string.rep(insn(JEQ, 0, 0, 0xffff), 4083)

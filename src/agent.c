@@ -778,8 +778,8 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len, &f->door)))
     return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter is too long "
                                    "to supervise: with the gate in front of it and its "
-                                   "notifications' tails (gate.h) it needs more than the kernel's "
-                                   "4096 instructions", NULL)
+                                   "notifications' tails it needs more than the kernel's 4096 "
+                                   "instructions", NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
@@ -819,6 +819,15 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   return SX_AGENT_OK;
 }
 
+/* Filter k as sx_agent_install plans it: no notifications, and a door for a listener's
+** handover where one fits (proceed knows whether a listener will be handed over). */
+static int plan_installed(struct sx_agent *a, size_t k, struct sx_agent_error *err) {
+  int rc = plan_filter(a, k, 0, 1, err);
+  if (rc != SX_AGENT_OK && !a->filters[k].plan && !a->filters[k].plan_len)
+    rc = plan_filter(a, k, 0, 0, err);
+  return rc;
+}
+
 int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
                      struct sx_agent_error *err) {
   struct sx_agent_filter *f = &a->filters[a->nfilters];
@@ -838,7 +847,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   memcpy(f->insns, insns, len * sizeof *insns);
   f->len = len;
-  rc = plan_filter(a, a->nfilters, 0, 1, err);      /* proceed knows more */
+  rc = plan_installed(a, a->nfilters, err);          /* proceed knows more */
   scrub_stack();                     /* (another process of the caller's may be sampling) */
   if (rc != SX_AGENT_OK) {
     free(f->insns);
@@ -978,15 +987,16 @@ static int proceed_refused(struct sx_agent *a, struct sx_agent_error *err, size_
 }
 
 /* Plan every filter as the workload will install it, with the actions of `notify` turned
-** into notifications; on failure *at is the filter that failed. sx_agent_install planned
-** each filter with no notifications and a door for a handover; `replan` plans them so
-** again where they were planned otherwise since. */
+** into notifications; on failure *at is the filter that failed. `replan`: the filters
+** were planned otherwise since sx_agent_install; plan them as it does first. */
 static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_agent_error *err,
                     size_t *at) {
   struct inner *in = inner_of(a);
   size_t last = 0;                     /* the notifying filter + 1; 0: none */
-  for (*at = 0; (notify || replan) && *at < a->nfilters; (*at)++) {
-    int rc = plan_filter(a, *at, notify, 1, err);
+  int rc;
+  for (*at = 0; *at < a->nfilters; (*at)++) {
+    rc = notify ? plan_filter(a, *at, notify, 1, err)
+                : replan ? plan_installed(a, *at, err) : SX_AGENT_OK;
     if (rc != SX_AGENT_OK) return rc;
   }
   in->notifying = 0;
@@ -996,11 +1006,12 @@ static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_a
       last = k + 1;
     }
   /* The one filter that notifies hands its listener over under itself and the filters
-  ** before it; the filters after it need no door for that sendmsg. */
-  for (*at = last; *at < a->nfilters; (*at)++) {
-    int rc = plan_filter(a, *at, notify, 0, err);
-    if (rc != SX_AGENT_OK) return rc;
-  }
+  ** before it: they need the door, which a filter planned as installed may have gone
+  ** without; the filters after it need none. */
+  for (*at = 0; !notify && *at < last; (*at)++)
+    if ((rc = plan_filter(a, *at, 0, 1, err)) != SX_AGENT_OK) return rc;
+  for (*at = last; *at < a->nfilters; (*at)++)
+    if ((rc = plan_filter(a, *at, notify, 0, err)) != SX_AGENT_OK) return rc;
   return SX_AGENT_OK;
 }
 
