@@ -819,13 +819,16 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   return SX_AGENT_OK;
 }
 
+/* Did planning filter k fail because the plan would be too long for the kernel? */
+static int too_long(const struct sx_agent *a, size_t k) {
+  return !a->filters[k].plan && !a->filters[k].plan_len;
+}
+
 /* Filter k as sx_agent_install plans it: no notifications, and a door for a listener's
 ** handover where one fits (proceed knows whether a listener will be handed over). */
 static int plan_installed(struct sx_agent *a, size_t k, struct sx_agent_error *err) {
   int rc = plan_filter(a, k, 0, 1, err);
-  if (rc != SX_AGENT_OK && !a->filters[k].plan && !a->filters[k].plan_len)
-    rc = plan_filter(a, k, 0, 0, err);
-  return rc;
+  return rc != SX_AGENT_OK && too_long(a, k) ? plan_filter(a, k, 0, 0, err) : rc;
 }
 
 int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
@@ -1019,7 +1022,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   struct inner *in = inner_of(a);
   struct sx_report *r = report_of(a);
   size_t at;
-  int stage, rc, too_long = 0;
+  int stage, rc, plain = 0;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -1032,9 +1035,8 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   /* A filter too long for the kernel once its notifications' tails are added: where they
   ** only report, the workload installs the plan's plain filters, as without a listener,
   ** and a->unsupervised says why. */
-  if (rc != SX_AGENT_OK && !a->filters[at].plan && !a->filters[at].plan_len &&
-      !(notify & SX_AGENT_NOTIFY_REQUIRED)) {
-    too_long = 1;
+  if (rc != SX_AGENT_OK && too_long(a, at) && !(notify & SX_AGENT_NOTIFY_REQUIRED)) {
+    plain = 1;
     rc = plan_all(a, 0, 1, err, &at);
   }
   if (rc != SX_AGENT_OK) return proceed_refused(a, err, at, rc);
@@ -1045,7 +1047,7 @@ int sx_agent_proceed(struct sx_agent *a, unsigned notify, struct sx_agent_error 
   stage = (int)LOAD(r->stage);
   if (stage != SX_ST_EXECING) return proceed_failed(a, err, stage);
   a->state = SX_AGENT_RUNNING;
-  a->unsupervised = too_long ? E2BIG : LOAD(r->unsupervised);
+  a->unsupervised = plain ? E2BIG : LOAD(r->unsupervised);
   close(in->socket);
   in->socket = -1;
   forget_keys(a);
