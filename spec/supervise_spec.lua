@@ -327,6 +327,30 @@ return HANDLED and { filter = f, on = { [HANDLED] = function(call) return call:r
       code, _, err = sxlua(q(longer) .. " -- " .. SXTRY .. " " .. nr("socket") .. " 1 1 0")
       assert.equal(159, code, err)
       assert.matches("a filter is too long to supervise", err)
+      -- a policy that kills nothing notifies nothing, so needs no door for a handover:
+      -- 4051 instructions with the gate's execve test (it allows no execve) run as they
+      -- are, with nothing to say; at 4078 the execve test alone does not fit, and the
+      -- refusal says so
+      local quiet = [[
+local seccomp = require "sx.seccomp"
+local rules = {}
+for i = 1, N do rules[i] = { "allow", "getpid", "arg0 == " .. i } end
+for _, name in ipairs { "arch_prctl", "set_tid_address", "newfstatat", "set_robust_list",
+                        "prlimit64", "rseq", "exit_group", "getrandom", "rt_sigprocmask", "futex",
+                        "read", "write", "openat", "close", "mmap", "mprotect", "munmap", "brk",
+                        "pread64", "access", "fstat" } do
+  rules[#rules + 1] = { "allow", name }
+end
+return assert(seccomp.from_rules(rules, seccomp.errno("EPERM"), { bad_arch = seccomp.errno("EPERM") }))
+]]
+      code, _, err = sxlua(q(policy("local N = 3990\n" .. quiet)) .. " -- " .. SXTRY .. " " ..
+                           nr("socket") .. " 1 1 0")
+      assert.equal(1, code, err)                          -- EPERM
+      assert.equal("", err)
+      code, _, err = sxlua("--no-supervise " .. q(policy("local N = 4017\n" .. quiet)) .. " -- " ..
+                           SXTRY .. " " .. nr("socket") .. " 1 1 0")
+      assert.equal(125, code, err)
+      assert.matches("too long for the gate in front of it, which lets the agent's own execve", err)
       -- raw BPF of 4090 instructions that kills socket through A (and allows execve and
       -- sendmsg: no gate): with the tail that notifies what A holds, over 4096
       local nops = string.rep(insn(JEQ, 0, 0, 0xffff), 4083)

@@ -759,6 +759,16 @@ static int doors_before(const struct sx_agent *a, size_t k) {
   return 0;
 }
 
+/* Why a plan is too long, with notifications of `notify` or without. */
+static const char *too_long_why(unsigned notify) {
+  return notify & ~SX_AGENT_NOTIFY_REQUIRED
+    ? "the filter is too long to supervise: with the gate in front of it and its "
+      "notifications' tails it needs more than the kernel's 4096 instructions"
+    : "the filter is too long for the gate in front of it, which lets the agent's own "
+      "execve (and a listener's handover) through: with it the filter needs more than the "
+      "kernel's 4096 instructions";
+}
+
 /* Filter k of the plan as the workload will install it, with the actions of `notify`
 ** turned into notifications (and, when `handover`, room for a later listener's sendmsg),
 ** checked against the filters before it: the gate must fit, they must let the workload
@@ -776,10 +786,7 @@ static int plan_filter(struct sx_agent *a, size_t k, unsigned notify, int handov
   f->plain = NULL;
   f->plain_len = 0;
   if (!(f->plan = plan_copy(a, f->insns, f->len, notify, handover, &f->plan_len, &f->door)))
-    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, "the filter is too long "
-                                   "to supervise: with the gate in front of it and its "
-                                   "notifications' tails it needs more than the kernel's 4096 "
-                                   "instructions", NULL)
+    return f->plan_len == 0 ? fail(err, SX_AGENT_E_BAD_PROGRAM, E2BIG, too_long_why(notify), NULL)
                             : fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   pf->prog.len = (unsigned short)f->plan_len;
   pf->prog.filter = (struct sock_filter *)(void *)f->plan;
@@ -824,18 +831,21 @@ static int too_long(const struct sx_agent *a, size_t k) {
   return !a->filters[k].plan && !a->filters[k].plan_len;
 }
 
-/* Filter k as sx_agent_install plans it: no notifications, and a door for a listener's
-** handover where one fits (proceed knows whether a listener will be handed over). */
-static int plan_installed(struct sx_agent *a, size_t k, struct sx_agent_error *err) {
-  int rc = plan_filter(a, k, 0, 1, err);
-  return rc != SX_AGENT_OK && too_long(a, k) ? plan_filter(a, k, 0, 0, err) : rc;
+/* Filter k with the actions of `notify` turned into notifications, and a door for a
+** listener's handover where one fits; *doorless says where it did not (proceed knows
+** whether a listener will be handed over under it). */
+static int plan_door_if_fits(struct sx_agent *a, size_t k, unsigned notify, int *doorless,
+                             struct sx_agent_error *err) {
+  int rc = plan_filter(a, k, notify, 1, err);
+  *doorless = rc != SX_AGENT_OK && too_long(a, k);
+  return *doorless ? plan_filter(a, k, notify, 0, err) : rc;
 }
 
 int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len,
                      struct sx_agent_error *err) {
   struct sx_agent_filter *f = &a->filters[a->nfilters];
   struct sx_error check;
-  int rc;
+  int rc, doorless;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -850,7 +860,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   memcpy(f->insns, insns, len * sizeof *insns);
   f->len = len;
-  rc = plan_installed(a, a->nfilters, err);          /* proceed knows more */
+  rc = plan_door_if_fits(a, a->nfilters, 0, &doorless, err);   /* proceed knows more */
   scrub_stack();                     /* (another process of the caller's may be sampling) */
   if (rc != SX_AGENT_OK) {
     free(f->insns);
@@ -995,12 +1005,13 @@ static int proceed_refused(struct sx_agent *a, struct sx_agent_error *err, size_
 static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_agent_error *err,
                     size_t *at) {
   struct inner *in = inner_of(a);
-  size_t last = 0;                     /* the notifying filter + 1; 0: none */
-  int rc;
+  int doorless[SX_AGENT_MAX_FILTERS], rc;
+  size_t last = 0, first;              /* last: the notifying filter + 1; 0: none */
   for (*at = 0; *at < a->nfilters; (*at)++) {
-    rc = notify ? plan_filter(a, *at, notify, 1, err)
-                : replan ? plan_installed(a, *at, err) : SX_AGENT_OK;
-    if (rc != SX_AGENT_OK) return rc;
+    doorless[*at] = 1;                 /* as installed: it may have gone without */
+    if ((notify || replan) &&
+        (rc = plan_door_if_fits(a, *at, notify, &doorless[*at], err)) != SX_AGENT_OK)
+      return rc;
   }
   in->notifying = 0;
   for (size_t k = 0; k < a->nfilters; k++)
@@ -1009,10 +1020,12 @@ static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_a
       last = k + 1;
     }
   /* The one filter that notifies hands its listener over under itself and the filters
-  ** before it: they need the door, which a filter planned as installed may have gone
-  ** without; the filters after it need none. */
-  for (*at = 0; !notify && *at < last; (*at)++)
-    if ((rc = plan_filter(a, *at, 0, 1, err)) != SX_AGENT_OK) return rc;
+  ** before it: they need the door. From the first of them planned without it, they are
+  ** planned again with it, in order (a filter's plain fallback depends on the doors
+  ** before it), and fail if it does not fit. The filters after it need no door. */
+  for (first = 0; first < last && !doorless[first]; first++) {}
+  for (*at = first; *at < last; (*at)++)
+    if ((rc = plan_filter(a, *at, notify, 1, err)) != SX_AGENT_OK) return rc;
   for (*at = last; *at < a->nfilters; (*at)++)
     if ((rc = plan_filter(a, *at, notify, 0, err)) != SX_AGENT_OK) return rc;
   return SX_AGENT_OK;
