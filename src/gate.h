@@ -12,9 +12,9 @@
 ** The agent zeroes its copies, and the stack the calls that made them used, once the
 ** workload has exec'd (a root workload may sample the agent's stack with perf).
 ** A prologue in front of the filter returns ALLOW for those two calls and hands every
-** other call to the filter, unchanged, with A = 0 as the kernel would. After the exec nothing in the workload's address
-** space holds a key, so every later execve gets the filter's own action, in the kernel,
-** with no supervisor.
+** other call to the filter, unchanged, with A = 0 as the kernel would. After the exec
+** nothing in the workload's address space holds a key, so every later execve gets the
+** filter's own action, in the kernel, with no supervisor.
 **
 ** A filter's actions can also be turned into SECCOMP_RET_USER_NOTIF, so that a supervisor
 ** sees (and decides) the calls that get them: denials to report, calls to record.
@@ -87,7 +87,8 @@ enum {
 ** A tail reads nothing of the call but what the guard reads, and only answers of those
 ** kinds reach the guard's: no allowed call reads an argument more than before (the
 ** kernel's constant-action cache is unchanged: it never followed a RET A). out has room
-** for SX_NOTIFY_ROOM(len, glen); returns the length, 0 when out of memory. */
+** for SX_NOTIFY_ROOM(len, glen) (the program, a stub per kill value, the guard's copy and
+** its return, the RET A tail); returns the length, 0 when out of memory. */
 #define SX_NOTIFY_ROOM(len, glen) (4 * (len) + (glen) + 2 + 15)
 size_t sx_program_notify(struct sx_insn *out, const struct sx_insn *insns, size_t len,
                          unsigned kinds, const struct sx_insn *guard, size_t glen);
