@@ -90,6 +90,34 @@ describe("the supervisor", function()
       assert.is_true(found)
     end)
 
+    -- The listener of a notify rule is handed over through the gate's door for its
+    -- sendmsg (the policy kills sendmsg). A filter near the limit has no room for that
+    -- door: proceed says so, rather than hand the listener over without it.
+    it("refuse a filter with no room for the door their listener goes through", function()
+      local function near(n)
+        local rules = {}
+        for i = 1, n do rules[i] = { "allow", "getpid", "arg0 == " .. i } end
+        for _, name in ipairs { "execve", "arch_prctl", "set_tid_address", "newfstatat",
+                                "set_robust_list", "prlimit64", "rseq", "exit_group", "getrandom",
+                                "rt_sigprocmask", "futex", "read", "write", "openat", "close", "mmap",
+                                "mprotect", "munmap", "brk", "pread64", "access" } do
+          rules[#rules + 1] = { "allow", name }
+        end
+        rules[#rules + 1] = { "notify", "uname" }
+        return assert(seccomp.from_rules(rules, "kill_process"))
+      end
+      local on = { uname = function(call) return call:ret(0) end }
+      assert.same({ "exited", 0 }, status(run({ proc.bin("sxtry"), nr("uname"), "0" }, near(4000), on)))
+      local g = near(4030)
+      assert.is_true(#g.bpf // 8 + 30 > 4096, "the door does not fit")
+      local p = assert(process.spawn{ argv = { proc.bin("sxtry"), nr("uname"), "0" }, on = on })
+      assert(p:install(g))
+      local ok, err = p:proceed()
+      assert.is_nil(ok)
+      assert.matches("too long for the gate in front of it", tostring(err))
+      p:wait()
+    end)
+
     it("fail closed: EPERM when a handler raises or answers nothing, ENOSYS without one", function()
       local how, code, events = run({ proc.bin("sxtry"), nr("uname"), "0" }, f,
                                     { uname = function() error("broken handler") end })

@@ -57,6 +57,7 @@ struct inner {
   int socket;                                     /* the parent's end of the handover socket */
   int child_socket;                               /* the parent's copy of the workload's end */
   size_t notifying;                               /* filters with a listener */
+  int doorless[SX_AGENT_MAX_FILTERS];             /* planned without a handover's door */
   struct seccomp_notif stash[SX_AGENT_MAX_FILTERS];   /* received during proceed, not ours */
   int stashed[SX_AGENT_MAX_FILTERS];
   struct sx_insn guard[SX_GUARD_MAX];             /* the terminal guard (gate.h) */
@@ -832,11 +833,11 @@ static int too_long(const struct sx_agent *a, size_t k) {
 }
 
 /* Filter k with the actions of `notify` turned into notifications, and a door for a
-** listener's handover where one fits; *doorless says where it did not (proceed knows
-** whether a listener will be handed over under it). */
-static int plan_door_if_fits(struct sx_agent *a, size_t k, unsigned notify, int *doorless,
+** listener's handover where one fits; inner's doorless says where it did not (proceed
+** knows whether a listener will be handed over under it). */
+static int plan_door_if_fits(struct sx_agent *a, size_t k, unsigned notify,
                              struct sx_agent_error *err) {
-  int rc = plan_filter(a, k, notify, 1, err);
+  int rc = plan_filter(a, k, notify, 1, err), *doorless = &inner_of(a)->doorless[k];
   *doorless = rc != SX_AGENT_OK && too_long(a, k);
   return *doorless ? plan_filter(a, k, notify, 0, err) : rc;
 }
@@ -845,7 +846,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
                      struct sx_agent_error *err) {
   struct sx_agent_filter *f = &a->filters[a->nfilters];
   struct sx_error check;
-  int rc, doorless;
+  int rc;
   if (a->state != SX_AGENT_PARKED)
     return a->state == SX_AGENT_RUNNING
       ? fail(err, SX_AGENT_E_NOT_PARKED, 0, "the process already proceeded to execve", NULL)
@@ -860,7 +861,7 @@ int sx_agent_install(struct sx_agent *a, const struct sx_insn *insns, size_t len
     return fail(err, SX_AGENT_E_SYSTEM, ENOMEM, "install", NULL);
   memcpy(f->insns, insns, len * sizeof *insns);
   f->len = len;
-  rc = plan_door_if_fits(a, a->nfilters, 0, &doorless, err);   /* proceed knows more */
+  rc = plan_door_if_fits(a, a->nfilters, 0, err);   /* proceed knows more */
   scrub_stack();                     /* (another process of the caller's may be sampling) */
   if (rc != SX_AGENT_OK) {
     free(f->insns);
@@ -1005,14 +1006,10 @@ static int proceed_refused(struct sx_agent *a, struct sx_agent_error *err, size_
 static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_agent_error *err,
                     size_t *at) {
   struct inner *in = inner_of(a);
-  int doorless[SX_AGENT_MAX_FILTERS], rc;
+  int rc;
   size_t last = 0, first;              /* last: the notifying filter + 1; 0: none */
-  for (*at = 0; *at < a->nfilters; (*at)++) {
-    doorless[*at] = 1;                 /* as installed: it may have gone without */
-    if ((notify || replan) &&
-        (rc = plan_door_if_fits(a, *at, notify, &doorless[*at], err)) != SX_AGENT_OK)
-      return rc;
-  }
+  for (*at = 0; (notify || replan) && *at < a->nfilters; (*at)++)
+    if ((rc = plan_door_if_fits(a, *at, notify, err)) != SX_AGENT_OK) return rc;
   in->notifying = 0;
   for (size_t k = 0; k < a->nfilters; k++)
     if (in->plan.filters[k].flags) {
@@ -1023,11 +1020,15 @@ static int plan_all(struct sx_agent *a, unsigned notify, int replan, struct sx_a
   ** before it: they need the door. From the first of them planned without it, they are
   ** planned again with it, in order (a filter's plain fallback depends on the doors
   ** before it), and fail if it does not fit. The filters after it need no door. */
-  for (first = 0; first < last && !doorless[first]; first++) {}
-  for (*at = first; *at < last; (*at)++)
+  for (first = 0; first < last && !in->doorless[first]; first++) {}
+  for (*at = first; *at < last; (*at)++) {
     if ((rc = plan_filter(a, *at, notify, 1, err)) != SX_AGENT_OK) return rc;
-  for (*at = last; *at < a->nfilters; (*at)++)
+    in->doorless[*at] = 0;
+  }
+  for (*at = last; *at < a->nfilters; (*at)++) {
     if ((rc = plan_filter(a, *at, notify, 0, err)) != SX_AGENT_OK) return rc;
+    in->doorless[*at] = 1;
+  }
   return SX_AGENT_OK;
 }
 
