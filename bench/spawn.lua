@@ -421,7 +421,8 @@ function M.report(rows, d)
     "RUNS -- A --vs -- B`), CPU = user + system of every process the command started, " ..
     "those it waited for and those it left behind (spawn_bench is a child subreaper: " ..
     "`bwrap --unshare-pid` exits without waiting for its PID 1, which makes the mounts, " ..
-    "runs the program and reaps it), medians in µs; the ratio is the median of the pairs' CPU ratios. Warm rows: one " ..
+    "runs the program and reaps it), medians in µs; the ratio is the median of the " ..
+    "pairs' CPU ratios. Warm rows: one " ..
     "lua5.4 spawning `/bin/true` %d rounds of 10 per way, each way's batches alternating " ..
     "with the others' (`bench/spawn_warm.lua`; the C loops are `bench/spawn_peer.c` in " ..
     "the same process), CPU of the process and its reaped children per spawn. The " ..

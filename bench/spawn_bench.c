@@ -11,7 +11,8 @@
 ** and a run ends when the last of them is reaped. So a command that exits before its
 ** descendants (bwrap --unshare-pid does: its PID 1 and the program are never waited for
 ** by bwrap) is charged for them too, as wait4's rusage of the child alone would not be.
-** The counts are getrusage(RUSAGE_CHILDREN)'s, before and after the run. With --vs, runs A and B alternately, RUNS times each (A first in
+** The counts are getrusage(RUSAGE_CHILDREN)'s, before and after the run.
+** With --vs, runs A and B alternately, RUNS times each (A first in
 ** even pairs, B first in odd ones, so neither always follows the other), and prints A's
 ** three medians, B's, the median of the pairs' CPU ratios A/B and of their wall ratios,
 ** then A's and B's failed runs. The ratio of each pair is taken on the same moment of a
